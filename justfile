@@ -1,0 +1,23 @@
+# Everyday recipes. The README's two commands do not need `just`.
+export CARGO_TARGET_DIR := env_var_or_default("CARGO_TARGET_DIR", env_var("HOME") + "/.cache/wijkradar-target")
+
+# Run on the embedded demo (generated and ingested on first start), http://127.0.0.1:8080
+run:
+    bash scripts/run.sh
+
+# All tests: Rust, API, GDAL, browser
+test:
+    bash scripts/test.sh
+
+# Criterion benches and whole-command figures (see BENCHMARKS.md)
+bench:
+    bash scripts/bench.sh
+
+# Formatting and clippy with warnings as errors
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --release --all-targets -- -D warnings
+
+# Generate demo extracts into demo-extracts/ (scale 1)
+demo scale="1" format="mixed":
+    cargo run --release -- demo --out demo-extracts --scale {{scale}} --format {{format}}

@@ -1,0 +1,100 @@
+-- Wijkradar database: aggregates only. No row of a partner extract, no identifier, postcode +
+-- house number or coordinate of an address is ever written here.
+
+-- One row per ingest. The disclosure-control parameters travel with every version.
+CREATE TABLE IF NOT EXISTS dataset_version (
+    version          INTEGER PRIMARY KEY,
+    created_at       TIMESTAMP NOT NULL,
+    k                INTEGER NOT NULL,
+    k_fine           INTEGER NOT NULL,
+    round_to         INTEGER NOT NULL,
+    catalogue_sha256 VARCHAR NOT NULL,
+    fingerprint      VARCHAR NOT NULL,  -- sha256 over the extracts' sha256 and the parameters
+    rows_read        BIGINT NOT NULL,
+    rows_rejected    BIGINT NOT NULL,
+    boundary_year    INTEGER NOT NULL
+);
+
+-- Which files a version was built from (file name and content hash, never content).
+CREATE TABLE IF NOT EXISTS dataset_extract (
+    version   INTEGER NOT NULL,
+    source    VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,
+    sha256    VARCHAR NOT NULL,
+    rows      BIGINT NOT NULL,
+    rejected  BIGINT NOT NULL
+);
+
+-- The catalogue as it was used for a version.
+CREATE TABLE IF NOT EXISTS indicator (
+    version         INTEGER NOT NULL,
+    id              VARCHAR NOT NULL,
+    naam            VARCHAR NOT NULL,
+    name_en         VARCHAR NOT NULL,
+    theme           VARCHAR NOT NULL,
+    sources         VARCHAR NOT NULL,
+    partners        VARCHAR NOT NULL,
+    legal_basis     VARCHAR NOT NULL,
+    unit            VARCHAR NOT NULL,
+    scale           DOUBLE NOT NULL,
+    polarity        VARCHAR NOT NULL,
+    min_denominator DOUBLE NOT NULL,
+    enforcement     BOOLEAN NOT NULL,
+    mean            BOOLEAN NOT NULL,   -- numerator is a sum: the rate is a mean, the count its units
+    PRIMARY KEY (version, id)
+);
+
+-- Themes and their weights in the pressure index, as used for a version.
+CREATE TABLE IF NOT EXISTS theme (
+    version INTEGER NOT NULL,
+    id      VARCHAR NOT NULL,
+    naam    VARCHAR NOT NULL,
+    weight  DOUBLE NOT NULL,
+    PRIMARY KEY (version, id)
+);
+
+-- Spatial units with at least one address in the data, plus every buurt and wijk of a
+-- gemeente in the data. Geometry as GeoJSON (CRS84), computed once at ingest.
+CREATE TABLE IF NOT EXISTS unit (
+    version  INTEGER NOT NULL,
+    level    VARCHAR NOT NULL,   -- gemeenten, wijken, buurten, pc4, pc6, h3-7 … h3-10
+    code     VARCHAR NOT NULL,
+    naam     VARCHAR,
+    parent   VARCHAR,            -- next coarser unit in the same family
+    wijk     VARCHAR,
+    gemeente VARCHAR NOT NULL,
+    geometry VARCHAR NOT NULL,
+    lon      DOUBLE NOT NULL,
+    lat      DOUBLE NOT NULL,
+    min_lon  DOUBLE NOT NULL,
+    min_lat  DOUBLE NOT NULL,
+    max_lon  DOUBLE NOT NULL,
+    max_lat  DOUBLE NOT NULL,
+    PRIMARY KEY (version, level, code)
+);
+
+-- Disclosure-controlled figures: rounded counts, rates, and why a figure is hidden.
+CREATE TABLE IF NOT EXISTS aggregate (
+    version         INTEGER NOT NULL,
+    level           VARCHAR NOT NULL,
+    code            VARCHAR NOT NULL,
+    period          VARCHAR NOT NULL,   -- 2025-Q3
+    indicator       VARCHAR NOT NULL,
+    count           BIGINT,             -- NULL when suppressed
+    rate            DOUBLE,             -- NULL when suppressed or the denominator is too small
+    suppressed      BOOLEAN NOT NULL,
+    rate_suppressed BOOLEAN NOT NULL,
+    reason          VARCHAR             -- klein_aantal, complementair, noemer_te_klein
+);
+
+-- LSI projects, recorded by a beheerder (areas as unit codes, dates as quarters).
+CREATE SEQUENCE IF NOT EXISTS intervention_seq;
+CREATE TABLE IF NOT EXISTS intervention (
+    id          INTEGER PRIMARY KEY DEFAULT nextval('intervention_seq'),
+    naam        VARCHAR NOT NULL,
+    level       VARCHAR NOT NULL,
+    codes       VARCHAR NOT NULL,       -- comma-separated unit codes
+    start_date  DATE NOT NULL,
+    end_date    DATE NOT NULL,
+    created_at  TIMESTAMP NOT NULL
+);

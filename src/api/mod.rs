@@ -1,0 +1,176 @@
+//! The HTTP shell over the dataset: OGC API Features under `/v1`, area details, charts, the
+//! index and ranking, the briefing, and the static map app. DuckDB work runs in
+//! `spawn_blocking`.
+
+pub mod areas;
+pub mod briefing;
+pub mod ogc;
+pub mod openapi;
+pub mod problem;
+pub mod query;
+
+use crate::dataset::Dataset;
+use axum::http::{header, HeaderName, HeaderValue, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use problem::ApiError;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+/// The API's major.minor.patch, sent as `API-Version` on every response.
+pub const API_VERSION: &str = "1.0.0";
+
+/// Shared state: the database path and the dataset being served.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PathBuf,
+    current: Arc<RwLock<Option<Arc<Dataset>>>>,
+    stamp: Arc<RwLock<Option<(SystemTime, u64)>>>,
+    pub web: PathBuf,
+}
+
+fn file_stamp(p: &Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(p).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
+impl AppState {
+    /// State for `db`, loading its newest version now if there is one.
+    #[must_use]
+    pub fn new(db: &Path, web: PathBuf) -> Self {
+        let s = Self { db: db.to_path_buf(), current: Arc::default(), stamp: Arc::default(), web };
+        s.reload_if_changed();
+        s
+    }
+
+    /// Reloads the dataset when the file was replaced (after an ingest). A failed load keeps
+    /// serving the previous dataset.
+    pub fn reload_if_changed(&self) -> bool {
+        let stamp = file_stamp(&self.db);
+        if stamp.is_none() || *self.stamp.read().unwrap_or_else(std::sync::PoisonError::into_inner) == stamp {
+            return false;
+        }
+        match Dataset::open(&self.db, 4) {
+            Ok(ds) => {
+                tracing::info!(version = ds.version, units = ds.units.len(), "dataset loaded");
+                *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(ds));
+                *self.stamp.write().unwrap_or_else(std::sync::PoisonError::into_inner) = stamp;
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not load the new database; still serving the previous dataset");
+                false
+            }
+        }
+    }
+
+    /// The dataset being served.
+    ///
+    /// # Errors
+    /// [`ApiError::NoData`] before the first ingest.
+    pub fn dataset(&self) -> Result<Arc<Dataset>, ApiError> {
+        self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone().ok_or(ApiError::NoData)
+    }
+}
+
+async fn common_headers(req: Request<axum::body::Body>, next: Next) -> Response {
+    let is_v1 = req.uri().path().starts_with("/v1");
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(HeaderName::from_static("api-version"), HeaderValue::from_static(API_VERSION));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; img-src 'self' data: blob: https:; style-src 'self' 'unsafe-inline'; worker-src 'self' blob:; connect-src 'self' https:"),
+    );
+    if is_v1 {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    }
+    res
+}
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    let web = state.web.clone();
+    let vendor = web.join("node_modules/maplibre-gl/dist");
+    let api = Router::new()
+        .route("/v1", get(ogc::landing))
+        .route("/v1/conformance", get(ogc::conformance))
+        .route("/v1/collections", get(ogc::collections))
+        .route("/v1/collections/{id}", get(ogc::collection))
+        .route("/v1/collections/{id}/items", get(ogc::items))
+        .route("/v1/collections/{id}/items/{code}", get(ogc::item))
+        .route("/v1/openapi.json", get(openapi::document))
+        .route("/v1/indicators", get(areas::indicators))
+        .route("/v1/periods", get(areas::periods))
+        .route("/v1/search", get(areas::search))
+        .route("/v1/areas/{level}/{code}", get(areas::detail))
+        .route("/v1/charts/trend/{level}/{code}", get(areas::trend_chart))
+        .route("/v1/charts/distribution/{level}/{code}", get(areas::distribution_chart))
+        .route("/v1/charts/contributions/{level}/{code}", get(briefing::contributions_chart))
+        .route("/v1/index/method", get(briefing::method))
+        .route("/v1/index/{level}/{code}", get(briefing::explain))
+        .route("/v1/ranking/{gemeente}", get(briefing::ranking))
+        .route("/v1/interventions", get(briefing::interventions).post(briefing::add_intervention))
+        .route("/v1/interventions/{id}/effect", get(briefing::effect))
+        .route("/briefing/{gemeente}", get(briefing::page))
+        .route("/briefing/{gemeente}/map.svg", get(briefing::map_svg))
+        .with_state(state);
+    api.nest_service("/vendor", tower_http::services::ServeDir::new(vendor))
+        .fallback_service(tower_http::services::ServeDir::new(web).fallback(axum::routing::any(not_found).into_service::<axum::body::Body>()))
+        .layer(axum::middleware::from_fn(common_headers))
+        .layer(tower_http::compression::CompressionLayer::new())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("Deze URL bestaat niet (let op: URL's eindigen zonder schuine streep).".into())
+}
+
+/// The default location of the frontend: `web/` beside the crate.
+#[must_use]
+pub fn default_web_dir() -> PathBuf {
+    let here = PathBuf::from("web");
+    if here.join("index.html").exists() {
+        return here;
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web")
+}
+
+/// Serves until Ctrl-C, reloading the dataset when the database file is replaced.
+///
+/// # Errors
+/// When the address cannot be bound.
+pub fn serve_blocking(db: &Path, addr: &str, web: Option<PathBuf>) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async {
+        let web = web.unwrap_or_else(default_web_dir);
+        if !web.join("node_modules/maplibre-gl/dist/maplibre-gl.js").exists() {
+            tracing::warn!("MapLibre GL is not installed: run `npm ci --prefix web` (the README's run command does)");
+        }
+        let state = tokio::task::spawn_blocking({
+            let db = db.to_path_buf();
+            move || AppState::new(&db, web)
+        })
+        .await?;
+        let watcher = state.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                let s = watcher.clone();
+                let _ = tokio::task::spawn_blocking(move || s.reload_if_changed()).await;
+            }
+        });
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        println!("Wijkradar draait op http://{addr}  (API: http://{addr}/v1, briefing: http://{addr}/briefing/GM0983)");
+        axum::serve(listener, app(state)).with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,343 @@
+//! OGC API Features, Part 1 (core, GeoJSON): landing page, conformance, collections, items.
+//! One collection per spatial level; features carry flat per-indicator properties.
+
+use super::problem::ApiError;
+use super::query::{self, Query};
+use super::AppState;
+use crate::dataset::Dataset;
+use crate::spatial::Level;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+
+/// Maximum `limit`; larger values are clamped, not refused.
+pub const MAX_LIMIT: usize = 10_000;
+/// Default `limit`.
+pub const DEFAULT_LIMIT: usize = 1_000;
+const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+
+fn base(state: &AppState) -> &'static str {
+    let _ = state;
+    "/v1"
+}
+
+/// `GET /v1`
+pub async fn landing(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
+    Query::parse(q.as_deref(), &["f"])?;
+    let b = base(&state);
+    Ok(Json(json!({
+        "title": "Wijkradar",
+        "description": "Geaggregeerde, niet-herleidbare leefbaarheidsindicatoren per H3-cel, postcode, buurt, wijk en gemeente, met onthullingscontrole (k-drempel, afronding op 5, complementaire onderdrukking).",
+        "links": [
+            {"href": b, "rel": "self", "type": "application/json", "title": "Deze pagina"},
+            {"href": format!("{b}/openapi.json"), "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0", "title": "OpenAPI-definitie"},
+            {"href": format!("{b}/conformance"), "rel": "conformance", "type": "application/json", "title": "Conformiteitsklassen"},
+            {"href": format!("{b}/collections"), "rel": "data", "type": "application/json", "title": "Collecties"},
+            {"href": format!("{b}/indicators"), "rel": "describedby", "type": "application/json", "title": "Indicatorcatalogus"}
+        ]
+    })))
+}
+
+/// `GET /v1/conformance`
+pub async fn conformance(RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
+    Query::parse(q.as_deref(), &["f"])?;
+    Ok(Json(json!({
+        "conformsTo": [
+            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30"
+        ]
+    })))
+}
+
+fn collection_json(ds: &Dataset, level: Level) -> Value {
+    let units = ds.level_units(level);
+    let mut bbox = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    for &u in units {
+        let b = ds.units[u].bbox;
+        bbox = [bbox[0].min(b[0]), bbox[1].min(b[1]), bbox[2].max(b[2]), bbox[3].max(b[3])];
+    }
+    let interval = match (ds.periods.first(), ds.periods.last()) {
+        (Some(a), Some(z)) => json!([[quarter_start(a), quarter_end(z)]]),
+        _ => json!([[null, null]]),
+    };
+    let id = level.id();
+    json!({
+        "id": id,
+        "title": level.title(),
+        "description": format!("{} met per indicator het afgeronde aantal ({{indicator}}_count), de rate ({{indicator}}_rate) en een onderdrukkingsvlag ({{indicator}}_suppressed). k = {}, k fijnste niveaus = {}, afronding op {}.", level.title(), ds.params.k, ds.params.k_fine, ds.params.round_to),
+        "itemType": "feature",
+        "crs": [CRS84],
+        "storageCrs": CRS84,
+        "extent": {
+            "spatial": {"bbox": [bbox], "crs": CRS84},
+            "temporal": {"interval": interval, "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
+        },
+        "links": [
+            {"href": format!("/v1/collections/{id}"), "rel": "self", "type": "application/json", "title": level.title()},
+            {"href": format!("/v1/collections/{id}/items"), "rel": "items", "type": "application/geo+json", "title": "Features"}
+        ]
+    })
+}
+
+fn quarter_start(p: &str) -> String {
+    crate::ingest::read::parse_period(p).map_or_else(String::new, |q| format!("{}-{:02}-01T00:00:00Z", q / 4, (q % 4) * 3 + 1))
+}
+
+fn quarter_end(p: &str) -> String {
+    crate::ingest::read::parse_period(p).map_or_else(String::new, |q| {
+        let (y, m) = (q / 4, (q % 4) * 3 + 3);
+        let d = if m == 6 || m == 9 { 30 } else { 31 };
+        format!("{y}-{m:02}-{d}T23:59:59Z")
+    })
+}
+
+/// `GET /v1/collections`
+pub async fn collections(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
+    Query::parse(q.as_deref(), &["f"])?;
+    let ds = state.dataset()?;
+    let cols: Vec<Value> = Level::ALL.into_iter().filter(|l| !ds.level_units(*l).is_empty()).map(|l| collection_json(&ds, l)).collect();
+    Ok(Json(json!({
+        "links": [{"href": "/v1/collections", "rel": "self", "type": "application/json", "title": "Collecties"}],
+        "collections": cols
+    })))
+}
+
+fn level_of(id: &str) -> Result<Level, ApiError> {
+    Level::from_id(id).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "collectie '{id}' bestaat niet; beschikbaar: {}",
+            Level::ALL.iter().map(|l| l.id()).collect::<Vec<_>>().join(", ")
+        ))
+    })
+}
+
+/// `GET /v1/collections/{id}`
+pub async fn collection(State(state): State<AppState>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
+    Query::parse(q.as_deref(), &["f"])?;
+    let level = level_of(&id)?;
+    let ds = state.dataset()?;
+    Ok(Json(collection_json(&ds, level)))
+}
+
+fn json_str(out: &mut String, s: &str) {
+    let _ = write!(out, "{}", serde_json::Value::String(s.to_string()));
+}
+
+fn num(out: &mut String, v: Option<f64>) {
+    match v {
+        Some(x) if x.is_finite() => {
+            let _ = write!(out, "{}", (x * 1000.0).round() / 1000.0);
+        }
+        _ => out.push_str("null"),
+    }
+}
+
+/// Writes one feature (GeoJSON) for unit `u` in period `p`.
+pub(crate) fn write_feature(
+    out: &mut String,
+    ds: &Dataset,
+    u: usize,
+    p: usize,
+    layer: &crate::dataset::Layer,
+    scores: Option<&crate::score::LayerScores>,
+) {
+    let unit = &ds.units[u];
+    let pos = ds.pos_in_level[u];
+    out.push_str("{\"type\":\"Feature\",\"id\":");
+    json_str(out, &unit.code);
+    out.push_str(",\"geometry\":");
+    out.push_str(&unit.geometry);
+    out.push_str(",\"properties\":{\"code\":");
+    json_str(out, &unit.code);
+    out.push_str(",\"naam\":");
+    match &unit.naam {
+        Some(n) => json_str(out, n),
+        None => out.push_str("null"),
+    }
+    out.push_str(",\"niveau\":");
+    json_str(out, unit.level.id());
+    out.push_str(",\"period\":");
+    json_str(out, &ds.periods[p]);
+    out.push_str(",\"parent\":");
+    match &unit.parent {
+        Some(n) => json_str(out, n),
+        None => out.push_str("null"),
+    }
+    if unit.level != Level::Gemeente && unit.level != Level::Wijk {
+        out.push_str(",\"wijk\":");
+        match &unit.wijk {
+            Some(n) => json_str(out, n),
+            None => out.push_str("null"),
+        }
+    }
+    out.push_str(",\"gemeente\":");
+    json_str(out, &unit.gemeente);
+    for (j, m) in ds.indicators.iter().enumerate() {
+        let f = layer.values[pos][j];
+        let _ = write!(out, ",\"{}_count\":", m.id);
+        match f.count {
+            Some(c) => {
+                let _ = write!(out, "{c}");
+            }
+            None => out.push_str("null"),
+        }
+        let _ = write!(out, ",\"{}_rate\":", m.id);
+        num(out, f.rate);
+        let _ = write!(out, ",\"{}_suppressed\":{}", m.id, !f.present || f.suppressed || f.rate_suppressed);
+    }
+    if let Some(s) = scores.and_then(|s| s[pos].as_ref()) {
+        out.push_str(",\"index\":");
+        num(out, Some(s.index));
+        let _ = write!(out, ",\"index_klasse\":{},\"index_laag_vertrouwen\":{}", s.class, s.low_confidence);
+        out.push_str(",\"index_ondergrens\":");
+        num(out, Some(s.low));
+        out.push_str(",\"index_bovengrens\":");
+        num(out, Some(s.high));
+    } else {
+        out.push_str(",\"index\":null,\"index_klasse\":null,\"index_laag_vertrouwen\":true,\"index_ondergrens\":null,\"index_bovengrens\":null");
+    }
+    out.push_str("}}");
+}
+
+fn geojson_response(body: String, version: i32) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/geo+json".to_string()),
+            (header::HeaderName::from_static("content-crs"), format!("<{CRS84}>")),
+            (header::ETAG, format!("\"v{version}-{:x}\"", body.len())),
+            (header::CACHE_CONTROL, "private, max-age=60".to_string()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Builds an items page (blocking work).
+///
+/// # Errors
+/// Bad parameters (400, every problem listed) or database errors.
+pub fn items_page(ds: &Dataset, level: Level, q: &Query, path: &str) -> Result<String, ApiError> {
+    let mut problems = Vec::new();
+    let limit = query::uint("limit", q.get("limit"), DEFAULT_LIMIT).map_err(|e| problems.push(e)).unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let offset = query::uint("offset", q.get("offset"), 0).map_err(|e| problems.push(e)).unwrap_or(0);
+    let bbox = query::bbox(q.get("bbox")).map_err(|e| problems.push(e)).unwrap_or(None);
+    let period = query::period(ds, q.get("datetime")).map_err(|e| problems.push(e)).unwrap_or(0);
+    if let Some(f) = q.get("f") {
+        if !matches!(f, "json" | "geojson") {
+            problems.push(format!("f: '{f}' wordt niet ondersteund (json, geojson)"));
+        }
+    }
+    if let Some(c) = q.get("crs") {
+        if c != CRS84 {
+            problems.push(format!("crs: alleen {CRS84} wordt ondersteund; gebruik de GeoPackage-export voor RD New"));
+        }
+    }
+    if let Some(g) = q.get("gemeente") {
+        if ds.unit(Level::Gemeente, g).is_none() {
+            problems.push(format!("gemeente: '{g}' komt niet voor in de dataset"));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::invalid(&problems));
+    }
+    let layer = ds.layer(level, period)?;
+    let scores = crate::score::layer_scores(ds, level, period, None).ok();
+    let matched: Vec<usize> = ds
+        .level_units(level)
+        .iter()
+        .copied()
+        .filter(|&u| {
+            let b = ds.units[u].bbox;
+            bbox.is_none_or(|q| b[0] <= q[2] && b[2] >= q[0] && b[1] <= q[3] && b[3] >= q[1])
+                && q.get("gemeente").is_none_or(|g| ds.units[u].gemeente == g)
+        })
+        .collect();
+    let page: Vec<usize> = matched.iter().copied().skip(offset).take(limit).collect();
+    let mut out = String::with_capacity(page.len() * 2048 + 1024);
+    out.push_str("{\"type\":\"FeatureCollection\",\"features\":[");
+    for (i, &u) in page.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_feature(&mut out, ds, u, period, &layer, scores.as_deref());
+    }
+    let keep: Vec<String> = ["bbox", "datetime", "gemeente"]
+        .iter()
+        .filter_map(|k| q.get(k).map(|v| format!("{k}={}", urlencode(v))))
+        .collect();
+    let link = |off: usize| {
+        let mut parts = keep.clone();
+        parts.push(format!("limit={limit}"));
+        parts.push(format!("offset={off}"));
+        format!("{path}?{}", parts.join("&"))
+    };
+    let mut links = vec![json!({"href": link(offset), "rel": "self", "type": "application/geo+json", "title": "Deze pagina"})];
+    if offset + page.len() < matched.len() {
+        links.push(json!({"href": link(offset + page.len()), "rel": "next", "type": "application/geo+json", "title": "Volgende pagina"}));
+    }
+    if offset > 0 {
+        links.push(json!({"href": link(offset.saturating_sub(limit)), "rel": "prev", "type": "application/geo+json", "title": "Vorige pagina"}));
+    }
+    let _ = write!(
+        out,
+        "],\"numberMatched\":{},\"numberReturned\":{},\"timeStamp\":{},\"period\":{},\"links\":{},\"disclosure\":{}}}",
+        matched.len(),
+        page.len(),
+        Value::String(ds.created_at.replace(' ', "T") + ":00Z"),
+        Value::String(ds.periods[period].clone()),
+        Value::Array(links),
+        json!({"k": ds.params.k, "k_fine": ds.params.k_fine, "round_to": ds.params.round_to, "dataset_version": ds.version,
+               "note": "Aantallen uit minder dan k eenheden zijn onderdrukt (null), gepubliceerde aantallen zijn afgerond op veelvouden van round_to; rates alleen bij een voldoende grote noemer."})
+    );
+    Ok(out)
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b',' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `GET /v1/collections/{id}/items`
+pub async fn items(State(state): State<AppState>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    let q = Query::parse(q.as_deref(), &["bbox", "datetime", "limit", "offset", "f", "crs", "gemeente"])?;
+    let level = level_of(&id)?;
+    let ds = state.dataset()?;
+    let path = format!("/v1/collections/{id}/items");
+    let version = ds.version;
+    let body = tokio::task::spawn_blocking(move || items_page(&ds, level, &q, &path)).await??;
+    Ok(geojson_response(body, version))
+}
+
+/// `GET /v1/collections/{id}/items/{code}`
+pub async fn item(State(state): State<AppState>, Path((id, code)): Path<(String, String)>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    let q = Query::parse(q.as_deref(), &["datetime", "f"])?;
+    let level = level_of(&id)?;
+    let ds = state.dataset()?;
+    let version = ds.version;
+    let body = tokio::task::spawn_blocking(move || -> Result<String, ApiError> {
+        let u = ds.unit(level, &code).ok_or_else(|| ApiError::NotFound(format!("'{code}' bestaat niet in collectie '{}'", level.id())))?;
+        let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
+        let layer = ds.layer(level, p)?;
+        let scores = crate::score::layer_scores(&ds, level, p, None).ok();
+        let mut out = String::new();
+        write_feature(&mut out, &ds, u, p, &layer, scores.as_deref());
+        // Add the links the standard asks for.
+        let links = json!([
+            {"href": format!("/v1/collections/{}/items/{code}", level.id()), "rel": "self", "type": "application/geo+json"},
+            {"href": format!("/v1/collections/{}", level.id()), "rel": "collection", "type": "application/json"}
+        ]);
+        out.pop();
+        let _ = write!(out, ",\"links\":{links}}}");
+        Ok(out)
+    })
+    .await??;
+    Ok(geojson_response(body, version))
+}

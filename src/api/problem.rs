@@ -1,0 +1,58 @@
+//! The API's one error type, rendered as `application/problem+json` (RFC 9457).
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// An API error. 4xx details are specific; 5xx details are logged, never sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Internal(String),
+    #[error("Er is nog geen dataset: lees eerst extracten in.")]
+    NoData,
+}
+
+impl ApiError {
+    /// Invalid query parameters, every problem listed.
+    #[must_use]
+    pub fn invalid(problems: &[String]) -> Self {
+        Self::BadRequest(problems.join("; "))
+    }
+}
+
+impl From<duckdb::Error> for ApiError {
+    fn from(e: duckdb::Error) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<tokio::task::JoinError> for ApiError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, title, detail) = match &self {
+            Self::BadRequest(d) => (StatusCode::BAD_REQUEST, "Ongeldige invoer", d.clone()),
+            Self::NotFound(d) => (StatusCode::NOT_FOUND, "Niet gevonden", d.clone()),
+            Self::NoData => (StatusCode::SERVICE_UNAVAILABLE, "Geen gegevens", self.to_string()),
+            Self::Internal(d) => {
+                tracing::error!(error = %d, "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, "Interne fout", "Er ging iets mis op de server; de fout is gelogd.".to_string())
+            }
+        };
+        let body = serde_json::json!({
+            "type": "about:blank",
+            "title": title,
+            "status": status.as_u16(),
+            "detail": detail,
+        });
+        (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+    }
+}

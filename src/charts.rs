@@ -1,0 +1,403 @@
+//! Charts with plotters: trend, distribution, contributions, and the briefing's map.
+//! Returns SVG text or PNG bytes (at 2× pixel density), nothing else.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+static FONT: &[u8] = include_bytes!("../data/fonts/DejaVuSans.ttf");
+
+fn ensure_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Bold, FONT);
+    });
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Svg,
+    Png,
+}
+
+impl Format {
+    /// Parses `f=svg|png`.
+    #[must_use]
+    pub fn parse(s: Option<&str>) -> Option<Self> {
+        match s.unwrap_or("svg") {
+            "svg" => Some(Self::Svg),
+            "png" => Some(Self::Png),
+            _ => None,
+        }
+    }
+
+    /// The MIME type.
+    #[must_use]
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Svg => "image/svg+xml",
+            Self::Png => "image/png",
+        }
+    }
+}
+
+/// Chart errors.
+#[derive(Debug, thiserror::Error)]
+#[error("chart: {0}")]
+pub struct ChartError(String);
+
+fn e<E: std::fmt::Debug>(err: E) -> ChartError {
+    ChartError(format!("{err:?}"))
+}
+
+const ACCENT: RGBColor = RGBColor(200, 60, 40);
+const REF: RGBColor = RGBColor(90, 90, 90);
+const GRID: RGBColor = RGBColor(225, 225, 225);
+
+macro_rules! render_with {
+    ($fmt:expr, $w:expr, $h:expr, |$root:ident, $s:ident| $body:expr) => {{
+        ensure_font();
+        match $fmt {
+            Format::Svg => {
+                let mut text = String::new();
+                {
+                    let $root = SVGBackend::with_string(&mut text, ($w, $h)).into_drawing_area();
+                    let $s = 1.0f64;
+                    $body?;
+                    $root.present().map_err(e)?;
+                }
+                Ok::<Vec<u8>, ChartError>(text.into_bytes())
+            }
+            Format::Png => {
+                let (w2, h2) = ($w * 2, $h * 2);
+                let mut buf = vec![0u8; (w2 * h2 * 3) as usize];
+                {
+                    let $root = BitMapBackend::with_buffer(&mut buf, (w2, h2)).into_drawing_area();
+                    let $s = 2.0f64;
+                    $body?;
+                    $root.present().map_err(e)?;
+                }
+                let mut png = Vec::new();
+                let enc = image::codecs::png::PngEncoder::new(&mut png);
+                image::ImageEncoder::write_image(enc, &buf, w2, h2, image::ColorType::Rgb8).map_err(e)?;
+                Ok(png)
+            }
+        }
+    }};
+}
+
+fn px(s: f64, v: f64) -> i32 {
+    #[expect(clippy::cast_possible_truncation, reason = "pixel sizes")]
+    let r = (v * s).round() as i32;
+    r
+}
+
+fn font(s: f64, size: f64) -> TextStyle<'static> {
+    ("sans-serif", size * s).into_font().color(&BLACK)
+}
+
+fn draw_trend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    s: f64,
+    title: &str,
+    y_label: &str,
+    periods: &[String],
+    series: &[Option<f64>],
+    reference: &[Option<f64>],
+    names: (&str, &str),
+) -> Result<(), ChartError> {
+    root.fill(&WHITE).map_err(e)?;
+    let vals: Vec<f64> = series.iter().chain(reference).flatten().copied().collect();
+    let (lo, hi) = vals.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    let (lo, hi) = if vals.is_empty() { (0.0, 1.0) } else { ((lo * 0.9).min(0.0_f64.max(lo - (hi - lo) * 0.2)), hi * 1.1 + 1e-9) };
+    let n = periods.len().max(1);
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, font(s, 15.0))
+        .margin(px(s, 10.0))
+        .x_label_area_size(px(s, 34.0))
+        .y_label_area_size(px(s, 52.0))
+        .build_cartesian_2d(0f64..(n as f64 - 0.5).max(1.0), lo..hi)
+        .map_err(e)?;
+    let labels: Vec<String> = periods.to_vec();
+    chart
+        .configure_mesh()
+        .light_line_style(GRID)
+        .bold_line_style(GRID)
+        .x_labels(n.min(8))
+        .x_label_formatter(&|x| {
+            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "index")]
+            let i = x.round().max(0.0) as usize;
+            labels.get(i).cloned().unwrap_or_default()
+        })
+        .y_desc(y_label)
+        .label_style(font(s, 11.0))
+        .axis_desc_style(font(s, 11.0))
+        .draw()
+        .map_err(e)?;
+    let points = |v: &[Option<f64>]| -> Vec<Vec<(f64, f64)>> {
+        // Break the line at suppressed periods.
+        let mut runs = vec![Vec::new()];
+        for (i, x) in v.iter().enumerate() {
+            match x {
+                #[expect(clippy::cast_precision_loss, reason = "index")]
+                Some(y) => runs.last_mut().map(|r| r.push((i as f64, *y))).unwrap_or(()),
+                None => runs.push(Vec::new()),
+            }
+        }
+        runs.into_iter().filter(|r| !r.is_empty()).collect()
+    };
+    let mut first = true;
+    for run in points(reference) {
+        let series = chart.draw_series(LineSeries::new(run, ShapeStyle { color: REF.to_rgba(), filled: false, stroke_width: px(s, 1.5).unsigned_abs() })).map_err(e)?;
+        if first {
+            series.label(names.1.to_string()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], REF));
+            first = false;
+        }
+    }
+    let mut first = true;
+    for run in points(series) {
+        let pts = run.clone();
+        let line = chart.draw_series(LineSeries::new(run, ShapeStyle { color: ACCENT.to_rgba(), filled: false, stroke_width: px(s, 2.5).unsigned_abs() })).map_err(e)?;
+        if first {
+            line.label(names.0.to_string()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], ShapeStyle { color: ACCENT.to_rgba(), filled: false, stroke_width: 3 }));
+            first = false;
+        }
+        chart.draw_series(pts.into_iter().map(|p| Circle::new(p, px(s, 3.5), ACCENT.filled()))).map_err(e)?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(GRID)
+        .label_font(font(s, 11.0))
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(e)?;
+    Ok(())
+}
+
+/// An indicator's trend for an area, with the gemeente as reference line.
+///
+/// # Errors
+/// Drawing or encoding errors.
+#[expect(clippy::too_many_arguments, reason = "chart parameters")]
+pub fn trend(fmt: Format, title: &str, y_label: &str, periods: &[String], series: &[Option<f64>], reference: &[Option<f64>], names: (&str, &str)) -> Result<Vec<u8>, ChartError> {
+    render_with!(fmt, 640u32, 320u32, |root, s| draw_trend(&root, s, title, y_label, periods, series, reference, names))
+}
+
+fn draw_distribution<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: f64, title: &str, x_label: &str, values: &[f64], selected: Option<(f64, &str)>) -> Result<(), ChartError> {
+    root.fill(&WHITE).map_err(e)?;
+    let (lo, hi) = values.iter().chain(selected.iter().map(|x| &x.0)).fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    let (lo, hi) = if values.is_empty() { (0.0, 1.0) } else if (hi - lo).abs() < 1e-9 { (lo - 1.0, hi + 1.0) } else { (lo, hi) };
+    let bins = 12usize;
+    let width = (hi - lo) / bins as f64;
+    let mut counts = vec![0u32; bins];
+    for v in values {
+        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "bin index")]
+        let b = (((v - lo) / width) as usize).min(bins - 1);
+        counts[b] += 1;
+    }
+    let top = f64::from(counts.iter().copied().max().unwrap_or(1)) * 1.15 + 0.5;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, font(s, 15.0))
+        .margin(px(s, 10.0))
+        .x_label_area_size(px(s, 40.0))
+        .y_label_area_size(px(s, 44.0))
+        .build_cartesian_2d(lo..hi + width * 0.001, 0f64..top)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .light_line_style(GRID)
+        .bold_line_style(GRID)
+        .x_desc(x_label)
+        .y_desc("aantal gebieden")
+        .label_style(font(s, 11.0))
+        .axis_desc_style(font(s, 11.0))
+        .draw()
+        .map_err(e)?;
+    chart
+        .draw_series(counts.iter().enumerate().map(|(i, &c)| {
+            #[expect(clippy::cast_precision_loss, reason = "bin index")]
+            let x0 = lo + i as f64 * width;
+            Rectangle::new([(x0, 0.0), (x0 + width * 0.95, f64::from(c))], RGBColor(150, 170, 200).filled())
+        }))
+        .map_err(e)?;
+    if let Some((v, name)) = selected {
+        chart
+            .draw_series(std::iter::once(PathElement::new(vec![(v, 0.0), (v, top)], ShapeStyle { color: ACCENT.to_rgba(), filled: false, stroke_width: px(s, 3.0).unsigned_abs() })))
+            .map_err(e)?
+            .label(format!("{name}: {}", fmt_num(v)))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], ShapeStyle { color: ACCENT.to_rgba(), filled: false, stroke_width: 3 }));
+        chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(GRID).label_font(font(s, 11.0)).position(SeriesLabelPosition::UpperRight).draw().map_err(e)?;
+    }
+    Ok(())
+}
+
+/// Dutch number formatting with a decimal comma.
+#[must_use]
+pub fn fmt_num(v: f64) -> String {
+    let s = if v.abs() >= 100.0 { format!("{v:.0}") } else if v.abs() >= 10.0 { format!("{v:.1}") } else { format!("{v:.2}") };
+    s.replace('.', ",")
+}
+
+/// The distribution of an indicator over the gemeente's areas, the selected area marked.
+///
+/// # Errors
+/// Drawing or encoding errors.
+pub fn distribution(fmt: Format, title: &str, x_label: &str, values: &[f64], selected: Option<(f64, &str)>) -> Result<Vec<u8>, ChartError> {
+    render_with!(fmt, 640u32, 320u32, |root, s| draw_distribution(&root, s, title, x_label, values, selected))
+}
+
+fn draw_contributions<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: f64, title: &str, items: &[(String, f64)]) -> Result<(), ChartError> {
+    root.fill(&WHITE).map_err(e)?;
+    let m = items.iter().map(|x| x.1.abs()).fold(0.05, f64::max) * 1.1;
+    let n = items.len().max(1);
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, font(s, 15.0))
+        .margin(px(s, 10.0))
+        .x_label_area_size(px(s, 30.0))
+        .y_label_area_size(px(s, 210.0))
+        .build_cartesian_2d(-m..m, 0f64..n as f64)
+        .map_err(e)?;
+    let names: Vec<String> = items.iter().map(|x| x.0.clone()).collect();
+    chart
+        .configure_mesh()
+        .light_line_style(GRID)
+        .bold_line_style(GRID)
+        .y_labels(n)
+        .y_label_formatter(&|y| {
+            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "index")]
+            let i = (y - 0.5).round().max(0.0) as usize;
+            names.get(n - 1 - i.min(n - 1)).cloned().unwrap_or_default()
+        })
+        .x_desc("bijdrage aan de index (standaarddeviaties)")
+        .label_style(font(s, 11.0))
+        .axis_desc_style(font(s, 11.0))
+        .draw()
+        .map_err(e)?;
+    chart
+        .draw_series(items.iter().enumerate().map(|(i, (_, v))| {
+            #[expect(clippy::cast_precision_loss, reason = "index")]
+            let y = (n - 1 - i) as f64;
+            let color = if *v >= 0.0 { ACCENT } else { RGBColor(60, 110, 180) };
+            Rectangle::new([(0.0, y + 0.15), (*v, y + 0.85)], color.filled())
+        }))
+        .map_err(e)?;
+    Ok(())
+}
+
+/// A horizontal bar chart of contributions (positive = more pressure).
+///
+/// # Errors
+/// Drawing or encoding errors.
+pub fn contributions(fmt: Format, title: &str, items: &[(String, f64)]) -> Result<Vec<u8>, ChartError> {
+    #[expect(clippy::cast_possible_truncation, reason = "small")]
+    let h = 80 + 26 * items.len().max(1) as u32;
+    render_with!(fmt, 640u32, h, |root, s| draw_contributions(&root, s, title, items))
+}
+
+/// Fill colours of the nine index classes (blue = less pressure, red = more).
+pub const CLASS_COLORS: [&str; 9] = ["#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7", "#fddbc7", "#f4a582", "#d6604d", "#b2182b"];
+
+/// The gemeente's areas coloured by index class, as SVG (for the briefing).
+#[must_use]
+pub fn choropleth_svg(title: &str, areas: &[(geo::MultiPolygon<f64>, Option<u8>, String)], w: u32, h: u32) -> String {
+    use geo::BoundingRect;
+    use std::fmt::Write as _;
+    let mut bbox = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    for (g, _, _) in areas {
+        if let Some(r) = g.bounding_rect() {
+            bbox = [bbox[0].min(r.min().x), bbox[1].min(r.min().y), bbox[2].max(r.max().x), bbox[3].max(r.max().y)];
+        }
+    }
+    // Equirectangular with cos(lat) so that shapes are not stretched.
+    let k = ((bbox[1] + bbox[3]) / 2.0).to_radians().cos();
+    let (gw, gh) = (((bbox[2] - bbox[0]) * k).max(1e-9), (bbox[3] - bbox[1]).max(1e-9));
+    let top = 28.0;
+    let sc = (f64::from(w) / gw).min((f64::from(h) - top) / gh);
+    let tx = |x: f64, y: f64| ((x - bbox[0]) * k * sc, top + (bbox[3] - y) * sc);
+    let mut out = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" font-family=\"DejaVu Sans, sans-serif\">");
+    let _ = write!(out, "<text x=\"0\" y=\"18\" font-size=\"15\">{}</text>", html_escape(title));
+    for (g, class, name) in areas {
+        let fill = class.map_or("#cccccc", |c| CLASS_COLORS[usize::from(c.clamp(1, 9) - 1)]);
+        let mut d = String::new();
+        for poly in &g.0 {
+            for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+                for (i, c) in ring.coords().enumerate() {
+                    let (x, y) = tx(c.x, c.y);
+                    let _ = write!(d, "{}{x:.1},{y:.1}", if i == 0 { "M" } else { "L" });
+                }
+                d.push('Z');
+            }
+        }
+        let _ = write!(out, "<path d=\"{d}\" fill=\"{fill}\" stroke=\"#555\" stroke-width=\"0.6\" fill-rule=\"evenodd\"><title>{}</title></path>", html_escape(name));
+    }
+    for (g, _, name) in areas {
+        let (cx, cy) = crate::spatial::centroid(g);
+        let (x, y) = tx(cx, cy);
+        let _ = write!(out, "<text x=\"{x:.1}\" y=\"{y:.1}\" font-size=\"9\" text-anchor=\"middle\" fill=\"#111\">{}</text>", html_escape(name));
+    }
+    out.push_str("</svg>");
+    out
+}
+
+/// A small SVG sparkline.
+#[must_use]
+pub fn sparkline(values: &[Option<f64>], w: f64, h: f64) -> String {
+    use std::fmt::Write as _;
+    let vals: Vec<f64> = values.iter().flatten().copied().collect();
+    let (lo, hi) = vals.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    let span = if vals.is_empty() || hi - lo < 1e-9 { 1.0 } else { hi - lo };
+    #[expect(clippy::cast_precision_loss, reason = "small")]
+    let step = w / (values.len().max(2) - 1) as f64;
+    let mut d = String::new();
+    let mut pen_up = true;
+    for (i, v) in values.iter().enumerate() {
+        if let Some(v) = v {
+            #[expect(clippy::cast_precision_loss, reason = "small")]
+            let x = i as f64 * step;
+            let y = h - 2.0 - (v - if vals.is_empty() { 0.0 } else { lo }) / span * (h - 4.0);
+            let _ = write!(d, "{}{x:.1},{y:.1}", if pen_up { "M" } else { "L" });
+            pen_up = false;
+        } else {
+            pen_up = true;
+        }
+    }
+    format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\"><path d=\"{d}\" fill=\"none\" stroke=\"#b2182b\" stroke-width=\"1.5\"/></svg>")
+}
+
+/// Escapes text for HTML and SVG.
+#[must_use]
+pub fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trend_svg_has_dutch_labels_and_png_is_2x() {
+        let periods: Vec<String> = ["2025-Q1", "2025-Q2", "2025-Q3"].iter().map(ToString::to_string).collect();
+        let svg = trend(Format::Svg, "Overlast in Klingerberg", "per 1000 inwoners", &periods, &[Some(10.0), None, Some(14.0)], &[Some(8.0), Some(8.5), Some(9.0)], ("Klingerberg", "gemeente Venlo"))
+            .unwrap();
+        let text = String::from_utf8(svg).unwrap();
+        assert!(text.contains("<svg") && text.contains("Overlast in Klingerberg") && text.contains("gemeente Venlo"));
+        let png = trend(Format::Png, "t", "y", &periods, &[Some(1.0), Some(2.0), Some(3.0)], &[None, None, None], ("a", "b")).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        let img = image::load_from_memory(&png).unwrap();
+        assert_eq!((img.width(), img.height()), (1280, 640));
+    }
+
+    #[test]
+    fn distribution_marks_selection() {
+        let svg = distribution(Format::Svg, "Verdeling", "%", &[1.0, 2.0, 2.5, 7.0], Some((7.0, "Klingerberg"))).unwrap();
+        assert!(String::from_utf8(svg).unwrap().contains("Klingerberg: 7,00"));
+    }
+
+    #[test]
+    fn sparkline_breaks_at_gaps() {
+        let s = sparkline(&[Some(1.0), None, Some(2.0), Some(3.0)], 60.0, 16.0);
+        assert_eq!(s.matches('M').count(), 2);
+    }
+}

@@ -1,0 +1,359 @@
+//! The served dataset: one version of the database, read-only, with its units, indicators
+//! and periods in memory and each layer's figures cached once read. No HTTP here.
+
+use crate::disclosure::Params;
+use crate::spatial::Level;
+use crate::store::{self, StoreError};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// Indicator metadata as stored with the version.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndicatorMeta {
+    pub id: String,
+    pub naam: String,
+    pub name_en: String,
+    pub theme: String,
+    pub sources: String,
+    pub partners: String,
+    pub legal_basis: String,
+    pub unit: String,
+    pub scale: f64,
+    pub polarity: String,
+    pub min_denominator: f64,
+    pub enforcement: bool,
+    /// The rate is a mean (of a score or value) and the count its number of units.
+    pub mean: bool,
+}
+
+/// A theme and its weight in the index.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThemeMeta {
+    pub id: String,
+    pub naam: String,
+    pub weight: f64,
+}
+
+impl IndicatorMeta {
+    /// +1 when higher means more pressure.
+    #[must_use]
+    pub fn sign(&self) -> f64 {
+        if self.polarity == "lowerisworse" || self.polarity == "lower_is_worse" {
+            -1.0
+        } else {
+            1.0
+        }
+    }
+}
+
+/// A spatial unit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unit {
+    pub level: Level,
+    pub code: String,
+    pub naam: Option<String>,
+    pub parent: Option<String>,
+    pub wijk: Option<String>,
+    pub gemeente: String,
+    #[serde(skip)]
+    pub geometry: String,
+    pub lon: f64,
+    pub lat: f64,
+    pub bbox: [f64; 4],
+}
+
+/// One published figure.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Fig {
+    /// False when the unit has no data for this indicator and period.
+    pub present: bool,
+    pub count: Option<i64>,
+    pub rate: Option<f64>,
+    pub suppressed: bool,
+    pub rate_suppressed: bool,
+}
+
+/// The figures of one level in one period: `values[i][j]` for the level's i-th unit and
+/// the j-th indicator.
+#[derive(Debug)]
+pub struct Layer {
+    pub values: Vec<Vec<Fig>>,
+}
+
+/// One dataset version, ready to serve.
+pub struct Dataset {
+    pub version: i32,
+    pub params: Params,
+    pub created_at: String,
+    pub rows_read: i64,
+    pub periods: Vec<String>,
+    pub indicators: Vec<IndicatorMeta>,
+    pub themes: Vec<ThemeMeta>,
+    pub units: Vec<Unit>,
+    by_key: HashMap<(Level, String), usize>,
+    /// Unit indices per level, sorted by code.
+    pub by_level: HashMap<Level, Vec<usize>>,
+    /// Position of a unit within its level's list.
+    pub pos_in_level: Vec<usize>,
+    layers: Mutex<HashMap<(Level, usize), Arc<Layer>>>,
+    pool: Vec<Mutex<duckdb::Connection>>,
+    next: std::sync::atomic::AtomicUsize,
+    pub sources: Vec<(String, String, i64)>,
+    /// Derived results (scores, rankings) computed once per dataset version.
+    cache: Mutex<HashMap<String, Arc<dyn std::any::Any + Send + Sync>>>,
+}
+
+impl std::fmt::Debug for Dataset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dataset").field("version", &self.version).field("units", &self.units.len()).finish_non_exhaustive()
+    }
+}
+
+impl Dataset {
+    /// Opens the newest version of `db` read-only with a pool of `connections`.
+    ///
+    /// # Errors
+    /// When the file is missing, holds no version, or cannot be read.
+    pub fn open(db: &Path, connections: usize) -> Result<Self, StoreError> {
+        let file = db.display().to_string();
+        let dberr = |source: duckdb::Error| StoreError::Db { file: file.clone(), source };
+        let conn = store::open_read_only(db)?;
+        let (version, params, created_at, rows_read) = {
+            let mut st = conn
+                .prepare("SELECT version, k, k_fine, round_to, strftime(created_at, '%Y-%m-%d %H:%M'), rows_read FROM dataset_version ORDER BY version DESC LIMIT 1")
+                .map_err(dberr)?;
+            let mut rows = st.query([]).map_err(dberr)?;
+            let Some(r) = rows.next().map_err(dberr)? else {
+                return Err(StoreError::Empty { file });
+            };
+            (
+                r.get::<_, i32>(0).map_err(dberr)?,
+                Params { k: r.get(1).map_err(dberr)?, k_fine: r.get(2).map_err(dberr)?, round_to: r.get(3).map_err(dberr)? },
+                r.get::<_, String>(4).map_err(dberr)?,
+                r.get::<_, i64>(5).map_err(dberr)?,
+            )
+        };
+        let periods: Vec<String> = {
+            let mut st = conn.prepare("SELECT DISTINCT period FROM aggregate WHERE version = ? ORDER BY period").map_err(dberr)?;
+            let r = st.query_map([version], |r| r.get(0)).map_err(dberr)?;
+            r.collect::<Result<_, _>>().map_err(dberr)?
+        };
+        let indicators: Vec<IndicatorMeta> = {
+            let mut st = conn
+                .prepare(
+                    "SELECT id, naam, name_en, theme, sources, partners, legal_basis, unit, scale, polarity, min_denominator, enforcement, mean
+                     FROM indicator WHERE version = ? ORDER BY rowid",
+                )
+                .map_err(dberr)?;
+            let r = st
+                .query_map([version], |r| {
+                    Ok(IndicatorMeta {
+                        id: r.get(0)?,
+                        naam: r.get(1)?,
+                        name_en: r.get(2)?,
+                        theme: r.get(3)?,
+                        sources: r.get(4)?,
+                        partners: r.get(5)?,
+                        legal_basis: r.get(6)?,
+                        unit: r.get(7)?,
+                        scale: r.get(8)?,
+                        polarity: r.get(9)?,
+                        min_denominator: r.get(10)?,
+                        enforcement: r.get(11)?,
+                        mean: r.get(12)?,
+                    })
+                })
+                .map_err(dberr)?;
+            r.collect::<Result<_, _>>().map_err(dberr)?
+        };
+        let units: Vec<Unit> = {
+            let mut st = conn
+                .prepare(
+                    "SELECT level, code, naam, parent, wijk, gemeente, geometry, lon, lat, min_lon, min_lat, max_lon, max_lat
+                     FROM unit WHERE version = ? ORDER BY level, code",
+                )
+                .map_err(dberr)?;
+            let r = st
+                .query_map([version], |r| {
+                    let level: String = r.get(0)?;
+                    Ok(Unit {
+                        level: Level::from_id(&level).unwrap_or(Level::Gemeente),
+                        code: r.get(1)?,
+                        naam: r.get(2)?,
+                        parent: r.get(3)?,
+                        wijk: r.get(4)?,
+                        gemeente: r.get(5)?,
+                        geometry: r.get(6)?,
+                        lon: r.get(7)?,
+                        lat: r.get(8)?,
+                        bbox: [r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?],
+                    })
+                })
+                .map_err(dberr)?;
+            r.collect::<Result<_, _>>().map_err(dberr)?
+        };
+        let themes: Vec<ThemeMeta> = {
+            let mut st = conn.prepare("SELECT id, naam, weight FROM theme WHERE version = ? ORDER BY rowid").map_err(dberr)?;
+            let r = st.query_map([version], |r| Ok(ThemeMeta { id: r.get(0)?, naam: r.get(1)?, weight: r.get(2)? })).map_err(dberr)?;
+            r.collect::<Result<_, _>>().map_err(dberr)?
+        };
+        let sources: Vec<(String, String, i64)> = {
+            let mut st = conn.prepare("SELECT source, file_name, rows FROM dataset_extract WHERE version = ? ORDER BY source").map_err(dberr)?;
+            let r = st.query_map([version], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(dberr)?;
+            r.collect::<Result<_, _>>().map_err(dberr)?
+        };
+        let by_key = units.iter().enumerate().map(|(i, u)| ((u.level, u.code.clone()), i)).collect();
+        let mut by_level: HashMap<Level, Vec<usize>> = HashMap::new();
+        for (i, u) in units.iter().enumerate() {
+            by_level.entry(u.level).or_default().push(i);
+        }
+        let mut pos_in_level = vec![0; units.len()];
+        for list in by_level.values() {
+            for (p, &i) in list.iter().enumerate() {
+                pos_in_level[i] = p;
+            }
+        }
+        let mut pool = vec![Mutex::new(conn)];
+        for _ in 1..connections.max(1) {
+            let c = pool[0].lock().map_err(|_| StoreError::Io { file: file.clone(), message: "pool poisoned".into() })?.try_clone().map_err(dberr)?;
+            pool.push(Mutex::new(c));
+        }
+        Ok(Self {
+            version,
+            params,
+            created_at,
+            rows_read,
+            periods,
+            indicators,
+            themes,
+            units,
+            by_key,
+            by_level,
+            pos_in_level,
+            layers: Mutex::new(HashMap::new()),
+            pool,
+            next: std::sync::atomic::AtomicUsize::new(0),
+            sources,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Runs `f` on a pooled connection (blocking; call from `spawn_blocking`).
+    ///
+    /// # Errors
+    /// Whatever `f` returns.
+    pub fn with_conn<T>(&self, f: impl FnOnce(&duckdb::Connection) -> Result<T, duckdb::Error>) -> Result<T, duckdb::Error> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.pool.len();
+        for i in 0..self.pool.len() {
+            if let Ok(c) = self.pool[(n + i) % self.pool.len()].try_lock() {
+                return f(&c);
+            }
+        }
+        let c = self.pool[n].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&c)
+    }
+
+    /// A derived result, computed once per dataset version under `key`.
+    ///
+    /// # Errors
+    /// Whatever `make` returns (nothing is cached then).
+    pub fn cached<T: Send + Sync + 'static, E>(&self, key: &str, make: impl FnOnce() -> Result<T, E>) -> Result<Arc<T>, E> {
+        if let Some(v) = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(key) {
+            if let Ok(t) = v.clone().downcast::<T>() {
+                return Ok(t);
+            }
+        }
+        let v = Arc::new(make()?);
+        self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key.to_string(), v.clone());
+        Ok(v)
+    }
+
+    /// A unit by level and code.
+    #[must_use]
+    pub fn unit(&self, level: Level, code: &str) -> Option<usize> {
+        self.by_key.get(&(level, code.to_string())).copied()
+    }
+
+    /// The units of a level (sorted by code).
+    #[must_use]
+    pub fn level_units(&self, level: Level) -> &[usize] {
+        self.by_level.get(&level).map_or(&[], Vec::as_slice)
+    }
+
+    /// Index of a period label.
+    #[must_use]
+    pub fn period_index(&self, p: &str) -> Option<usize> {
+        self.periods.iter().position(|x| x == p)
+    }
+
+    /// Index of an indicator id.
+    #[must_use]
+    pub fn indicator_index(&self, id: &str) -> Option<usize> {
+        self.indicators.iter().position(|x| x.id == id)
+    }
+
+    /// The figures of a level in a period, read once and cached (blocking).
+    ///
+    /// # Errors
+    /// DuckDB errors.
+    pub fn layer(&self, level: Level, period: usize) -> Result<Arc<Layer>, duckdb::Error> {
+        if let Some(l) = self.layers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&(level, period)) {
+            return Ok(l.clone());
+        }
+        let units = self.level_units(level);
+        let mut values = vec![vec![Fig::default(); self.indicators.len()]; units.len()];
+        let ind_ix: HashMap<&str, usize> = self.indicators.iter().enumerate().map(|(i, m)| (m.id.as_str(), i)).collect();
+        let code_ix: HashMap<&str, usize> = units.iter().enumerate().map(|(p, &u)| (self.units[u].code.as_str(), p)).collect();
+        self.with_conn(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT code, indicator, count, rate, suppressed, rate_suppressed FROM aggregate WHERE version = ? AND level = ? AND period = ?",
+            )?;
+            let mut rows = st.query(duckdb::params![self.version, level.id(), self.periods.get(period).map_or("", String::as_str)])?;
+            while let Some(r) = rows.next()? {
+                let code: String = r.get(0)?;
+                let ind: String = r.get(1)?;
+                if let (Some(&p), Some(&j)) = (code_ix.get(code.as_str()), ind_ix.get(ind.as_str())) {
+                    values[p][j] = Fig { present: true, count: r.get(2)?, rate: r.get(3)?, suppressed: r.get(4)?, rate_suppressed: r.get(5)? };
+                }
+            }
+            Ok(())
+        })?;
+        let layer = Arc::new(Layer { values });
+        self.layers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert((level, period), layer.clone());
+        Ok(layer)
+    }
+
+    /// One unit's figure for an indicator in a period.
+    ///
+    /// # Errors
+    /// DuckDB errors.
+    pub fn fig(&self, unit: usize, indicator: usize, period: usize) -> Result<Fig, duckdb::Error> {
+        let layer = self.layer(self.units[unit].level, period)?;
+        Ok(layer.values[self.pos_in_level[unit]][indicator])
+    }
+
+    /// The children of a unit (next finer level of its family).
+    #[must_use]
+    pub fn children(&self, unit: usize) -> Vec<usize> {
+        let u = &self.units[unit];
+        let child_level = Level::ALL.into_iter().find(|l| l.parent() == Some(u.level));
+        child_level.map_or_else(Vec::new, |l| {
+            self.level_units(l).iter().copied().filter(|&c| self.units[c].parent.as_deref() == Some(u.code.as_str())).collect()
+        })
+    }
+
+    /// The parent of a unit in its family.
+    #[must_use]
+    pub fn parent(&self, unit: usize) -> Option<usize> {
+        let u = &self.units[unit];
+        self.unit(u.level.parent()?, u.parent.as_deref()?)
+    }
+
+    /// The gemeente unit of a unit.
+    #[must_use]
+    pub fn gemeente_of(&self, unit: usize) -> Option<usize> {
+        self.unit(Level::Gemeente, &self.units[unit].gemeente)
+    }
+}

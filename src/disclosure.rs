@@ -1,0 +1,404 @@
+//! Step 4: disclosure control, the one place where a figure is suppressed or rounded.
+//!
+//! - primary suppression: a count from fewer than `k` units (`k_fine` at H3 res 10 and PC6);
+//! - complementary suppression in each nested family (H3 7 ⊃ 8 ⊃ 9 ⊃ 10, PC4 ⊃ PC6,
+//!   gemeente ⊃ wijk ⊃ buurt): a published parent minus its published children never leaves
+//!   a group of 1 to k−1 units;
+//! - differencing across families: for every pair of units whose addresses nest (a PC6 whose
+//!   addresses all lie in one H3 cell, a res-10 cell inside a buurt, …) the difference of the
+//!   two published counts is 0 or at least `k`;
+//! - published counts are rounded to multiples of `round_to` (deterministic, so stable across
+//!   reruns); rates only where the denominator reaches the indicator's minimum.
+
+use crate::spatial::Level;
+use serde::{Deserialize, Serialize};
+
+/// Disclosure-control parameters; stored with every dataset version.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Params {
+    /// Minimum number of units behind a published count (never below 5).
+    pub k: u32,
+    /// Minimum at the finest levels (H3 res 10, PC6), which overlap each other.
+    pub k_fine: u32,
+    /// Published counts are multiples of this.
+    pub round_to: u32,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self { k: 10, k_fine: 20, round_to: 5 }
+    }
+}
+
+/// Refused parameter sets.
+#[derive(Debug, thiserror::Error)]
+pub enum ParamsError {
+    #[error("k = {0} is below the floor of 5 units (DOMAIN.md: never show fewer than 5)")]
+    KTooSmall(u32),
+    #[error("k_fine = {k_fine} must be at least k = {k}")]
+    FineBelowK { k: u32, k_fine: u32 },
+    #[error("round_to must be at least 1")]
+    Rounding,
+}
+
+impl Params {
+    /// Checks the parameters.
+    ///
+    /// # Errors
+    /// When `k < 5`, `k_fine < k` or `round_to == 0`.
+    pub fn validate(self) -> Result<Self, ParamsError> {
+        if self.k < 5 {
+            return Err(ParamsError::KTooSmall(self.k));
+        }
+        if self.k_fine < self.k {
+            return Err(ParamsError::FineBelowK { k: self.k, k_fine: self.k_fine });
+        }
+        if self.round_to == 0 {
+            return Err(ParamsError::Rounding);
+        }
+        Ok(self)
+    }
+
+    /// The threshold for a level.
+    #[must_use]
+    pub fn threshold(self, level: Level) -> f64 {
+        f64::from(if level.is_fine() { self.k_fine } else { self.k })
+    }
+
+    /// Rounds a count to the nearest multiple of `round_to` (halves up).
+    #[must_use]
+    pub fn round(self, n: f64) -> u64 {
+        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "counts are small and non-negative")]
+        let n = n.max(0.0).round() as u64;
+        let r = u64::from(self.round_to);
+        (n + r / 2) / r * r
+    }
+}
+
+/// What happened to a unit's count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// No data for this unit in this period.
+    Absent,
+    Published,
+    /// Fewer than k units.
+    Primary,
+    /// Hidden so that a suppressed figure cannot be recovered by subtraction.
+    Secondary,
+}
+
+impl Status {
+    /// The reason as stored and served (`null` when published).
+    #[must_use]
+    pub fn reason(self) -> Option<&'static str> {
+        match self {
+            Self::Published => None,
+            Self::Absent => Some("geen_gegevens"),
+            Self::Primary => Some("klein_aantal"),
+            Self::Secondary => Some("complementair"),
+        }
+    }
+}
+
+/// The nesting of units: parents within families and nested pairs across them.
+#[derive(Debug, Clone, Default)]
+pub struct Structure {
+    pub levels: Vec<Level>,
+    pub parent: Vec<Option<u32>>,
+    children_start: Vec<u32>,
+    children: Vec<u32>,
+    /// `(sub, sup)`: every address of `sub` lies in `sup`, and `sup` has more addresses.
+    pub pairs: Vec<(u32, u32)>,
+}
+
+impl Structure {
+    /// Builds the structure from which units each address belongs to.
+    ///
+    /// `memberships[a]` lists the unit ids of address `a` (at most one per level);
+    /// `parent[u]` is the unit's parent in its own family.
+    #[must_use]
+    pub fn new(levels: Vec<Level>, parent: Vec<Option<u32>>, memberships: &[Vec<u32>]) -> Self {
+        let n = levels.len();
+        // children, CSR
+        let mut counts = vec![0u32; n + 1];
+        for p in parent.iter().flatten() {
+            counts[*p as usize + 1] += 1;
+        }
+        for i in 0..n {
+            counts[i + 1] += counts[i];
+        }
+        let mut fill = counts.clone();
+        let mut children = vec![0u32; counts[n] as usize];
+        for (c, p) in parent.iter().enumerate() {
+            if let Some(p) = p {
+                children[fill[*p as usize] as usize] = u32::try_from(c).unwrap_or(u32::MAX);
+                fill[*p as usize] += 1;
+            }
+        }
+        // addresses per unit
+        let mut size = vec![0u32; n];
+        let mut first = vec![u32::MAX; n];
+        for (a, units) in memberships.iter().enumerate() {
+            for &u in units {
+                size[u as usize] += 1;
+                if first[u as usize] == u32::MAX {
+                    first[u as usize] = u32::try_from(a).unwrap_or(u32::MAX);
+                }
+            }
+        }
+        // sub ⊂ sup: candidates are the units of sub's first address; check every address of sub.
+        let mut candidates: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for u in 0..n {
+            if first[u] != u32::MAX {
+                let me = u32::try_from(u).unwrap_or(u32::MAX);
+                candidates[u] = memberships[first[u] as usize]
+                    .iter()
+                    .copied()
+                    .filter(|&s| s != me && size[s as usize] > size[u])
+                    .collect();
+            }
+        }
+        for units in memberships {
+            for &u in units {
+                let c = &mut candidates[u as usize];
+                if !c.is_empty() {
+                    c.retain(|s| units.contains(s));
+                }
+            }
+        }
+        let mut pairs = Vec::new();
+        for (u, c) in candidates.into_iter().enumerate() {
+            for s in c {
+                pairs.push((u32::try_from(u).unwrap_or(u32::MAX), s));
+            }
+        }
+        Self { levels, parent, children_start: counts, children, pairs }
+    }
+
+    /// The children of a unit in its family.
+    #[must_use]
+    pub fn children(&self, u: u32) -> &[u32] {
+        let u = u as usize;
+        &self.children[self.children_start[u] as usize..self.children_start[u + 1] as usize]
+    }
+
+    /// Number of units.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.levels.len()
+    }
+
+    /// True when there are no units.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.levels.is_empty()
+    }
+}
+
+/// Decides which counts may be published. `n[u]` is the exact number of units behind unit
+/// `u`'s count, `None` where the unit has no data.
+#[must_use]
+pub fn protect(s: &Structure, p: Params, n: &[Option<f64>]) -> Vec<Status> {
+    let k = f64::from(p.k);
+    let mut status: Vec<Status> = n
+        .iter()
+        .zip(&s.levels)
+        .map(|(v, &l)| match v {
+            None => Status::Absent,
+            Some(v) if *v < p.threshold(l) => Status::Primary,
+            Some(_) => Status::Published,
+        })
+        .collect();
+    let val = |u: u32| n[u as usize].unwrap_or(0.0);
+    loop {
+        let mut changed = false;
+        for u in 0..s.len() {
+            let u32_ = u32::try_from(u).unwrap_or(u32::MAX);
+            if status[u] != Status::Published {
+                continue;
+            }
+            let kids = s.children(u32_);
+            if kids.is_empty() {
+                continue;
+            }
+            let visible: f64 = kids.iter().filter(|&&c| status[c as usize] == Status::Published).map(|&c| val(c)).sum();
+            let residual = val(u32_) - visible;
+            if residual > 0.0 && residual < k {
+                let smallest = kids
+                    .iter()
+                    .copied()
+                    .filter(|&c| status[c as usize] == Status::Published)
+                    .min_by(|&a, &b| val(a).total_cmp(&val(b)).then(a.cmp(&b)));
+                match smallest {
+                    Some(c) => status[c as usize] = Status::Secondary,
+                    None => status[u] = Status::Secondary,
+                }
+                changed = true;
+            }
+        }
+        for &(sub, sup) in &s.pairs {
+            if status[sub as usize] == Status::Published && status[sup as usize] == Status::Published {
+                let d = val(sup) - val(sub);
+                if d > 0.0 && d < k {
+                    status[sub as usize] = Status::Secondary;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return status;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn params_floor() {
+        assert!(Params { k: 4, k_fine: 10, round_to: 5 }.validate().is_err());
+        assert!(Params { k: 10, k_fine: 5, round_to: 5 }.validate().is_err());
+        assert!(Params::default().validate().is_ok());
+    }
+
+    #[test]
+    fn rounding_to_five_is_stable() {
+        let p = Params::default();
+        assert_eq!(p.round(12.0), 10);
+        assert_eq!(p.round(12.5), 15);
+        assert_eq!(p.round(13.0), 15);
+        assert_eq!(p.round(10.0), 10);
+        assert_eq!(p.round(17.0), p.round(17.0));
+    }
+
+    /// gemeente 0 ⊃ wijk 1, 2; wijk 1 ⊃ buurt 3, 4; wijk 2 ⊃ buurt 5.
+    fn small_tree() -> Structure {
+        let levels = vec![Level::Gemeente, Level::Wijk, Level::Wijk, Level::Buurt, Level::Buurt, Level::Buurt];
+        let parent = vec![None, Some(0), Some(0), Some(1), Some(1), Some(2)];
+        // addresses: 2 in buurt 3, 2 in buurt 4, 1 in buurt 5
+        let m = vec![vec![0, 1, 3], vec![0, 1, 3], vec![0, 1, 4], vec![0, 1, 4], vec![0, 2, 5]];
+        Structure::new(levels, parent, &m)
+    }
+
+    #[test]
+    fn single_suppressed_child_gets_a_complement() {
+        let s = small_tree();
+        // buurt 3 = 4 (primary), buurt 4 = 30, wijk 1 = 34
+        let n = [Some(100.0), Some(34.0), Some(66.0), Some(4.0), Some(30.0), Some(66.0)];
+        let st = protect(&s, Params::default(), &n);
+        assert_eq!(st[3], Status::Primary);
+        // wijk 1 − buurt 4 would reveal buurt 3: buurt 4 must go too.
+        assert_eq!(st[4], Status::Secondary);
+        assert_eq!(st[1], Status::Published);
+    }
+
+    #[test]
+    fn nested_pairs_are_found() {
+        let s = small_tree();
+        // wijk 2 and buurt 5 hold the same single address: equal sets are no pair.
+        assert!(!s.pairs.contains(&(5, 2)));
+        assert!(s.pairs.contains(&(3, 1)));
+        assert!(s.pairs.contains(&(3, 0)));
+        assert!(s.pairs.contains(&(1, 0)));
+        assert!(!s.pairs.contains(&(0, 1)));
+    }
+
+    /// Random addresses in two overlapping families (admin: gemeente ⊃ wijk ⊃ buurt; grid:
+    /// h3-8 ⊃ h3-9 ⊃ h3-10) with random counts per address.
+    fn world() -> impl Strategy<Value = (Structure, Vec<Option<f64>>)> {
+        (1usize..60).prop_flat_map(|n_addr| {
+            (
+                prop::collection::vec((0u32..3, 0u32..3, 0u32..2, 0u32..3, 0u32..3), n_addr),
+                prop::collection::vec(0u32..8, n_addr),
+            )
+        })
+        .prop_map(|(addrs, counts)| {
+            let mut ids: std::collections::HashMap<(Level, Vec<u32>), u32> = Default::default();
+            let mut levels = Vec::new();
+            let mut memberships = Vec::new();
+            let mut unit_n: Vec<f64> = Vec::new();
+            for ((w, b, g8, g9, g10), c) in addrs.iter().zip(&counts) {
+                let paths: [(Level, Vec<u32>); 6] = [
+                    (Level::Gemeente, vec![]),
+                    (Level::Wijk, vec![*w]),
+                    (Level::Buurt, vec![*w, *b]),
+                    (Level::H3_8, vec![*g8]),
+                    (Level::H3_9, vec![*g8, *g9]),
+                    (Level::H3_10, vec![*g8, *g9, *g10]),
+                ];
+                let mut mine = Vec::new();
+                for (lvl, key) in paths {
+                    let next = u32::try_from(levels.len()).unwrap();
+                    let id = *ids.entry((lvl, key)).or_insert_with(|| {
+                        levels.push(lvl);
+                        unit_n.push(0.0);
+                        next
+                    });
+                    unit_n[id as usize] += f64::from(*c);
+                    mine.push(id);
+                }
+                memberships.push(mine);
+            }
+            (levels, memberships, unit_n)
+        })
+        .prop_map(|(levels, memberships, unit_n)| {
+            // Parents follow from the memberships: the parent of a unit is the unit at the
+            // parent level of any of its addresses.
+            let mut parent = vec![None; levels.len()];
+            for units in &memberships {
+                for &u in units {
+                    if let Some(pl) = levels[u as usize].parent() {
+                        parent[u as usize] = units.iter().copied().find(|&v| levels[v as usize] == pl);
+                    }
+                }
+            }
+            let s = Structure::new(levels, parent, &memberships);
+            (s, unit_n.into_iter().map(Some).collect())
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        #[test]
+        fn no_published_count_below_threshold((s, n) in world()) {
+            let p = Params { k: 5, k_fine: 8, round_to: 5 };
+            let st = protect(&s, p, &n);
+            for (u, status) in st.iter().enumerate() {
+                if *status == Status::Published {
+                    prop_assert!(n[u].unwrap() >= p.threshold(s.levels[u]));
+                    prop_assert_eq!(p.round(n[u].unwrap()) % 5, 0);
+                }
+            }
+        }
+
+        #[test]
+        fn no_suppressed_value_recoverable_from_parent_minus_children((s, n) in world()) {
+            let p = Params { k: 5, k_fine: 8, round_to: 5 };
+            let st = protect(&s, p, &n);
+            for u in 0..s.len() {
+                if st[u] != Status::Published { continue; }
+                let kids = s.children(u as u32);
+                if kids.is_empty() { continue; }
+                let visible: f64 = kids.iter().filter(|&&c| st[c as usize] == Status::Published).map(|&c| n[c as usize].unwrap()).sum();
+                let hidden = n[u].unwrap() - visible;
+                prop_assert!(hidden == 0.0 || hidden >= 5.0, "parent {u} leaves {hidden}");
+            }
+        }
+
+        #[test]
+        fn no_difference_of_nested_published_counts_is_small((s, n) in world()) {
+            let p = Params { k: 5, k_fine: 8, round_to: 5 };
+            let st = protect(&s, p, &n);
+            for &(sub, sup) in &s.pairs {
+                if st[sub as usize] == Status::Published && st[sup as usize] == Status::Published {
+                    let d = n[sup as usize].unwrap() - n[sub as usize].unwrap();
+                    prop_assert!(d == 0.0 || d >= 5.0, "{sup} − {sub} = {d}");
+                }
+            }
+        }
+    }
+}

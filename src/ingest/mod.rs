@@ -1,0 +1,618 @@
+//! The ingest: partner extracts → validate ([`read`]) → locate and aggregate ([`aggregate`])
+//! → disclosure control ([`crate::disclosure`]) → one new dataset version in DuckDB
+//! ([`crate::store`]). Only disclosure-controlled aggregates are written.
+
+pub mod aggregate;
+pub mod read;
+
+use crate::catalogue::Catalogue;
+use crate::disclosure::{self, Params, Status};
+use crate::spatial::{self, Boundaries, Level};
+use crate::store::{self, StoreError};
+use aggregate::{unpack_pc6, Aggregator, UnitAggregates};
+use duckdb::arrow::array::{ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder};
+use duckdb::arrow::record_batch::RecordBatch;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// One bad row: where, and which rule it broke. Never the row's values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub line: u64,
+    pub column: String,
+    pub rule: String,
+}
+
+/// Errors that stop an ingest. The database is unchanged after any of them.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{file}, line {line}, column '{column}': {rule}", line = error.line, column = error.column, rule = error.rule)]
+    Row { file: String, error: RowError },
+    #[error("{file}: {message}")]
+    Io { file: String, message: String },
+    #[error("{file}: cannot tell which partner source this is; name the file after its source ({known}), e.g. politie_2025.csv")]
+    UnknownSource { file: String, known: String },
+    #[error("{file}: unsupported file type; expected .csv or .parquet")]
+    FileType { file: String },
+    #[error("{rejected} of {read} rows rejected ({share:.2} %), above the limit of {limit:.2} %; nothing was written (see {reject_file})")]
+    TooManyRejects { rejected: u64, read: u64, share: f64, limit: f64, reject_file: String },
+    #[error("no extract given")]
+    NoInput,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Params(#[from] disclosure::ParamsError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// How to ingest.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub params: Params,
+    /// Report rejected rows here and go on; without it the first bad row stops the ingest.
+    pub reject_file: Option<PathBuf>,
+    /// Largest share of rejected rows (0–1) that still lets the ingest complete.
+    pub max_reject_share: f64,
+    pub progress: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { params: Params::default(), reject_file: None, max_reject_share: 0.01, progress: false }
+    }
+}
+
+/// Per-file figures.
+#[derive(Debug, Clone)]
+pub struct FileSummary {
+    pub file: String,
+    pub source: String,
+    pub rows: u64,
+    pub rejected: u64,
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// `None` when the extracts were ingested before: nothing changed.
+    pub version: Option<i32>,
+    pub files: Vec<FileSummary>,
+    pub rows_read: u64,
+    pub rows_rejected: u64,
+    pub units: usize,
+    pub figures: usize,
+    pub suppressed_share: f64,
+    pub seconds: f64,
+    pub indicators: Vec<String>,
+}
+
+impl Summary {
+    /// Rows per second over the whole run.
+    #[must_use]
+    pub fn rows_per_second(&self) -> f64 {
+        if self.seconds > 0.0 {
+            #[expect(clippy::cast_precision_loss, reason = "display only")]
+            let r = self.rows_read as f64 / self.seconds;
+            r
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Which source a file belongs to: its name starts with the source id (`politie_2025.csv`).
+fn source_of(cat: &Catalogue, path: &Path) -> Result<usize, IngestError> {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
+    cat.sources
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| stem == s.id || stem.starts_with(&format!("{}_", s.id)) || stem.starts_with(&format!("{}-", s.id)))
+        .max_by_key(|(_, s)| s.id.len())
+        .map(|(i, _)| i)
+        .ok_or_else(|| IngestError::UnknownSource {
+            file: path.display().to_string(),
+            known: cat.sources.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", "),
+        })
+}
+
+/// Ingests extracts into `db` as one new dataset version.
+///
+/// # Errors
+/// See [`IngestError`]; on every error the database is left as it was.
+pub fn ingest(db: &Path, extracts: &[PathBuf], cat: &Catalogue, bounds: &Boundaries, opts: &Options) -> Result<Summary, IngestError> {
+    let started = Instant::now();
+    let params = opts.params.validate()?;
+    if extracts.is_empty() {
+        return Err(IngestError::NoInput);
+    }
+    let mut files = Vec::new();
+    for p in extracts {
+        let source = source_of(cat, p)?;
+        let ext = p.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
+        if !matches!(ext.as_str(), "csv" | "txt" | "parquet") {
+            return Err(IngestError::FileType { file: p.display().to_string() });
+        }
+        let sha = store::sha256_file(p).map_err(|e| IngestError::Io { file: p.display().to_string(), message: e.to_string() })?;
+        files.push((p.clone(), source, ext == "parquet", sha));
+    }
+    let catalogue_sha = store::sha256_hex(toml::to_string(cat).unwrap_or_default().as_bytes());
+    let mut fp: Vec<String> = files.iter().map(|(_, s, _, sha)| format!("{}:{sha}", cat.sources[*s].id)).collect();
+    fp.sort();
+    fp.push(format!("k={};k_fine={};round_to={};catalogue={catalogue_sha}", params.k, params.k_fine, params.round_to));
+    let fingerprint = store::sha256_hex(fp.join("\n").as_bytes());
+    if db.exists() {
+        let conn = store::open_read_only(db)?;
+        let latest = store::latest_version(&conn).ok().flatten();
+        if let Some((_, f)) = latest {
+            if f == fingerprint {
+                return Ok(Summary { seconds: started.elapsed().as_secs_f64(), ..Summary::default() });
+            }
+        }
+    }
+
+    // Read, validate, locate, aggregate.
+    let inputs: Vec<(PathBuf, usize, bool)> = files.iter().map(|(p, s, pq, _)| (p.clone(), *s, *pq)).collect();
+    let (agg, rejects, mut summary) = read_all(&inputs, cat, bounds, opts.reject_file.is_some(), opts.progress)?;
+    if let Some(rf) = &opts.reject_file {
+        write_rejects(rf, &rejects)?;
+        #[expect(clippy::cast_precision_loss, reason = "share")]
+        let share = summary.rows_rejected as f64 / summary.rows_read.max(1) as f64;
+        if share > opts.max_reject_share {
+            return Err(IngestError::TooManyRejects {
+                rejected: summary.rows_rejected,
+                read: summary.rows_read,
+                share: share * 100.0,
+                limit: opts.max_reject_share * 100.0,
+                reject_file: rf.display().to_string(),
+            });
+        }
+    }
+    let present: HashSet<&str> = files.iter().map(|(_, s, _, _)| cat.sources[*s].id.as_str()).collect();
+    let _ = &mut summary;
+    let computed: Vec<&crate::catalogue::Indicator> =
+        cat.indicators.iter().filter(|i| i.sources().iter().all(|s| present.contains(s))).collect();
+    summary.indicators = computed.iter().map(|i| i.id.clone()).collect();
+
+    let ua = agg.finish();
+    let published = publish(&ua, &computed, params);
+    let units = unit_rows(&ua, bounds);
+    let codes = unit_codes(&ua, bounds);
+    summary.units = units.len();
+    summary.figures = published.len();
+    let suppressed = published.iter().filter(|f| f.status != Status::Published).count();
+    #[expect(clippy::cast_precision_loss, reason = "share")]
+    {
+        summary.suppressed_share = suppressed as f64 / published.len().max(1) as f64;
+    }
+
+    let version = store::write_transaction(db, |tx| -> Result<i32, IngestError> {
+        let dberr = |source: duckdb::Error| StoreError::Db { file: db.display().to_string(), source };
+        let prev = store::latest_version(tx).map_err(dberr)?.map(|(v, _)| v);
+        let version = prev.unwrap_or(0) + 1;
+        tx.execute(
+            "INSERT INTO dataset_version VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, ?, 2024)",
+            duckdb::params![version, params.k, params.k_fine, params.round_to, catalogue_sha, fingerprint, summary.rows_read, summary.rows_rejected],
+        )
+        .map_err(dberr)?;
+        for (f, (_, _, _, sha)) in summary.files.iter().zip(&files) {
+            let name = Path::new(&f.file).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            tx.execute("INSERT INTO dataset_extract VALUES (?, ?, ?, ?, ?, ?)", duckdb::params![version, f.source, name, sha, f.rows, f.rejected])
+                .map_err(dberr)?;
+        }
+        for ind in &cat.indicators {
+            let partners: Vec<&str> = ind.sources().iter().filter_map(|s| cat.source(s)).map(|s| s.partner.as_str()).collect();
+            tx.execute(
+                "INSERT INTO indicator VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                duckdb::params![
+                    version,
+                    ind.id,
+                    ind.naam,
+                    ind.name_en,
+                    ind.theme,
+                    ind.sources().join(","),
+                    partners.join(", "),
+                    ind.legal_basis,
+                    ind.unit,
+                    ind.scale,
+                    format!("{:?}", ind.polarity).to_lowercase(),
+                    ind.min_denominator,
+                    ind.enforcement,
+                    ind.numerator.sum.is_some()
+                ],
+            )
+            .map_err(dberr)?;
+        }
+        for t in &cat.themes {
+            tx.execute("INSERT INTO theme VALUES (?, ?, ?, ?)", duckdb::params![version, t.id, t.naam, t.weight]).map_err(dberr)?;
+        }
+        {
+            let mut app = tx.appender("unit").map_err(dberr)?;
+            for u in &units {
+                app.append_row(duckdb::params![
+                    version, u.level.id(), u.code, u.naam, u.parent, u.wijk, u.gemeente, u.geometry, u.lon, u.lat, u.bbox[0], u.bbox[1], u.bbox[2], u.bbox[3]
+                ])
+                .map_err(dberr)?;
+            }
+            app.flush().map_err(dberr)?;
+        }
+        {
+            let mut app = tx.appender("aggregate").map_err(dberr)?;
+            for chunk in published.chunks(200_000) {
+                app.append_record_batch(figures_batch(version, chunk, &ua, &codes, &summary.indicators)?).map_err(dberr)?;
+            }
+            app.flush().map_err(dberr)?;
+        }
+        if let Some(prev) = prev {
+            // Indicators not recomputed in this ingest are carried over from the previous version.
+            let list = summary.indicators.iter().map(|i| format!("'{}'", i.replace('\'', "''"))).collect::<Vec<_>>().join(",");
+            let not_in = if list.is_empty() { String::new() } else { format!("AND indicator NOT IN ({list})") };
+            tx.execute(
+                &format!(
+                    "INSERT INTO aggregate SELECT ?, level, code, period, indicator, count, rate, suppressed, rate_suppressed, reason
+                     FROM aggregate WHERE version = ? {not_in}"
+                ),
+                duckdb::params![version, prev],
+            )
+            .map_err(dberr)?;
+            tx.execute(
+                "INSERT INTO unit SELECT ?, u.level, u.code, u.naam, u.parent, u.wijk, u.gemeente, u.geometry, u.lon, u.lat, u.min_lon, u.min_lat, u.max_lon, u.max_lat
+                 FROM unit u WHERE u.version = ? AND NOT EXISTS (SELECT 1 FROM unit n WHERE n.version = ? AND n.level = u.level AND n.code = u.code)",
+                duckdb::params![version, prev, version],
+            )
+            .map_err(dberr)?;
+            // Keep the three newest versions.
+            for t in ["aggregate", "unit", "indicator", "theme", "dataset_extract"] {
+                tx.execute(&format!("DELETE FROM {t} WHERE version <= ?"), duckdb::params![version - 3]).map_err(dberr)?;
+            }
+        }
+        Ok(version)
+    })?;
+    summary.version = Some(version);
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+fn progress_bar(show: bool, path: &Path, parquet: bool) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if parquet {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_style(indicatif::ProgressStyle::with_template("{spinner} {msg} {human_pos} rijen ({per_sec})").unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()));
+        b.set_message(name);
+        b
+    } else {
+        let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let b = indicatif::ProgressBar::new(len);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, nog {eta})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b.set_message(name);
+        b
+    }
+}
+
+fn write_rejects(path: &Path, rejects: &[(String, RowError)]) -> Result<(), IngestError> {
+    use std::io::Write;
+    let io = |e: std::io::Error| IngestError::Io { file: path.display().to_string(), message: e.to_string() };
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
+    writeln!(w, "bestand;regel;kolom;regel_geschonden").map_err(io)?;
+    for (file, e) in rejects {
+        writeln!(w, "{};{};{};{}", file.replace(';', ","), e.line, e.column.replace(';', ","), e.rule.replace(';', ",")).map_err(io)?;
+    }
+    w.flush().map_err(io)
+}
+
+type ReadResult<'a> = (Aggregator<'a>, Vec<(String, RowError)>, Summary);
+
+/// Reads, validates, locates and aggregates every file. With `tolerant`, bad rows are
+/// collected instead of stopping the run.
+fn read_all<'a>(files: &[(PathBuf, usize, bool)], cat: &Catalogue, bounds: &'a Boundaries, tolerant: bool, progress: bool) -> Result<ReadResult<'a>, IngestError> {
+    let mut agg = Aggregator::new(cat, bounds);
+    let mut rejects: Vec<(String, RowError)> = Vec::new();
+    let mut summary = Summary::default();
+    for (path, source, parquet) in files {
+        let src = &cat.sources[*source];
+        let file = path.display().to_string();
+        let key_cols = src.key.join("+");
+        let bar = progress_bar(progress, path, *parquet);
+        let (mut rows, mut rejected) = (0u64, 0u64);
+        let mut on_row = |r: Result<read::Parsed, RowError>| -> Result<(), IngestError> {
+            rows += 1;
+            let r = r.and_then(|p| agg.add(*source, &key_cols, &p));
+            if let Err(error) = r {
+                if !tolerant {
+                    return Err(IngestError::Row { file: file.clone(), error });
+                }
+                rejected += 1;
+                rejects.push((file.clone(), error));
+            }
+            Ok(())
+        };
+        if *parquet {
+            read::read_parquet(path, src, &bar, &mut on_row)?;
+        } else {
+            read::read_csv(path, src, &bar, &mut on_row)?;
+        }
+        bar.finish_and_clear();
+        summary.rows_read += rows;
+        summary.rows_rejected += rejected;
+        summary.files.push(FileSummary { file: file.clone(), source: src.id.clone(), rows, rejected });
+    }
+    Ok((agg, rejects, summary))
+}
+
+/// Reads and aggregates extracts without disclosure control or writing: the exact unit
+/// aggregates, for differential tests and benchmarks. Stops at the first bad row.
+///
+/// # Errors
+/// As [`ingest`] for reading.
+pub fn aggregate_files(extracts: &[PathBuf], cat: &Catalogue, bounds: &Boundaries) -> Result<UnitAggregates, IngestError> {
+    let mut files = Vec::new();
+    for p in extracts {
+        let parquet = p.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+        files.push((p.clone(), source_of(cat, p)?, parquet));
+    }
+    let (agg, _, _) = read_all(&files, cat, bounds, false, false)?;
+    Ok(agg.finish())
+}
+
+/// One disclosure-controlled figure.
+#[derive(Debug, Clone)]
+pub struct Figure {
+    pub unit: u32,
+    pub period: u16,
+    pub indicator: u16,
+    pub count: Option<u64>,
+    pub rate: Option<f64>,
+    pub status: Status,
+    pub rate_suppressed: bool,
+}
+
+/// Applies disclosure control to every computed indicator, unit and quarter.
+#[must_use]
+pub fn publish(ua: &UnitAggregates, indicators: &[&crate::catalogue::Indicator], params: Params) -> Vec<Figure> {
+    let mut by_period: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
+    for (r, &(_, q)) in ua.rows.iter().enumerate() {
+        by_period.entry(q).or_default().push(r);
+    }
+    let mut out = Vec::new();
+    for (ii, ind) in indicators.iter().enumerate() {
+        let (Some(num), Some(den)) = (ua.measure_index(&ind.numerator), ua.measure_index(&ind.denominator)) else { continue };
+        for (&q, rows) in &by_period {
+            let mut n: Vec<Option<f64>> = vec![None; ua.units.len()];
+            for &r in rows {
+                let (_, nn) = ua.value(r, num);
+                let (dv, _) = ua.value(r, den);
+                if nn > 0.0 || dv > 0.0 {
+                    n[ua.rows[r].0 as usize] = Some(nn);
+                }
+            }
+            let status = disclosure::protect(&ua.structure, params, &n);
+            for &r in rows {
+                let u = ua.rows[r].0;
+                let st = status[u as usize];
+                if st == Status::Absent {
+                    continue;
+                }
+                let (nv, nn) = ua.value(r, num);
+                let (dv, _) = ua.value(r, den);
+                let published = st == Status::Published;
+                let rate_ok = published && dv >= ind.min_denominator && dv > 0.0;
+                out.push(Figure {
+                    unit: u,
+                    period: q,
+                    indicator: u16::try_from(ii).unwrap_or(u16::MAX),
+                    count: published.then(|| params.round(nn)),
+                    rate: rate_ok.then(|| (nv / dv * ind.scale * 100.0).round() / 100.0),
+                    status: st,
+                    rate_suppressed: !rate_ok,
+                });
+            }
+        }
+    }
+    // Sorted by level and period so that DuckDB's zone maps prune on both.
+    out.sort_by_key(|f| (ua.units[f.unit as usize].level, f.period, f.unit, f.indicator));
+    out
+}
+
+fn figures_batch(version: i32, figs: &[Figure], ua: &UnitAggregates, codes: &[String], ids: &[String]) -> Result<RecordBatch, IngestError> {
+    let mut v = Int32Builder::new();
+    let mut level = StringBuilder::new();
+    let mut code = StringBuilder::new();
+    let mut period = StringBuilder::new();
+    let mut ind = StringBuilder::new();
+    let mut count = Int64Builder::new();
+    let mut rate = Float64Builder::new();
+    let mut supp = BooleanBuilder::new();
+    let mut rsupp = BooleanBuilder::new();
+    let mut reason = StringBuilder::new();
+    for f in figs {
+        v.append_value(version);
+        level.append_value(ua.units[f.unit as usize].level.id());
+        code.append_value(&codes[f.unit as usize]);
+        period.append_value(read::period_label(f.period));
+        ind.append_value(&ids[f.indicator as usize]);
+        count.append_option(f.count.map(|c| i64::try_from(c).unwrap_or(i64::MAX)));
+        rate.append_option(f.rate);
+        supp.append_value(f.status != Status::Published);
+        rsupp.append_value(f.rate_suppressed);
+        match f.status.reason() {
+            Some(r) => reason.append_value(r),
+            None if f.rate_suppressed => reason.append_value("noemer_te_klein"),
+            None => reason.append_null(),
+        }
+    }
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(v.finish()),
+        Arc::new(level.finish()),
+        Arc::new(code.finish()),
+        Arc::new(period.finish()),
+        Arc::new(ind.finish()),
+        Arc::new(count.finish()),
+        Arc::new(rate.finish()),
+        Arc::new(supp.finish()),
+        Arc::new(rsupp.finish()),
+        Arc::new(reason.finish()),
+    ];
+    let names = ["version", "level", "code", "period", "indicator", "count", "rate", "suppressed", "rate_suppressed", "reason"];
+    RecordBatch::try_from_iter(names.into_iter().zip(cols)).map_err(|e| IngestError::Other(e.to_string()))
+}
+
+/// The published code of every unit (CBS code, postcode or H3 index).
+#[must_use]
+pub fn unit_codes(ua: &UnitAggregates, b: &Boundaries) -> Vec<String> {
+    ua.units
+        .iter()
+        .map(|u| match b.set(u.level).filter(|_| u.level != Level::Pc4) {
+            Some(set) => usize::try_from(u.key).ok().and_then(|i| set.areas.get(i)).map(|a| a.code.clone()).unwrap_or_default(),
+            None => unit_code(*u),
+        })
+        .collect()
+}
+
+/// The published code of a unit.
+#[must_use]
+pub fn unit_code(u: aggregate::UnitKey) -> String {
+    match u.level {
+        Level::Pc4 => format!("{:04}", u.key),
+        Level::Pc6 => unpack_pc6(u.key),
+        Level::H3_7 | Level::H3_8 | Level::H3_9 | Level::H3_10 => h3o::CellIndex::try_from(u.key).map(|c| c.to_string()).unwrap_or_default(),
+        Level::Gemeente | Level::Wijk | Level::Buurt => String::new(),
+    }
+}
+
+/// A unit row as stored.
+#[derive(Debug, Clone)]
+pub struct UnitRow {
+    pub level: Level,
+    pub code: String,
+    pub naam: Option<String>,
+    pub parent: Option<String>,
+    pub wijk: Option<String>,
+    pub gemeente: String,
+    pub geometry: String,
+    pub lon: f64,
+    pub lat: f64,
+    pub bbox: [f64; 4],
+}
+
+fn geometry_json(g: &geo::MultiPolygon<f64>) -> String {
+    use geo::MapCoords;
+    let r = g.map_coords(|c| geo::Coord { x: (c.x * 1e6).round() / 1e6, y: (c.y * 1e6).round() / 1e6 });
+    let geom = if r.0.len() == 1 { geojson::Geometry::from(&r.0[0]) } else { geojson::Geometry::from(&r) };
+    serde_json::to_string(&geom).unwrap_or_default()
+}
+
+fn unit_rows(ua: &UnitAggregates, b: &Boundaries) -> Vec<UnitRow> {
+    use geo::BoundingRect;
+    let area_code = |level: Level, key: u64| -> Option<&spatial::Area> {
+        let set = b.set(level)?;
+        set.areas.get(usize::try_from(key).ok()?)
+    };
+    // gemeente and wijk of each unit: those of its first address (H3 cells and postcodes may
+    // straddle borders).
+    let mut gemeente_of = vec![String::new(); ua.units.len()];
+    let mut wijk_of: Vec<Option<String>> = vec![None; ua.units.len()];
+    for (u, key) in ua.units.iter().enumerate() {
+        match key.level {
+            Level::Gemeente => gemeente_of[u] = area_code(Level::Gemeente, key.key).map(|a| a.code.clone()).unwrap_or_default(),
+            Level::Wijk | Level::Buurt => {
+                if let Some(a) = area_code(key.level, key.key) {
+                    gemeente_of[u] = a.gemeente.clone().unwrap_or_default();
+                    wijk_of[u] = if key.level == Level::Wijk { Some(a.code.clone()) } else { a.wijk.clone() };
+                }
+            }
+            _ => {}
+        }
+    }
+    for (u, anc) in ua.unit_gemeente.iter().enumerate() {
+        if gemeente_of[u].is_empty() {
+            gemeente_of[u] = gemeente_of[*anc as usize].clone();
+        }
+    }
+    for (u, w) in ua.unit_wijk.iter().enumerate() {
+        if wijk_of[u].is_none() {
+            wijk_of[u] = w.and_then(|w| wijk_of[w as usize].clone());
+        }
+    }
+    let codes = unit_codes(ua, b);
+    let code_of = |u: u32| -> String { codes[u as usize].clone() };
+    let mut out = Vec::with_capacity(ua.units.len());
+    let mut seen_codes: HashSet<(Level, String)> = HashSet::new();
+    for (u, key) in ua.units.iter().enumerate() {
+        let u32_ = u32::try_from(u).unwrap_or(u32::MAX);
+        let (code, naam, geom) = match key.level {
+            Level::Gemeente | Level::Wijk | Level::Buurt => {
+                let Some(a) = area_code(key.level, key.key) else { continue };
+                (a.code.clone(), Some(a.naam.clone()), a.geometry.clone())
+            }
+            Level::Pc4 => {
+                let code = unit_code(*key);
+                match b.pc4.get(&code) {
+                    Some(a) => (code, Some(a.naam.clone()), a.geometry.clone()),
+                    None => {
+                        // A PC4 outside the shipped PC4 file: the outline of its children's cells.
+                        let cells: Vec<h3o::CellIndex> = ua
+                            .cells_of_pc6
+                            .iter()
+                            .filter(|(c, _)| ua.structure.parent[**c as usize] == Some(u32_))
+                            .flat_map(|(_, v)| v.iter().copied())
+                            .collect();
+                        (code, None, spatial::dissolve_cells(&cells))
+                    }
+                }
+            }
+            Level::Pc6 => (unit_code(*key), None, spatial::dissolve_cells(ua.cells_of_pc6.get(&u32_).map_or(&[][..], Vec::as_slice))),
+            _ => {
+                let cell = h3o::CellIndex::try_from(key.key).unwrap_or_else(|_| unreachable!());
+                (cell.to_string(), None, geo::MultiPolygon::new(vec![spatial::cell_polygon(cell)]))
+            }
+        };
+        let parent = ua.structure.parent[u].map(code_of);
+        let (lon, lat) = spatial::centroid(&geom);
+        let r = geom.bounding_rect().map_or([lon, lat, lon, lat], |r| [r.min().x, r.min().y, r.max().x, r.max().y]);
+        seen_codes.insert((key.level, code.clone()));
+        out.push(UnitRow {
+            level: key.level,
+            code,
+            naam,
+            parent,
+            wijk: if key.level == Level::Wijk { None } else { wijk_of[u].clone() },
+            gemeente: gemeente_of[u].clone(),
+            geometry: geometry_json(&geom),
+            lon,
+            lat,
+            bbox: r,
+        });
+    }
+    // Every buurt and wijk of the gemeenten in the data, also those without addresses.
+    let gemeenten: HashSet<String> = out.iter().filter(|u| u.level == Level::Gemeente).map(|u| u.code.clone()).collect();
+    for (level, set) in [(Level::Wijk, &b.wijken), (Level::Buurt, &b.buurten)] {
+        for a in &set.areas {
+            let gm = a.gemeente.clone().unwrap_or_default();
+            if gemeenten.contains(&gm) && !seen_codes.contains(&(level, a.code.clone())) {
+                let (lon, lat) = spatial::centroid(&a.geometry);
+                let r = a.geometry.bounding_rect().map_or([lon, lat, lon, lat], |r| [r.min().x, r.min().y, r.max().x, r.max().y]);
+                out.push(UnitRow {
+                    level,
+                    code: a.code.clone(),
+                    naam: Some(a.naam.clone()),
+                    parent: if level == Level::Wijk { Some(gm.clone()) } else { a.wijk.clone() },
+                    wijk: if level == Level::Buurt { a.wijk.clone() } else { None },
+                    gemeente: gm,
+                    geometry: geometry_json(&a.geometry),
+                    lon,
+                    lat,
+                    bbox: r,
+                });
+            }
+        }
+    }
+    out
+}

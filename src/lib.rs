@@ -1,0 +1,16 @@
+//! Wijkradar: partner extracts → validate → locate → aggregate → disclosure control → DuckDB
+//! → API (OGC API Features, charts, briefing) → browser.
+//!
+//! Only aggregates that passed disclosure control are ever stored or served.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod catalogue;
+pub mod charts;
+pub mod dataset;
+pub mod demo;
+pub mod disclosure;
+pub mod ingest;
+pub mod score;
+pub mod spatial;
+pub mod store;

@@ -1,0 +1,194 @@
+//! The `wijkradar` command: parse the CLI, call the library, map errors to exit codes.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use wijkradar::{catalogue::Catalogue, demo, disclosure::Params, ingest, spatial::Boundaries};
+
+#[derive(Parser)]
+#[command(name = "wijkradar", version, about = "Aggregated, disclosure-controlled liveability indicators for Dutch neighbourhoods")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate synthetic partner extracts (deterministic for a seed).
+    Demo {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value = "GM0983")]
+        gemeente: String,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Multiplies the volume (dwellings per building) for benchmarks.
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        #[arg(long, value_enum, default_value_t = demo::Format::Mixed)]
+        format: demo::Format,
+    },
+    /// Validate, locate, aggregate and disclosure-control extracts into a new dataset version.
+    Ingest {
+        #[arg(long)]
+        db: PathBuf,
+        /// Extract files (CSV or Parquet), named after their source: brp_2025.csv, politie_q3.parquet …
+        #[arg(required = true)]
+        extracts: Vec<PathBuf>,
+        /// Report rejected rows (line and reason, never their values) here and go on.
+        #[arg(long)]
+        reject_file: Option<PathBuf>,
+        /// Largest share of rejected rows, in percent, that still completes the ingest.
+        #[arg(long, default_value_t = 1.0)]
+        max_reject_percent: f64,
+        /// Minimum number of units behind a published count (at least 5).
+        #[arg(long, default_value_t = 10)]
+        k: u32,
+        /// Minimum at H3 res 10 and PC6.
+        #[arg(long, default_value_t = 20)]
+        k_fine: u32,
+        #[arg(long, default_value_t = 5)]
+        round_to: u32,
+        /// An indicator catalogue other than the shipped one.
+        #[arg(long)]
+        catalogue: Option<PathBuf>,
+    },
+    /// Serve the map, the OGC API and the briefing.
+    Serve {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Folder with the frontend (default: the web/ folder of this checkout).
+        #[arg(long)]
+        web: Option<PathBuf>,
+    },
+    /// Record an LSI project (intervention) for one or more areas.
+    Intervention {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        naam: String,
+        /// Level of the areas: wijken, buurten, pc4 …
+        #[arg(long, default_value = "wijken")]
+        level: String,
+        /// Area codes, comma-separated (WK098325).
+        #[arg(long, value_delimiter = ',', required = true)]
+        codes: Vec<String>,
+        /// Start date (jjjj-mm-dd).
+        #[arg(long)]
+        start: String,
+        /// End date (jjjj-mm-dd).
+        #[arg(long)]
+        end: String,
+    },
+    /// The embedded default: generate and ingest the demo on first start, then serve it.
+    Run {
+        #[arg(long, default_value = "wijkradar-data")]
+        data_dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        #[arg(long)]
+        web: Option<PathBuf>,
+        /// Generate and ingest the demo if needed, then exit without serving.
+        #[arg(long)]
+        prepare_only: bool,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fout: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+fn print_summary(s: &ingest::Summary) {
+    match s.version {
+        None => println!("Niets veranderd: deze extracten zijn al ingelezen (dezelfde inhoud en parameters)."),
+        Some(v) => {
+            println!("Datasetversie {v} geschreven.");
+            for f in &s.files {
+                println!("  {:<50} {:>10} rijen  {:>6} afgewezen  ({})", f.file, f.rows, f.rejected, f.source);
+            }
+            println!(
+                "  {} rijen gelezen, {} afgewezen; {} gebieden, {} cijfers, {:.1} % onderdrukt; {:.2} s, {:.0} rijen/s",
+                s.rows_read,
+                s.rows_rejected,
+                s.units,
+                s.figures,
+                s.suppressed_share * 100.0,
+                s.seconds,
+                s.rows_per_second()
+            );
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let bounds = || Boundaries::embedded().context("loading the shipped boundaries");
+    match cli.command.unwrap_or(Command::Run { data_dir: "wijkradar-data".into(), addr: "127.0.0.1:8080".into(), web: None, prepare_only: false }) {
+        Command::Demo { out, gemeente, seed, scale, format } => {
+            let cat = Catalogue::builtin()?;
+            let files = demo::generate(&out, &demo::Options { gemeente, seed, scale, format }, &bounds()?, &cat)?;
+            let total: u64 = files.iter().map(|f| f.1).sum();
+            for (p, n) in &files {
+                println!("{:<60} {n:>10} rijen", p.display());
+            }
+            println!("{total} rijen in {} bestanden", files.len());
+            Ok(())
+        }
+        Command::Ingest { db, extracts, reject_file, max_reject_percent, k, k_fine, round_to, catalogue } => {
+            let cat = match catalogue {
+                Some(p) => Catalogue::load(&p)?,
+                None => Catalogue::builtin()?,
+            };
+            let opts = ingest::Options {
+                params: Params { k, k_fine, round_to },
+                reject_file,
+                max_reject_share: max_reject_percent / 100.0,
+                progress: true,
+            };
+            let s = ingest::ingest(&db, &extracts, &cat, &bounds()?, &opts)?;
+            print_summary(&s);
+            Ok(())
+        }
+        Command::Intervention { db, naam, level, codes, start, end } => {
+            let lvl = wijkradar::spatial::Level::from_id(&level).with_context(|| format!("onbekend niveau '{level}'"))?;
+            let ds = wijkradar::dataset::Dataset::open(&db, 1)?;
+            for c in &codes {
+                anyhow::ensure!(ds.unit(lvl, c).is_some(), "gebied '{c}' bestaat niet op niveau {level}");
+            }
+            drop(ds);
+            let id = wijkradar::score::add_intervention(&db, &naam, lvl, &codes, &start, &end)?;
+            println!("Interventie {id} vastgelegd.");
+            Ok(())
+        }
+        Command::Serve { db, addr, web } => wijkradar::api::serve_blocking(&db, &addr, web),
+        Command::Run { data_dir, addr, web, prepare_only } => {
+            let db = data_dir.join("wijkradar.duckdb");
+            if !db.exists() {
+                let extracts = data_dir.join("demo-extracts");
+                println!("Eerste start: demo-extracten maken in {} …", extracts.display());
+                let cat = Catalogue::builtin()?;
+                let b = bounds()?;
+                let files = demo::generate(&extracts, &demo::Options::default(), &b, &cat)?;
+                let paths: Vec<PathBuf> = files.into_iter().map(|f| f.0).collect();
+                let s = ingest::ingest(&db, &paths, &cat, &b, &ingest::Options { progress: true, ..ingest::Options::default() })?;
+                print_summary(&s);
+                wijkradar::score::record_demo_intervention(&db)?;
+            }
+            if prepare_only {
+                return Ok(());
+            }
+            wijkradar::api::serve_blocking(&db, &addr, web)
+        }
+    }
+}

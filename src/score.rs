@@ -1,0 +1,693 @@
+//! The leefbaarheid pressure index: published rates → empirical-Bayes shrinkage toward the
+//! parent → standardisation against a reference → theme scores → index, with per-indicator
+//! contributions that add up to the index, an uncertainty interval, nine classes, a ranking,
+//! and the difference-in-differences effect of interventions.
+//!
+//! The index is computed from published (disclosure-controlled) figures only: a suppressed
+//! rate is missing, and a missing rate is replaced by its prior with full prior uncertainty.
+
+use crate::dataset::{Dataset, IndicatorMeta};
+use crate::spatial::Level;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Within-unit coefficient of variation assumed for mean indicators (scores, values).
+pub const MEAN_CV: f64 = 0.25;
+/// Class boundaries of the index (in standard deviations): 9 classes as the Leefbaarometer.
+pub const CLASS_BOUNDS: [f64; 8] = [-1.5, -1.0, -0.5, -0.2, 0.2, 0.5, 1.0, 1.5];
+/// Dutch class labels, 1 = much less pressure than the reference … 9 = much more.
+pub const CLASS_LABELS: [&str; 9] = [
+    "veel minder druk",
+    "minder druk",
+    "iets minder druk",
+    "wat minder druk",
+    "gemiddeld",
+    "wat meer druk",
+    "iets meer druk",
+    "meer druk",
+    "veel meer druk",
+];
+/// Share of index weight resting on missing (suppressed) indicators above which a result is
+/// marked low-confidence.
+pub const MAX_MISSING_WEIGHT: f64 = 0.4;
+/// Index standard error above which a result is marked low-confidence.
+pub const MAX_SE: f64 = 0.35;
+
+/// One observed rate with the size of its base.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Obs {
+    pub rate: f64,
+    /// Effective base (denominator or number of respondents); > 0.
+    pub n: f64,
+}
+
+/// How a rate's sampling variance is approximated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateKind {
+    /// Share of a base (`scale` 100 → percent).
+    Proportion,
+    /// Events per `scale` units of a base (Poisson).
+    PerBase,
+    /// Mean of a score or value.
+    Mean,
+}
+
+impl RateKind {
+    /// The kind of an indicator.
+    #[must_use]
+    pub fn of(m: &IndicatorMeta) -> Self {
+        if m.mean {
+            Self::Mean
+        } else if (m.scale - 100.0).abs() < 1e-9 {
+            Self::Proportion
+        } else {
+            Self::PerBase
+        }
+    }
+
+    /// Sampling variance of an observed rate.
+    #[must_use]
+    pub fn variance(self, o: Obs, scale: f64) -> f64 {
+        let n = o.n.max(1.0);
+        match self {
+            Self::Proportion => {
+                let p = (o.rate / scale).clamp(0.0, 1.0);
+                // Never zero, so that a 0 % in a small base is not taken as certain.
+                (p * (1.0 - p)).max(0.5 / n) / n * scale * scale
+            }
+            Self::PerBase => (o.rate / scale).max(0.5 / n) / n * scale * scale,
+            Self::Mean => (MEAN_CV * o.rate).powi(2) / n,
+        }
+    }
+}
+
+/// A shrunk estimate.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Shrunk {
+    pub estimate: f64,
+    pub variance: f64,
+    /// Weight given to the unit's own rate (0 = all prior).
+    pub weight: f64,
+    pub observed: bool,
+}
+
+/// Between-unit variance of the true rates by the method of moments (floored).
+#[must_use]
+pub fn between_variance(obs: &[(f64, f64)]) -> f64 {
+    // obs: (rate, sampling variance)
+    if obs.len() < 2 {
+        return obs.first().map_or(1.0, |o| o.1.max(1e-9));
+    }
+    #[expect(clippy::cast_precision_loss, reason = "small counts")]
+    let n = obs.len() as f64;
+    let mean = obs.iter().map(|o| o.0).sum::<f64>() / n;
+    let var = obs.iter().map(|o| (o.0 - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let mean_v = obs.iter().map(|o| o.1).sum::<f64>() / n;
+    (var - mean_v).max(var * 0.05).max(1e-9)
+}
+
+/// Empirical-Bayes shrinkage of an observation toward a prior mean.
+#[must_use]
+pub fn shrink(obs: Option<(f64, f64)>, prior: f64, tau2: f64) -> Shrunk {
+    match obs {
+        Some((rate, v)) => {
+            let w = tau2 / (tau2 + v);
+            Shrunk { estimate: prior + w * (rate - prior), variance: w * v, weight: w, observed: true }
+        }
+        None => Shrunk { estimate: prior, variance: tau2, weight: 0.0, observed: false },
+    }
+}
+
+/// Mean and standard deviation (population) of values; sd floored to avoid division by 0.
+#[must_use]
+pub fn mean_sd(v: &[f64]) -> (f64, f64) {
+    if v.is_empty() {
+        return (0.0, 1.0);
+    }
+    #[expect(clippy::cast_precision_loss, reason = "small counts")]
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt();
+    (m, if sd > 1e-12 { sd } else { 1.0 })
+}
+
+/// The 1–9 class of an index value.
+#[must_use]
+pub fn class_of(index: f64) -> u8 {
+    let mut c = 1u8;
+    for b in CLASS_BOUNDS {
+        if index > b {
+            c += 1;
+        }
+    }
+    c
+}
+
+/// One indicator's part in a unit's index.
+#[derive(Debug, Clone, Serialize)]
+pub struct Contribution {
+    pub indicator: String,
+    pub theme: String,
+    /// The published rate, if any.
+    pub rate: Option<f64>,
+    /// The shrunk rate.
+    pub estimate: f64,
+    /// Standardised, signed so that positive = more pressure.
+    pub z: f64,
+    /// Weight of this indicator in the index.
+    pub weight: f64,
+    /// `weight × z`; the contributions add up to the index.
+    pub contribution: f64,
+    pub observed: bool,
+}
+
+/// A unit's index.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitScore {
+    pub index: f64,
+    pub class: u8,
+    pub low: f64,
+    pub high: f64,
+    pub se: f64,
+    pub low_confidence: bool,
+    pub missing_weight: f64,
+    pub contributions: Vec<Contribution>,
+}
+
+/// Index weights per indicator: theme weight split evenly over the theme's scored
+/// indicators; enforcement indicators get 0. Restricted to one theme when given.
+#[must_use]
+pub fn indicator_weights(ds: &Dataset, theme: Option<&str>) -> Vec<f64> {
+    let mut w = vec![0.0; ds.indicators.len()];
+    let themes: Vec<&crate::dataset::ThemeMeta> = ds.themes.iter().filter(|t| theme.is_none_or(|x| x == t.id)).collect();
+    let total: f64 = themes.iter().map(|t| t.weight).sum();
+    for t in themes {
+        let members: Vec<usize> = ds.indicators.iter().enumerate().filter(|(_, m)| m.theme == t.id && !m.enforcement).map(|(i, _)| i).collect();
+        #[expect(clippy::cast_precision_loss, reason = "small counts")]
+        let each = if members.is_empty() || total <= 0.0 { 0.0 } else { t.weight / total / members.len() as f64 };
+        for i in members {
+            w[i] = each;
+        }
+    }
+    w
+}
+
+/// Scores of every unit of a level in a period (`None` for units without any data).
+pub type LayerScores = Vec<Option<UnitScore>>;
+
+/// Errors computing scores.
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreError {
+    #[error(transparent)]
+    Db(#[from] duckdb::Error),
+    #[error("unknown theme '{0}'")]
+    Theme(String),
+}
+
+fn obs_of(ds: &Dataset, m: &IndicatorMeta, f: crate::dataset::Fig) -> Option<Obs> {
+    let rate = f.rate?;
+    #[expect(clippy::cast_precision_loss, reason = "counts")]
+    let count = f.count? as f64;
+    let n = match RateKind::of(m) {
+        RateKind::Mean => count,
+        _ if rate > 0.0 => count * m.scale / rate,
+        _ => m.min_denominator.max(1.0),
+    };
+    let _ = ds;
+    Some(Obs { rate, n: n.max(1.0) })
+}
+
+/// Computes (once per dataset version, then cached) the index of every unit of `level` in
+/// period `p`, optionally restricted to one theme.
+///
+/// # Errors
+/// DuckDB errors, or an unknown theme.
+pub fn layer_scores(ds: &Dataset, level: Level, p: usize, theme: Option<&str>) -> Result<Arc<LayerScores>, ScoreError> {
+    if let Some(t) = theme {
+        if !ds.themes.iter().any(|x| x.id == t) {
+            return Err(ScoreError::Theme(t.to_string()));
+        }
+    }
+    let key = format!("score:{}:{p}:{}", level.id(), theme.unwrap_or(""));
+    ds.cached(&key, || compute_layer(ds, level, p, theme))
+}
+
+fn compute_layer(ds: &Dataset, level: Level, p: usize, theme: Option<&str>) -> Result<LayerScores, ScoreError> {
+    let units = ds.level_units(level);
+    let layer = ds.layer(level, p)?;
+    let weights = indicator_weights(ds, theme);
+    // Priors: the parent's rate (buurt → wijk → gemeente); else the gemeente's.
+    let prior_level = match level {
+        Level::Buurt => Some(Level::Wijk),
+        Level::Gemeente => None,
+        _ => Some(Level::Gemeente),
+    };
+    let prior_layer = prior_level.map(|l| ds.layer(l, p)).transpose()?;
+    let gm_layer = ds.layer(Level::Gemeente, p)?;
+    let has_data: Vec<bool> = layer.values.iter().map(|v| v.iter().any(|f| f.present)).collect();
+    let n_ind = ds.indicators.len();
+    let mut est = vec![vec![None::<Shrunk>; n_ind]; units.len()];
+    for (j, m) in ds.indicators.iter().enumerate() {
+        let kind = RateKind::of(m);
+        let obs: Vec<Option<(f64, f64)>> = layer.values.iter().map(|v| obs_of(ds, m, v[j]).map(|o| (o.rate, kind.variance(o, m.scale)))).collect();
+        let observed: Vec<(f64, f64)> = obs.iter().flatten().copied().collect();
+        let pooled = if observed.is_empty() { None } else { Some(mean_sd(&observed.iter().map(|o| o.0).collect::<Vec<_>>()).0) };
+        let tau2 = between_variance(&observed);
+        for (i, &u) in units.iter().enumerate() {
+            if !has_data[i] {
+                continue;
+            }
+            let parent_rate = |lvl_layer: &crate::dataset::Layer, lvl: Level, code: Option<&str>| -> Option<f64> {
+                let pu = ds.unit(lvl, code?)?;
+                lvl_layer.values[ds.pos_in_level[pu]][j].rate
+            };
+            let unit = &ds.units[u];
+            let prior = prior_layer
+                .as_ref()
+                .and_then(|pl| {
+                    let code = if prior_level == Some(Level::Wijk) { unit.wijk.as_deref() } else { Some(unit.gemeente.as_str()) };
+                    parent_rate(pl, prior_level.unwrap_or(Level::Gemeente), code)
+                })
+                .or_else(|| parent_rate(&gm_layer, Level::Gemeente, Some(unit.gemeente.as_str())))
+                .or(pooled);
+            let Some(prior) = prior else { continue };
+            est[i][j] = Some(shrink(obs[i], prior, tau2));
+        }
+    }
+    // Standardise against the reference (all units of the level in the data) and combine.
+    let mut out: LayerScores = vec![None; units.len()];
+    let mut stats = Vec::with_capacity(n_ind);
+    for j in 0..n_ind {
+        let v: Vec<f64> = est.iter().filter_map(|e| e[j].map(|s| s.estimate)).collect();
+        stats.push(mean_sd(&v));
+    }
+    for i in 0..units.len() {
+        if !has_data[i] {
+            continue;
+        }
+        let mut contributions = Vec::new();
+        let (mut index, mut var, mut missing, mut wsum) = (0.0, 0.0, 0.0, 0.0);
+        for (j, m) in ds.indicators.iter().enumerate() {
+            let w = weights[j];
+            let Some(s) = est[i][j] else {
+                missing += w;
+                wsum += w;
+                continue;
+            };
+            let (mu, sd) = stats[j];
+            let z = m.sign() * (s.estimate - mu) / sd;
+            index += w * z;
+            var += w * w * s.variance / (sd * sd);
+            if !s.observed {
+                missing += w;
+            }
+            wsum += w;
+            contributions.push(Contribution {
+                indicator: m.id.clone(),
+                theme: m.theme.clone(),
+                rate: layer.values[i][j].rate,
+                estimate: s.estimate,
+                z,
+                weight: w,
+                contribution: w * z,
+                observed: s.observed,
+            });
+        }
+        let se = var.sqrt();
+        let missing_weight = if wsum > 0.0 { missing / wsum } else { 1.0 };
+        out[i] = Some(UnitScore {
+            index,
+            class: class_of(index),
+            low: index - 1.96 * se,
+            high: index + 1.96 * se,
+            se,
+            low_confidence: missing_weight > MAX_MISSING_WEIGHT || se > MAX_SE,
+            missing_weight,
+            contributions,
+        });
+    }
+    Ok(out)
+}
+
+/// A unit's score in a period.
+///
+/// # Errors
+/// See [`layer_scores`].
+pub fn unit_score(ds: &Dataset, unit: usize, p: usize, theme: Option<&str>) -> Result<Option<UnitScore>, ScoreError> {
+    let level = ds.units[unit].level;
+    Ok(layer_scores(ds, level, p, theme)?[ds.pos_in_level[unit]].clone())
+}
+
+/// One line of the ranking.
+#[derive(Debug, Clone, Serialize)]
+pub struct RankRow {
+    pub rank: Option<usize>,
+    pub level: &'static str,
+    pub code: String,
+    pub naam: String,
+    pub index: f64,
+    pub class: u8,
+    pub class_label: &'static str,
+    pub low: f64,
+    pub high: f64,
+    pub low_confidence: bool,
+    pub change_previous: Option<f64>,
+    pub change_year: Option<f64>,
+    pub drivers: Vec<Contribution>,
+    pub trend: Vec<Option<f64>>,
+}
+
+/// The ranking of a gemeente's units at `level` in period `p`: confident units by index
+/// (highest pressure first), then the low-confidence ones without a rank.
+///
+/// # Errors
+/// See [`layer_scores`].
+pub fn ranking(ds: &Dataset, gemeente: &str, level: Level, p: usize, theme: Option<&str>) -> Result<Vec<RankRow>, ScoreError> {
+    let now = layer_scores(ds, level, p, theme)?;
+    let prev = p.checked_sub(1).map(|q| layer_scores(ds, level, q, theme)).transpose()?;
+    let year = p.checked_sub(4).map(|q| layer_scores(ds, level, q, theme)).transpose()?;
+    let all: Vec<Arc<LayerScores>> = (0..ds.periods.len()).map(|q| layer_scores(ds, level, q, theme)).collect::<Result<_, _>>()?;
+    let mut rows = Vec::new();
+    for (i, &u) in ds.level_units(level).iter().enumerate() {
+        let unit = &ds.units[u];
+        if unit.gemeente != gemeente {
+            continue;
+        }
+        let Some(s) = &now[i] else { continue };
+        let mut drivers: Vec<Contribution> = s.contributions.iter().filter(|c| c.contribution > 0.0).cloned().collect();
+        drivers.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
+        drivers.truncate(3);
+        rows.push(RankRow {
+            rank: None,
+            level: level.id(),
+            code: unit.code.clone(),
+            naam: unit.naam.clone().unwrap_or_else(|| unit.code.clone()),
+            index: s.index,
+            class: s.class,
+            class_label: CLASS_LABELS[usize::from(s.class - 1)],
+            low: s.low,
+            high: s.high,
+            low_confidence: s.low_confidence,
+            change_previous: prev.as_ref().and_then(|l| l[i].as_ref()).map(|x| s.index - x.index),
+            change_year: year.as_ref().and_then(|l| l[i].as_ref()).map(|x| s.index - x.index),
+            drivers,
+            trend: all.iter().map(|l| l[i].as_ref().map(|x| x.index)).collect(),
+        });
+    }
+    rows.sort_by(|a, b| a.low_confidence.cmp(&b.low_confidence).then(b.index.total_cmp(&a.index)));
+    let mut r = 0;
+    for row in &mut rows {
+        if !row.low_confidence {
+            r += 1;
+            row.rank = Some(r);
+        }
+    }
+    Ok(rows)
+}
+
+/// A difference-in-differences estimate.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiD {
+    pub outcome: String,
+    pub treated_before: f64,
+    pub treated_after: f64,
+    pub control_before: f64,
+    pub control_after: f64,
+    pub effect: f64,
+    pub se: f64,
+    pub low: f64,
+    pub high: f64,
+    pub n_treated: usize,
+    pub n_control: usize,
+}
+
+/// Difference in differences from per-unit series split at `start` (first period after).
+/// `treated[u][t]` and `control[u][t]` are values per period (`None` = missing).
+/// The standard error uses the spread of the units' own before/after changes.
+#[must_use]
+pub fn diff_in_diff(outcome: &str, treated: &[Vec<Option<f64>>], control: &[Vec<Option<f64>>], start: usize) -> Option<DiD> {
+    fn mean(v: &[f64]) -> Option<f64> {
+        #[expect(clippy::cast_precision_loss, reason = "small counts")]
+        let n = v.len() as f64;
+        (!v.is_empty()).then(|| v.iter().sum::<f64>() / n)
+    }
+    let split = |s: &Vec<Option<f64>>| -> Option<(f64, f64)> {
+        let before: Vec<f64> = s.iter().take(start).flatten().copied().collect();
+        let after: Vec<f64> = s.iter().skip(start).flatten().copied().collect();
+        Some((mean(&before)?, mean(&after)?))
+    };
+    let t: Vec<(f64, f64)> = treated.iter().filter_map(split).collect();
+    let c: Vec<(f64, f64)> = control.iter().filter_map(split).collect();
+    if t.is_empty() || c.is_empty() {
+        return None;
+    }
+    let d_t: Vec<f64> = t.iter().map(|(b, a)| a - b).collect();
+    let d_c: Vec<f64> = c.iter().map(|(b, a)| a - b).collect();
+    let effect = mean(&d_t)? - mean(&d_c)?;
+    let var_of = |v: &[f64]| -> Option<f64> {
+        if v.len() < 2 {
+            return None;
+        }
+        let m = mean(v)?;
+        #[expect(clippy::cast_precision_loss, reason = "small counts")]
+        let n = v.len() as f64;
+        Some(v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0))
+    };
+    // With one treated unit its own variance is unknown: use the controls' for both groups.
+    let vc = var_of(&d_c).unwrap_or(0.0);
+    let vt = var_of(&d_t).unwrap_or(vc);
+    #[expect(clippy::cast_precision_loss, reason = "small counts")]
+    let se = (vt / t.len() as f64 + vc / c.len() as f64).sqrt();
+    Some(DiD {
+        outcome: outcome.to_string(),
+        treated_before: mean(&t.iter().map(|x| x.0).collect::<Vec<_>>())?,
+        treated_after: mean(&t.iter().map(|x| x.1).collect::<Vec<_>>())?,
+        control_before: mean(&c.iter().map(|x| x.0).collect::<Vec<_>>())?,
+        control_after: mean(&c.iter().map(|x| x.1).collect::<Vec<_>>())?,
+        effect,
+        se,
+        low: effect - 1.96 * se,
+        high: effect + 1.96 * se,
+        n_treated: t.len(),
+        n_control: c.len(),
+    })
+}
+
+/// A recorded LSI project.
+#[derive(Debug, Clone, Serialize)]
+pub struct Intervention {
+    pub id: i32,
+    pub naam: String,
+    pub level: String,
+    pub codes: Vec<String>,
+    pub start_date: String,
+    pub end_date: String,
+}
+
+/// Reads the recorded interventions.
+///
+/// # Errors
+/// DuckDB errors.
+pub fn interventions(ds: &Dataset) -> Result<Vec<Intervention>, duckdb::Error> {
+    ds.with_conn(|c| {
+        let mut st = c.prepare("SELECT id, naam, level, codes, CAST(start_date AS VARCHAR), CAST(end_date AS VARCHAR) FROM intervention ORDER BY id")?;
+        let rows = st.query_map([], |r| {
+            let codes: String = r.get(3)?;
+            Ok(Intervention {
+                id: r.get(0)?,
+                naam: r.get(1)?,
+                level: r.get(2)?,
+                codes: codes.split(',').map(str::to_string).collect(),
+                start_date: r.get(4)?,
+                end_date: r.get(5)?,
+            })
+        })?;
+        rows.collect()
+    })
+}
+
+/// Records an intervention (copy-on-write write, safe while a server runs).
+///
+/// # Errors
+/// Bad dates or level, or database errors.
+pub fn add_intervention(db: &std::path::Path, naam: &str, level: Level, codes: &[String], start: &str, end: &str) -> anyhow::Result<i32> {
+    use anyhow::Context;
+    let s = crate::ingest::read::parse_date(start.as_bytes()).context("startdatum is geen datum (jjjj-mm-dd)")?;
+    let e = crate::ingest::read::parse_date(end.as_bytes()).context("einddatum is geen datum (jjjj-mm-dd)")?;
+    anyhow::ensure!(s <= e, "de einddatum ligt voor de startdatum");
+    anyhow::ensure!(!codes.is_empty(), "geen gebieden opgegeven");
+    anyhow::ensure!(!naam.trim().is_empty(), "geen naam opgegeven");
+    let start = format!("{:04}-{:02}-{:02}", s.0, s.1, s.2);
+    let end = format!("{:04}-{:02}-{:02}", e.0, e.1, e.2);
+    let id = crate::store::write_transaction(db, |tx| -> Result<i32, anyhow::Error> {
+        let id: i32 = tx.query_row(
+            "INSERT INTO intervention (naam, level, codes, start_date, end_date, created_at) VALUES (?, ?, ?, ?::DATE, ?::DATE, now()::TIMESTAMP) RETURNING id",
+            duckdb::params![naam.trim(), level.id(), codes.join(","), start, end],
+            |r| r.get(0),
+        )?;
+        Ok(id)
+    })?;
+    Ok(id)
+}
+
+/// The demo's LSI project in Klingerberg (2025), recorded on first start.
+///
+/// # Errors
+/// Database errors.
+pub fn record_demo_intervention(db: &std::path::Path) -> anyhow::Result<()> {
+    add_intervention(db, "LSI-project Klingerberg", Level::Wijk, &[crate::demo::KLINGERBERG.to_string()], "2025-01-01", "2025-12-31")?;
+    Ok(())
+}
+
+/// The effect of an intervention on the index and on perceived safety.
+#[derive(Debug, Clone, Serialize)]
+pub struct Effect {
+    pub intervention: Intervention,
+    pub start_period: String,
+    pub controls: Vec<String>,
+    pub outcomes: Vec<DiD>,
+}
+
+/// Difference in differences for an intervention: its areas against the most comparable
+/// areas without a project (nearest mean index before the start, same level and gemeente).
+///
+/// # Errors
+/// Scores or database errors; `Ok(None)` when the data has no periods before or after.
+pub fn effect(ds: &Dataset, iv: &Intervention) -> Result<Option<Effect>, ScoreError> {
+    let Some(level) = Level::from_id(&iv.level) else { return Ok(None) };
+    let Some((y, m, _)) = crate::ingest::read::parse_date(iv.start_date.as_bytes()) else { return Ok(None) };
+    let start_q = crate::ingest::read::quarter_index(y, m);
+    let start = ds.periods.iter().position(|p| crate::ingest::read::parse_period(p).is_some_and(|q| q >= start_q));
+    let Some(start) = start.filter(|&s| s > 0) else { return Ok(None) };
+    let treated: Vec<usize> = iv.codes.iter().filter_map(|c| ds.unit(level, c)).collect();
+    if treated.is_empty() {
+        return Ok(None);
+    }
+    let gemeente = ds.units[treated[0]].gemeente.clone();
+    let series = |u: usize, f: &dyn Fn(usize) -> Result<Option<f64>, ScoreError>| -> Result<Vec<Option<f64>>, ScoreError> {
+        let _ = u;
+        (0..ds.periods.len()).map(f).collect()
+    };
+    let index_series = |u: usize| series(u, &|p| Ok(unit_score(ds, u, p, None)?.map(|s| s.index)));
+    let exp = ds.indicator_index("veiligheidsbeleving");
+    let exp_series = |u: usize| series(u, &|p| Ok(match exp { Some(j) => ds.fig(u, j, p)?.rate, None => None }));
+    // Comparable areas: same level and gemeente, no project, nearest pre-period mean index.
+    let mean_before = |s: &[Option<f64>]| -> Option<f64> {
+        let v: Vec<f64> = s.iter().take(start).flatten().copied().collect();
+        #[expect(clippy::cast_precision_loss, reason = "small")]
+        let n = v.len() as f64;
+        (!v.is_empty()).then(|| v.iter().sum::<f64>() / n)
+    };
+    let t_index: Vec<Vec<Option<f64>>> = treated.iter().map(|&u| index_series(u)).collect::<Result<_, _>>()?;
+    let t_mean = mean_before(&t_index.iter().flat_map(|s| s.iter().take(start).copied()).collect::<Vec<_>>()).unwrap_or(0.0);
+    let all_ivs = interventions(ds)?;
+    let in_project: std::collections::HashSet<&str> = all_ivs.iter().filter(|i| i.level == iv.level).flat_map(|i| i.codes.iter().map(String::as_str)).collect();
+    let mut candidates: Vec<(f64, usize, Vec<Option<f64>>)> = Vec::new();
+    for &u in ds.level_units(level) {
+        let unit = &ds.units[u];
+        if unit.gemeente != gemeente || in_project.contains(unit.code.as_str()) {
+            continue;
+        }
+        let s = index_series(u)?;
+        if let Some(m) = mean_before(&s) {
+            candidates.push(((m - t_mean).abs(), u, s));
+        }
+    }
+    candidates.sort_by(|a, b| a.0.total_cmp(&b.0));
+    candidates.truncate(8);
+    let c_index: Vec<Vec<Option<f64>>> = candidates.iter().map(|c| c.2.clone()).collect();
+    let c_units: Vec<usize> = candidates.iter().map(|c| c.1).collect();
+    let mut outcomes = Vec::new();
+    if let Some(d) = diff_in_diff("index", &t_index, &c_index, start) {
+        outcomes.push(d);
+    }
+    let t_exp: Vec<Vec<Option<f64>>> = treated.iter().map(|&u| exp_series(u)).collect::<Result<_, _>>()?;
+    let c_exp: Vec<Vec<Option<f64>>> = c_units.iter().map(|&u| exp_series(u)).collect::<Result<_, _>>()?;
+    if let Some(d) = diff_in_diff("veiligheidsbeleving", &t_exp, &c_exp, start) {
+        outcomes.push(d);
+    }
+    Ok(Some(Effect {
+        intervention: iv.clone(),
+        start_period: ds.periods[start].clone(),
+        controls: c_units.iter().map(|&u| ds.units[u].naam.clone().unwrap_or_else(|| ds.units[u].code.clone())).collect(),
+        outcomes,
+    }))
+}
+
+/// Sum of contributions (for tests and the API's self-check).
+#[must_use]
+pub fn contributions_sum(s: &UnitScore) -> f64 {
+    s.contributions.iter().map(|c| c.contribution).sum()
+}
+
+/// Per-theme sums of contributions.
+#[must_use]
+pub fn theme_scores(s: &UnitScore) -> HashMap<String, f64> {
+    let mut m = HashMap::new();
+    for c in &s.contributions {
+        *m.entry(c.theme.clone()).or_insert(0.0) += c.contribution;
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shrinkage_pulls_small_bases_in_more() {
+        let tau2 = 4.0;
+        let big = shrink(Some((20.0, RateKind::Proportion.variance(Obs { rate: 20.0, n: 2000.0 }, 100.0))), 10.0, tau2);
+        let small = shrink(Some((20.0, RateKind::Proportion.variance(Obs { rate: 20.0, n: 25.0 }, 100.0))), 10.0, tau2);
+        assert!(big.estimate > small.estimate, "{big:?} {small:?}");
+        assert!(big.estimate < 20.0 && small.estimate > 10.0);
+        // Known answer: v = 0.2·0.8/25·100² = 64; w = 4/(4+64) = 1/17; 10 + 10/17.
+        assert!((small.estimate - (10.0 + 10.0 / 17.0)).abs() < 1e-9);
+        let missing = shrink(None, 10.0, tau2);
+        assert_eq!(missing.estimate, 10.0);
+        assert_eq!(missing.variance, tau2);
+    }
+
+    #[test]
+    fn between_variance_by_moments() {
+        // rates 8, 10, 12: sample variance 4; sampling variances 1 → τ² = 3.
+        let t = between_variance(&[(8.0, 1.0), (10.0, 1.0), (12.0, 1.0)]);
+        assert!((t - 3.0).abs() < 1e-12);
+        // Noise larger than the spread: floored, positive.
+        assert!(between_variance(&[(8.0, 100.0), (10.0, 100.0), (12.0, 100.0)]) > 0.0);
+    }
+
+    #[test]
+    fn standardisation_known_values() {
+        let (m, sd) = mean_sd(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]);
+        assert_eq!((m, sd), (5.0, 2.0));
+        assert_eq!((9.0 - m) / sd, 2.0);
+    }
+
+    #[test]
+    fn classes_cover_nine() {
+        assert_eq!(class_of(-3.0), 1);
+        assert_eq!(class_of(0.0), 5);
+        assert_eq!(class_of(0.6), 7);
+        assert_eq!(class_of(3.0), 9);
+    }
+
+    #[test]
+    fn did_known_answer() {
+        // Treated: 10 → 7 (−3). Controls: 10 → 9 and 8 → 7 (−1 each). Effect −2, se 0 spread.
+        let t = vec![vec![Some(10.0), Some(10.0), Some(7.0), Some(7.0)]];
+        let c = vec![vec![Some(10.0), Some(10.0), Some(9.0), Some(9.0)], vec![Some(8.0), Some(8.0), Some(7.0), Some(7.0)]];
+        let d = diff_in_diff("x", &t, &c, 2).unwrap();
+        assert!((d.effect + 2.0).abs() < 1e-12);
+        assert!(d.se.abs() < 1e-12);
+        // Controls whose changes differ give a positive se and an interval around the effect.
+        let c2 = vec![vec![Some(10.0), Some(9.0)], vec![Some(8.0), Some(9.0)], vec![Some(5.0), Some(5.0)]];
+        let t2 = vec![vec![Some(10.0), Some(6.0)]];
+        let d2 = diff_in_diff("x", &t2, &c2, 1).unwrap();
+        assert!((d2.effect + 4.0).abs() < 1e-12);
+        // Control changes −1, 1, 0: variance 1, used for the single treated unit too.
+        assert!((d2.se - (1.0f64 + 1.0 / 3.0).sqrt()).abs() < 1e-12, "{}", d2.se);
+        assert!(d2.low < d2.effect && d2.high > d2.effect);
+    }
+}

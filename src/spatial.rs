@@ -1,0 +1,518 @@
+//! Spatial units: CBS boundaries (gemeente, wijk, buurt, PC4), the point-in-polygon index that
+//! locates addresses, H3 cells and their polygons, and the RD New ↔ WGS84 transform.
+
+use geo::{BoundingRect, Centroid, Contains, Coord, LineString, MultiPolygon, Point, Polygon};
+use h3o::{CellIndex, LatLng, Resolution};
+use rstar::{primitives::GeomWithData, RTree, AABB};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Spatial levels, one OGC API collection each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Level {
+    Gemeente,
+    Wijk,
+    Buurt,
+    Pc4,
+    Pc6,
+    H3_7,
+    H3_8,
+    H3_9,
+    H3_10,
+}
+
+impl Level {
+    /// Every level, coarse to fine within each family.
+    pub const ALL: [Level; 9] = [
+        Level::Gemeente,
+        Level::Wijk,
+        Level::Buurt,
+        Level::Pc4,
+        Level::Pc6,
+        Level::H3_7,
+        Level::H3_8,
+        Level::H3_9,
+        Level::H3_10,
+    ];
+
+    /// Collection id in the API and level name in the database.
+    #[must_use]
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Gemeente => "gemeenten",
+            Self::Wijk => "wijken",
+            Self::Buurt => "buurten",
+            Self::Pc4 => "pc4",
+            Self::Pc6 => "pc6",
+            Self::H3_7 => "h3-7",
+            Self::H3_8 => "h3-8",
+            Self::H3_9 => "h3-9",
+            Self::H3_10 => "h3-10",
+        }
+    }
+
+    /// Parses a collection id.
+    #[must_use]
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.id() == id)
+    }
+
+    /// Dutch title.
+    #[must_use]
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Gemeente => "Gemeenten",
+            Self::Wijk => "Wijken",
+            Self::Buurt => "Buurten",
+            Self::Pc4 => "Postcodegebieden (PC4)",
+            Self::Pc6 => "Postcodes (PC6)",
+            Self::H3_7 => "H3-cellen resolutie 7 (≈ 5,2 km²)",
+            Self::H3_8 => "H3-cellen resolutie 8 (≈ 0,74 km²)",
+            Self::H3_9 => "H3-cellen resolutie 9 (≈ 0,105 km²)",
+            Self::H3_10 => "H3-cellen resolutie 10 (≈ 0,015 km²)",
+        }
+    }
+
+    /// The next coarser level in the same nested family.
+    #[must_use]
+    pub fn parent(self) -> Option<Self> {
+        match self {
+            Self::Wijk => Some(Self::Gemeente),
+            Self::Buurt => Some(Self::Wijk),
+            Self::Pc6 => Some(Self::Pc4),
+            Self::H3_8 => Some(Self::H3_7),
+            Self::H3_9 => Some(Self::H3_8),
+            Self::H3_10 => Some(Self::H3_9),
+            Self::Gemeente | Self::Pc4 | Self::H3_7 => None,
+        }
+    }
+
+    /// The finest level of each overlapping family, protected with a higher threshold.
+    #[must_use]
+    pub fn is_fine(self) -> bool {
+        matches!(self, Self::Pc6 | Self::H3_10)
+    }
+
+    /// H3 resolution for the H3 levels.
+    #[must_use]
+    pub fn h3_resolution(self) -> Option<Resolution> {
+        match self {
+            Self::H3_7 => Some(Resolution::Seven),
+            Self::H3_8 => Some(Resolution::Eight),
+            Self::H3_9 => Some(Resolution::Nine),
+            Self::H3_10 => Some(Resolution::Ten),
+            _ => None,
+        }
+    }
+}
+
+/// A named boundary area (buurt, wijk, gemeente, PC4).
+#[derive(Debug, Clone)]
+pub struct Area {
+    pub code: String,
+    pub naam: String,
+    pub wijk: Option<String>,
+    pub gemeente: Option<String>,
+    pub geometry: MultiPolygon<f64>,
+    /// CBS inhabitants (2024 for wijk/gemeente, 2021 for PC4) where known.
+    pub inwoners: Option<f64>,
+    /// CBS dwellings (2024) where known.
+    pub woningen: Option<f64>,
+}
+
+/// Errors loading boundary files.
+#[derive(Debug, thiserror::Error)]
+pub enum SpatialError {
+    #[error("boundary file {file}: {message}")]
+    Boundary { file: String, message: String },
+}
+
+/// The embedded boundary files (CBS/Kadaster 2024, CC BY 4.0; see data/README.md).
+pub mod embedded {
+    pub const BUURTEN: &str = include_str!("../data/venlo_buurten_2024.geojson");
+    pub const WIJKEN: &str = include_str!("../data/venlo_wijken_2024.geojson");
+    pub const GEMEENTEN: &str = include_str!("../data/nl_gemeenten_2023.geojson");
+    pub const PC4: &str = include_str!("../data/venlo_pc4.geojson");
+    pub const PC4_NAMEN: &str = include_str!("../data/venlo_pc4_namen_spatialrisk.csv");
+}
+
+type Indexed = GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, usize>;
+
+/// One level of boundary areas with a bounding-box R-tree for point-in-polygon look-ups.
+#[derive(Debug)]
+pub struct AreaSet {
+    pub areas: Vec<Area>,
+    by_code: HashMap<String, usize>,
+    tree: RTree<Indexed>,
+}
+
+impl AreaSet {
+    fn new(areas: Vec<Area>) -> Self {
+        let by_code = areas.iter().enumerate().map(|(i, a)| (a.code.clone(), i)).collect();
+        let items = areas
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| {
+                let r = a.geometry.bounding_rect()?;
+                Some(GeomWithData::new(
+                    rstar::primitives::Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    i,
+                ))
+            })
+            .collect();
+        Self { areas, by_code, tree: RTree::bulk_load(items) }
+    }
+
+    /// The area containing the point (lon, lat), if any.
+    #[must_use]
+    pub fn locate(&self, lon: f64, lat: f64) -> Option<usize> {
+        let p = Point::new(lon, lat);
+        self.tree
+            .locate_all_at_point(&[lon, lat])
+            .map(|g| g.data)
+            .find(|&i| self.areas[i].geometry.contains(&p))
+    }
+
+    /// Index of the area with this code.
+    #[must_use]
+    pub fn index(&self, code: &str) -> Option<usize> {
+        self.by_code.get(code).copied()
+    }
+
+    /// The area with this code.
+    #[must_use]
+    pub fn get(&self, code: &str) -> Option<&Area> {
+        self.index(code).map(|i| &self.areas[i])
+    }
+
+    /// Areas whose bounding box intersects the given box.
+    pub fn in_envelope(&self, min: [f64; 2], max: [f64; 2]) -> impl Iterator<Item = usize> + '_ {
+        self.tree.locate_in_envelope_intersecting(&AABB::from_corners(min, max)).map(|g| g.data)
+    }
+}
+
+/// All boundary levels Wijkradar knows.
+#[derive(Debug)]
+pub struct Boundaries {
+    pub buurten: AreaSet,
+    pub wijken: AreaSet,
+    pub gemeenten: AreaSet,
+    pub pc4: AreaSet,
+}
+
+fn prop_str(f: &geojson::Feature, key: &str) -> Option<String> {
+    match f.property(key)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn prop_f64(f: &geojson::Feature, key: &str) -> Option<f64> {
+    f.property(key).and_then(serde_json::Value::as_f64)
+}
+
+/// Reads a GeoJSON FeatureCollection of (Multi)Polygons into areas.
+///
+/// # Errors
+/// When the text is not a FeatureCollection or a feature lacks its code or a polygon.
+pub fn read_areas(
+    text: &str,
+    file: &str,
+    code_key: &str,
+    naam_key: &str,
+    wijk_key: Option<&str>,
+    gemeente_key: Option<&str>,
+) -> Result<Vec<Area>, SpatialError> {
+    let err = |message: String| SpatialError::Boundary { file: file.to_string(), message };
+    let gj: geojson::GeoJson = text.parse().map_err(|e: geojson::Error| err(e.to_string()))?;
+    let geojson::GeoJson::FeatureCollection(fc) = gj else {
+        return Err(err("not a FeatureCollection".into()));
+    };
+    let mut out = Vec::with_capacity(fc.features.len());
+    for (i, f) in fc.features.iter().enumerate() {
+        let code = prop_str(f, code_key).ok_or_else(|| err(format!("feature {i} has no '{code_key}'")))?;
+        let geom = f.geometry.as_ref().ok_or_else(|| err(format!("feature {code} has no geometry")))?;
+        let g: geo::Geometry<f64> = geom.clone().try_into().map_err(|e: geojson::Error| err(format!("{code}: {e}")))?;
+        let geometry = match g {
+            geo::Geometry::Polygon(p) => MultiPolygon::new(vec![p]),
+            geo::Geometry::MultiPolygon(m) => m,
+            _ => return Err(err(format!("{code}: not a polygon"))),
+        };
+        out.push(Area {
+            naam: prop_str(f, naam_key).unwrap_or_else(|| code.clone()),
+            wijk: wijk_key.and_then(|k| prop_str(f, k)),
+            gemeente: gemeente_key.and_then(|k| prop_str(f, k)),
+            geometry,
+            inwoners: prop_f64(f, "inwoners_2024").or_else(|| prop_f64(f, "inwoners_2021")),
+            woningen: prop_f64(f, "woningvoorraad_2024"),
+            code,
+        });
+    }
+    Ok(out)
+}
+
+impl Boundaries {
+    /// The boundaries embedded in the binary: Venlo's buurten, wijken and PC4, all gemeenten.
+    ///
+    /// # Errors
+    /// Only if an embedded file is damaged (a test loads them).
+    pub fn embedded() -> Result<Self, SpatialError> {
+        let mut pc4 = read_areas(embedded::PC4, "venlo_pc4.geojson", "pc4", "pc4", None, None)?;
+        let names: HashMap<&str, &str> = embedded::PC4_NAMEN
+            .lines()
+            .skip(1)
+            .filter_map(|l| {
+                let mut it = l.split(',');
+                Some((it.next()?, it.next()?))
+            })
+            .collect();
+        for a in &mut pc4 {
+            if let Some(n) = names.get(a.code.as_str()) {
+                a.naam = (*n).to_string();
+            }
+            a.gemeente = Some("GM0983".into());
+        }
+        let mut wijken = read_areas(embedded::WIJKEN, "venlo_wijken_2024.geojson", "wijkcode", "wijknaam", None, Some("gemeentecode"))?;
+        for w in &mut wijken {
+            // "Wijk 25 Klingerberg" → "Klingerberg": the number is CBS's, the name is the residents'.
+            if let Some(rest) = w.naam.strip_prefix("Wijk ") {
+                if let Some((_, name)) = rest.split_once(' ') {
+                    w.naam = name.to_string();
+                }
+            }
+        }
+        Ok(Self {
+            buurten: AreaSet::new(read_areas(
+                embedded::BUURTEN,
+                "venlo_buurten_2024.geojson",
+                "buurtcode",
+                "buurtnaam",
+                Some("wijkcode"),
+                Some("gemeentecode"),
+            )?),
+            wijken: AreaSet::new(wijken),
+            gemeenten: AreaSet::new(read_areas(
+                embedded::GEMEENTEN,
+                "nl_gemeenten_2023.geojson",
+                "gemeentecode",
+                "gemeentenaam",
+                None,
+                None,
+            )?),
+            pc4: AreaSet::new(pc4),
+        })
+    }
+
+    /// The area set of a boundary level (`None` for PC6 and H3, which have no boundary file).
+    #[must_use]
+    pub fn set(&self, level: Level) -> Option<&AreaSet> {
+        match level {
+            Level::Gemeente => Some(&self.gemeenten),
+            Level::Wijk => Some(&self.wijken),
+            Level::Buurt => Some(&self.buurten),
+            Level::Pc4 => Some(&self.pc4),
+            _ => None,
+        }
+    }
+
+    /// Locates a WGS84 point: `(buurt index, gemeente index)`. `None` outside every gemeente.
+    #[must_use]
+    pub fn locate(&self, lon: f64, lat: f64) -> Option<(Option<usize>, usize)> {
+        if let Some(b) = self.buurten.locate(lon, lat) {
+            let gm = self.buurten.areas[b].gemeente.as_deref().and_then(|c| self.gemeenten.index(c));
+            if let Some(g) = gm {
+                return Some((Some(b), g));
+            }
+        }
+        self.gemeenten.locate(lon, lat).map(|g| (None, g))
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// RD New (EPSG:28992) ↔ WGS84, after Schreutelkamp & Strang van Hees (2001), about 1 m.
+
+const X0: f64 = 155_000.0;
+const Y0: f64 = 463_000.0;
+const PHI0: f64 = 52.155_174_40;
+const LAM0: f64 = 5.387_206_21;
+
+const K: [(i32, i32, f64); 11] = [
+    (0, 1, 3235.653_89),
+    (2, 0, -32.582_97),
+    (0, 2, -0.247_50),
+    (2, 1, -0.849_78),
+    (0, 3, -0.065_50),
+    (2, 2, -0.017_09),
+    (1, 0, -0.007_38),
+    (4, 0, 0.005_30),
+    (2, 3, -0.000_39),
+    (4, 1, 0.000_33),
+    (1, 1, -0.000_12),
+];
+const L: [(i32, i32, f64); 12] = [
+    (1, 0, 5260.529_16),
+    (1, 1, 105.946_84),
+    (1, 2, 2.456_56),
+    (3, 0, -0.818_85),
+    (1, 3, 0.055_94),
+    (3, 1, -0.056_07),
+    (0, 1, 0.011_99),
+    (3, 2, -0.002_56),
+    (1, 4, 0.001_28),
+    (0, 2, 0.000_22),
+    (2, 0, -0.000_22),
+    (5, 0, 0.000_26),
+];
+const R: [(i32, i32, f64); 9] = [
+    (0, 1, 190_094.945),
+    (1, 1, -11_832.228),
+    (2, 1, -114.221),
+    (0, 3, -32.391),
+    (1, 0, -0.705),
+    (3, 1, -2.340),
+    (1, 3, -0.608),
+    (0, 2, -0.008),
+    (2, 3, 0.148),
+];
+const S: [(i32, i32, f64); 10] = [
+    (1, 0, 309_056.544),
+    (0, 2, 3638.893),
+    (2, 0, 73.077),
+    (1, 2, -157.984),
+    (3, 0, 59.788),
+    (0, 1, 0.433),
+    (2, 2, -6.439),
+    (1, 1, -0.032),
+    (0, 4, 0.092),
+    (1, 4, -0.054),
+];
+
+/// RD New x, y (metres) → WGS84 (lon, lat) in degrees.
+#[must_use]
+pub fn rd_to_wgs84(x: f64, y: f64) -> (f64, f64) {
+    let dx = (x - X0) * 1e-5;
+    let dy = (y - Y0) * 1e-5;
+    let (mut lat, mut lon) = (0.0, 0.0);
+    for (p, q, k) in K {
+        lat += k * dx.powi(p) * dy.powi(q);
+    }
+    for (p, q, l) in L {
+        lon += l * dx.powi(p) * dy.powi(q);
+    }
+    (LAM0 + lon / 3600.0, PHI0 + lat / 3600.0)
+}
+
+/// WGS84 (lon, lat) in degrees → RD New x, y (metres).
+#[must_use]
+pub fn wgs84_to_rd(lon: f64, lat: f64) -> (f64, f64) {
+    let dphi = 0.36 * (lat - PHI0);
+    let dlam = 0.36 * (lon - LAM0);
+    let (mut x, mut y) = (X0, Y0);
+    for (p, q, r) in R {
+        x += r * dphi.powi(p) * dlam.powi(q);
+    }
+    for (p, q, s) in S {
+        y += s * dphi.powi(p) * dlam.powi(q);
+    }
+    (x, y)
+}
+
+/// The RD New bounding box of the Netherlands (land and territorial water), in metres.
+pub const RD_BOUNDS: ([f64; 2], [f64; 2]) = ([-7_000.0, 289_000.0], [300_000.0, 629_000.0]);
+
+/// True when x, y lie in the RD New bounding box of the Netherlands.
+#[must_use]
+pub fn in_rd_bounds(x: f64, y: f64) -> bool {
+    x >= RD_BOUNDS.0[0] && x <= RD_BOUNDS.1[0] && y >= RD_BOUNDS.0[1] && y <= RD_BOUNDS.1[1]
+}
+
+/// The H3 cells (res 7, 8, 9, 10) of a WGS84 point; the coarser ones are derived by index.
+#[must_use]
+pub fn h3_cells(lon: f64, lat: f64) -> Option<[CellIndex; 4]> {
+    let c10 = LatLng::new(lat, lon).ok()?.to_cell(Resolution::Ten);
+    Some([
+        c10.parent(Resolution::Seven)?,
+        c10.parent(Resolution::Eight)?,
+        c10.parent(Resolution::Nine)?,
+        c10,
+    ])
+}
+
+/// The polygon of an H3 cell in WGS84 (lon, lat).
+#[must_use]
+pub fn cell_polygon(cell: CellIndex) -> Polygon<f64> {
+    let mut ring: Vec<Coord<f64>> = cell.boundary().iter().map(|ll| Coord { x: ll.lng(), y: ll.lat() }).collect();
+    if let Some(first) = ring.first().copied() {
+        ring.push(first);
+    }
+    Polygon::new(LineString::new(ring), vec![])
+}
+
+/// The outline of a set of res-10 cells (used as PC6 geometry).
+#[must_use]
+pub fn dissolve_cells(cells: &[CellIndex]) -> MultiPolygon<f64> {
+    let mut unique = cells.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    match h3o::geom::SolventBuilder::new().build().dissolve(unique.iter().copied()) {
+        Ok(mp) => mp,
+        Err(_) => MultiPolygon::new(unique.into_iter().map(cell_polygon).collect()),
+    }
+}
+
+/// Representative point (lon, lat) of a geometry.
+#[must_use]
+pub fn centroid(g: &MultiPolygon<f64>) -> (f64, f64) {
+    g.centroid().map_or((0.0, 0.0), |p| (p.x(), p.y()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rd_origin_is_amersfoort() {
+        let (lon, lat) = rd_to_wgs84(155_000.0, 463_000.0);
+        assert!((lon - 5.387_206_21).abs() < 1e-9 && (lat - 52.155_174_40).abs() < 1e-9);
+    }
+
+    #[test]
+    fn rd_roundtrip_within_a_metre_over_venlo_and_the_country() {
+        for (x, y) in [(209_000.0, 376_000.0), (121_000.0, 487_000.0), (233_000.0, 582_000.0), (30_000.0, 385_000.0)] {
+            let (lon, lat) = rd_to_wgs84(x, y);
+            let (x2, y2) = wgs84_to_rd(lon, lat);
+            assert!((x - x2).abs() < 1.0 && (y - y2).abs() < 1.0, "{x},{y} → {x2},{y2}");
+        }
+        // Venlo station, about 51.3636 N 6.1717 E, lies near RD 210 300, 376 100.
+        let (x, y) = wgs84_to_rd(6.1717, 51.3636);
+        assert!((x - 210_300.0).abs() < 400.0 && (y - 376_100.0).abs() < 400.0, "{x},{y}");
+    }
+
+    #[test]
+    fn embedded_boundaries_hold_klingerberg() {
+        let b = Boundaries::embedded().unwrap();
+        assert_eq!(b.buurten.areas.len(), 114);
+        assert_eq!(b.wijken.areas.len(), 21);
+        assert_eq!(b.gemeenten.areas.len(), 342);
+        let w = b.wijken.get("WK098325").unwrap();
+        assert_eq!(w.naam, "Klingerberg");
+        assert_eq!(w.inwoners, Some(3845.0));
+        let kb = b.buurten.get("BU09832501").unwrap();
+        let (lon, lat) = centroid(&kb.geometry);
+        let (bu, gm) = b.locate(lon, lat).unwrap();
+        assert_eq!(b.buurten.areas[bu.unwrap()].code, "BU09832501");
+        assert_eq!(b.gemeenten.areas[gm].code, "GM0983");
+        // The North Sea is in no gemeente.
+        assert!(b.locate(3.0, 53.5).is_none());
+    }
+
+    #[test]
+    fn h3_parents_nest() {
+        let cells = h3_cells(6.17, 51.37).unwrap();
+        assert_eq!(cells[3].parent(Resolution::Nine), Some(cells[2]));
+        assert_eq!(cells[0].resolution(), Resolution::Seven);
+        let poly = cell_polygon(cells[3]);
+        assert!(poly.contains(&Point::new(6.17, 51.37)));
+    }
+}

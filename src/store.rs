@@ -1,0 +1,142 @@
+//! Step 5: DuckDB. Schema, dataset versions, and the copy-on-write transaction that makes a
+//! failed or killed write leave the served database untouched.
+//!
+//! Writers (ingest, interventions) take an exclusive lock file, copy the database to a
+//! temporary file, change the copy in one transaction, and rename it over the original. A
+//! server that holds the old file open keeps serving it until it notices the new one.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// The schema DuckDB runs on every open.
+pub const SCHEMA: &str = include_str!("../sql/schema.sql");
+
+/// Errors from the database layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {file}: {source}")]
+    Db { file: String, source: duckdb::Error },
+    #[error("database {file}: {message}")]
+    Io { file: String, message: String },
+    #[error("database {file} holds no dataset yet: run `wijkradar ingest` (or `wijkradar run` for the demo)")]
+    Empty { file: String },
+}
+
+fn tmp_path(db: &Path) -> PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push(".write-tmp");
+    PathBuf::from(s)
+}
+
+fn lock_path(db: &Path) -> PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push(".lock");
+    PathBuf::from(s)
+}
+
+/// Runs `f` in one transaction on a copy of `db` and atomically replaces `db` with the copy
+/// when `f` and the commit succeed. On any error, or if the process dies, `db` is unchanged.
+///
+/// # Errors
+/// I/O and DuckDB errors, or the error `f` returns (converted by `E: From<StoreError>`).
+pub fn write_transaction<T, E: From<StoreError>>(
+    db: &Path,
+    f: impl FnOnce(&duckdb::Transaction<'_>) -> Result<T, E>,
+) -> Result<T, E> {
+    let file = db.display().to_string();
+    let io = |e: std::io::Error| StoreError::Io { file: file.clone(), message: e.to_string() };
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let lock = File::options().create(true).truncate(false).write(true).open(lock_path(db)).map_err(io)?;
+    lock.lock().map_err(io)?;
+    let tmp = tmp_path(db);
+    let _ = std::fs::remove_file(&tmp);
+    let mut wal = tmp.as_os_str().to_owned();
+    wal.push(".wal");
+    let _ = std::fs::remove_file(&wal);
+    if db.exists() {
+        std::fs::copy(db, &tmp).map_err(io)?;
+    }
+    let dberr = |source: duckdb::Error| StoreError::Db { file: file.clone(), source };
+    let result = (|| -> Result<T, E> {
+        let mut conn = duckdb::Connection::open(&tmp).map_err(dberr)?;
+        conn.execute_batch(SCHEMA).map_err(dberr)?;
+        let tx = conn.transaction().map_err(dberr)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(dberr)?;
+        conn.execute_batch("CHECKPOINT").map_err(dberr)?;
+        conn.close().map_err(|(_, e)| dberr(e))?;
+        Ok(out)
+    })();
+    match result {
+        Ok(out) => {
+            File::open(&tmp).and_then(|f| f.sync_all()).map_err(io)?;
+            std::fs::rename(&tmp, db).map_err(io)?;
+            if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+                let _ = File::open(dir).and_then(|d| d.sync_all());
+            }
+            Ok(out)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// Opens the database read-only (for queries and tests).
+///
+/// # Errors
+/// When the file is missing or not a DuckDB database.
+pub fn open_read_only(db: &Path) -> Result<duckdb::Connection, StoreError> {
+    let file = db.display().to_string();
+    if !db.exists() {
+        return Err(StoreError::Empty { file });
+    }
+    let cfg = duckdb::Config::default()
+        .access_mode(duckdb::AccessMode::ReadOnly)
+        .map_err(|source| StoreError::Db { file: file.clone(), source })?;
+    duckdb::Connection::open_with_flags(db, cfg).map_err(|source| StoreError::Db { file, source })
+}
+
+/// The newest dataset version, if any.
+///
+/// # Errors
+/// DuckDB errors.
+pub fn latest_version(conn: &duckdb::Connection) -> Result<Option<(i32, String)>, duckdb::Error> {
+    let mut st = conn.prepare("SELECT version, fingerprint FROM dataset_version ORDER BY version DESC LIMIT 1")?;
+    let mut rows = st.query([])?;
+    match rows.next()? {
+        Some(r) => Ok(Some((r.get(0)?, r.get(1)?))),
+        None => Ok(None),
+    }
+}
+
+/// Hex sha256 of bytes.
+#[must_use]
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(bytes);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hex sha256 of a file, streamed.
+///
+/// # Errors
+/// When the file cannot be read.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut f = File::open(path)?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}

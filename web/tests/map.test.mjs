@@ -1,0 +1,106 @@
+// End-to-end test of the map in Debian's headless Chromium, driven by playwright-core.
+// Needs WIJKRADAR_BIN (the release binary) and WIJKRADAR_DB (an ingested demo database);
+// scripts/test.sh sets both. Screenshots and the briefing PDF go to test-output/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = process.env.WIJKRADAR_TEST_OUTPUT || join(here, '..', '..', 'test-output');
+mkdirSync(out, { recursive: true });
+const port = 18000 + Math.floor(Math.random() * 2000);
+const base = `http://127.0.0.1:${port}`;
+let server;
+let browser;
+
+async function waitFor(url, ms) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try { const r = await fetch(url); if (r.ok) return; } catch (_) { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`server did not answer ${url}`);
+}
+
+before(async () => {
+  assert.ok(process.env.WIJKRADAR_BIN && process.env.WIJKRADAR_DB, 'set WIJKRADAR_BIN and WIJKRADAR_DB (scripts/test.sh does)');
+  server = spawn(process.env.WIJKRADAR_BIN, ['serve', '--db', process.env.WIJKRADAR_DB, '--addr', `127.0.0.1:${port}`, '--web', join(here, '..')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  await waitFor(`${base}/v1`, 30000);
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${mkdtempSync(join(tmpdir(), 'wr-chrome-'))}`],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+});
+
+test('the map draws Venlo, a click opens the side panel with code and chart', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/#laag=wijken&indicator=index`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  const drawn = await page.evaluate(() => window.wijkradar.map.queryRenderedFeatures({ layers: ['vlak', 'onderdrukt'] }).length);
+  assert.ok(drawn >= 15, `only ${drawn} wijken rendered`);
+  const legend = await page.textContent('#legenda');
+  assert.match(legend, /Drukindex/);
+  assert.match(legend, /onderdrukt/);
+  // Click the centre of Klingerberg on the map.
+  const pt = await page.evaluate(() => {
+    const f = window.wijkradar.data.features.find((x) => x.properties.code === 'WK098325');
+    const ring = f.geometry.type === 'Polygon' ? f.geometry.coordinates[0] : f.geometry.coordinates[0][0];
+    const lon = ring.reduce((a, c) => a + c[0], 0) / ring.length;
+    const lat = ring.reduce((a, c) => a + c[1], 0) / ring.length;
+    const p = window.wijkradar.map.project([lon, lat]);
+    const r = document.getElementById('kaart').getBoundingClientRect();
+    return { x: r.left + p.x, y: r.top + p.y };
+  });
+  await page.mouse.move(pt.x, pt.y);
+  await page.waitForSelector('#tooltip:not([hidden])', { timeout: 10000 });
+  assert.match(await page.textContent('#tooltip'), /Klingerberg/);
+  await page.mouse.click(pt.x, pt.y);
+  await page.waitForSelector('#paneel-code', { timeout: 15000 });
+  assert.equal(await page.textContent('#paneel-code'), 'WK098325');
+  await page.waitForFunction(() => { const i = document.getElementById('trend-grafiek'); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 15000 });
+  await page.waitForFunction(() => { const i = document.getElementById('bijdragen-grafiek'); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 15000 });
+  assert.match(page.url(), /selectie=wijken%2FWK098325|selectie=wijken\/WK098325/);
+  await page.screenshot({ path: join(out, 'map.png') });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('H3 cells, search, period slider and the URL reproduce a view', async () => {
+  const page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
+  await page.goto(`${base}/#laag=h3-9&indicator=overlast&periode=2024-Q3&kaart=12.5/51.375/6.13`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  const n = await page.evaluate(() => window.wijkradar.map.queryRenderedFeatures({ layers: ['vlak', 'onderdrukt'] }).length);
+  assert.ok(n > 50, `only ${n} H3 cells rendered`);
+  assert.equal(await page.textContent('#periode-label'), '2024-Q3');
+  await page.fill('#zoek', 'Klingerberg-Noord');
+  await page.waitForSelector('#zoek-resultaten li[data-i]', { timeout: 10000 });
+  await page.click('#zoek-resultaten li[data-i]');
+  await page.waitForFunction(() => document.getElementById('paneel-code')?.textContent === 'BU09832502', null, { timeout: 15000 });
+  await page.screenshot({ path: join(out, 'search.png') });
+  await page.close();
+});
+
+test('the briefing prints to one or two A4 pages with the wijk names', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${base}/briefing/GM0983`);
+  const text = await page.textContent('body');
+  assert.match(text, /Klingerberg/);
+  assert.match(text, /Top 5 wijken/);
+  const pdf = await page.pdf({ format: 'A4', printBackground: true });
+  writeFileSync(join(out, 'briefing.pdf'), pdf);
+  const pages = (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) || []).length;
+  assert.ok(pages >= 1 && pages <= 2, `${pages} pages`);
+  await page.close();
+});
