@@ -3,22 +3,48 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use wijkradar::api::query::Query;
-use wijkradar::{catalogue::Catalogue, dataset::Dataset, demo, ingest, spatial::Boundaries, spatial::Level};
+use wijkradar::{
+    catalogue::Catalogue, dataset::Dataset, demo, ingest, spatial::Boundaries, spatial::Level,
+};
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let bounds = Boundaries::embedded().unwrap();
     let cat = Catalogue::builtin().unwrap();
-    let files = demo::generate(&dir.path().join("x"), &demo::Options::default(), &bounds, &cat).unwrap();
+    let files = demo::generate(
+        &dir.path().join("x"),
+        &demo::Options::default(),
+        &bounds,
+        &cat,
+    )
+    .unwrap();
     let db = dir.path().join("b.duckdb");
-    ingest::ingest(&db, &files.into_iter().map(|f| f.0).collect::<Vec<_>>(), &cat, &bounds, &ingest::Options::default()).unwrap();
+    ingest::ingest(
+        &db,
+        &files.into_iter().map(|f| f.0).collect::<Vec<_>>(),
+        &cat,
+        &bounds,
+        &ingest::Options::default(),
+    )
+    .unwrap();
     let ds = Dataset::open(&db, 2).unwrap();
     let q = Query::parse(Some("limit=10000"), &["limit"]).unwrap();
-    let first = wijkradar::api::ogc::items_page(&ds, Level::H3_9, &q, "/v1/collections/h3-9/items").unwrap();
+    let first = wijkradar::api::ogc::items_page(&ds, Level::H3_9, &q, "/v1/collections/h3-9/items")
+        .unwrap();
     let n = first.matches("\"type\":\"Feature\"").count();
     let mut g = c.benchmark_group("layers");
-    g.bench_function(format!("h3-9_items_{n}_features"), |b| b.iter(|| wijkradar::api::ogc::items_page(&ds, Level::H3_9, &q, "/v1/collections/h3-9/items").unwrap()));
-    g.bench_function("wijken_ranking", |b| b.iter(|| wijkradar::score::ranking(&ds, "GM0983", Level::Wijk, ds.periods.len() - 1, None).unwrap()));
+    g.bench_function(format!("h3-9_items_{n}_features"), |b| {
+        b.iter(|| {
+            wijkradar::api::ogc::items_page(&ds, Level::H3_9, &q, "/v1/collections/h3-9/items")
+                .unwrap()
+        })
+    });
+    g.bench_function("wijken_ranking", |b| {
+        b.iter(|| {
+            wijkradar::score::ranking(&ds, "GM0983", Level::Wijk, ds.periods.len() - 1, None)
+                .unwrap()
+        })
+    });
     g.finish();
 }
 

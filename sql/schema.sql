@@ -73,18 +73,29 @@ CREATE TABLE IF NOT EXISTS unit (
     PRIMARY KEY (version, level, code)
 );
 
--- Disclosure-controlled figures: rounded counts, rates, and why a figure is hidden.
+-- Published figures only: a rounded count that passed disclosure control, and its rate when
+-- the denominator is large enough. A figure that is suppressed (primary or complementary, which
+-- are deliberately indistinguishable) or has no data has no row.
 CREATE TABLE IF NOT EXISTS aggregate (
-    version         INTEGER NOT NULL,
-    level           VARCHAR NOT NULL,
-    code            VARCHAR NOT NULL,
-    period          VARCHAR NOT NULL,   -- 2025-Q3
-    indicator       VARCHAR NOT NULL,
-    count           BIGINT,             -- NULL when suppressed
-    rate            DOUBLE,             -- NULL when suppressed or the denominator is too small
-    suppressed      BOOLEAN NOT NULL,
-    rate_suppressed BOOLEAN NOT NULL,
-    reason          VARCHAR             -- klein_aantal, complementair, noemer_te_klein
+    version   INTEGER NOT NULL,
+    level     VARCHAR NOT NULL,
+    code      VARCHAR NOT NULL,
+    period    VARCHAR NOT NULL,   -- 2025-Q3
+    indicator VARCHAR NOT NULL,
+    count     BIGINT NOT NULL,    -- multiple of round_to, from at least k units
+    rate      DOUBLE              -- NULL when the denominator is below the indicator's minimum
+);
+
+-- What disclosure control did per level, quarter and indicator (counts of areas, no values).
+CREATE TABLE IF NOT EXISTS coverage (
+    version    INTEGER NOT NULL,
+    level      VARCHAR NOT NULL,
+    period     VARCHAR NOT NULL,
+    indicator  VARCHAR NOT NULL,
+    areas      BIGINT NOT NULL,   -- areas with data
+    published  BIGINT NOT NULL,
+    suppressed BIGINT NOT NULL,
+    rates      BIGINT NOT NULL    -- published rates
 );
 
 -- LSI projects, recorded by a beheerder (areas as unit codes, dates as quarters).

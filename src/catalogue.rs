@@ -13,9 +13,18 @@ pub enum CatalogueError {
     #[error("catalogue {file}: {message}")]
     Parse { file: String, message: String },
     #[error("catalogue {file}: {entry} uses the protected or proxy attribute '{term}' ({what}); Wijkradar refuses nationality, country of birth, migration background, ethnicity, religion, language and surname as indicators")]
-    Protected { file: String, entry: String, term: String, what: String },
+    Protected {
+        file: String,
+        entry: String,
+        term: String,
+        what: String,
+    },
     #[error("catalogue {file}: {entry}: {message}")]
-    Invalid { file: String, entry: String, message: String },
+    Invalid {
+        file: String,
+        entry: String,
+        message: String,
+    },
 }
 
 /// Column kinds a partner extract may carry besides the common columns.
@@ -218,8 +227,20 @@ const PROTECTED_PHRASES: &[(&str, &str)] = &[
 
 /// Direct identifiers an extract must not carry at all.
 const IDENTIFIER_WORDS: &[&str] = &[
-    "bsn", "burgerservicenummer", "naam", "voornaam", "voornamen", "name", "firstname",
-    "geboortedatum", "birthdate", "dob", "telefoon", "telefoonnummer", "email", "iban",
+    "bsn",
+    "burgerservicenummer",
+    "naam",
+    "voornaam",
+    "voornamen",
+    "name",
+    "firstname",
+    "geboortedatum",
+    "birthdate",
+    "dob",
+    "telefoon",
+    "telefoonnummer",
+    "email",
+    "iban",
 ];
 
 fn words(text: &str) -> Vec<String> {
@@ -249,7 +270,10 @@ pub fn protected_term(text: &str) -> Option<(String, &'static str)> {
 #[must_use]
 pub fn identifier_term(column: &str) -> Option<&'static str> {
     let w = words(column);
-    IDENTIFIER_WORDS.iter().copied().find(|t| w.iter().any(|x| x == t))
+    IDENTIFIER_WORDS
+        .iter()
+        .copied()
+        .find(|t| w.iter().any(|x| x == t))
 }
 
 impl Catalogue {
@@ -308,7 +332,10 @@ impl Catalogue {
             for c in &s.columns {
                 protected(format!("source '{}' column '{}'", s.id, c.name), &c.name)?;
                 if c.ty == ColumnType::Category && c.values.is_empty() {
-                    return Err(invalid(&format!("source '{}'", s.id), format!("category column '{}' lists no values", c.name)));
+                    return Err(invalid(
+                        &format!("source '{}'", s.id),
+                        format!("category column '{}' lists no values", c.name),
+                    ));
                 }
             }
         }
@@ -334,7 +361,8 @@ impl Catalogue {
                 if let Some(col) = &m.sum {
                     protected(entry.clone(), col)?;
                 }
-                self.compile_measure(m).map_err(|msg| invalid(&entry, msg))?;
+                self.compile_measure(m)
+                    .map_err(|msg| invalid(&entry, msg))?;
             }
         }
         Ok(())
@@ -376,16 +404,26 @@ impl Catalogue {
         let value = match (&m.sum, m.count) {
             (Some(c), None) => RowValue::Sum(col(c)?),
             (None, Some(_) | None) => RowValue::One,
-            (Some(_), Some(_)) => return Err("a measure has either `count` or `sum`, not both".into()),
+            (Some(_), Some(_)) => {
+                return Err("a measure has either `count` or `sum`, not both".into())
+            }
         };
         let per_address = match m.count {
             Some(CountKind::Addresses) => Some(match &m.area_per_row_below {
-                Some(rule) => AddressRule::AreaPerRowBelow { column: col(&rule.column)?, value: rule.value },
+                Some(rule) => AddressRule::AreaPerRowBelow {
+                    column: col(&rule.column)?,
+                    value: rule.value,
+                },
                 None => AddressRule::MinRows(f64::from(m.min_per_address.unwrap_or(1))),
             }),
             _ => None,
         };
-        Ok(Measure { source, conditions, value, per_address })
+        Ok(Measure {
+            source,
+            conditions,
+            value,
+            per_address,
+        })
     }
 }
 
@@ -426,7 +464,11 @@ impl Condition {
                     Op::Ge => v >= value,
                 }
             }
-            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "category index")]
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "category index"
+            )]
             Self::In { column, mask } => mask & (1u64 << (values[column] as u64)) != 0,
         }
     }
@@ -460,14 +502,24 @@ pub struct Measure {
 /// Parses a category or flag value to the number rows carry for it.
 fn category_value(spec: &ColumnSpec, raw: &str) -> Result<f64, String> {
     match spec.ty {
-        ColumnType::Flag => parse_flag(raw).map(|b| if b { 1.0 } else { 0.0 }).ok_or_else(|| format!("'{raw}' is not J or N")),
+        ColumnType::Flag => parse_flag(raw)
+            .map(|b| if b { 1.0 } else { 0.0 })
+            .ok_or_else(|| format!("'{raw}' is not J or N")),
         ColumnType::Category => spec
             .values
             .iter()
             .position(|v| v == raw)
             .map(|i| i as f64)
-            .ok_or_else(|| format!("'{raw}' is not one of {:?} for column '{}'", spec.values, spec.name)),
-        ColumnType::Int | ColumnType::Number => raw.replace(',', ".").parse::<f64>().map_err(|_| format!("'{raw}' is not a number")),
+            .ok_or_else(|| {
+                format!(
+                    "'{raw}' is not one of {:?} for column '{}'",
+                    spec.values, spec.name
+                )
+            }),
+        ColumnType::Int | ColumnType::Number => raw
+            .replace(',', ".")
+            .parse::<f64>()
+            .map_err(|_| format!("'{raw}' is not a number")),
     }
 }
 
@@ -494,20 +546,34 @@ fn parse_condition(
         }
         let mut mask = 0u64;
         for v in set.split('|') {
-            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "category index < 64")]
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "category index < 64"
+            )]
             let i = category_value(spec, v.trim())? as u64;
             mask |= 1 << i;
         }
         return Ok(Condition::In { column, mask });
     }
-    for (sym, op) in [(">=", Op::Ge), ("<=", Op::Le), ("!=", Op::Ne), ("=", Op::Eq), ("<", Op::Lt), (">", Op::Gt)] {
+    for (sym, op) in [
+        (">=", Op::Ge),
+        ("<=", Op::Le),
+        ("!=", Op::Ne),
+        ("=", Op::Eq),
+        ("<", Op::Lt),
+        (">", Op::Gt),
+    ] {
         if let Some((name, raw)) = text.split_once(sym) {
             let column = col(name.trim())?;
-            let value = category_value(&src.columns[column], raw.trim()).map_err(|e| format!("condition '{text}': {e}"))?;
+            let value = category_value(&src.columns[column], raw.trim())
+                .map_err(|e| format!("condition '{text}': {e}"))?;
             return Ok(Condition::Compare { column, op, value });
         }
     }
-    Err(format!("condition '{text}' has no operator (=, !=, <, <=, >, >=, in)"))
+    Err(format!(
+        "condition '{text}' has no operator (=, !=, <, <=, >, >=, in)"
+    ))
 }
 
 #[cfg(test)]
@@ -517,7 +583,11 @@ mod tests {
     #[test]
     fn builtin_catalogue_loads_with_enough_indicators_and_sources() {
         let c = Catalogue::builtin().unwrap();
-        assert!(c.indicators.len() >= 12, "{} indicators", c.indicators.len());
+        assert!(
+            c.indicators.len() >= 12,
+            "{} indicators",
+            c.indicators.len()
+        );
         let mut partners: Vec<&str> = c.sources.iter().map(|s| s.partner.as_str()).collect();
         partners.sort_unstable();
         partners.dedup();
@@ -541,7 +611,12 @@ mod tests {
         ] {
             assert_eq!(protected_term(text).map(|(_, w)| w), Some(what), "{text}");
         }
-        for text in ["totaal", "woninginbraak", "Huisvesting en arbeidsmigratie", "tevredenheid"] {
+        for text in [
+            "totaal",
+            "woninginbraak",
+            "Huisvesting en arbeidsmigratie",
+            "tevredenheid",
+        ] {
             assert_eq!(protected_term(text), None, "{text}");
         }
     }
@@ -552,7 +627,9 @@ mod tests {
             "naam = \"Geweldsincidenten per 1000 inwoners\"",
             "naam = \"Geweldsincidenten naar nationaliteit\"",
         );
-        let err = Catalogue::parse(&text, "test.toml").unwrap_err().to_string();
+        let err = Catalogue::parse(&text, "test.toml")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("indicator 'geweld'"), "{err}");
         assert!(err.contains("nationality"), "{err}");
         assert!(err.contains("test.toml"), "{err}");
@@ -570,9 +647,15 @@ mod tests {
 
     #[test]
     fn unknown_column_in_condition_is_an_error() {
-        let text = DEFAULT_CATALOGUE.replace("where = [\"huurachterstand = J\"]", "where = [\"achterstand = J\"]");
+        let text = DEFAULT_CATALOGUE.replace(
+            "where = [\"huurachterstand = J\"]",
+            "where = [\"achterstand = J\"]",
+        );
         let err = Catalogue::parse(&text, "x.toml").unwrap_err().to_string();
-        assert!(err.contains("indicator 'huurachterstand'") && err.contains("no column 'achterstand'"), "{err}");
+        assert!(
+            err.contains("indicator 'huurachterstand'") && err.contains("no column 'achterstand'"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -80,7 +80,8 @@ macro_rules! render_with {
                 }
                 let mut png = Vec::new();
                 let enc = image::codecs::png::PngEncoder::new(&mut png);
-                image::ImageEncoder::write_image(enc, &buf, w2, h2, image::ColorType::Rgb8).map_err(e)?;
+                image::ImageEncoder::write_image(enc, &buf, w2, h2, image::ColorType::Rgb8)
+                    .map_err(e)?;
                 Ok(png)
             }
         }
@@ -109,8 +110,17 @@ fn draw_trend<DB: DrawingBackend>(
 ) -> Result<(), ChartError> {
     root.fill(&WHITE).map_err(e)?;
     let vals: Vec<f64> = series.iter().chain(reference).flatten().copied().collect();
-    let (lo, hi) = vals.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
-    let (lo, hi) = if vals.is_empty() { (0.0, 1.0) } else { ((lo * 0.9).min(0.0_f64.max(lo - (hi - lo) * 0.2)), hi * 1.1 + 1e-9) };
+    let (lo, hi) = vals
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    let (lo, hi) = if vals.is_empty() {
+        (0.0, 1.0)
+    } else {
+        (
+            (lo * 0.9).min(0.0_f64.max(lo - (hi - lo) * 0.2)),
+            hi * 1.1 + 1e-9,
+        )
+    };
     let n = periods.len().max(1);
     let mut chart = ChartBuilder::on(root)
         .caption(title, font(s, 15.0))
@@ -126,7 +136,11 @@ fn draw_trend<DB: DrawingBackend>(
         .bold_line_style(GRID)
         .x_labels(n.min(8))
         .x_label_formatter(&|x| {
-            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "index")]
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "index"
+            )]
             let i = x.round().max(0.0) as usize;
             labels.get(i).cloned().unwrap_or_default()
         })
@@ -141,7 +155,10 @@ fn draw_trend<DB: DrawingBackend>(
         for (i, x) in v.iter().enumerate() {
             match x {
                 #[expect(clippy::cast_precision_loss, reason = "index")]
-                Some(y) => runs.last_mut().map(|r| r.push((i as f64, *y))).unwrap_or(()),
+                Some(y) => runs
+                    .last_mut()
+                    .map(|r| r.push((i as f64, *y)))
+                    .unwrap_or(()),
                 None => runs.push(Vec::new()),
             }
         }
@@ -149,21 +166,55 @@ fn draw_trend<DB: DrawingBackend>(
     };
     let mut first = true;
     for run in points(reference) {
-        let series = chart.draw_series(LineSeries::new(run, ShapeStyle { color: REF.to_rgba(), filled: false, stroke_width: px(s, 1.5).unsigned_abs() })).map_err(e)?;
+        let series = chart
+            .draw_series(LineSeries::new(
+                run,
+                ShapeStyle {
+                    color: REF.to_rgba(),
+                    filled: false,
+                    stroke_width: px(s, 1.5).unsigned_abs(),
+                },
+            ))
+            .map_err(e)?;
         if first {
-            series.label(names.1.to_string()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], REF));
+            series
+                .label(names.1.to_string())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], REF));
             first = false;
         }
     }
     let mut first = true;
     for run in points(series) {
         let pts = run.clone();
-        let line = chart.draw_series(LineSeries::new(run, ShapeStyle { color: ACCENT.to_rgba(), filled: false, stroke_width: px(s, 2.5).unsigned_abs() })).map_err(e)?;
+        let line = chart
+            .draw_series(LineSeries::new(
+                run,
+                ShapeStyle {
+                    color: ACCENT.to_rgba(),
+                    filled: false,
+                    stroke_width: px(s, 2.5).unsigned_abs(),
+                },
+            ))
+            .map_err(e)?;
         if first {
-            line.label(names.0.to_string()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], ShapeStyle { color: ACCENT.to_rgba(), filled: false, stroke_width: 3 }));
+            line.label(names.0.to_string()).legend(move |(x, y)| {
+                PathElement::new(
+                    vec![(x, y), (x + 18, y)],
+                    ShapeStyle {
+                        color: ACCENT.to_rgba(),
+                        filled: false,
+                        stroke_width: 3,
+                    },
+                )
+            });
             first = false;
         }
-        chart.draw_series(pts.into_iter().map(|p| Circle::new(p, px(s, 3.5), ACCENT.filled()))).map_err(e)?;
+        chart
+            .draw_series(
+                pts.into_iter()
+                    .map(|p| Circle::new(p, px(s, 3.5), ACCENT.filled())),
+            )
+            .map_err(e)?;
     }
     chart
         .configure_series_labels()
@@ -181,19 +232,49 @@ fn draw_trend<DB: DrawingBackend>(
 /// # Errors
 /// Drawing or encoding errors.
 #[expect(clippy::too_many_arguments, reason = "chart parameters")]
-pub fn trend(fmt: Format, title: &str, y_label: &str, periods: &[String], series: &[Option<f64>], reference: &[Option<f64>], names: (&str, &str)) -> Result<Vec<u8>, ChartError> {
-    render_with!(fmt, 640u32, 320u32, |root, s| draw_trend(&root, s, title, y_label, periods, series, reference, names))
+pub fn trend(
+    fmt: Format,
+    title: &str,
+    y_label: &str,
+    periods: &[String],
+    series: &[Option<f64>],
+    reference: &[Option<f64>],
+    names: (&str, &str),
+) -> Result<Vec<u8>, ChartError> {
+    render_with!(fmt, 640u32, 320u32, |root, s| draw_trend(
+        &root, s, title, y_label, periods, series, reference, names
+    ))
 }
 
-fn draw_distribution<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: f64, title: &str, x_label: &str, values: &[f64], selected: Option<(f64, &str)>) -> Result<(), ChartError> {
+fn draw_distribution<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    s: f64,
+    title: &str,
+    x_label: &str,
+    values: &[f64],
+    selected: Option<(f64, &str)>,
+) -> Result<(), ChartError> {
     root.fill(&WHITE).map_err(e)?;
-    let (lo, hi) = values.iter().chain(selected.iter().map(|x| &x.0)).fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
-    let (lo, hi) = if values.is_empty() { (0.0, 1.0) } else if (hi - lo).abs() < 1e-9 { (lo - 1.0, hi + 1.0) } else { (lo, hi) };
+    let (lo, hi) = values
+        .iter()
+        .chain(selected.iter().map(|x| &x.0))
+        .fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    let (lo, hi) = if values.is_empty() {
+        (0.0, 1.0)
+    } else if (hi - lo).abs() < 1e-9 {
+        (lo - 1.0, hi + 1.0)
+    } else {
+        (lo, hi)
+    };
     let bins = 12usize;
     let width = (hi - lo) / bins as f64;
     let mut counts = vec![0u32; bins];
     for v in values {
-        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "bin index")]
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "bin index"
+        )]
         let b = (((v - lo) / width) as usize).min(bins - 1);
         counts[b] += 1;
     }
@@ -219,16 +300,42 @@ fn draw_distribution<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: f64, 
         .draw_series(counts.iter().enumerate().map(|(i, &c)| {
             #[expect(clippy::cast_precision_loss, reason = "bin index")]
             let x0 = lo + i as f64 * width;
-            Rectangle::new([(x0, 0.0), (x0 + width * 0.95, f64::from(c))], RGBColor(150, 170, 200).filled())
+            Rectangle::new(
+                [(x0, 0.0), (x0 + width * 0.95, f64::from(c))],
+                RGBColor(150, 170, 200).filled(),
+            )
         }))
         .map_err(e)?;
     if let Some((v, name)) = selected {
         chart
-            .draw_series(std::iter::once(PathElement::new(vec![(v, 0.0), (v, top)], ShapeStyle { color: ACCENT.to_rgba(), filled: false, stroke_width: px(s, 3.0).unsigned_abs() })))
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(v, 0.0), (v, top)],
+                ShapeStyle {
+                    color: ACCENT.to_rgba(),
+                    filled: false,
+                    stroke_width: px(s, 3.0).unsigned_abs(),
+                },
+            )))
             .map_err(e)?
             .label(format!("{name}: {}", fmt_num(v)))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], ShapeStyle { color: ACCENT.to_rgba(), filled: false, stroke_width: 3 }));
-        chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(GRID).label_font(font(s, 11.0)).position(SeriesLabelPosition::UpperRight).draw().map_err(e)?;
+            .legend(move |(x, y)| {
+                PathElement::new(
+                    vec![(x, y), (x + 18, y)],
+                    ShapeStyle {
+                        color: ACCENT.to_rgba(),
+                        filled: false,
+                        stroke_width: 3,
+                    },
+                )
+            });
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(GRID)
+            .label_font(font(s, 11.0))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(e)?;
     }
     Ok(())
 }
@@ -236,7 +343,13 @@ fn draw_distribution<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: f64, 
 /// Dutch number formatting with a decimal comma.
 #[must_use]
 pub fn fmt_num(v: f64) -> String {
-    let s = if v.abs() >= 100.0 { format!("{v:.0}") } else if v.abs() >= 10.0 { format!("{v:.1}") } else { format!("{v:.2}") };
+    let s = if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    };
     s.replace('.', ",")
 }
 
@@ -244,11 +357,24 @@ pub fn fmt_num(v: f64) -> String {
 ///
 /// # Errors
 /// Drawing or encoding errors.
-pub fn distribution(fmt: Format, title: &str, x_label: &str, values: &[f64], selected: Option<(f64, &str)>) -> Result<Vec<u8>, ChartError> {
-    render_with!(fmt, 640u32, 320u32, |root, s| draw_distribution(&root, s, title, x_label, values, selected))
+pub fn distribution(
+    fmt: Format,
+    title: &str,
+    x_label: &str,
+    values: &[f64],
+    selected: Option<(f64, &str)>,
+) -> Result<Vec<u8>, ChartError> {
+    render_with!(fmt, 640u32, 320u32, |root, s| draw_distribution(
+        &root, s, title, x_label, values, selected
+    ))
 }
 
-fn draw_contributions<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: f64, title: &str, items: &[(String, f64)]) -> Result<(), ChartError> {
+fn draw_contributions<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    s: f64,
+    title: &str,
+    items: &[(String, f64)],
+) -> Result<(), ChartError> {
     root.fill(&WHITE).map_err(e)?;
     let m = items.iter().map(|x| x.1.abs()).fold(0.05, f64::max) * 1.1;
     let n = items.len().max(1);
@@ -266,7 +392,11 @@ fn draw_contributions<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: f64,
         .bold_line_style(GRID)
         .y_labels(n)
         .y_label_formatter(&|y| {
-            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "index")]
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "index"
+            )]
             let i = (y - 0.5).round().max(0.0) as usize;
             names.get(n - 1 - i.min(n - 1)).cloned().unwrap_or_default()
         })
@@ -279,7 +409,11 @@ fn draw_contributions<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: f64,
         .draw_series(items.iter().enumerate().map(|(i, (_, v))| {
             #[expect(clippy::cast_precision_loss, reason = "index")]
             let y = (n - 1 - i) as f64;
-            let color = if *v >= 0.0 { ACCENT } else { RGBColor(60, 110, 180) };
+            let color = if *v >= 0.0 {
+                ACCENT
+            } else {
+                RGBColor(60, 110, 180)
+            };
             Rectangle::new([(0.0, y + 0.15), (*v, y + 0.85)], color.filled())
         }))
         .map_err(e)?;
@@ -290,34 +424,60 @@ fn draw_contributions<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: f64,
 ///
 /// # Errors
 /// Drawing or encoding errors.
-pub fn contributions(fmt: Format, title: &str, items: &[(String, f64)]) -> Result<Vec<u8>, ChartError> {
+pub fn contributions(
+    fmt: Format,
+    title: &str,
+    items: &[(String, f64)],
+) -> Result<Vec<u8>, ChartError> {
     #[expect(clippy::cast_possible_truncation, reason = "small")]
     let h = 80 + 26 * items.len().max(1) as u32;
-    render_with!(fmt, 640u32, h, |root, s| draw_contributions(&root, s, title, items))
+    render_with!(fmt, 640u32, h, |root, s| draw_contributions(
+        &root, s, title, items
+    ))
 }
 
 /// Fill colours of the nine index classes (blue = less pressure, red = more).
-pub const CLASS_COLORS: [&str; 9] = ["#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7", "#fddbc7", "#f4a582", "#d6604d", "#b2182b"];
+pub const CLASS_COLORS: [&str; 9] = [
+    "#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7", "#fddbc7", "#f4a582", "#d6604d",
+    "#b2182b",
+];
 
 /// The gemeente's areas coloured by index class, as SVG (for the briefing).
 #[must_use]
-pub fn choropleth_svg(title: &str, areas: &[(geo::MultiPolygon<f64>, Option<u8>, String)], w: u32, h: u32) -> String {
+pub fn choropleth_svg(
+    title: &str,
+    areas: &[(geo::MultiPolygon<f64>, Option<u8>, String)],
+    w: u32,
+    h: u32,
+) -> String {
     use geo::BoundingRect;
     use std::fmt::Write as _;
     let mut bbox = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
     for (g, _, _) in areas {
         if let Some(r) = g.bounding_rect() {
-            bbox = [bbox[0].min(r.min().x), bbox[1].min(r.min().y), bbox[2].max(r.max().x), bbox[3].max(r.max().y)];
+            bbox = [
+                bbox[0].min(r.min().x),
+                bbox[1].min(r.min().y),
+                bbox[2].max(r.max().x),
+                bbox[3].max(r.max().y),
+            ];
         }
     }
     // Equirectangular with cos(lat) so that shapes are not stretched.
     let k = ((bbox[1] + bbox[3]) / 2.0).to_radians().cos();
-    let (gw, gh) = (((bbox[2] - bbox[0]) * k).max(1e-9), (bbox[3] - bbox[1]).max(1e-9));
+    let (gw, gh) = (
+        ((bbox[2] - bbox[0]) * k).max(1e-9),
+        (bbox[3] - bbox[1]).max(1e-9),
+    );
     let top = 28.0;
     let sc = (f64::from(w) / gw).min((f64::from(h) - top) / gh);
     let tx = |x: f64, y: f64| ((x - bbox[0]) * k * sc, top + (bbox[3] - y) * sc);
     let mut out = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" font-family=\"DejaVu Sans, sans-serif\">");
-    let _ = write!(out, "<text x=\"0\" y=\"18\" font-size=\"15\">{}</text>", html_escape(title));
+    let _ = write!(
+        out,
+        "<text x=\"0\" y=\"18\" font-size=\"15\">{}</text>",
+        html_escape(title)
+    );
     for (g, class, name) in areas {
         let fill = class.map_or("#cccccc", |c| CLASS_COLORS[usize::from(c.clamp(1, 9) - 1)]);
         let mut d = String::new();
@@ -346,8 +506,14 @@ pub fn choropleth_svg(title: &str, areas: &[(geo::MultiPolygon<f64>, Option<u8>,
 pub fn sparkline(values: &[Option<f64>], w: f64, h: f64) -> String {
     use std::fmt::Write as _;
     let vals: Vec<f64> = values.iter().flatten().copied().collect();
-    let (lo, hi) = vals.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
-    let span = if vals.is_empty() || hi - lo < 1e-9 { 1.0 } else { hi - lo };
+    let (lo, hi) = vals
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    let span = if vals.is_empty() || hi - lo < 1e-9 {
+        1.0
+    } else {
+        hi - lo
+    };
     #[expect(clippy::cast_precision_loss, reason = "small")]
     let step = w / (values.len().max(2) - 1) as f64;
     let mut d = String::new();
@@ -369,7 +535,10 @@ pub fn sparkline(values: &[Option<f64>], w: f64, h: f64) -> String {
 /// Escapes text for HTML and SVG.
 #[must_use]
 pub fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]
@@ -378,12 +547,36 @@ mod tests {
 
     #[test]
     fn trend_svg_has_dutch_labels_and_png_is_2x() {
-        let periods: Vec<String> = ["2025-Q1", "2025-Q2", "2025-Q3"].iter().map(ToString::to_string).collect();
-        let svg = trend(Format::Svg, "Overlast in Klingerberg", "per 1000 inwoners", &periods, &[Some(10.0), None, Some(14.0)], &[Some(8.0), Some(8.5), Some(9.0)], ("Klingerberg", "gemeente Venlo"))
-            .unwrap();
+        let periods: Vec<String> = ["2025-Q1", "2025-Q2", "2025-Q3"]
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let svg = trend(
+            Format::Svg,
+            "Overlast in Klingerberg",
+            "per 1000 inwoners",
+            &periods,
+            &[Some(10.0), None, Some(14.0)],
+            &[Some(8.0), Some(8.5), Some(9.0)],
+            ("Klingerberg", "gemeente Venlo"),
+        )
+        .unwrap();
         let text = String::from_utf8(svg).unwrap();
-        assert!(text.contains("<svg") && text.contains("Overlast in Klingerberg") && text.contains("gemeente Venlo"));
-        let png = trend(Format::Png, "t", "y", &periods, &[Some(1.0), Some(2.0), Some(3.0)], &[None, None, None], ("a", "b")).unwrap();
+        assert!(
+            text.contains("<svg")
+                && text.contains("Overlast in Klingerberg")
+                && text.contains("gemeente Venlo")
+        );
+        let png = trend(
+            Format::Png,
+            "t",
+            "y",
+            &periods,
+            &[Some(1.0), Some(2.0), Some(3.0)],
+            &[None, None, None],
+            ("a", "b"),
+        )
+        .unwrap();
         assert_eq!(&png[1..4], b"PNG");
         let img = image::load_from_memory(&png).unwrap();
         assert_eq!((img.width(), img.height()), (1280, 640));
@@ -391,8 +584,17 @@ mod tests {
 
     #[test]
     fn distribution_marks_selection() {
-        let svg = distribution(Format::Svg, "Verdeling", "%", &[1.0, 2.0, 2.5, 7.0], Some((7.0, "Klingerberg"))).unwrap();
-        assert!(String::from_utf8(svg).unwrap().contains("Klingerberg: 7,00"));
+        let svg = distribution(
+            Format::Svg,
+            "Verdeling",
+            "%",
+            &[1.0, 2.0, 2.5, 7.0],
+            Some((7.0, "Klingerberg")),
+        )
+        .unwrap();
+        assert!(String::from_utf8(svg)
+            .unwrap()
+            .contains("Klingerberg: 7,00"));
     }
 
     #[test]

@@ -64,10 +64,10 @@ pub struct Unit {
     pub bbox: [f64; 4],
 }
 
-/// One published figure.
+/// One figure as served. A unit without a published count (suppressed, or no data; the two
+/// are deliberately indistinguishable) has `present == false`.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Fig {
-    /// False when the unit has no data for this indicator and period.
     pub present: bool,
     pub count: Option<i64>,
     pub rate: Option<f64>,
@@ -107,7 +107,10 @@ pub struct Dataset {
 
 impl std::fmt::Debug for Dataset {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Dataset").field("version", &self.version).field("units", &self.units.len()).finish_non_exhaustive()
+        f.debug_struct("Dataset")
+            .field("version", &self.version)
+            .field("units", &self.units.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -118,7 +121,10 @@ impl Dataset {
     /// When the file is missing, holds no version, or cannot be read.
     pub fn open(db: &Path, connections: usize) -> Result<Self, StoreError> {
         let file = db.display().to_string();
-        let dberr = |source: duckdb::Error| StoreError::Db { file: file.clone(), source };
+        let dberr = |source: duckdb::Error| StoreError::Db {
+            file: file.clone(),
+            source,
+        };
         let conn = store::open_read_only(db)?;
         let (version, params, created_at, rows_read) = {
             let mut st = conn
@@ -130,13 +136,19 @@ impl Dataset {
             };
             (
                 r.get::<_, i32>(0).map_err(dberr)?,
-                Params { k: r.get(1).map_err(dberr)?, k_fine: r.get(2).map_err(dberr)?, round_to: r.get(3).map_err(dberr)? },
+                Params {
+                    k: r.get(1).map_err(dberr)?,
+                    k_fine: r.get(2).map_err(dberr)?,
+                    round_to: r.get(3).map_err(dberr)?,
+                },
                 r.get::<_, String>(4).map_err(dberr)?,
                 r.get::<_, i64>(5).map_err(dberr)?,
             )
         };
         let periods: Vec<String> = {
-            let mut st = conn.prepare("SELECT DISTINCT period FROM aggregate WHERE version = ? ORDER BY period").map_err(dberr)?;
+            let mut st = conn
+                .prepare("SELECT DISTINCT period FROM aggregate WHERE version = ? ORDER BY period")
+                .map_err(dberr)?;
             let r = st.query_map([version], |r| r.get(0)).map_err(dberr)?;
             r.collect::<Result<_, _>>().map_err(dberr)?
         };
@@ -195,16 +207,32 @@ impl Dataset {
             r.collect::<Result<_, _>>().map_err(dberr)?
         };
         let themes: Vec<ThemeMeta> = {
-            let mut st = conn.prepare("SELECT id, naam, weight FROM theme WHERE version = ? ORDER BY rowid").map_err(dberr)?;
-            let r = st.query_map([version], |r| Ok(ThemeMeta { id: r.get(0)?, naam: r.get(1)?, weight: r.get(2)? })).map_err(dberr)?;
+            let mut st = conn
+                .prepare("SELECT id, naam, weight FROM theme WHERE version = ? ORDER BY rowid")
+                .map_err(dberr)?;
+            let r = st
+                .query_map([version], |r| {
+                    Ok(ThemeMeta {
+                        id: r.get(0)?,
+                        naam: r.get(1)?,
+                        weight: r.get(2)?,
+                    })
+                })
+                .map_err(dberr)?;
             r.collect::<Result<_, _>>().map_err(dberr)?
         };
         let sources: Vec<(String, String, i64)> = {
             let mut st = conn.prepare("SELECT source, file_name, rows FROM dataset_extract WHERE version = ? ORDER BY source").map_err(dberr)?;
-            let r = st.query_map([version], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(dberr)?;
+            let r = st
+                .query_map([version], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(dberr)?;
             r.collect::<Result<_, _>>().map_err(dberr)?
         };
-        let by_key = units.iter().enumerate().map(|(i, u)| ((u.level, u.code.clone()), i)).collect();
+        let by_key = units
+            .iter()
+            .enumerate()
+            .map(|(i, u)| ((u.level, u.code.clone()), i))
+            .collect();
         let mut by_level: HashMap<Level, Vec<usize>> = HashMap::new();
         for (i, u) in units.iter().enumerate() {
             by_level.entry(u.level).or_default().push(i);
@@ -217,7 +245,14 @@ impl Dataset {
         }
         let mut pool = vec![Mutex::new(conn)];
         for _ in 1..connections.max(1) {
-            let c = pool[0].lock().map_err(|_| StoreError::Io { file: file.clone(), message: "pool poisoned".into() })?.try_clone().map_err(dberr)?;
+            let c = pool[0]
+                .lock()
+                .map_err(|_| StoreError::Io {
+                    file: file.clone(),
+                    message: "pool poisoned".into(),
+                })?
+                .try_clone()
+                .map_err(dberr)?;
             pool.push(Mutex::new(c));
         }
         Ok(Self {
@@ -244,14 +279,19 @@ impl Dataset {
     ///
     /// # Errors
     /// Whatever `f` returns.
-    pub fn with_conn<T>(&self, f: impl FnOnce(&duckdb::Connection) -> Result<T, duckdb::Error>) -> Result<T, duckdb::Error> {
+    pub fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&duckdb::Connection) -> Result<T, duckdb::Error>,
+    ) -> Result<T, duckdb::Error> {
         let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.pool.len();
         for i in 0..self.pool.len() {
             if let Ok(c) = self.pool[(n + i) % self.pool.len()].try_lock() {
                 return f(&c);
             }
         }
-        let c = self.pool[n].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let c = self.pool[n]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&c)
     }
 
@@ -259,14 +299,26 @@ impl Dataset {
     ///
     /// # Errors
     /// Whatever `make` returns (nothing is cached then).
-    pub fn cached<T: Send + Sync + 'static, E>(&self, key: &str, make: impl FnOnce() -> Result<T, E>) -> Result<Arc<T>, E> {
-        if let Some(v) = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(key) {
+    pub fn cached<T: Send + Sync + 'static, E>(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> Result<T, E>,
+    ) -> Result<Arc<T>, E> {
+        if let Some(v) = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(key)
+        {
             if let Ok(t) = v.clone().downcast::<T>() {
                 return Ok(t);
             }
         }
         let v = Arc::new(make()?);
-        self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key.to_string(), v.clone());
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key.to_string(), v.clone());
         Ok(v)
     }
 
@@ -299,29 +351,47 @@ impl Dataset {
     /// # Errors
     /// DuckDB errors.
     pub fn layer(&self, level: Level, period: usize) -> Result<Arc<Layer>, duckdb::Error> {
-        if let Some(l) = self.layers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&(level, period)) {
+        if let Some(l) = self
+            .layers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&(level, period))
+        {
             return Ok(l.clone());
         }
         let units = self.level_units(level);
         let mut values = vec![vec![Fig::default(); self.indicators.len()]; units.len()];
-        let ind_ix: HashMap<&str, usize> = self.indicators.iter().enumerate().map(|(i, m)| (m.id.as_str(), i)).collect();
-        let code_ix: HashMap<&str, usize> = units.iter().enumerate().map(|(p, &u)| (self.units[u].code.as_str(), p)).collect();
+        let ind_ix: HashMap<&str, usize> = self
+            .indicators
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.id.as_str(), i))
+            .collect();
+        let code_ix: HashMap<&str, usize> = units
+            .iter()
+            .enumerate()
+            .map(|(p, &u)| (self.units[u].code.as_str(), p))
+            .collect();
         self.with_conn(|c| {
             let mut st = c.prepare_cached(
-                "SELECT code, indicator, count, rate, suppressed, rate_suppressed FROM aggregate WHERE version = ? AND level = ? AND period = ?",
+                "SELECT code, indicator, count, rate FROM aggregate WHERE version = ? AND level = ? AND period = ?",
             )?;
             let mut rows = st.query(duckdb::params![self.version, level.id(), self.periods.get(period).map_or("", String::as_str)])?;
             while let Some(r) = rows.next()? {
                 let code: String = r.get(0)?;
                 let ind: String = r.get(1)?;
                 if let (Some(&p), Some(&j)) = (code_ix.get(code.as_str()), ind_ix.get(ind.as_str())) {
-                    values[p][j] = Fig { present: true, count: r.get(2)?, rate: r.get(3)?, suppressed: r.get(4)?, rate_suppressed: r.get(5)? };
+                    let rate: Option<f64> = r.get(3)?;
+                    values[p][j] = Fig { present: true, count: r.get(2)?, rate, suppressed: false, rate_suppressed: rate.is_none() };
                 }
             }
             Ok(())
         })?;
         let layer = Arc::new(Layer { values });
-        self.layers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert((level, period), layer.clone());
+        self.layers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((level, period), layer.clone());
         Ok(layer)
     }
 
@@ -340,7 +410,11 @@ impl Dataset {
         let u = &self.units[unit];
         let child_level = Level::ALL.into_iter().find(|l| l.parent() == Some(u.level));
         child_level.map_or_else(Vec::new, |l| {
-            self.level_units(l).iter().copied().filter(|&c| self.units[c].parent.as_deref() == Some(u.code.as_str())).collect()
+            self.level_units(l)
+                .iter()
+                .copied()
+                .filter(|&c| self.units[c].parent.as_deref() == Some(u.code.as_str()))
+                .collect()
         })
     }
 

@@ -25,7 +25,16 @@ pub const KLINGERBERG: &str = "WK098325";
 /// First quarter of the demo's LSI project in Klingerberg.
 pub const PROJECT_START: (i32, u32) = (2025, 1);
 /// Quarters in the demo: 2024-Q1 … 2025-Q4.
-pub const QUARTERS: [(i32, u32); 8] = [(2024, 1), (2024, 2), (2024, 3), (2024, 4), (2025, 1), (2025, 2), (2025, 3), (2025, 4)];
+pub const QUARTERS: [(i32, u32); 8] = [
+    (2024, 1),
+    (2024, 2),
+    (2024, 3),
+    (2024, 4),
+    (2025, 1),
+    (2025, 2),
+    (2025, 3),
+    (2025, 4),
+];
 
 /// File formats for the extracts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -47,7 +56,12 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { gemeente: "GM0983".into(), seed: 1, scale: 1.0, format: Format::Mixed }
+        Self {
+            gemeente: "GM0983".into(),
+            seed: 1,
+            scale: 1.0,
+            format: Format::Mixed,
+        }
     }
 }
 
@@ -56,7 +70,9 @@ impl Default for Options {
 pub enum DemoError {
     #[error("{file}: {message}")]
     Io { file: String, message: String },
-    #[error("no buurten for gemeente {0} in the shipped boundaries (the demo ships Venlo, GM0983)")]
+    #[error(
+        "no buurten for gemeente {0} in the shipped boundaries (the demo ships Venlo, GM0983)"
+    )]
     UnknownGemeente(String),
     #[error("scale must be positive")]
     Scale,
@@ -103,7 +119,11 @@ impl Rng {
             return 0;
         }
         if mean > 30.0 {
-            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "positive")]
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "positive"
+            )]
             return self.normal(mean, mean.sqrt()).round().max(0.0) as u32;
         }
         let l = (-mean).exp();
@@ -193,28 +213,60 @@ struct Sink {
 }
 
 enum SinkKind {
-    Csv { w: std::io::BufWriter<std::fs::File>, dialect: Dialect, dutch_dates: bool, space_postcode: bool, line: String },
-    Parquet { conn: duckdb::Connection, types: Vec<Ty>, buf: Vec<Vec<V>> },
+    Csv {
+        w: std::io::BufWriter<std::fs::File>,
+        dialect: Dialect,
+        dutch_dates: bool,
+        space_postcode: bool,
+        line: String,
+    },
+    Parquet {
+        conn: duckdb::Connection,
+        types: Vec<Ty>,
+        buf: Vec<Vec<V>>,
+    },
 }
 
 fn ioerr(path: &Path) -> impl Fn(std::io::Error) -> DemoError + '_ {
-    move |e| DemoError::Io { file: path.display().to_string(), message: e.to_string() }
+    move |e| DemoError::Io {
+        file: path.display().to_string(),
+        message: e.to_string(),
+    }
 }
 
 fn dberr(path: &Path) -> impl Fn(duckdb::Error) -> DemoError + '_ {
-    move |e| DemoError::Io { file: path.display().to_string(), message: e.to_string() }
+    move |e| DemoError::Io {
+        file: path.display().to_string(),
+        message: e.to_string(),
+    }
 }
 
 impl Sink {
-    fn csv(path: PathBuf, cols: &[(&str, Ty)], dialect: Dialect, dutch_dates: bool, space_postcode: bool) -> Result<Self, DemoError> {
+    fn csv(
+        path: PathBuf,
+        cols: &[(&str, Ty)],
+        dialect: Dialect,
+        dutch_dates: bool,
+        space_postcode: bool,
+    ) -> Result<Self, DemoError> {
         let f = std::fs::File::create(&path).map_err(ioerr(&path))?;
         let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
         if matches!(dialect, Dialect::Utf8Bom) {
             w.write_all(b"\xEF\xBB\xBF").map_err(ioerr(&path))?;
         }
         let header: Vec<&str> = cols.iter().map(|c| c.0).collect();
-        writeln!(w, "{}", header.join(";")).map_err(ioerr(&path))?;
-        Ok(Self { path, kind: SinkKind::Csv { w, dialect, dutch_dates, space_postcode, line: String::new() }, rows: 0 })
+        write!(w, "{}\r\n", header.join(";")).map_err(ioerr(&path))?;
+        Ok(Self {
+            path,
+            kind: SinkKind::Csv {
+                w,
+                dialect,
+                dutch_dates,
+                space_postcode,
+                line: String::new(),
+            },
+            rows: 0,
+        })
     }
 
     fn parquet(path: PathBuf, cols: &[(&str, Ty)]) -> Result<Self, DemoError> {
@@ -231,14 +283,29 @@ impl Sink {
                 format!("\"{n}\" {ty}")
             })
             .collect();
-        conn.execute_batch(&format!("CREATE TABLE t ({})", defs.join(", "))).map_err(dberr(&path))?;
-        Ok(Self { path, kind: SinkKind::Parquet { conn, types: cols.iter().map(|c| c.1).collect(), buf: Vec::new() }, rows: 0 })
+        conn.execute_batch(&format!("CREATE TABLE t ({})", defs.join(", ")))
+            .map_err(dberr(&path))?;
+        Ok(Self {
+            path,
+            kind: SinkKind::Parquet {
+                conn,
+                types: cols.iter().map(|c| c.1).collect(),
+                buf: Vec::new(),
+            },
+            rows: 0,
+        })
     }
 
     fn row(&mut self, vals: Vec<V>) -> Result<(), DemoError> {
         self.rows += 1;
         match &mut self.kind {
-            SinkKind::Csv { w, dialect, dutch_dates, space_postcode, line } => {
+            SinkKind::Csv {
+                w,
+                dialect,
+                dutch_dates,
+                space_postcode,
+                line,
+            } => {
                 use std::fmt::Write as _;
                 line.clear();
                 for (i, v) in vals.iter().enumerate() {
@@ -246,7 +313,12 @@ impl Sink {
                         line.push(';');
                     }
                     match v {
-                        V::S(s) if *space_postcode && s.len() == 6 && s.as_bytes()[..4].iter().all(u8::is_ascii_digit) && s.as_bytes()[4].is_ascii_uppercase() => {
+                        V::S(s)
+                            if *space_postcode
+                                && s.len() == 6
+                                && s.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+                                && s.as_bytes()[4].is_ascii_uppercase() =>
+                        {
                             let _ = write!(line, "{} {}", &s[..4], &s[4..]);
                         }
                         V::S(s) => line.push_str(s),
@@ -266,11 +338,12 @@ impl Sink {
                     }
                 }
                 line.push_str("\r\n");
-                let bytes: std::borrow::Cow<'_, [u8]> = if matches!(dialect, Dialect::Cp1252) && !line.is_ascii() {
-                    encoding_rs::WINDOWS_1252.encode(line).0
-                } else {
-                    std::borrow::Cow::Borrowed(line.as_bytes())
-                };
+                let bytes: std::borrow::Cow<'_, [u8]> =
+                    if matches!(dialect, Dialect::Cp1252) && !line.is_ascii() {
+                        encoding_rs::WINDOWS_1252.encode(line).0
+                    } else {
+                        std::borrow::Cow::Borrowed(line.as_bytes())
+                    };
                 w.write_all(&bytes).map_err(ioerr(&self.path))
             }
             SinkKind::Parquet { buf, .. } => {
@@ -284,8 +357,12 @@ impl Sink {
     }
 
     fn flush(&mut self) -> Result<(), DemoError> {
-        use duckdb::arrow::array::{ArrayRef, Date32Builder, Float64Builder, Int64Builder, StringBuilder};
-        let SinkKind::Parquet { conn, types, buf } = &mut self.kind else { return Ok(()) };
+        use duckdb::arrow::array::{
+            ArrayRef, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
+        };
+        let SinkKind::Parquet { conn, types, buf } = &mut self.kind else {
+            return Ok(());
+        };
         if buf.is_empty() {
             return Ok(());
         }
@@ -332,8 +409,12 @@ impl Sink {
             cols.push(arr);
         }
         let names: Vec<String> = (0..cols.len()).map(|i| format!("c{i}")).collect();
-        let batch = duckdb::arrow::record_batch::RecordBatch::try_from_iter(names.into_iter().zip(cols))
-            .map_err(|e| DemoError::Io { file: self.path.display().to_string(), message: e.to_string() })?;
+        let batch =
+            duckdb::arrow::record_batch::RecordBatch::try_from_iter(names.into_iter().zip(cols))
+                .map_err(|e| DemoError::Io {
+                    file: self.path.display().to_string(),
+                    message: e.to_string(),
+                })?;
         let mut app = conn.appender("t").map_err(dberr(&self.path))?;
         app.append_record_batch(batch).map_err(dberr(&self.path))?;
         app.flush().map_err(dberr(&self.path))?;
@@ -347,7 +428,10 @@ impl Sink {
             SinkKind::Csv { mut w, .. } => w.flush().map_err(ioerr(&self.path))?,
             SinkKind::Parquet { conn, .. } => {
                 let lit = self.path.display().to_string().replace('\'', "''");
-                conn.execute_batch(&format!("COPY t TO '{lit}' (FORMAT parquet, COMPRESSION zstd)")).map_err(dberr(&self.path))?;
+                conn.execute_batch(&format!(
+                    "COPY t TO '{lit}' (FORMAT parquet, COMPRESSION zstd)"
+                ))
+                .map_err(dberr(&self.path))?;
             }
         }
         Ok((self.path, self.rows))
@@ -372,14 +456,27 @@ fn last_day(y: i32, q: u32) -> (i32, u32, u32) {
 ///
 /// # Errors
 /// When the gemeente has no shipped buurten or a file cannot be written.
-#[expect(clippy::too_many_lines, reason = "one linear story of a synthetic city")]
-pub fn generate(out: &Path, opts: &Options, bounds: &Boundaries, cat: &Catalogue) -> Result<Vec<(PathBuf, u64)>, DemoError> {
+#[expect(
+    clippy::too_many_lines,
+    reason = "one linear story of a synthetic city"
+)]
+pub fn generate(
+    out: &Path,
+    opts: &Options,
+    bounds: &Boundaries,
+    cat: &Catalogue,
+) -> Result<Vec<(PathBuf, u64)>, DemoError> {
     if !(opts.scale > 0.0) {
         return Err(DemoError::Scale);
     }
     std::fs::create_dir_all(out).map_err(ioerr(out))?;
     let mut rng = Rng::new(opts.seed);
-    let wijken: Vec<&spatial::Area> = bounds.wijken.areas.iter().filter(|w| w.gemeente.as_deref() == Some(&opts.gemeente)).collect();
+    let wijken: Vec<&spatial::Area> = bounds
+        .wijken
+        .areas
+        .iter()
+        .filter(|w| w.gemeente.as_deref() == Some(&opts.gemeente))
+        .collect();
     if wijken.is_empty() {
         return Err(DemoError::UnknownGemeente(opts.gemeente.clone()));
     }
@@ -431,15 +528,27 @@ pub fn generate(out: &Path, opts: &Options, bounds: &Boundaries, cat: &Catalogue
     let mut next_id: u64 = 0;
     let big_owner: u32 = 999_999;
     for (wi, w) in wijken.iter().enumerate() {
-        let buurten: Vec<&spatial::Area> = bounds.buurten.areas.iter().filter(|b| b.wijk.as_deref() == Some(&w.code)).collect();
+        let buurten: Vec<&spatial::Area> = bounds
+            .buurten
+            .areas
+            .iter()
+            .filter(|b| b.wijk.as_deref() == Some(&w.code))
+            .collect();
         let total_area: f64 = buurten.iter().map(|b| b.geometry.unsigned_area()).sum();
         let woningen = w.woningen.unwrap_or(1000.0);
         let per_dwelling = w.inwoners.unwrap_or(2000.0) / woningen;
         let kb = w.code == KLINGERBERG;
         for b in &buurten {
-            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "positive counts")]
-            let target = (woningen * b.geometry.unsigned_area() / total_area.max(1e-12)).round() as usize;
-            let Some(bb) = b.geometry.bounding_rect() else { continue };
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "positive counts"
+            )]
+            let target =
+                (woningen * b.geometry.unsigned_area() / total_area.max(1e-12)).round() as usize;
+            let Some(bb) = b.geometry.bounding_rect() else {
+                continue;
+            };
             let mut made = 0.0f64;
             let mut attempts = 0;
             #[expect(clippy::cast_precision_loss, reason = "small")]
@@ -452,10 +561,13 @@ pub fn generate(out: &Path, opts: &Options, bounds: &Boundaries, cat: &Catalogue
                     continue;
                 }
                 let (sx, sy) = spatial::wgs84_to_rd(lon, lat);
-                let pc4 = bounds.pc4.locate(lon, lat).map_or_else(|| "5911".to_string(), |i| bounds.pc4.areas[i].code.clone());
+                let pc4 = bounds
+                    .pc4
+                    .locate(lon, lat)
+                    .map_or_else(|| "5911".to_string(), |i| bounds.pc4.areas[i].code.clone());
                 let angle = rng.f() * std::f64::consts::PI;
                 let (dx, dy) = (angle.cos(), angle.sin());
-                let street_len = 8 + rng.below(30);
+                let street_len = 4 + rng.below(14);
                 let flat = rng.chance(0.15);
                 let mut hn = 1u32;
                 let mut letters = 0u32;
@@ -467,7 +579,10 @@ pub fn generate(out: &Path, opts: &Options, bounds: &Boundaries, cat: &Catalogue
                     #[expect(clippy::cast_precision_loss, reason = "small")]
                     let along = i as f64 * 9.0;
                     let side = if i % 2 == 0 { 8.0 } else { -8.0 };
-                    let (x, y) = (sx + dx * along - dy * side + rng.normal(0.0, 1.0), sy + dy * along + dx * side + rng.normal(0.0, 1.0));
+                    let (x, y) = (
+                        sx + dx * along - dy * side + rng.normal(0.0, 1.0),
+                        sy + dy * along + dx * side + rng.normal(0.0, 1.0),
+                    );
                     let (plon, plat) = spatial::rd_to_wgs84(x, y);
                     if !b.geometry.contains(&Point::new(plon, plat)) {
                         continue;
@@ -479,15 +594,31 @@ pub fn generate(out: &Path, opts: &Options, bounds: &Boundaries, cat: &Catalogue
                         in_pc6 = 0;
                     }
                     #[expect(clippy::cast_possible_truncation, reason = "letters < 26")]
-                    let pc = format!("{pc4}{}{}", char::from(b'A' + ((letters / 26) % 26) as u8), char::from(b'A' + (letters % 26) as u8));
+                    let pc = format!(
+                        "{pc4}{}{}",
+                        char::from(b'A' + ((letters / 26) % 26) as u8),
+                        char::from(b'A' + (letters % 26) as u8)
+                    );
                     // A building: one dwelling, or a flat with several; the scale multiplies both.
                     let base_units = if flat { 4 + rng.below(9) } else { 1 };
-                    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "positive")]
+                    #[expect(
+                        clippy::cast_possible_truncation,
+                        clippy::cast_sign_loss,
+                        reason = "positive"
+                    )]
                     let units = ((base_units as f64) * scale_units).round().max(1.0) as usize;
                     for u in 0..units {
-
-                        let toevoeging = if units > 1 { format!("{}", u + 1) } else { String::new() };
-                        let area = if units > 1 { rng.normal(62.0, 12.0) } else { rng.normal(105.0, 25.0) }.clamp(25.0, 250.0);
+                        let toevoeging = if units > 1 {
+                            format!("{}", u + 1)
+                        } else {
+                            String::new()
+                        };
+                        let area = if units > 1 {
+                            rng.normal(62.0, 12.0)
+                        } else {
+                            rng.normal(105.0, 25.0)
+                        }
+                        .clamp(25.0, 250.0);
                         let owner_type = {
                             let r = rng.f();
                             if kb && r < 0.30 {
@@ -503,16 +634,32 @@ pub fn generate(out: &Path, opts: &Options, bounds: &Boundaries, cat: &Catalogue
                             }
                         };
                         #[expect(clippy::cast_possible_truncation, reason = "small")]
-                        let owner = if owner_type == 1 && kb && rng.chance(0.6) { big_owner } else { rng.below(if owner_type == 1 { 900 } else { 40 }) as u32 };
-                        let overcrowded = if owner == big_owner { rng.chance(0.45) } else { rng.chance(0.004) };
+                        let owner = if owner_type == 1 && kb && rng.chance(0.6) {
+                            big_owner
+                        } else {
+                            rng.below(if owner_type == 1 { 900 } else { 40 }) as u32
+                        };
+                        let overcrowded = if owner == big_owner {
+                            rng.chance(0.45)
+                        } else {
+                            rng.chance(0.004)
+                        };
                         let mut residents = Vec::new();
-                        let n_res = if overcrowded { 5 + rng.below(5) } else { rng.poisson(per_dwelling).min(8) as usize };
+                        let n_res = if overcrowded {
+                            5 + rng.below(5)
+                        } else {
+                            rng.poisson(per_dwelling).min(8) as usize
+                        };
                         for k in 0..n_res {
                             next_id += 1;
                             residents.push(Resident {
                                 id: next_id,
                                 adult: overcrowded || k < 2 || rng.chance(0.35),
-                                months: if overcrowded { rng.below(9) as u32 } else { rng.below(240) as u32 },
+                                months: if overcrowded {
+                                    rng.below(9) as u32
+                                } else {
+                                    rng.below(240) as u32
+                                },
                             });
                         }
                         next_id += 1;
@@ -524,10 +671,17 @@ pub fn generate(out: &Path, opts: &Options, bounds: &Boundaries, cat: &Catalogue
                             huisnummer: hn,
                             toevoeging,
                             wijk: wi,
-                            area_m2: if overcrowded { rng.normal(55.0, 10.0).clamp(30.0, 90.0) } else { area },
+                            area_m2: if overcrowded {
+                                rng.normal(55.0, 10.0).clamp(30.0, 90.0)
+                            } else {
+                                area
+                            },
                             owner_type,
                             owner,
-                            woz: (profiles[wi].woz * (120_000.0 + area * 1800.0) * rng.normal(1.0, 0.08)).max(50_000.0),
+                            woz: (profiles[wi].woz
+                                * (120_000.0 + area * 1800.0)
+                                * rng.normal(1.0, 0.08))
+                            .max(50_000.0),
                             overcrowded,
                             residents,
                         });
@@ -540,14 +694,18 @@ pub fn generate(out: &Path, opts: &Options, bounds: &Boundaries, cat: &Catalogue
         }
     }
     // Owner portfolios as Kadaster counts them.
-    let mut portfolio: std::collections::HashMap<(usize, u32), i64> = std::collections::HashMap::new();
+    let mut portfolio: std::collections::HashMap<(usize, u32), i64> =
+        std::collections::HashMap::new();
     for d in &dwellings {
         *portfolio.entry((d.owner_type, d.owner)).or_insert(0) += 1;
     }
 
     // Sinks.
     let period_tag = "2024-2025";
-    let mk = |source: &str, cols: &[(&str, Ty)], preferred: (bool, Dialect, bool, bool)| -> Result<Sink, DemoError> {
+    let mk = |source: &str,
+              cols: &[(&str, Ty)],
+              preferred: (bool, Dialect, bool, bool)|
+     -> Result<Sink, DemoError> {
         let (parquet, dialect, dutch, space) = preferred;
         let parquet = match opts.format {
             Format::Mixed => parquet,
@@ -563,22 +721,94 @@ pub fn generate(out: &Path, opts: &Options, bounds: &Boundaries, cat: &Catalogue
         }
     };
     let common = |extra: &[(&'static str, Ty)], date: &'static str| -> Vec<(&'static str, Ty)> {
-        let mut c = vec![("id", Ty::S), ("postcode", Ty::S), ("huisnummer", Ty::I), ("toevoeging", Ty::S), ("x", Ty::N), ("y", Ty::N), (date, Ty::D)];
+        let mut c = vec![
+            ("id", Ty::S),
+            ("postcode", Ty::S),
+            ("huisnummer", Ty::I),
+            ("toevoeging", Ty::S),
+            ("x", Ty::N),
+            ("y", Ty::N),
+            (date, Ty::D),
+        ];
         c.extend_from_slice(extra);
         c
     };
     let _ = cat;
-    let mut brp = mk("brp", &common(&[("volwassene", Ty::F), ("maanden_op_adres", Ty::I), ("woonoppervlak_m2", Ty::N)], "peildatum"), (true, Dialect::Utf8Bom, false, false))?;
-    let mut kadaster = mk("kadaster", &common(&[("eigenaar_type", Ty::S), ("eigenaar_woningen", Ty::I), ("woz_waarde", Ty::N)], "peildatum"), (true, Dialect::Utf8, false, false))?;
-    let mut corporatie = mk("corporatie", &common(&[("onderhuur_signaal", Ty::F), ("huurachterstand", Ty::F)], "peildatum"), (false, Dialect::Cp1252, true, true))?;
-    let mut politie = mk("politie", &common(&[("categorie", Ty::S)], "datum"), (false, Dialect::Utf8, false, false))?;
-    let mut meldingen = mk("meldingen", &common(&[("categorie", Ty::S)], "datum"), (false, Dialect::Cp1252, true, false))?;
-    let mut handhaving = mk("handhaving", &common(&[("zaak", Ty::S)], "datum"), (false, Dialect::Utf8Bom, true, false))?;
-    let mut toeslagen = mk("toeslagen", &common(&[("regeling", Ty::S)], "datum"), (true, Dialect::Utf8, false, false))?;
-    let mut uwv = mk("uwv", &common(&[("uitkering", Ty::S)], "peildatum"), (true, Dialect::Utf8, false, false))?;
-    let mut svb = mk("svb", &common(&[("regeling", Ty::S)], "datum"), (false, Dialect::Cp1252, true, false))?;
-    let mut ai = mk("arbeidsinspectie", &common(&[("overtreding", Ty::F), ("werknemers_op_adres", Ty::I)], "datum"), (false, Dialect::Utf8Bom, true, false))?;
-    let mut enquete = mk("enquete", &common(&[("veiligheid", Ty::I), ("tevredenheid", Ty::I)], "datum"), (false, Dialect::Utf8Bom, false, false))?;
+    let mut brp = mk(
+        "brp",
+        &common(
+            &[
+                ("volwassene", Ty::F),
+                ("maanden_op_adres", Ty::I),
+                ("woonoppervlak_m2", Ty::N),
+            ],
+            "peildatum",
+        ),
+        (true, Dialect::Utf8Bom, false, false),
+    )?;
+    let mut kadaster = mk(
+        "kadaster",
+        &common(
+            &[
+                ("eigenaar_type", Ty::S),
+                ("eigenaar_woningen", Ty::I),
+                ("woz_waarde", Ty::N),
+            ],
+            "peildatum",
+        ),
+        (true, Dialect::Utf8, false, false),
+    )?;
+    let mut corporatie = mk(
+        "corporatie",
+        &common(
+            &[("onderhuur_signaal", Ty::F), ("huurachterstand", Ty::F)],
+            "peildatum",
+        ),
+        (false, Dialect::Cp1252, true, true),
+    )?;
+    let mut politie = mk(
+        "politie",
+        &common(&[("categorie", Ty::S)], "datum"),
+        (false, Dialect::Utf8, false, false),
+    )?;
+    let mut meldingen = mk(
+        "meldingen",
+        &common(&[("categorie", Ty::S)], "datum"),
+        (false, Dialect::Cp1252, true, false),
+    )?;
+    let mut handhaving = mk(
+        "handhaving",
+        &common(&[("zaak", Ty::S)], "datum"),
+        (false, Dialect::Utf8Bom, true, false),
+    )?;
+    let mut toeslagen = mk(
+        "toeslagen",
+        &common(&[("regeling", Ty::S)], "datum"),
+        (true, Dialect::Utf8, false, false),
+    )?;
+    let mut uwv = mk(
+        "uwv",
+        &common(&[("uitkering", Ty::S)], "peildatum"),
+        (true, Dialect::Utf8, false, false),
+    )?;
+    let mut svb = mk(
+        "svb",
+        &common(&[("regeling", Ty::S)], "datum"),
+        (false, Dialect::Cp1252, true, false),
+    )?;
+    let mut ai = mk(
+        "arbeidsinspectie",
+        &common(
+            &[("overtreding", Ty::F), ("werknemers_op_adres", Ty::I)],
+            "datum",
+        ),
+        (false, Dialect::Utf8Bom, true, false),
+    )?;
+    let mut enquete = mk(
+        "enquete",
+        &common(&[("veiligheid", Ty::I), ("tevredenheid", Ty::I)], "datum"),
+        (false, Dialect::Utf8Bom, false, false),
+    )?;
 
     let addr = |d: &Dwelling, id: String, date: (i32, u32, u32)| -> Vec<V> {
         vec![
@@ -591,7 +821,12 @@ pub fn generate(out: &Path, opts: &Options, bounds: &Boundaries, cat: &Catalogue
             V::D(date.0, date.1, date.2),
         ]
     };
-    let owner_types = ["eigenaar-bewoner", "particuliere verhuurder", "woningcorporatie", "belegger"];
+    let owner_types = [
+        "eigenaar-bewoner",
+        "particuliere verhuurder",
+        "woningcorporatie",
+        "belegger",
+    ];
     let mut incident: u64 = 0;
     let n = dwellings.len();
     for (qi, &(year, q)) in QUARTERS.iter().enumerate() {
@@ -626,7 +861,11 @@ pub fn generate(out: &Path, opts: &Options, bounds: &Boundaries, cat: &Catalogue
             let kb = prof.code == KLINGERBERG;
             for r in &d.residents {
                 let mut row = addr(d, pseudo('P', opts.seed, r.id), peil);
-                row.extend([V::F(r.adult), V::I(i64::from(r.months)), V::N((d.area_m2 * 10.0).round() / 10.0)]);
+                row.extend([
+                    V::F(r.adult),
+                    V::I(i64::from(r.months)),
+                    V::N((d.area_m2 * 10.0).round() / 10.0),
+                ]);
                 brp.row(row)?;
             }
             let mut row = addr(d, pseudo('W', opts.seed, d.id), peil);
@@ -638,13 +877,20 @@ pub fn generate(out: &Path, opts: &Options, bounds: &Boundaries, cat: &Catalogue
             kadaster.row(row)?;
             if d.owner_type == 2 {
                 let mut row = addr(d, pseudo('H', opts.seed, d.id), peil);
-                row.extend([V::F(rng.chance(if kb { 0.04 } else { 0.008 })), V::F(rng.chance(0.045 * prof.achterstand))]);
+                row.extend([
+                    V::F(rng.chance(if kb { 0.04 } else { 0.008 })),
+                    V::F(rng.chance(0.045 * prof.achterstand)),
+                ]);
                 corporatie.row(row)?;
             }
             let inh = d.residents.len() as f64;
             // Police incidents at this address (per quarter, rates per resident).
             let trend = if kb {
-                if after { 2.6 - 0.25 * (t - 4.0) } else { 1.0 + 0.55 * t }
+                if after {
+                    2.6 - 0.25 * (t - 4.0)
+                } else {
+                    1.0 + 0.55 * t
+                }
             } else {
                 1.0 + rng.normal(0.0, 0.02)
             };
@@ -653,8 +899,8 @@ pub fn generate(out: &Path, opts: &Options, bounds: &Boundaries, cat: &Catalogue
                 ("woonoverlast", 0.0030 * inh * over),
                 ("drugsoverlast", 0.0012 * inh * over),
                 ("jeugdoverlast", 0.0018 * inh * prof.overlast * trend.sqrt()),
-                ("woninginbraak", 0.0035 * prof.inbraak),
-                ("geweld", 0.0015 * inh * prof.geweld),
+                ("woninginbraak", 0.008 * prof.inbraak),
+                ("geweld", 0.004 * inh * prof.geweld),
                 ("overig", 0.0040 * inh),
             ];
             for (cat_name, mean) in cats {
@@ -667,7 +913,13 @@ pub fn generate(out: &Path, opts: &Options, bounds: &Boundaries, cat: &Catalogue
             }
             let mcats: [(&str, f64); 5] = [
                 ("afval", 0.006 * inh * prof.verloedering),
-                ("verloedering", 0.004 * inh * prof.verloedering * if kb && !after { 1.0 + 0.2 * t } else { 1.0 }),
+                (
+                    "verloedering",
+                    0.004
+                        * inh
+                        * prof.verloedering
+                        * if kb && !after { 1.0 + 0.2 * t } else { 1.0 },
+                ),
                 ("overlast café/horeca", 0.002 * inh * prof.horeca),
                 ("verlichting", 0.002 * inh),
                 ("groen", 0.003 * inh),
@@ -680,22 +932,42 @@ pub fn generate(out: &Path, opts: &Options, bounds: &Boundaries, cat: &Catalogue
                     meldingen.row(row)?;
                 }
             }
-            let hh = if d.overcrowded { 0.06 } else if d.owner == big_owner { 0.03 } else { 0.0006 };
+            let hh = if d.overcrowded {
+                0.06
+            } else if d.owner == big_owner {
+                0.03
+            } else {
+                0.002
+            };
             if rng.chance(hh) {
                 incident += 1;
-                let zaken = ["illegale splitsing", "kamerverhuur", "brandveiligheid", "onrechtmatige bewoning"];
+                let zaken = [
+                    "illegale splitsing",
+                    "kamerverhuur",
+                    "brandveiligheid",
+                    "onrechtmatige bewoning",
+                ];
                 let mut row = addr(d, format!("HH{incident:08}"), rand_day(&mut rng));
                 row.push(V::S(zaken[rng.below(4)].into()));
                 handhaving.row(row)?;
             }
-            if rng.chance(if d.overcrowded { 0.06 } else { 0.0035 * prof.signalen }) {
+            if rng.chance(if d.overcrowded {
+                0.06
+            } else {
+                0.008 * prof.signalen
+            }) {
                 incident += 1;
-                let regs = ["huurtoeslag", "zorgtoeslag", "kindgebonden budget", "kinderopvangtoeslag"];
+                let regs = [
+                    "huurtoeslag",
+                    "zorgtoeslag",
+                    "kindgebonden budget",
+                    "kinderopvangtoeslag",
+                ];
                 let mut row = addr(d, format!("TS{incident:08}"), rand_day(&mut rng));
                 row.push(V::S(regs[rng.below(4)].into()));
                 toeslagen.row(row)?;
             }
-            if rng.chance(0.0015 * prof.signalen) {
+            if rng.chance(0.006 * prof.signalen) {
                 incident += 1;
                 let regs = ["AOW", "ANW", "kinderbijslag"];
                 let mut row = addr(d, format!("SVB{incident:08}"), rand_day(&mut rng));
@@ -712,14 +984,27 @@ pub fn generate(out: &Path, opts: &Options, bounds: &Boundaries, cat: &Catalogue
             }
             if d.overcrowded && rng.chance(0.12) || rng.chance(0.0004) {
                 incident += 1;
-                let workers = if d.overcrowded { 6 + rng.below(9) } else { 1 + rng.below(4) };
+                let workers = if d.overcrowded {
+                    6 + rng.below(9)
+                } else {
+                    1 + rng.below(4)
+                };
                 let mut row = addr(d, format!("AI{incident:08}"), rand_day(&mut rng));
-                row.extend([V::F(d.overcrowded || rng.chance(0.3)), V::I(i64::try_from(workers).unwrap_or(0))]);
+                row.extend([
+                    V::F(d.overcrowded || rng.chance(0.3)),
+                    V::I(i64::try_from(workers).unwrap_or(0)),
+                ]);
                 ai.row(row)?;
             }
             if rng.chance(0.06) {
                 incident += 1;
-                let shift = prof.veiligheid + if kb && after { 0.5 + 0.1 * (t - 4.0) } else { 0.0 } + if d.overcrowded { -0.3 } else { 0.0 };
+                let shift = prof.veiligheid
+                    + if kb && after {
+                        0.5 + 0.1 * (t - 4.0)
+                    } else {
+                        0.0
+                    }
+                    + if d.overcrowded { -0.3 } else { 0.0 };
                 #[expect(clippy::cast_possible_truncation, reason = "1–10")]
                 let v = rng.normal(7.1 + shift, 1.3).round().clamp(1.0, 10.0) as i64;
                 #[expect(clippy::cast_possible_truncation, reason = "1–10")]
@@ -731,7 +1016,9 @@ pub fn generate(out: &Path, opts: &Options, bounds: &Boundaries, cat: &Catalogue
         }
     }
     let mut written = Vec::new();
-    for s in [brp, kadaster, corporatie, politie, meldingen, handhaving, toeslagen, uwv, svb, ai, enquete] {
+    for s in [
+        brp, kadaster, corporatie, politie, meldingen, handhaving, toeslagen, uwv, svb, ai, enquete,
+    ] {
         written.push(s.finish()?);
     }
     Ok(written)

@@ -26,7 +26,11 @@ pub struct Params {
 
 impl Default for Params {
     fn default() -> Self {
-        Self { k: 10, k_fine: 20, round_to: 5 }
+        Self {
+            k: 10,
+            k_fine: 20,
+            round_to: 5,
+        }
     }
 }
 
@@ -51,7 +55,10 @@ impl Params {
             return Err(ParamsError::KTooSmall(self.k));
         }
         if self.k_fine < self.k {
-            return Err(ParamsError::FineBelowK { k: self.k, k_fine: self.k_fine });
+            return Err(ParamsError::FineBelowK {
+                k: self.k,
+                k_fine: self.k_fine,
+            });
         }
         if self.round_to == 0 {
             return Err(ParamsError::Rounding);
@@ -68,7 +75,11 @@ impl Params {
     /// Rounds a count to the nearest multiple of `round_to` (halves up).
     #[must_use]
     pub fn round(self, n: f64) -> u64 {
-        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "counts are small and non-negative")]
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "counts are small and non-negative"
+        )]
         let n = n.max(0.0).round() as u64;
         let r = u64::from(self.round_to);
         (n + r / 2) / r * r
@@ -173,7 +184,13 @@ impl Structure {
                 pairs.push((u32::try_from(u).unwrap_or(u32::MAX), s));
             }
         }
-        Self { levels, parent, children_start: counts, children, pairs }
+        Self {
+            levels,
+            parent,
+            children_start: counts,
+            children,
+            pairs,
+        }
     }
 
     /// The children of a unit in its family.
@@ -222,7 +239,11 @@ pub fn protect(s: &Structure, p: Params, n: &[Option<f64>]) -> Vec<Status> {
             if kids.is_empty() {
                 continue;
             }
-            let visible: f64 = kids.iter().filter(|&&c| status[c as usize] == Status::Published).map(|&c| val(c)).sum();
+            let visible: f64 = kids
+                .iter()
+                .filter(|&&c| status[c as usize] == Status::Published)
+                .map(|&c| val(c))
+                .sum();
             let residual = val(u32_) - visible;
             if residual > 0.0 && residual < k {
                 let smallest = kids
@@ -238,7 +259,9 @@ pub fn protect(s: &Structure, p: Params, n: &[Option<f64>]) -> Vec<Status> {
             }
         }
         for &(sub, sup) in &s.pairs {
-            if status[sub as usize] == Status::Published && status[sup as usize] == Status::Published {
+            if status[sub as usize] == Status::Published
+                && status[sup as usize] == Status::Published
+            {
                 let d = val(sup) - val(sub);
                 if d > 0.0 && d < k {
                     status[sub as usize] = Status::Secondary;
@@ -259,8 +282,20 @@ mod tests {
 
     #[test]
     fn params_floor() {
-        assert!(Params { k: 4, k_fine: 10, round_to: 5 }.validate().is_err());
-        assert!(Params { k: 10, k_fine: 5, round_to: 5 }.validate().is_err());
+        assert!(Params {
+            k: 4,
+            k_fine: 10,
+            round_to: 5
+        }
+        .validate()
+        .is_err());
+        assert!(Params {
+            k: 10,
+            k_fine: 5,
+            round_to: 5
+        }
+        .validate()
+        .is_err());
         assert!(Params::default().validate().is_ok());
     }
 
@@ -276,10 +311,23 @@ mod tests {
 
     /// gemeente 0 ⊃ wijk 1, 2; wijk 1 ⊃ buurt 3, 4; wijk 2 ⊃ buurt 5.
     fn small_tree() -> Structure {
-        let levels = vec![Level::Gemeente, Level::Wijk, Level::Wijk, Level::Buurt, Level::Buurt, Level::Buurt];
+        let levels = vec![
+            Level::Gemeente,
+            Level::Wijk,
+            Level::Wijk,
+            Level::Buurt,
+            Level::Buurt,
+            Level::Buurt,
+        ];
         let parent = vec![None, Some(0), Some(0), Some(1), Some(1), Some(2)];
         // addresses: 2 in buurt 3, 2 in buurt 4, 1 in buurt 5
-        let m = vec![vec![0, 1, 3], vec![0, 1, 3], vec![0, 1, 4], vec![0, 1, 4], vec![0, 2, 5]];
+        let m = vec![
+            vec![0, 1, 3],
+            vec![0, 1, 3],
+            vec![0, 1, 4],
+            vec![0, 1, 4],
+            vec![0, 2, 5],
+        ];
         Structure::new(levels, parent, &m)
     }
 
@@ -287,7 +335,14 @@ mod tests {
     fn single_suppressed_child_gets_a_complement() {
         let s = small_tree();
         // buurt 3 = 4 (primary), buurt 4 = 30, wijk 1 = 34
-        let n = [Some(100.0), Some(34.0), Some(66.0), Some(4.0), Some(30.0), Some(66.0)];
+        let n = [
+            Some(100.0),
+            Some(34.0),
+            Some(66.0),
+            Some(4.0),
+            Some(30.0),
+            Some(66.0),
+        ];
         let st = protect(&s, Params::default(), &n);
         assert_eq!(st[3], Status::Primary);
         // wijk 1 − buurt 4 would reveal buurt 3: buurt 4 must go too.
@@ -309,55 +364,57 @@ mod tests {
     /// Random addresses in two overlapping families (admin: gemeente ⊃ wijk ⊃ buurt; grid:
     /// h3-8 ⊃ h3-9 ⊃ h3-10) with random counts per address.
     fn world() -> impl Strategy<Value = (Structure, Vec<Option<f64>>)> {
-        (1usize..60).prop_flat_map(|n_addr| {
-            (
-                prop::collection::vec((0u32..3, 0u32..3, 0u32..2, 0u32..3, 0u32..3), n_addr),
-                prop::collection::vec(0u32..8, n_addr),
-            )
-        })
-        .prop_map(|(addrs, counts)| {
-            let mut ids: std::collections::HashMap<(Level, Vec<u32>), u32> = Default::default();
-            let mut levels = Vec::new();
-            let mut memberships = Vec::new();
-            let mut unit_n: Vec<f64> = Vec::new();
-            for ((w, b, g8, g9, g10), c) in addrs.iter().zip(&counts) {
-                let paths: [(Level, Vec<u32>); 6] = [
-                    (Level::Gemeente, vec![]),
-                    (Level::Wijk, vec![*w]),
-                    (Level::Buurt, vec![*w, *b]),
-                    (Level::H3_8, vec![*g8]),
-                    (Level::H3_9, vec![*g8, *g9]),
-                    (Level::H3_10, vec![*g8, *g9, *g10]),
-                ];
-                let mut mine = Vec::new();
-                for (lvl, key) in paths {
-                    let next = u32::try_from(levels.len()).unwrap();
-                    let id = *ids.entry((lvl, key)).or_insert_with(|| {
-                        levels.push(lvl);
-                        unit_n.push(0.0);
-                        next
-                    });
-                    unit_n[id as usize] += f64::from(*c);
-                    mine.push(id);
+        (1usize..60)
+            .prop_flat_map(|n_addr| {
+                (
+                    prop::collection::vec((0u32..3, 0u32..3, 0u32..2, 0u32..3, 0u32..3), n_addr),
+                    prop::collection::vec(0u32..8, n_addr),
+                )
+            })
+            .prop_map(|(addrs, counts)| {
+                let mut ids: std::collections::HashMap<(Level, Vec<u32>), u32> = Default::default();
+                let mut levels = Vec::new();
+                let mut memberships = Vec::new();
+                let mut unit_n: Vec<f64> = Vec::new();
+                for ((w, b, g8, g9, g10), c) in addrs.iter().zip(&counts) {
+                    let paths: [(Level, Vec<u32>); 6] = [
+                        (Level::Gemeente, vec![]),
+                        (Level::Wijk, vec![*w]),
+                        (Level::Buurt, vec![*w, *b]),
+                        (Level::H3_8, vec![*g8]),
+                        (Level::H3_9, vec![*g8, *g9]),
+                        (Level::H3_10, vec![*g8, *g9, *g10]),
+                    ];
+                    let mut mine = Vec::new();
+                    for (lvl, key) in paths {
+                        let next = u32::try_from(levels.len()).unwrap();
+                        let id = *ids.entry((lvl, key)).or_insert_with(|| {
+                            levels.push(lvl);
+                            unit_n.push(0.0);
+                            next
+                        });
+                        unit_n[id as usize] += f64::from(*c);
+                        mine.push(id);
+                    }
+                    memberships.push(mine);
                 }
-                memberships.push(mine);
-            }
-            (levels, memberships, unit_n)
-        })
-        .prop_map(|(levels, memberships, unit_n)| {
-            // Parents follow from the memberships: the parent of a unit is the unit at the
-            // parent level of any of its addresses.
-            let mut parent = vec![None; levels.len()];
-            for units in &memberships {
-                for &u in units {
-                    if let Some(pl) = levels[u as usize].parent() {
-                        parent[u as usize] = units.iter().copied().find(|&v| levels[v as usize] == pl);
+                (levels, memberships, unit_n)
+            })
+            .prop_map(|(levels, memberships, unit_n)| {
+                // Parents follow from the memberships: the parent of a unit is the unit at the
+                // parent level of any of its addresses.
+                let mut parent = vec![None; levels.len()];
+                for units in &memberships {
+                    for &u in units {
+                        if let Some(pl) = levels[u as usize].parent() {
+                            parent[u as usize] =
+                                units.iter().copied().find(|&v| levels[v as usize] == pl);
+                        }
                     }
                 }
-            }
-            let s = Structure::new(levels, parent, &memberships);
-            (s, unit_n.into_iter().map(Some).collect())
-        })
+                let s = Structure::new(levels, parent, &memberships);
+                (s, unit_n.into_iter().map(Some).collect())
+            })
     }
 
     proptest! {

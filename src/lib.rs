@@ -3,6 +3,7 @@
 //!
 //! Only aggregates that passed disclosure control are ever stored or served.
 #![forbid(unsafe_code)]
+#![recursion_limit = "512"]
 
 pub mod api;
 pub mod catalogue;

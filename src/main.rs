@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use wijkradar::{catalogue::Catalogue, demo, disclosure::Params, ingest, spatial::Boundaries};
 
 #[derive(Parser)]
-#[command(name = "wijkradar", version, about = "Aggregated, disclosure-controlled liveability indicators for Dutch neighbourhoods")]
+#[command(
+    name = "wijkradar",
+    version,
+    about = "Aggregated, disclosure-controlled liveability indicators for Dutch neighbourhoods"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -98,7 +102,9 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match run(Cli::parse()) {
@@ -112,11 +118,16 @@ fn main() -> std::process::ExitCode {
 
 fn print_summary(s: &ingest::Summary) {
     match s.version {
-        None => println!("Niets veranderd: deze extracten zijn al ingelezen (dezelfde inhoud en parameters)."),
+        None => println!(
+            "Niets veranderd: deze extracten zijn al ingelezen (dezelfde inhoud en parameters)."
+        ),
         Some(v) => {
             println!("Datasetversie {v} geschreven.");
             for f in &s.files {
-                println!("  {:<50} {:>10} rijen  {:>6} afgewezen  ({})", f.file, f.rows, f.rejected, f.source);
+                println!(
+                    "  {:<50} {:>10} rijen  {:>6} afgewezen  ({})",
+                    f.file, f.rows, f.rejected, f.source
+                );
             }
             println!(
                 "  {} rijen gelezen, {} afgewezen; {} gebieden, {} cijfers, {:.1} % onderdrukt; {:.2} s, {:.0} rijen/s",
@@ -134,10 +145,31 @@ fn print_summary(s: &ingest::Summary) {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let bounds = || Boundaries::embedded().context("loading the shipped boundaries");
-    match cli.command.unwrap_or(Command::Run { data_dir: "wijkradar-data".into(), addr: "127.0.0.1:8080".into(), web: None, prepare_only: false }) {
-        Command::Demo { out, gemeente, seed, scale, format } => {
+    match cli.command.unwrap_or(Command::Run {
+        data_dir: "wijkradar-data".into(),
+        addr: "127.0.0.1:8080".into(),
+        web: None,
+        prepare_only: false,
+    }) {
+        Command::Demo {
+            out,
+            gemeente,
+            seed,
+            scale,
+            format,
+        } => {
             let cat = Catalogue::builtin()?;
-            let files = demo::generate(&out, &demo::Options { gemeente, seed, scale, format }, &bounds()?, &cat)?;
+            let files = demo::generate(
+                &out,
+                &demo::Options {
+                    gemeente,
+                    seed,
+                    scale,
+                    format,
+                },
+                &bounds()?,
+                &cat,
+            )?;
             let total: u64 = files.iter().map(|f| f.1).sum();
             for (p, n) in &files {
                 println!("{:<60} {n:>10} rijen", p.display());
@@ -145,13 +177,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{total} rijen in {} bestanden", files.len());
             Ok(())
         }
-        Command::Ingest { db, extracts, reject_file, max_reject_percent, k, k_fine, round_to, catalogue } => {
+        Command::Ingest {
+            db,
+            extracts,
+            reject_file,
+            max_reject_percent,
+            k,
+            k_fine,
+            round_to,
+            catalogue,
+        } => {
             let cat = match catalogue {
                 Some(p) => Catalogue::load(&p)?,
                 None => Catalogue::builtin()?,
             };
             let opts = ingest::Options {
-                params: Params { k, k_fine, round_to },
+                params: Params {
+                    k,
+                    k_fine,
+                    round_to,
+                },
                 reject_file,
                 max_reject_share: max_reject_percent / 100.0,
                 progress: true,
@@ -160,11 +205,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             print_summary(&s);
             Ok(())
         }
-        Command::Intervention { db, naam, level, codes, start, end } => {
-            let lvl = wijkradar::spatial::Level::from_id(&level).with_context(|| format!("onbekend niveau '{level}'"))?;
+        Command::Intervention {
+            db,
+            naam,
+            level,
+            codes,
+            start,
+            end,
+        } => {
+            let lvl = wijkradar::spatial::Level::from_id(&level)
+                .with_context(|| format!("onbekend niveau '{level}'"))?;
             let ds = wijkradar::dataset::Dataset::open(&db, 1)?;
             for c in &codes {
-                anyhow::ensure!(ds.unit(lvl, c).is_some(), "gebied '{c}' bestaat niet op niveau {level}");
+                anyhow::ensure!(
+                    ds.unit(lvl, c).is_some(),
+                    "gebied '{c}' bestaat niet op niveau {level}"
+                );
             }
             drop(ds);
             let id = wijkradar::score::add_intervention(&db, &naam, lvl, &codes, &start, &end)?;
@@ -172,16 +228,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve { db, addr, web } => wijkradar::api::serve_blocking(&db, &addr, web),
-        Command::Run { data_dir, addr, web, prepare_only } => {
+        Command::Run {
+            data_dir,
+            addr,
+            web,
+            prepare_only,
+        } => {
             let db = data_dir.join("wijkradar.duckdb");
             if !db.exists() {
                 let extracts = data_dir.join("demo-extracts");
-                println!("Eerste start: demo-extracten maken in {} …", extracts.display());
+                println!(
+                    "Eerste start: demo-extracten maken in {} …",
+                    extracts.display()
+                );
                 let cat = Catalogue::builtin()?;
                 let b = bounds()?;
                 let files = demo::generate(&extracts, &demo::Options::default(), &b, &cat)?;
                 let paths: Vec<PathBuf> = files.into_iter().map(|f| f.0).collect();
-                let s = ingest::ingest(&db, &paths, &cat, &b, &ingest::Options { progress: true, ..ingest::Options::default() })?;
+                let s = ingest::ingest(
+                    &db,
+                    &paths,
+                    &cat,
+                    &b,
+                    &ingest::Options {
+                        progress: true,
+                        ..ingest::Options::default()
+                    },
+                )?;
                 print_summary(&s);
                 wijkradar::score::record_demo_intervention(&db)?;
             }

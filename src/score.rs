@@ -113,9 +113,19 @@ pub fn shrink(obs: Option<(f64, f64)>, prior: f64, tau2: f64) -> Shrunk {
     match obs {
         Some((rate, v)) => {
             let w = tau2 / (tau2 + v);
-            Shrunk { estimate: prior + w * (rate - prior), variance: w * v, weight: w, observed: true }
+            Shrunk {
+                estimate: prior + w * (rate - prior),
+                variance: w * v,
+                weight: w,
+                observed: true,
+            }
         }
-        None => Shrunk { estimate: prior, variance: tau2, weight: 0.0, observed: false },
+        None => Shrunk {
+            estimate: prior,
+            variance: tau2,
+            weight: 0.0,
+            observed: false,
+        },
     }
 }
 
@@ -180,12 +190,26 @@ pub struct UnitScore {
 #[must_use]
 pub fn indicator_weights(ds: &Dataset, theme: Option<&str>) -> Vec<f64> {
     let mut w = vec![0.0; ds.indicators.len()];
-    let themes: Vec<&crate::dataset::ThemeMeta> = ds.themes.iter().filter(|t| theme.is_none_or(|x| x == t.id)).collect();
+    let themes: Vec<&crate::dataset::ThemeMeta> = ds
+        .themes
+        .iter()
+        .filter(|t| theme.is_none_or(|x| x == t.id))
+        .collect();
     let total: f64 = themes.iter().map(|t| t.weight).sum();
     for t in themes {
-        let members: Vec<usize> = ds.indicators.iter().enumerate().filter(|(_, m)| m.theme == t.id && !m.enforcement).map(|(i, _)| i).collect();
+        let members: Vec<usize> = ds
+            .indicators
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.theme == t.id && !m.enforcement)
+            .map(|(i, _)| i)
+            .collect();
         #[expect(clippy::cast_precision_loss, reason = "small counts")]
-        let each = if members.is_empty() || total <= 0.0 { 0.0 } else { t.weight / total / members.len() as f64 };
+        let each = if members.is_empty() || total <= 0.0 {
+            0.0
+        } else {
+            t.weight / total / members.len() as f64
+        };
         for i in members {
             w[i] = each;
         }
@@ -215,7 +239,10 @@ fn obs_of(ds: &Dataset, m: &IndicatorMeta, f: crate::dataset::Fig) -> Option<Obs
         _ => m.min_denominator.max(1.0),
     };
     let _ = ds;
-    Some(Obs { rate, n: n.max(1.0) })
+    Some(Obs {
+        rate,
+        n: n.max(1.0),
+    })
 }
 
 /// Computes (once per dataset version, then cached) the index of every unit of `level` in
@@ -223,7 +250,12 @@ fn obs_of(ds: &Dataset, m: &IndicatorMeta, f: crate::dataset::Fig) -> Option<Obs
 ///
 /// # Errors
 /// DuckDB errors, or an unknown theme.
-pub fn layer_scores(ds: &Dataset, level: Level, p: usize, theme: Option<&str>) -> Result<Arc<LayerScores>, ScoreError> {
+pub fn layer_scores(
+    ds: &Dataset,
+    level: Level,
+    p: usize,
+    theme: Option<&str>,
+) -> Result<Arc<LayerScores>, ScoreError> {
     if let Some(t) = theme {
         if !ds.themes.iter().any(|x| x.id == t) {
             return Err(ScoreError::Theme(t.to_string()));
@@ -233,7 +265,12 @@ pub fn layer_scores(ds: &Dataset, level: Level, p: usize, theme: Option<&str>) -
     ds.cached(&key, || compute_layer(ds, level, p, theme))
 }
 
-fn compute_layer(ds: &Dataset, level: Level, p: usize, theme: Option<&str>) -> Result<LayerScores, ScoreError> {
+fn compute_layer(
+    ds: &Dataset,
+    level: Level,
+    p: usize,
+    theme: Option<&str>,
+) -> Result<LayerScores, ScoreError> {
     let units = ds.level_units(level);
     let layer = ds.layer(level, p)?;
     let weights = indicator_weights(ds, theme);
@@ -245,20 +282,35 @@ fn compute_layer(ds: &Dataset, level: Level, p: usize, theme: Option<&str>) -> R
     };
     let prior_layer = prior_level.map(|l| ds.layer(l, p)).transpose()?;
     let gm_layer = ds.layer(Level::Gemeente, p)?;
-    let has_data: Vec<bool> = layer.values.iter().map(|v| v.iter().any(|f| f.present)).collect();
+    let has_data: Vec<bool> = layer
+        .values
+        .iter()
+        .map(|v| v.iter().any(|f| f.present))
+        .collect();
     let n_ind = ds.indicators.len();
     let mut est = vec![vec![None::<Shrunk>; n_ind]; units.len()];
     for (j, m) in ds.indicators.iter().enumerate() {
         let kind = RateKind::of(m);
-        let obs: Vec<Option<(f64, f64)>> = layer.values.iter().map(|v| obs_of(ds, m, v[j]).map(|o| (o.rate, kind.variance(o, m.scale)))).collect();
+        let obs: Vec<Option<(f64, f64)>> = layer
+            .values
+            .iter()
+            .map(|v| obs_of(ds, m, v[j]).map(|o| (o.rate, kind.variance(o, m.scale))))
+            .collect();
         let observed: Vec<(f64, f64)> = obs.iter().flatten().copied().collect();
-        let pooled = if observed.is_empty() { None } else { Some(mean_sd(&observed.iter().map(|o| o.0).collect::<Vec<_>>()).0) };
+        let pooled = if observed.is_empty() {
+            None
+        } else {
+            Some(mean_sd(&observed.iter().map(|o| o.0).collect::<Vec<_>>()).0)
+        };
         let tau2 = between_variance(&observed);
         for (i, &u) in units.iter().enumerate() {
             if !has_data[i] {
                 continue;
             }
-            let parent_rate = |lvl_layer: &crate::dataset::Layer, lvl: Level, code: Option<&str>| -> Option<f64> {
+            let parent_rate = |lvl_layer: &crate::dataset::Layer,
+                               lvl: Level,
+                               code: Option<&str>|
+             -> Option<f64> {
                 let pu = ds.unit(lvl, code?)?;
                 lvl_layer.values[ds.pos_in_level[pu]][j].rate
             };
@@ -266,7 +318,11 @@ fn compute_layer(ds: &Dataset, level: Level, p: usize, theme: Option<&str>) -> R
             let prior = prior_layer
                 .as_ref()
                 .and_then(|pl| {
-                    let code = if prior_level == Some(Level::Wijk) { unit.wijk.as_deref() } else { Some(unit.gemeente.as_str()) };
+                    let code = if prior_level == Some(Level::Wijk) {
+                        unit.wijk.as_deref()
+                    } else {
+                        Some(unit.gemeente.as_str())
+                    };
                     parent_rate(pl, prior_level.unwrap_or(Level::Gemeente), code)
                 })
                 .or_else(|| parent_rate(&gm_layer, Level::Gemeente, Some(unit.gemeente.as_str())))
@@ -279,7 +335,10 @@ fn compute_layer(ds: &Dataset, level: Level, p: usize, theme: Option<&str>) -> R
     let mut out: LayerScores = vec![None; units.len()];
     let mut stats = Vec::with_capacity(n_ind);
     for j in 0..n_ind {
-        let v: Vec<f64> = est.iter().filter_map(|e| e[j].map(|s| s.estimate)).collect();
+        let v: Vec<f64> = est
+            .iter()
+            .filter_map(|e| e[j].map(|s| s.estimate))
+            .collect();
         stats.push(mean_sd(&v));
     }
     for i in 0..units.len() {
@@ -334,7 +393,12 @@ fn compute_layer(ds: &Dataset, level: Level, p: usize, theme: Option<&str>) -> R
 ///
 /// # Errors
 /// See [`layer_scores`].
-pub fn unit_score(ds: &Dataset, unit: usize, p: usize, theme: Option<&str>) -> Result<Option<UnitScore>, ScoreError> {
+pub fn unit_score(
+    ds: &Dataset,
+    unit: usize,
+    p: usize,
+    theme: Option<&str>,
+) -> Result<Option<UnitScore>, ScoreError> {
     let level = ds.units[unit].level;
     Ok(layer_scores(ds, level, p, theme)?[ds.pos_in_level[unit]].clone())
 }
@@ -363,11 +427,25 @@ pub struct RankRow {
 ///
 /// # Errors
 /// See [`layer_scores`].
-pub fn ranking(ds: &Dataset, gemeente: &str, level: Level, p: usize, theme: Option<&str>) -> Result<Vec<RankRow>, ScoreError> {
+pub fn ranking(
+    ds: &Dataset,
+    gemeente: &str,
+    level: Level,
+    p: usize,
+    theme: Option<&str>,
+) -> Result<Vec<RankRow>, ScoreError> {
     let now = layer_scores(ds, level, p, theme)?;
-    let prev = p.checked_sub(1).map(|q| layer_scores(ds, level, q, theme)).transpose()?;
-    let year = p.checked_sub(4).map(|q| layer_scores(ds, level, q, theme)).transpose()?;
-    let all: Vec<Arc<LayerScores>> = (0..ds.periods.len()).map(|q| layer_scores(ds, level, q, theme)).collect::<Result<_, _>>()?;
+    let prev = p
+        .checked_sub(1)
+        .map(|q| layer_scores(ds, level, q, theme))
+        .transpose()?;
+    let year = p
+        .checked_sub(4)
+        .map(|q| layer_scores(ds, level, q, theme))
+        .transpose()?;
+    let all: Vec<Arc<LayerScores>> = (0..ds.periods.len())
+        .map(|q| layer_scores(ds, level, q, theme))
+        .collect::<Result<_, _>>()?;
     let mut rows = Vec::new();
     for (i, &u) in ds.level_units(level).iter().enumerate() {
         let unit = &ds.units[u];
@@ -375,7 +453,12 @@ pub fn ranking(ds: &Dataset, gemeente: &str, level: Level, p: usize, theme: Opti
             continue;
         }
         let Some(s) = &now[i] else { continue };
-        let mut drivers: Vec<Contribution> = s.contributions.iter().filter(|c| c.contribution > 0.0).cloned().collect();
+        let mut drivers: Vec<Contribution> = s
+            .contributions
+            .iter()
+            .filter(|c| c.contribution > 0.0)
+            .cloned()
+            .collect();
         drivers.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
         drivers.truncate(3);
         rows.push(RankRow {
@@ -389,13 +472,23 @@ pub fn ranking(ds: &Dataset, gemeente: &str, level: Level, p: usize, theme: Opti
             low: s.low,
             high: s.high,
             low_confidence: s.low_confidence,
-            change_previous: prev.as_ref().and_then(|l| l[i].as_ref()).map(|x| s.index - x.index),
-            change_year: year.as_ref().and_then(|l| l[i].as_ref()).map(|x| s.index - x.index),
+            change_previous: prev
+                .as_ref()
+                .and_then(|l| l[i].as_ref())
+                .map(|x| s.index - x.index),
+            change_year: year
+                .as_ref()
+                .and_then(|l| l[i].as_ref())
+                .map(|x| s.index - x.index),
             drivers,
             trend: all.iter().map(|l| l[i].as_ref().map(|x| x.index)).collect(),
         });
     }
-    rows.sort_by(|a, b| a.low_confidence.cmp(&b.low_confidence).then(b.index.total_cmp(&a.index)));
+    rows.sort_by(|a, b| {
+        a.low_confidence
+            .cmp(&b.low_confidence)
+            .then(b.index.total_cmp(&a.index))
+    });
     let mut r = 0;
     for row in &mut rows {
         if !row.low_confidence {
@@ -426,7 +519,12 @@ pub struct DiD {
 /// `treated[u][t]` and `control[u][t]` are values per period (`None` = missing).
 /// The standard error uses the spread of the units' own before/after changes.
 #[must_use]
-pub fn diff_in_diff(outcome: &str, treated: &[Vec<Option<f64>>], control: &[Vec<Option<f64>>], start: usize) -> Option<DiD> {
+pub fn diff_in_diff(
+    outcome: &str,
+    treated: &[Vec<Option<f64>>],
+    control: &[Vec<Option<f64>>],
+    start: usize,
+) -> Option<DiD> {
     fn mean(v: &[f64]) -> Option<f64> {
         #[expect(clippy::cast_precision_loss, reason = "small counts")]
         let n = v.len() as f64;
@@ -511,10 +609,19 @@ pub fn interventions(ds: &Dataset) -> Result<Vec<Intervention>, duckdb::Error> {
 ///
 /// # Errors
 /// Bad dates or level, or database errors.
-pub fn add_intervention(db: &std::path::Path, naam: &str, level: Level, codes: &[String], start: &str, end: &str) -> anyhow::Result<i32> {
+pub fn add_intervention(
+    db: &std::path::Path,
+    naam: &str,
+    level: Level,
+    codes: &[String],
+    start: &str,
+    end: &str,
+) -> anyhow::Result<i32> {
     use anyhow::Context;
-    let s = crate::ingest::read::parse_date(start.as_bytes()).context("startdatum is geen datum (jjjj-mm-dd)")?;
-    let e = crate::ingest::read::parse_date(end.as_bytes()).context("einddatum is geen datum (jjjj-mm-dd)")?;
+    let s = crate::ingest::read::parse_date(start.as_bytes())
+        .context("startdatum is geen datum (jjjj-mm-dd)")?;
+    let e = crate::ingest::read::parse_date(end.as_bytes())
+        .context("einddatum is geen datum (jjjj-mm-dd)")?;
     anyhow::ensure!(s <= e, "de einddatum ligt voor de startdatum");
     anyhow::ensure!(!codes.is_empty(), "geen gebieden opgegeven");
     anyhow::ensure!(!naam.trim().is_empty(), "geen naam opgegeven");
@@ -536,7 +643,14 @@ pub fn add_intervention(db: &std::path::Path, naam: &str, level: Level, codes: &
 /// # Errors
 /// Database errors.
 pub fn record_demo_intervention(db: &std::path::Path) -> anyhow::Result<()> {
-    add_intervention(db, "LSI-project Klingerberg", Level::Wijk, &[crate::demo::KLINGERBERG.to_string()], "2025-01-01", "2025-12-31")?;
+    add_intervention(
+        db,
+        "LSI-project Klingerberg",
+        Level::Wijk,
+        &[crate::demo::KLINGERBERG.to_string()],
+        "2025-01-01",
+        "2025-12-31",
+    )?;
     Ok(())
 }
 
@@ -555,23 +669,41 @@ pub struct Effect {
 /// # Errors
 /// Scores or database errors; `Ok(None)` when the data has no periods before or after.
 pub fn effect(ds: &Dataset, iv: &Intervention) -> Result<Option<Effect>, ScoreError> {
-    let Some(level) = Level::from_id(&iv.level) else { return Ok(None) };
-    let Some((y, m, _)) = crate::ingest::read::parse_date(iv.start_date.as_bytes()) else { return Ok(None) };
+    let Some(level) = Level::from_id(&iv.level) else {
+        return Ok(None);
+    };
+    let Some((y, m, _)) = crate::ingest::read::parse_date(iv.start_date.as_bytes()) else {
+        return Ok(None);
+    };
     let start_q = crate::ingest::read::quarter_index(y, m);
-    let start = ds.periods.iter().position(|p| crate::ingest::read::parse_period(p).is_some_and(|q| q >= start_q));
-    let Some(start) = start.filter(|&s| s > 0) else { return Ok(None) };
+    let start = ds
+        .periods
+        .iter()
+        .position(|p| crate::ingest::read::parse_period(p).is_some_and(|q| q >= start_q));
+    let Some(start) = start.filter(|&s| s > 0) else {
+        return Ok(None);
+    };
     let treated: Vec<usize> = iv.codes.iter().filter_map(|c| ds.unit(level, c)).collect();
     if treated.is_empty() {
         return Ok(None);
     }
     let gemeente = ds.units[treated[0]].gemeente.clone();
-    let series = |u: usize, f: &dyn Fn(usize) -> Result<Option<f64>, ScoreError>| -> Result<Vec<Option<f64>>, ScoreError> {
+    let series = |u: usize,
+                  f: &dyn Fn(usize) -> Result<Option<f64>, ScoreError>|
+     -> Result<Vec<Option<f64>>, ScoreError> {
         let _ = u;
         (0..ds.periods.len()).map(f).collect()
     };
     let index_series = |u: usize| series(u, &|p| Ok(unit_score(ds, u, p, None)?.map(|s| s.index)));
     let exp = ds.indicator_index("veiligheidsbeleving");
-    let exp_series = |u: usize| series(u, &|p| Ok(match exp { Some(j) => ds.fig(u, j, p)?.rate, None => None }));
+    let exp_series = |u: usize| {
+        series(u, &|p| {
+            Ok(match exp {
+                Some(j) => ds.fig(u, j, p)?.rate,
+                None => None,
+            })
+        })
+    };
     // Comparable areas: same level and gemeente, no project, nearest pre-period mean index.
     let mean_before = |s: &[Option<f64>]| -> Option<f64> {
         let v: Vec<f64> = s.iter().take(start).flatten().copied().collect();
@@ -579,10 +711,23 @@ pub fn effect(ds: &Dataset, iv: &Intervention) -> Result<Option<Effect>, ScoreEr
         let n = v.len() as f64;
         (!v.is_empty()).then(|| v.iter().sum::<f64>() / n)
     };
-    let t_index: Vec<Vec<Option<f64>>> = treated.iter().map(|&u| index_series(u)).collect::<Result<_, _>>()?;
-    let t_mean = mean_before(&t_index.iter().flat_map(|s| s.iter().take(start).copied()).collect::<Vec<_>>()).unwrap_or(0.0);
+    let t_index: Vec<Vec<Option<f64>>> = treated
+        .iter()
+        .map(|&u| index_series(u))
+        .collect::<Result<_, _>>()?;
+    let t_mean = mean_before(
+        &t_index
+            .iter()
+            .flat_map(|s| s.iter().take(start).copied())
+            .collect::<Vec<_>>(),
+    )
+    .unwrap_or(0.0);
     let all_ivs = interventions(ds)?;
-    let in_project: std::collections::HashSet<&str> = all_ivs.iter().filter(|i| i.level == iv.level).flat_map(|i| i.codes.iter().map(String::as_str)).collect();
+    let in_project: std::collections::HashSet<&str> = all_ivs
+        .iter()
+        .filter(|i| i.level == iv.level)
+        .flat_map(|i| i.codes.iter().map(String::as_str))
+        .collect();
     let mut candidates: Vec<(f64, usize, Vec<Option<f64>>)> = Vec::new();
     for &u in ds.level_units(level) {
         let unit = &ds.units[u];
@@ -602,15 +747,29 @@ pub fn effect(ds: &Dataset, iv: &Intervention) -> Result<Option<Effect>, ScoreEr
     if let Some(d) = diff_in_diff("index", &t_index, &c_index, start) {
         outcomes.push(d);
     }
-    let t_exp: Vec<Vec<Option<f64>>> = treated.iter().map(|&u| exp_series(u)).collect::<Result<_, _>>()?;
-    let c_exp: Vec<Vec<Option<f64>>> = c_units.iter().map(|&u| exp_series(u)).collect::<Result<_, _>>()?;
+    let t_exp: Vec<Vec<Option<f64>>> = treated
+        .iter()
+        .map(|&u| exp_series(u))
+        .collect::<Result<_, _>>()?;
+    let c_exp: Vec<Vec<Option<f64>>> = c_units
+        .iter()
+        .map(|&u| exp_series(u))
+        .collect::<Result<_, _>>()?;
     if let Some(d) = diff_in_diff("veiligheidsbeleving", &t_exp, &c_exp, start) {
         outcomes.push(d);
     }
     Ok(Some(Effect {
         intervention: iv.clone(),
         start_period: ds.periods[start].clone(),
-        controls: c_units.iter().map(|&u| ds.units[u].naam.clone().unwrap_or_else(|| ds.units[u].code.clone())).collect(),
+        controls: c_units
+            .iter()
+            .map(|&u| {
+                ds.units[u]
+                    .naam
+                    .clone()
+                    .unwrap_or_else(|| ds.units[u].code.clone())
+            })
+            .collect(),
         outcomes,
     }))
 }
@@ -638,8 +797,34 @@ mod tests {
     #[test]
     fn shrinkage_pulls_small_bases_in_more() {
         let tau2 = 4.0;
-        let big = shrink(Some((20.0, RateKind::Proportion.variance(Obs { rate: 20.0, n: 2000.0 }, 100.0))), 10.0, tau2);
-        let small = shrink(Some((20.0, RateKind::Proportion.variance(Obs { rate: 20.0, n: 25.0 }, 100.0))), 10.0, tau2);
+        let big = shrink(
+            Some((
+                20.0,
+                RateKind::Proportion.variance(
+                    Obs {
+                        rate: 20.0,
+                        n: 2000.0,
+                    },
+                    100.0,
+                ),
+            )),
+            10.0,
+            tau2,
+        );
+        let small = shrink(
+            Some((
+                20.0,
+                RateKind::Proportion.variance(
+                    Obs {
+                        rate: 20.0,
+                        n: 25.0,
+                    },
+                    100.0,
+                ),
+            )),
+            10.0,
+            tau2,
+        );
         assert!(big.estimate > small.estimate, "{big:?} {small:?}");
         assert!(big.estimate < 20.0 && small.estimate > 10.0);
         // Known answer: v = 0.2·0.8/25·100² = 64; w = 4/(4+64) = 1/17; 10 + 10/17.
@@ -677,17 +862,28 @@ mod tests {
     fn did_known_answer() {
         // Treated: 10 → 7 (−3). Controls: 10 → 9 and 8 → 7 (−1 each). Effect −2, se 0 spread.
         let t = vec![vec![Some(10.0), Some(10.0), Some(7.0), Some(7.0)]];
-        let c = vec![vec![Some(10.0), Some(10.0), Some(9.0), Some(9.0)], vec![Some(8.0), Some(8.0), Some(7.0), Some(7.0)]];
+        let c = vec![
+            vec![Some(10.0), Some(10.0), Some(9.0), Some(9.0)],
+            vec![Some(8.0), Some(8.0), Some(7.0), Some(7.0)],
+        ];
         let d = diff_in_diff("x", &t, &c, 2).unwrap();
         assert!((d.effect + 2.0).abs() < 1e-12);
         assert!(d.se.abs() < 1e-12);
         // Controls whose changes differ give a positive se and an interval around the effect.
-        let c2 = vec![vec![Some(10.0), Some(9.0)], vec![Some(8.0), Some(9.0)], vec![Some(5.0), Some(5.0)]];
+        let c2 = vec![
+            vec![Some(10.0), Some(9.0)],
+            vec![Some(8.0), Some(9.0)],
+            vec![Some(5.0), Some(5.0)],
+        ];
         let t2 = vec![vec![Some(10.0), Some(6.0)]];
         let d2 = diff_in_diff("x", &t2, &c2, 1).unwrap();
         assert!((d2.effect + 4.0).abs() < 1e-12);
         // Control changes −1, 1, 0: variance 1, used for the single treated unit too.
-        assert!((d2.se - (1.0f64 + 1.0 / 3.0).sqrt()).abs() < 1e-12, "{}", d2.se);
+        assert!(
+            (d2.se - (1.0f64 + 1.0 / 3.0).sqrt()).abs() < 1e-12,
+            "{}",
+            d2.se
+        );
         assert!(d2.low < d2.effect && d2.high > d2.effect);
     }
 }

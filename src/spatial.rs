@@ -148,19 +148,30 @@ pub struct AreaSet {
 
 impl AreaSet {
     fn new(areas: Vec<Area>) -> Self {
-        let by_code = areas.iter().enumerate().map(|(i, a)| (a.code.clone(), i)).collect();
+        let by_code = areas
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.code.clone(), i))
+            .collect();
         let items = areas
             .iter()
             .enumerate()
             .filter_map(|(i, a)| {
                 let r = a.geometry.bounding_rect()?;
                 Some(GeomWithData::new(
-                    rstar::primitives::Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    rstar::primitives::Rectangle::from_corners(
+                        [r.min().x, r.min().y],
+                        [r.max().x, r.max().y],
+                    ),
                     i,
                 ))
             })
             .collect();
-        Self { areas, by_code, tree: RTree::bulk_load(items) }
+        Self {
+            areas,
+            by_code,
+            tree: RTree::bulk_load(items),
+        }
     }
 
     /// The area containing the point (lon, lat), if any.
@@ -187,7 +198,9 @@ impl AreaSet {
 
     /// Areas whose bounding box intersects the given box.
     pub fn in_envelope(&self, min: [f64; 2], max: [f64; 2]) -> impl Iterator<Item = usize> + '_ {
-        self.tree.locate_in_envelope_intersecting(&AABB::from_corners(min, max)).map(|g| g.data)
+        self.tree
+            .locate_in_envelope_intersecting(&AABB::from_corners(min, max))
+            .map(|g| g.data)
     }
 }
 
@@ -224,16 +237,28 @@ pub fn read_areas(
     wijk_key: Option<&str>,
     gemeente_key: Option<&str>,
 ) -> Result<Vec<Area>, SpatialError> {
-    let err = |message: String| SpatialError::Boundary { file: file.to_string(), message };
-    let gj: geojson::GeoJson = text.parse().map_err(|e: geojson::Error| err(e.to_string()))?;
+    let err = |message: String| SpatialError::Boundary {
+        file: file.to_string(),
+        message,
+    };
+    let gj: geojson::GeoJson = text
+        .parse()
+        .map_err(|e: geojson::Error| err(e.to_string()))?;
     let geojson::GeoJson::FeatureCollection(fc) = gj else {
         return Err(err("not a FeatureCollection".into()));
     };
     let mut out = Vec::with_capacity(fc.features.len());
     for (i, f) in fc.features.iter().enumerate() {
-        let code = prop_str(f, code_key).ok_or_else(|| err(format!("feature {i} has no '{code_key}'")))?;
-        let geom = f.geometry.as_ref().ok_or_else(|| err(format!("feature {code} has no geometry")))?;
-        let g: geo::Geometry<f64> = geom.clone().try_into().map_err(|e: geojson::Error| err(format!("{code}: {e}")))?;
+        let code =
+            prop_str(f, code_key).ok_or_else(|| err(format!("feature {i} has no '{code_key}'")))?;
+        let geom = f
+            .geometry
+            .as_ref()
+            .ok_or_else(|| err(format!("feature {code} has no geometry")))?;
+        let g: geo::Geometry<f64> = geom
+            .clone()
+            .try_into()
+            .map_err(|e: geojson::Error| err(format!("{code}: {e}")))?;
         let geometry = match g {
             geo::Geometry::Polygon(p) => MultiPolygon::new(vec![p]),
             geo::Geometry::MultiPolygon(m) => m,
@@ -273,7 +298,14 @@ impl Boundaries {
             }
             a.gemeente = Some("GM0983".into());
         }
-        let mut wijken = read_areas(embedded::WIJKEN, "venlo_wijken_2024.geojson", "wijkcode", "wijknaam", None, Some("gemeentecode"))?;
+        let mut wijken = read_areas(
+            embedded::WIJKEN,
+            "venlo_wijken_2024.geojson",
+            "wijkcode",
+            "wijknaam",
+            None,
+            Some("gemeentecode"),
+        )?;
         for w in &mut wijken {
             // "Wijk 25 Klingerberg" → "Klingerberg": the number is CBS's, the name is the residents'.
             if let Some(rest) = w.naam.strip_prefix("Wijk ") {
@@ -320,7 +352,10 @@ impl Boundaries {
     #[must_use]
     pub fn locate(&self, lon: f64, lat: f64) -> Option<(Option<usize>, usize)> {
         if let Some(b) = self.buurten.locate(lon, lat) {
-            let gm = self.buurten.areas[b].gemeente.as_deref().and_then(|c| self.gemeenten.index(c));
+            let gm = self.buurten.areas[b]
+                .gemeente
+                .as_deref()
+                .and_then(|c| self.gemeenten.index(c));
             if let Some(g) = gm {
                 return Some((Some(b), g));
             }
@@ -442,7 +477,14 @@ pub fn h3_cells(lon: f64, lat: f64) -> Option<[CellIndex; 4]> {
 /// The polygon of an H3 cell in WGS84 (lon, lat).
 #[must_use]
 pub fn cell_polygon(cell: CellIndex) -> Polygon<f64> {
-    let mut ring: Vec<Coord<f64>> = cell.boundary().iter().map(|ll| Coord { x: ll.lng(), y: ll.lat() }).collect();
+    let mut ring: Vec<Coord<f64>> = cell
+        .boundary()
+        .iter()
+        .map(|ll| Coord {
+            x: ll.lng(),
+            y: ll.lat(),
+        })
+        .collect();
     if let Some(first) = ring.first().copied() {
         ring.push(first);
     }
@@ -455,7 +497,10 @@ pub fn dissolve_cells(cells: &[CellIndex]) -> MultiPolygon<f64> {
     let mut unique = cells.to_vec();
     unique.sort_unstable();
     unique.dedup();
-    match h3o::geom::SolventBuilder::new().build().dissolve(unique.iter().copied()) {
+    match h3o::geom::SolventBuilder::new()
+        .build()
+        .dissolve(unique.iter().copied())
+    {
         Ok(mp) => mp,
         Err(_) => MultiPolygon::new(unique.into_iter().map(cell_polygon).collect()),
     }
@@ -479,14 +524,25 @@ mod tests {
 
     #[test]
     fn rd_roundtrip_within_a_metre_over_venlo_and_the_country() {
-        for (x, y) in [(209_000.0, 376_000.0), (121_000.0, 487_000.0), (233_000.0, 582_000.0), (30_000.0, 385_000.0)] {
+        for (x, y) in [
+            (209_000.0, 376_000.0),
+            (121_000.0, 487_000.0),
+            (233_000.0, 582_000.0),
+            (30_000.0, 385_000.0),
+        ] {
             let (lon, lat) = rd_to_wgs84(x, y);
             let (x2, y2) = wgs84_to_rd(lon, lat);
-            assert!((x - x2).abs() < 1.0 && (y - y2).abs() < 1.0, "{x},{y} → {x2},{y2}");
+            assert!(
+                (x - x2).abs() < 1.0 && (y - y2).abs() < 1.0,
+                "{x},{y} → {x2},{y2}"
+            );
         }
-        // Venlo station, about 51.3636 N 6.1717 E, lies near RD 210 300, 376 100.
-        let (x, y) = wgs84_to_rd(6.1717, 51.3636);
-        assert!((x - 210_300.0).abs() < 400.0 && (y - 376_100.0).abs() < 400.0, "{x},{y}");
+        // The Martinitoren in Groningen: RD 233 883,1 582 065,2 = 53,219 384 N 6,568 201 E.
+        let (x, y) = wgs84_to_rd(6.568_200_6, 53.219_383_5);
+        assert!(
+            (x - 233_883.1).abs() < 2.0 && (y - 582_065.2).abs() < 2.0,
+            "{x},{y}"
+        );
     }
 
     #[test]

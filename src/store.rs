@@ -44,11 +44,19 @@ pub fn write_transaction<T, E: From<StoreError>>(
     f: impl FnOnce(&duckdb::Transaction<'_>) -> Result<T, E>,
 ) -> Result<T, E> {
     let file = db.display().to_string();
-    let io = |e: std::io::Error| StoreError::Io { file: file.clone(), message: e.to_string() };
+    let io = |e: std::io::Error| StoreError::Io {
+        file: file.clone(),
+        message: e.to_string(),
+    };
     if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    let lock = File::options().create(true).truncate(false).write(true).open(lock_path(db)).map_err(io)?;
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock_path(db))
+        .map_err(io)?;
     lock.lock().map_err(io)?;
     let tmp = tmp_path(db);
     let _ = std::fs::remove_file(&tmp);
@@ -58,14 +66,20 @@ pub fn write_transaction<T, E: From<StoreError>>(
     if db.exists() {
         std::fs::copy(db, &tmp).map_err(io)?;
     }
-    let dberr = |source: duckdb::Error| StoreError::Db { file: file.clone(), source };
+    let dberr = |source: duckdb::Error| StoreError::Db {
+        file: file.clone(),
+        source,
+    };
     let result = (|| -> Result<T, E> {
         let mut conn = duckdb::Connection::open(&tmp).map_err(dberr)?;
         conn.execute_batch(SCHEMA).map_err(dberr)?;
         let tx = conn.transaction().map_err(dberr)?;
         let out = f(&tx)?;
+        tracing::debug!("transaction body done");
         tx.commit().map_err(dberr)?;
+        tracing::debug!("committed");
         conn.execute_batch("CHECKPOINT").map_err(dberr)?;
+        tracing::debug!("checkpointed");
         conn.close().map_err(|(_, e)| dberr(e))?;
         Ok(out)
     })();
@@ -96,7 +110,10 @@ pub fn open_read_only(db: &Path) -> Result<duckdb::Connection, StoreError> {
     }
     let cfg = duckdb::Config::default()
         .access_mode(duckdb::AccessMode::ReadOnly)
-        .map_err(|source| StoreError::Db { file: file.clone(), source })?;
+        .map_err(|source| StoreError::Db {
+            file: file.clone(),
+            source,
+        })?;
     duckdb::Connection::open_with_flags(db, cfg).map_err(|source| StoreError::Db { file, source })
 }
 
@@ -105,7 +122,9 @@ pub fn open_read_only(db: &Path) -> Result<duckdb::Connection, StoreError> {
 /// # Errors
 /// DuckDB errors.
 pub fn latest_version(conn: &duckdb::Connection) -> Result<Option<(i32, String)>, duckdb::Error> {
-    let mut st = conn.prepare("SELECT version, fingerprint FROM dataset_version ORDER BY version DESC LIMIT 1")?;
+    let mut st = conn.prepare(
+        "SELECT version, fingerprint FROM dataset_version ORDER BY version DESC LIMIT 1",
+    )?;
     let mut rows = st.query([])?;
     match rows.next()? {
         Some(r) => Ok(Some((r.get(0)?, r.get(1)?))),

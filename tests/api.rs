@@ -30,7 +30,12 @@ async fn send(s: AppState, req: Request<Body>) -> (StatusCode, axum::http::Heade
 
 async fn get_json(uri: &str) -> Value {
     let (status, headers, body) = get(uri).await;
-    assert_eq!(status, StatusCode::OK, "{uri}: {}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{uri}: {}",
+        String::from_utf8_lossy(&body)
+    );
     assert_eq!(headers.get("api-version").unwrap(), "1.0.0");
     serde_json::from_slice(&body).unwrap()
 }
@@ -38,37 +43,80 @@ async fn get_json(uri: &str) -> Value {
 #[tokio::test]
 async fn landing_conformance_and_collections() {
     let l = get_json("/v1").await;
-    let rels: Vec<&str> = l["links"].as_array().unwrap().iter().map(|x| x["rel"].as_str().unwrap()).collect();
+    let rels: Vec<&str> = l["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["rel"].as_str().unwrap())
+        .collect();
     for r in ["self", "service-desc", "conformance", "data"] {
         assert!(rels.contains(&r), "{rels:?}");
     }
     let c = get_json("/v1/conformance").await;
-    assert!(c["conformsTo"].to_string().contains("ogcapi-features-1/1.0/conf/geojson"));
+    assert!(c["conformsTo"]
+        .to_string()
+        .contains("ogcapi-features-1/1.0/conf/geojson"));
     let cols = get_json("/v1/collections").await;
-    let ids: Vec<&str> = cols["collections"].as_array().unwrap().iter().map(|x| x["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["gemeenten", "wijken", "buurten", "pc4", "pc6", "h3-7", "h3-8", "h3-9", "h3-10"]);
+    let ids: Vec<&str> = cols["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "gemeenten",
+            "wijken",
+            "buurten",
+            "pc4",
+            "pc6",
+            "h3-7",
+            "h3-8",
+            "h3-9",
+            "h3-10"
+        ]
+    );
     let one = get_json("/v1/collections/h3-9").await;
-    assert_eq!(one["extent"]["temporal"]["interval"][0][0], "2024-01-01T00:00:00Z");
+    assert_eq!(
+        one["extent"]["temporal"]["interval"][0][0],
+        "2024-01-01T00:00:00Z"
+    );
 }
 
 #[tokio::test]
 async fn items_are_flat_features_with_paging_and_suppression_flags() {
     let (status, headers, body) = get("/v1/collections/h3-9/items?limit=10000").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(headers.get(header::CONTENT_TYPE).unwrap(), "application/geo+json");
+    assert_eq!(
+        headers.get(header::CONTENT_TYPE).unwrap(),
+        "application/geo+json"
+    );
     let fc: Value = serde_json::from_slice(&body).unwrap();
     let n = fc["numberMatched"].as_u64().unwrap();
     assert!(n > 800 && n < 3000, "{n} res-9 cells");
     assert_eq!(fc["numberReturned"].as_u64().unwrap(), n);
     assert_eq!(fc["period"], "2025-Q4");
     let props = &fc["features"][0]["properties"];
-    for k in ["code", "period", "gemeente", "overlast_count", "overlast_rate", "overlast_suppressed", "index", "index_klasse"] {
+    for k in [
+        "code",
+        "period",
+        "gemeente",
+        "overlast_count",
+        "overlast_rate",
+        "overlast_suppressed",
+        "index",
+        "index_klasse",
+    ] {
         assert!(props.get(k).is_some(), "missing {k}: {props}");
     }
     assert_eq!(fc["disclosure"]["k"], 10);
     // A suppressed figure is null with its flag set, never a number.
     let feats = fc["features"].as_array().unwrap();
-    let suppressed = feats.iter().filter(|f| f["properties"]["overlast_suppressed"] == true).count();
+    let suppressed = feats
+        .iter()
+        .filter(|f| f["properties"]["overlast_suppressed"] == true)
+        .count();
     assert!(suppressed > 0);
     for f in feats {
         if f["properties"]["overlast_count"].is_null() {
@@ -78,13 +126,27 @@ async fn items_are_flat_features_with_paging_and_suppression_flags() {
     // Paging with next links, and limit clamped rather than refused.
     let p1 = get_json("/v1/collections/h3-9/items?limit=100").await;
     assert_eq!(p1["features"].as_array().unwrap().len(), 100);
-    let next = p1["links"].as_array().unwrap().iter().find(|l| l["rel"] == "next").unwrap()["href"].as_str().unwrap().to_string();
+    let next = p1["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "next")
+        .unwrap()["href"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(next.starts_with("http://"), "{next}");
+    let next = next
+        .split_once("/v1")
+        .map(|(_, rest)| format!("/v1{rest}"))
+        .unwrap();
     let p2 = get_json(&next).await;
     assert_ne!(p1["features"][0]["id"], p2["features"][0]["id"]);
     let big = get_json("/v1/collections/h3-10/items?limit=99999999").await;
     assert!(big["numberReturned"].as_u64().unwrap() <= 10_000);
     // bbox and datetime.
-    let kb = get_json("/v1/collections/wijken/items?bbox=6.10,51.36,6.14,51.39&datetime=2024-Q2").await;
+    let kb =
+        get_json("/v1/collections/wijken/items?bbox=6.10,51.36,6.14,51.39&datetime=2024-Q2").await;
     assert_eq!(kb["period"], "2024-Q2");
     assert!(kb["numberMatched"].as_u64().unwrap() < 21);
     let one = get_json("/v1/collections/wijken/items/WK098325").await;
@@ -93,17 +155,28 @@ async fn items_are_flat_features_with_paging_and_suppression_flags() {
 
 #[tokio::test]
 async fn bad_parameters_are_400_problem_json_listing_every_problem() {
-    let (status, headers, body) = get("/v1/collections/wijken/items?limit=abc&bbox=1,2&foo=1&datetime=1999-Q1").await;
+    let (status, headers, body) =
+        get("/v1/collections/wijken/items?limit=abc&bbox=1,2&foo=1&datetime=1999-Q1").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(headers.get(header::CONTENT_TYPE).unwrap(), "application/problem+json");
+    assert_eq!(
+        headers.get(header::CONTENT_TYPE).unwrap(),
+        "application/problem+json"
+    );
     let p: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(p["status"], 400);
     let d = p["detail"].as_str().unwrap();
     assert!(d.contains("'foo'"), "{d}");
-    let (status, _, body) = get("/v1/collections/wijken/items?limit=abc&bbox=1,2&datetime=1999-Q1").await;
+    let (status, _, body) =
+        get("/v1/collections/wijken/items?limit=abc&bbox=1,2&datetime=1999-Q1").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let d = serde_json::from_slice::<Value>(&body).unwrap()["detail"].as_str().unwrap().to_string();
-    assert!(d.contains("limit") && d.contains("bbox") && d.contains("datetime"), "{d}");
+    let d = serde_json::from_slice::<Value>(&body).unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        d.contains("limit") && d.contains("bbox") && d.contains("datetime"),
+        "{d}"
+    );
     let (status, _, _) = get("/v1/collections/").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, headers, _) = get("/v1/collections/wijken/items/").await;
@@ -117,7 +190,10 @@ async fn bad_parameters_are_400_problem_json_listing_every_problem() {
 async fn openapi_is_public_with_cors() {
     let (status, headers, body) = get("/v1/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(), "*");
+    assert_eq!(
+        headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(),
+        "*"
+    );
     let doc: Value = serde_json::from_slice(&body).unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     assert!(doc["paths"]["/collections/{collectionId}/items"]["get"].is_object());
@@ -129,26 +205,53 @@ async fn indicators_carry_metadata_and_legal_basis() {
     let inds = c["indicators"].as_array().unwrap();
     assert!(inds.len() >= 12);
     for i in inds {
-        for k in ["id", "naam", "name_en", "theme", "partners", "legal_basis", "unit", "polarity", "min_denominator", "index_weight"] {
+        for k in [
+            "id",
+            "naam",
+            "name_en",
+            "theme",
+            "partners",
+            "legal_basis",
+            "unit",
+            "polarity",
+            "min_denominator",
+            "index_weight",
+        ] {
             assert!(!i[k].is_null(), "{k} in {i}");
         }
     }
-    let hh = inds.iter().find(|i| i["id"] == "handhaving_huisvesting").unwrap();
+    let hh = inds
+        .iter()
+        .find(|i| i["id"] == "handhaving_huisvesting")
+        .unwrap();
     assert_eq!(hh["index_weight"], 0.0);
 }
 
 #[tokio::test]
 async fn charts_are_svg_and_png_with_etag() {
-    let (status, headers, body) = get("/v1/charts/trend/wijken/WK098325?indicator=overlast&f=svg").await;
+    let (status, headers, body) =
+        get("/v1/charts/trend/wijken/WK098325?indicator=overlast&f=svg").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers.get(header::CONTENT_TYPE).unwrap(), "image/svg+xml");
     let svg = String::from_utf8(body).unwrap();
-    assert!(svg.contains("Klingerberg") && svg.contains("gemeente Venlo"), "trend lacks labels");
-    let etag = headers.get(header::ETAG).unwrap().to_str().unwrap().to_string();
-    let req = Request::get("/v1/charts/trend/wijken/WK098325?indicator=overlast&f=svg").header(header::IF_NONE_MATCH, &etag).body(Body::empty()).unwrap();
+    assert!(
+        svg.contains("Klingerberg") && svg.contains("gemeente Venlo"),
+        "trend lacks labels"
+    );
+    let etag = headers
+        .get(header::ETAG)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let req = Request::get("/v1/charts/trend/wijken/WK098325?indicator=overlast&f=svg")
+        .header(header::IF_NONE_MATCH, &etag)
+        .body(Body::empty())
+        .unwrap();
     let (status, _, _) = send(state(), req).await;
     assert_eq!(status, StatusCode::NOT_MODIFIED);
-    let (status, headers, body) = get("/v1/charts/distribution/wijken/WK098325?indicator=adresdrukte&f=png").await;
+    let (status, headers, body) =
+        get("/v1/charts/distribution/wijken/WK098325?indicator=adresdrukte&f=png").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers.get(header::CONTENT_TYPE).unwrap(), "image/png");
     assert_eq!(&body[1..4], b"PNG");
@@ -164,13 +267,37 @@ async fn area_detail_has_values_against_the_gemeente_and_navigation() {
     let d = get_json("/v1/areas/wijken/WK098325").await;
     assert_eq!(d["naam"], "Klingerberg");
     assert_eq!(d["parent"]["code"], "GM0983");
-    let kids: Vec<&str> = d["children"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
-    assert!(kids.contains(&"BU09832501") && kids.contains(&"BU09832502"), "{kids:?}");
-    let adres = d["figures"].as_array().unwrap().iter().find(|f| f["id"] == "adresdrukte").unwrap();
-    assert!(adres["rate"].as_f64().unwrap() > 2.0 * adres["gemeente_rate"].as_f64().unwrap(), "{adres}");
+    let kids: Vec<&str> = d["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        kids.contains(&"BU09832501") && kids.contains(&"BU09832502"),
+        "{kids:?}"
+    );
+    let adres = d["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "adresdrukte")
+        .unwrap();
+    assert!(
+        adres["rate"].as_f64().unwrap() > 2.0 * adres["gemeente_rate"].as_f64().unwrap(),
+        "{adres}"
+    );
     let s = get_json("/v1/search?q=klinger").await;
-    let codes: Vec<&str> = s["results"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
-    assert!(codes.contains(&"WK098325") && codes.contains(&"BU09832501"), "{codes:?}");
+    let codes: Vec<&str> = s["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"WK098325") && codes.contains(&"BU09832501"),
+        "{codes:?}"
+    );
     let s = get_json("/v1/search?q=5925").await;
     assert_eq!(s["results"][0]["code"], "5925");
 }
@@ -183,9 +310,26 @@ async fn ranking_puts_klingerberg_near_the_top_for_the_planted_reasons() {
     assert!(pos < 3, "Klingerberg ranks {}", pos + 1);
     let kb = &rows[pos];
     assert_eq!(kb["low_confidence"], false);
-    let drivers: Vec<&str> = kb["drivers"].as_array().unwrap().iter().map(|d| d["indicator"].as_str().unwrap()).collect();
-    let planted = ["adresdrukte", "overbewoning", "eigendomsconcentratie", "werkgever_op_adres", "kort_ingeschreven", "overlast", "veiligheidsbeleving", "toeslag_signalen"];
-    assert!(drivers.iter().filter(|d| planted.contains(d)).count() >= 2, "{drivers:?}");
+    let drivers: Vec<&str> = kb["drivers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["indicator"].as_str().unwrap())
+        .collect();
+    let planted = [
+        "adresdrukte",
+        "overbewoning",
+        "eigendomsconcentratie",
+        "werkgever_op_adres",
+        "kort_ingeschreven",
+        "overlast",
+        "veiligheidsbeleving",
+        "toeslag_signalen",
+    ];
+    assert!(
+        drivers.iter().filter(|d| planted.contains(d)).count() >= 2,
+        "{drivers:?}"
+    );
     assert!(kb["low"].as_f64().unwrap() < kb["index"].as_f64().unwrap());
     // Restricted to the housing theme, Klingerberg is first.
     let h = get_json("/v1/ranking/GM0983?level=wijken&theme=huisvesting").await;
@@ -198,11 +342,21 @@ async fn ranking_puts_klingerberg_near_the_top_for_the_planted_reasons() {
 async fn explanation_contributions_add_up_to_the_index() {
     let e = get_json("/v1/index/wijken/WK098325").await;
     let index = e["index"].as_f64().unwrap();
-    let sum: f64 = e["drivers"].as_array().unwrap().iter().map(|d| d["contribution"].as_f64().unwrap()).sum();
+    let sum: f64 = e["drivers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["contribution"].as_f64().unwrap())
+        .sum();
     assert!((index - sum).abs() < 1e-9, "{index} vs {sum}");
     assert!((1..=9).contains(&e["class"].as_u64().unwrap()));
     let m = get_json("/v1/index/method").await;
-    let total: f64 = m["themes"].as_array().unwrap().iter().map(|t| t["weight"].as_f64().unwrap()).sum();
+    let total: f64 = m["themes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["weight"].as_f64().unwrap())
+        .sum();
     assert!((total - 1.0).abs() < 1e-9);
 }
 
@@ -214,10 +368,19 @@ async fn intervention_effect_in_klingerberg() {
     let e = get_json(&format!("/v1/interventions/{}/effect", iv["id"])).await;
     assert_eq!(e["start_period"], "2025-Q1");
     let outcomes = e["outcomes"].as_array().unwrap();
-    let exp = outcomes.iter().find(|o| o["outcome"] == "veiligheidsbeleving").unwrap();
-    assert!(exp["effect"].as_f64().unwrap() > 0.0, "perceived safety should improve: {exp}");
+    let exp = outcomes
+        .iter()
+        .find(|o| o["outcome"] == "veiligheidsbeleving")
+        .unwrap();
+    assert!(
+        exp["effect"].as_f64().unwrap() > 0.0,
+        "perceived safety should improve: {exp}"
+    );
     let idx = outcomes.iter().find(|o| o["outcome"] == "index").unwrap();
-    assert!(idx["effect"].as_f64().unwrap() < 0.0, "pressure should fall relative to controls: {idx}");
+    assert!(
+        idx["effect"].as_f64().unwrap() < 0.0,
+        "pressure should fall relative to controls: {idx}"
+    );
     assert!(idx["n_control"].as_u64().unwrap() >= 5);
 }
 
@@ -226,14 +389,25 @@ async fn recording_an_intervention_over_the_api() {
     let (_d, db) = copy_db("iv.duckdb");
     let s = AppState::new(&db, fixture().dir.path().join("web-none"));
     let body = r#"{"naam":"Project Venlo-Centrum","level":"wijken","codes":["WK098311"],"start_date":"2025-04-01","end_date":"2025-12-31"}"#;
-    let req = Request::post("/v1/interventions").header(header::CONTENT_TYPE, "application/json").body(Body::from(body)).unwrap();
+    let req = Request::post("/v1/interventions")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body))
+        .unwrap();
     let (status, headers, _) = send(s.clone(), req).await;
     assert_eq!(status, StatusCode::CREATED);
-    let loc = headers.get(header::LOCATION).unwrap().to_str().unwrap().to_string();
+    let loc = headers
+        .get(header::LOCATION)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     let (status, _, body) = send(s.clone(), Request::get(loc).body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
     let bad = r#"{"naam":"x","level":"wijken","codes":["WK000000"],"start_date":"2025-04-01","end_date":"2025-12-31"}"#;
-    let req = Request::post("/v1/interventions").header(header::CONTENT_TYPE, "application/json").body(Body::from(bad)).unwrap();
+    let req = Request::post("/v1/interventions")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(bad))
+        .unwrap();
     let (status, _, _) = send(s, req).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
@@ -243,28 +417,60 @@ async fn briefing_names_the_top_wijken() {
     let (status, _, body) = get("/briefing/GM0983").await;
     assert_eq!(status, StatusCode::OK);
     let html = String::from_utf8(body).unwrap();
-    assert!(html.contains("Klingerberg") && html.contains("Top 5") && html.contains("LSI-project Klingerberg"));
+    assert!(
+        html.contains("Klingerberg")
+            && html.contains("Top 5")
+            && html.contains("LSI-project Klingerberg")
+    );
     assert!(html.contains("<svg"), "no map");
 }
 
 /// GDAL's OGC API Features driver reads the collections and features from a real server.
 #[test]
 fn gdal_ogrinfo_lists_collections_and_reads_features() {
-    if std::process::Command::new("ogrinfo").arg("--version").output().is_err() {
+    if std::process::Command::new("ogrinfo")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         assert!(std::env::var("WIJKRADAR_SKIP_GDAL").is_ok(), "ogrinfo (gdal-bin) is not installed: apt-get install gdal-bin, or set WIJKRADAR_SKIP_GDAL=1");
         return;
     }
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
     let addr = listener.local_addr().unwrap();
     rt.spawn(async move { axum::serve(listener, app(state())).await.unwrap() });
-    let out = std::process::Command::new("ogrinfo").arg("-ro").arg("-so").arg(format!("OAPIF:http://{addr}/v1")).output().unwrap();
+    let out = std::process::Command::new("ogrinfo")
+        .arg("-ro")
+        .arg("-so")
+        .arg(format!("OAPIF:http://{addr}/v1"))
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for id in ["gemeenten", "wijken", "buurten", "pc4", "h3-9"] {
         assert!(text.contains(id), "ogrinfo does not list {id}: {text}");
     }
-    let out = std::process::Command::new("ogrinfo").arg("-ro").arg("-al").arg("-so").arg(format!("OAPIF:http://{addr}/v1")).arg("wijken").output().unwrap();
+    let out = std::process::Command::new("ogrinfo")
+        .arg("-ro")
+        .arg("-al")
+        .arg("-so")
+        .arg(format!("OAPIF:http://{addr}/v1"))
+        .arg("wijken")
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains("Feature Count: 21") && text.contains("overlast_rate"), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success()
+            && text.contains("Feature Count: 21")
+            && text.contains("overlast_rate"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -27,16 +27,25 @@ impl From<ScoreError> for ApiError {
 }
 
 fn level_unit(ds: &Dataset, level: &str, code: &str) -> Result<usize, ApiError> {
-    let l = Level::from_id(level).ok_or_else(|| ApiError::NotFound(format!("niveau '{level}' bestaat niet")))?;
-    ds.unit(l, code).ok_or_else(|| ApiError::NotFound(format!("'{code}' bestaat niet op niveau '{level}'")))
+    let l = Level::from_id(level)
+        .ok_or_else(|| ApiError::NotFound(format!("niveau '{level}' bestaat niet")))?;
+    ds.unit(l, code)
+        .ok_or_else(|| ApiError::NotFound(format!("'{code}' bestaat niet op niveau '{level}'")))
 }
 
 fn ind_name(ds: &Dataset, id: &str) -> String {
-    ds.indicators.iter().find(|m| m.id == id).map_or_else(|| id.to_string(), |m| m.naam.clone())
+    ds.indicators
+        .iter()
+        .find(|m| m.id == id)
+        .map_or_else(|| id.to_string(), |m| m.naam.clone())
 }
 
 /// `GET /v1/index/{level}/{code}`: index, class, interval and drivers.
-pub async fn explain(State(state): State<AppState>, Path((level, code)): Path<(String, String)>, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
+pub async fn explain(
+    State(state): State<AppState>,
+    Path((level, code)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     let q = Query::parse(q.as_deref(), &["datetime", "theme"])?;
     let ds = state.dataset()?;
     let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
@@ -85,7 +94,11 @@ pub async fn method(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
 }
 
 /// `GET /v1/ranking/{gemeente}?level=wijken|buurten&theme=&datetime=`
-pub async fn ranking(State(state): State<AppState>, Path(gemeente): Path<String>, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
+pub async fn ranking(
+    State(state): State<AppState>,
+    Path(gemeente): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     let q = Query::parse(q.as_deref(), &["level", "theme", "datetime"])?;
     let ds = state.dataset()?;
     let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
@@ -106,20 +119,46 @@ pub async fn ranking(State(state): State<AppState>, Path(gemeente): Path<String>
 }
 
 /// `GET /v1/charts/contributions/{level}/{code}?f=svg|png&datetime=`
-pub async fn contributions_chart(State(state): State<AppState>, Path((level, code)): Path<(String, String)>, RawQuery(q): RawQuery, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn contributions_chart(
+    State(state): State<AppState>,
+    Path((level, code)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let q = Query::parse(q.as_deref(), &["f", "datetime", "theme"])?;
     let ds: Arc<Dataset> = state.dataset()?;
     tokio::task::spawn_blocking(move || -> Result<Response, ApiError> {
         let u = level_unit(&ds, &level, &code)?;
-        let fmt = charts::Format::parse(q.get("f")).ok_or_else(|| ApiError::invalid(&["f: kies svg of png".into()]))?;
+        let fmt = charts::Format::parse(q.get("f"))
+            .ok_or_else(|| ApiError::invalid(&["f: kies svg of png".into()]))?;
         let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
-        let s = score::unit_score(&ds, u, p, q.get("theme"))?.ok_or_else(|| ApiError::NotFound("geen index voor dit gebied".into()))?;
-        let mut items: Vec<(String, f64)> = s.contributions.iter().filter(|c| c.weight > 0.0).map(|c| (short(&ind_name(&ds, &c.indicator)), c.contribution)).collect();
+        let s = score::unit_score(&ds, u, p, q.get("theme"))?
+            .ok_or_else(|| ApiError::NotFound("geen index voor dit gebied".into()))?;
+        let mut items: Vec<(String, f64)> = s
+            .contributions
+            .iter()
+            .filter(|c| c.weight > 0.0)
+            .map(|c| (short(&ind_name(&ds, &c.indicator)), c.contribution))
+            .collect();
         items.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
         items.truncate(10);
         let name = ds.units[u].naam.clone().unwrap_or_else(|| code.clone());
-        let bytes = charts::contributions(fmt, &format!("Wat drijft de index van {name} ({})", ds.periods[p]), &items).map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(chart_response(&headers, fmt, format!("\"v{}-contrib-{level}-{code}-{p}-{}\"", ds.version, q.get("theme").unwrap_or("")), bytes))
+        let bytes = charts::contributions(
+            fmt,
+            &format!("Wat drijft de index van {name} ({})", ds.periods[p]),
+            &items,
+        )
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(chart_response(
+            &headers,
+            fmt,
+            format!(
+                "\"v{}-contrib-{level}-{code}-{p}-{}\"",
+                ds.version,
+                q.get("theme").unwrap_or("")
+            ),
+            bytes,
+        ))
     })
     .await?
 }
@@ -151,29 +190,57 @@ pub struct NewIntervention {
 
 /// `POST /v1/interventions`: records an LSI project (copy-on-write write; the served
 /// dataset reloads).
-pub async fn add_intervention(State(state): State<AppState>, Json(body): Json<NewIntervention>) -> Result<Response, ApiError> {
+pub async fn add_intervention(
+    State(state): State<AppState>,
+    Json(body): Json<NewIntervention>,
+) -> Result<Response, ApiError> {
     let ds = state.dataset()?;
-    let level = Level::from_id(&body.level).ok_or_else(|| ApiError::invalid(&[format!("level: '{}' bestaat niet", body.level)]))?;
-    let unknown: Vec<String> = body.codes.iter().filter(|c| ds.unit(level, c).is_none()).map(|c| format!("codes: '{c}' bestaat niet op niveau {}", level.id())).collect();
+    let level = Level::from_id(&body.level)
+        .ok_or_else(|| ApiError::invalid(&[format!("level: '{}' bestaat niet", body.level)]))?;
+    let unknown: Vec<String> = body
+        .codes
+        .iter()
+        .filter(|c| ds.unit(level, c).is_none())
+        .map(|c| format!("codes: '{c}' bestaat niet op niveau {}", level.id()))
+        .collect();
     if !unknown.is_empty() {
         return Err(ApiError::invalid(&unknown));
     }
     let db = state.db.clone();
     let st = state.clone();
     let id = tokio::task::spawn_blocking(move || {
-        let id = score::add_intervention(&db, &body.naam, level, &body.codes, &body.start_date, &body.end_date).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let id = score::add_intervention(
+            &db,
+            &body.naam,
+            level,
+            &body.codes,
+            &body.start_date,
+            &body.end_date,
+        )
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
         st.reload_if_changed();
         Ok::<i32, ApiError>(id)
     })
     .await??;
-    Ok((axum::http::StatusCode::CREATED, [(header::LOCATION, format!("/v1/interventions/{id}/effect"))], Json(json!({"id": id}))).into_response())
+    Ok((
+        axum::http::StatusCode::CREATED,
+        [(header::LOCATION, format!("/v1/interventions/{id}/effect"))],
+        Json(json!({"id": id})),
+    )
+        .into_response())
 }
 
 /// `GET /v1/interventions/{id}/effect`
-pub async fn effect(State(state): State<AppState>, Path(id): Path<i32>) -> Result<Json<Value>, ApiError> {
+pub async fn effect(
+    State(state): State<AppState>,
+    Path(id): Path<i32>,
+) -> Result<Json<Value>, ApiError> {
     let ds = state.dataset()?;
     let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
-        let iv = score::interventions(&ds)?.into_iter().find(|i| i.id == id).ok_or_else(|| ApiError::NotFound(format!("interventie {id} bestaat niet")))?;
+        let iv = score::interventions(&ds)?
+            .into_iter()
+            .find(|i| i.id == id)
+            .ok_or_else(|| ApiError::NotFound(format!("interventie {id} bestaat niet")))?;
         let e = score::effect(&ds, &iv)?;
         Ok(serde_json::to_value(e).unwrap_or(Value::Null))
     })
@@ -181,7 +248,12 @@ pub async fn effect(State(state): State<AppState>, Path(id): Path<i32>) -> Resul
     Ok(Json(v))
 }
 
-fn area_geometries(ds: &Dataset, gemeente: &str, level: Level, p: usize) -> Result<Vec<(geo::MultiPolygon<f64>, Option<u8>, String)>, ApiError> {
+fn area_geometries(
+    ds: &Dataset,
+    gemeente: &str,
+    level: Level,
+    p: usize,
+) -> Result<Vec<(geo::MultiPolygon<f64>, Option<u8>, String)>, ApiError> {
     let scores = score::layer_scores(ds, level, p, None)?;
     let mut out = Vec::new();
     for &u in ds.level_units(level) {
@@ -189,26 +261,43 @@ fn area_geometries(ds: &Dataset, gemeente: &str, level: Level, p: usize) -> Resu
         if unit.gemeente != gemeente {
             continue;
         }
-        let g: geojson::Geometry = unit.geometry.parse().map_err(|e: geojson::Error| ApiError::Internal(e.to_string()))?;
-        let geom: geo::Geometry<f64> = g.try_into().map_err(|e: geojson::Error| ApiError::Internal(e.to_string()))?;
+        let g: geojson::Geometry = unit
+            .geometry
+            .parse()
+            .map_err(|e: geojson::Error| ApiError::Internal(e.to_string()))?;
+        let geom: geo::Geometry<f64> = g
+            .try_into()
+            .map_err(|e: geojson::Error| ApiError::Internal(e.to_string()))?;
         let mp = match geom {
             geo::Geometry::Polygon(p) => geo::MultiPolygon::new(vec![p]),
             geo::Geometry::MultiPolygon(m) => m,
             _ => continue,
         };
         let class = scores[ds.pos_in_level[u]].as_ref().map(|s| s.class);
-        out.push((mp, class, unit.naam.clone().unwrap_or_else(|| unit.code.clone())));
+        out.push((
+            mp,
+            class,
+            unit.naam.clone().unwrap_or_else(|| unit.code.clone()),
+        ));
     }
     Ok(out)
 }
 
 /// `GET /briefing/{gemeente}/map.svg`: the wijken by index class.
-pub async fn map_svg(State(state): State<AppState>, Path(gemeente): Path<String>) -> Result<Response, ApiError> {
+pub async fn map_svg(
+    State(state): State<AppState>,
+    Path(gemeente): Path<String>,
+) -> Result<Response, ApiError> {
     let ds = state.dataset()?;
     let svg = tokio::task::spawn_blocking(move || -> Result<String, ApiError> {
         let p = ds.periods.len().saturating_sub(1);
         let areas = area_geometries(&ds, &gemeente, Level::Wijk, p)?;
-        Ok(charts::choropleth_svg(&format!("Drukindex per wijk, {}", ds.periods[p]), &areas, 640, 520))
+        Ok(charts::choropleth_svg(
+            &format!("Drukindex per wijk, {}", ds.periods[p]),
+            &areas,
+            640,
+            520,
+        ))
     })
     .await??;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
@@ -220,22 +309,38 @@ fn signed(v: f64) -> String {
 }
 
 /// `GET /briefing/{gemeente}`: the wethouder's briefing, printable on one or two A4 pages.
-pub async fn page(State(state): State<AppState>, Path(gemeente): Path<String>) -> Result<Html<String>, ApiError> {
+pub async fn page(
+    State(state): State<AppState>,
+    Path(gemeente): Path<String>,
+) -> Result<Html<String>, ApiError> {
     let ds = state.dataset()?;
     let html = tokio::task::spawn_blocking(move || briefing_html(&ds, &gemeente)).await??;
     Ok(Html(html))
 }
 
 fn briefing_html(ds: &Dataset, gemeente: &str) -> Result<String, ApiError> {
-    let gm = ds.unit(Level::Gemeente, gemeente).ok_or_else(|| ApiError::NotFound(format!("gemeente '{gemeente}' komt niet voor in de dataset")))?;
-    let gname = ds.units[gm].naam.clone().unwrap_or_else(|| gemeente.to_string());
+    let gm = ds.unit(Level::Gemeente, gemeente).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "gemeente '{gemeente}' komt niet voor in de dataset"
+        ))
+    })?;
+    let gname = ds.units[gm]
+        .naam
+        .clone()
+        .unwrap_or_else(|| gemeente.to_string());
     let p = ds.periods.len().checked_sub(1).ok_or(ApiError::NoData)?;
     let period = &ds.periods[p];
     let rows = score::ranking(ds, gemeente, Level::Wijk, p, None)?;
     let areas = area_geometries(ds, gemeente, Level::Wijk, p)?;
     let map = charts::choropleth_svg(&format!("Drukindex per wijk, {period}"), &areas, 520, 400);
-    let rising: Vec<&score::RankRow> = rows.iter().filter(|r| r.change_previous.is_some_and(|c| c > 0.15)).collect();
-    let falling: Vec<&score::RankRow> = rows.iter().filter(|r| r.change_previous.is_some_and(|c| c < -0.15)).collect();
+    let rising: Vec<&score::RankRow> = rows
+        .iter()
+        .filter(|r| r.change_previous.is_some_and(|c| c > 0.15))
+        .collect();
+    let falling: Vec<&score::RankRow> = rows
+        .iter()
+        .filter(|r| r.change_previous.is_some_and(|c| c < -0.15))
+        .collect();
     let top: Vec<&score::RankRow> = rows.iter().filter(|r| !r.low_confidence).take(5).collect();
     let mut h = String::new();
     let _ = write!(
@@ -263,18 +368,42 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
         h,
         r#"<div class="kop"><div>Hoogste druk<b>{}</b>{}</div><div>Stijgend sinds vorig kwartaal<b>{} wijken</b>{}</div><div>Dalend<b>{} wijken</b>&nbsp;</div></div>"#,
         first.map_or("—".into(), |r| html_escape(&r.naam)),
-        first.map_or(String::new(), |r| format!("klasse {} van 9 ({})", r.class, r.class_label)),
+        first.map_or(String::new(), |r| format!(
+            "klasse {} van 9 ({})",
+            r.class, r.class_label
+        )),
         rising.len(),
-        if rising.is_empty() { String::new() } else { html_escape(&rising.iter().take(3).map(|r| r.naam.as_str()).collect::<Vec<_>>().join(", ")) },
+        if rising.is_empty() {
+            String::new()
+        } else {
+            html_escape(
+                &rising
+                    .iter()
+                    .take(3)
+                    .map(|r| r.naam.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
+        },
         falling.len(),
     );
-    let _ = write!(h, r#"<div class="twee"><div>{map}<div class="legenda klein">"#);
+    let _ = write!(
+        h,
+        r#"<div class="twee"><div>{map}<div class="legenda klein">"#
+    );
     for (i, c) in charts::CLASS_COLORS.iter().enumerate() {
         let _ = write!(h, r#"<span style="background:{c}"></span>{}&nbsp; "#, i + 1);
     }
-    let _ = write!(h, r#"<br>1 = veel minder druk dan gemiddeld · 9 = veel meer druk · grijs = te weinig gegevens</div></div><div><h2>Top 5 wijken naar druk</h2><table><tr><th>#</th><th>Wijk</th><th class="r">Index</th><th>Trend</th><th>Belangrijkste oorzaken</th></tr>"#);
+    let _ = write!(
+        h,
+        r#"<br>1 = veel minder druk dan gemiddeld · 9 = veel meer druk · grijs = te weinig gegevens</div></div><div><h2>Top 5 wijken naar druk</h2><table><tr><th>#</th><th>Wijk</th><th class="r">Index</th><th>Trend</th><th>Belangrijkste oorzaken</th></tr>"#
+    );
     for r in &top {
-        let drivers: Vec<String> = r.drivers.iter().map(|d| html_escape(&ind_name(ds, &d.indicator))).collect();
+        let drivers: Vec<String> = r
+            .drivers
+            .iter()
+            .map(|d| html_escape(&ind_name(ds, &d.indicator)))
+            .collect();
         let _ = write!(
             h,
             r#"<tr><td>{}</td><td><b>{}</b><br><span class="klein">klasse {} · {} t/m {}</span></td><td class="r">{}</td><td>{}</td><td class="klein">{}</td></tr>"#,
@@ -290,8 +419,16 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
     }
     h.push_str("</table></div></div>");
     h.push_str("<h2>Wat is er veranderd sinds vorig kwartaal</h2><ul>");
-    let mut changes: Vec<&score::RankRow> = rows.iter().filter(|r| r.change_previous.is_some()).collect();
-    changes.sort_by(|a, b| b.change_previous.unwrap_or(0.0).abs().total_cmp(&a.change_previous.unwrap_or(0.0).abs()));
+    let mut changes: Vec<&score::RankRow> = rows
+        .iter()
+        .filter(|r| r.change_previous.is_some())
+        .collect();
+    changes.sort_by(|a, b| {
+        b.change_previous
+            .unwrap_or(0.0)
+            .abs()
+            .total_cmp(&a.change_previous.unwrap_or(0.0).abs())
+    });
     for r in changes.iter().take(4) {
         let c = r.change_previous.unwrap_or(0.0);
         let _ = write!(
@@ -299,8 +436,15 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
             "<li><b>{}</b>: index {} ({} dan vorig kwartaal{}).</li>",
             html_escape(&r.naam),
             signed(r.index),
-            if c > 0.0 { format!("{} hoger", signed(c).trim_start_matches('+')) } else { format!("{} lager", signed(-c).trim_start_matches('+')) },
-            r.change_year.map_or(String::new(), |y| format!("; een jaar eerder {}", signed(r.index - y)))
+            if c > 0.0 {
+                format!("{} hoger", signed(c).trim_start_matches('+'))
+            } else {
+                format!("{} lager", signed(-c).trim_start_matches('+'))
+            },
+            r.change_year.map_or(String::new(), |y| format!(
+                "; een jaar eerder {}",
+                signed(r.index - y)
+            ))
         );
     }
     h.push_str("</ul><h2>Lopende en afgeronde interventies</h2>");
@@ -309,12 +453,32 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
         h.push_str("<p>Er zijn geen LSI-projecten vastgelegd.</p>");
     }
     for iv in &ivs {
-        let names: Vec<String> = iv.codes.iter().map(|c| Level::from_id(&iv.level).and_then(|l| ds.unit(l, c)).and_then(|u| ds.units[u].naam.clone()).unwrap_or_else(|| c.clone())).collect();
-        let _ = write!(h, "<p><b>{}</b> ({}; {} t/m {}). ", html_escape(&iv.naam), html_escape(&names.join(", ")), iv.start_date, iv.end_date);
+        let names: Vec<String> = iv
+            .codes
+            .iter()
+            .map(|c| {
+                Level::from_id(&iv.level)
+                    .and_then(|l| ds.unit(l, c))
+                    .and_then(|u| ds.units[u].naam.clone())
+                    .unwrap_or_else(|| c.clone())
+            })
+            .collect();
+        let _ = write!(
+            h,
+            "<p><b>{}</b> ({}; {} t/m {}). ",
+            html_escape(&iv.naam),
+            html_escape(&names.join(", ")),
+            iv.start_date,
+            iv.end_date
+        );
         match score::effect(ds, iv)? {
             Some(e) => {
                 for o in &e.outcomes {
-                    let what = if o.outcome == "index" { "Drukindex" } else { "Veiligheidsbeleving van bewoners (cijfer)" };
+                    let what = if o.outcome == "index" {
+                        "Drukindex"
+                    } else {
+                        "Veiligheidsbeleving van bewoners (cijfer)"
+                    };
                     let sig = o.low > 0.0 || o.high < 0.0;
                     let _ = write!(
                         h,
@@ -340,8 +504,22 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
         r#"<h2>Methode, bronnen en privacy</h2><p class="klein">De drukindex combineert {n} indicatoren in {t} thema's (gewichten: {w}). Cijfers per gebied zijn gestabiliseerd naar het bovenliggende gebied (empirische Bayes), gestandaardiseerd over de wijken van de gemeente en gewogen opgeteld; elke wijk heeft een onzekerheidsinterval, en wijken met te weinig gegevens krijgen geen rangnummer. Indicatoren die handhavingsactiviteit weerspiegelen tellen niet mee. Bronnen: {src}. Alleen geaggregeerde cijfers zijn opgeslagen: aantallen uit minder dan {k} eenheden zijn onderdrukt, aantallen zijn afgerond op {r}, en complementaire onderdrukking voorkomt terugrekenen. Geen nationaliteit, herkomst of andere beschermde kenmerken. De index adviseert; een mens beslist. Volledige methode: /v1/index/method.</p></body></html>"#,
         n = ds.indicators.len(),
         t = ds.themes.len(),
-        w = html_escape(&ds.themes.iter().map(|t| format!("{} {:.0}%", t.naam, t.weight * 100.0)).collect::<Vec<_>>().join(", ")),
-        src = html_escape(&ds.indicators.iter().map(|m| m.partners.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect::<Vec<_>>().join("; ")),
+        w = html_escape(
+            &ds.themes
+                .iter()
+                .map(|t| format!("{} {:.0}%", t.naam, t.weight * 100.0))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        src = html_escape(
+            &ds.indicators
+                .iter()
+                .map(|m| m.partners.clone())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
         k = ds.params.k,
         r = ds.params.round_to,
     );

@@ -41,7 +41,12 @@ impl AppState {
     /// State for `db`, loading its newest version now if there is one.
     #[must_use]
     pub fn new(db: &Path, web: PathBuf) -> Self {
-        let s = Self { db: db.to_path_buf(), current: Arc::default(), stamp: Arc::default(), web };
+        let s = Self {
+            db: db.to_path_buf(),
+            current: Arc::default(),
+            stamp: Arc::default(),
+            web,
+        };
         s.reload_if_changed();
         s
     }
@@ -50,14 +55,30 @@ impl AppState {
     /// serving the previous dataset.
     pub fn reload_if_changed(&self) -> bool {
         let stamp = file_stamp(&self.db);
-        if stamp.is_none() || *self.stamp.read().unwrap_or_else(std::sync::PoisonError::into_inner) == stamp {
+        if stamp.is_none()
+            || *self
+                .stamp
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                == stamp
+        {
             return false;
         }
         match Dataset::open(&self.db, 4) {
             Ok(ds) => {
-                tracing::info!(version = ds.version, units = ds.units.len(), "dataset loaded");
-                *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(ds));
-                *self.stamp.write().unwrap_or_else(std::sync::PoisonError::into_inner) = stamp;
+                tracing::info!(
+                    version = ds.version,
+                    units = ds.units.len(),
+                    "dataset loaded"
+                );
+                *self
+                    .current
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(ds));
+                *self
+                    .stamp
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = stamp;
                 true
             }
             Err(e) => {
@@ -72,7 +93,11 @@ impl AppState {
     /// # Errors
     /// [`ApiError::NoData`] before the first ingest.
     pub fn dataset(&self) -> Result<Arc<Dataset>, ApiError> {
-        self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone().ok_or(ApiError::NoData)
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .ok_or(ApiError::NoData)
     }
 }
 
@@ -80,16 +105,28 @@ async fn common_headers(req: Request<axum::body::Body>, next: Next) -> Response 
     let is_v1 = req.uri().path().starts_with("/v1");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(HeaderName::from_static("api-version"), HeaderValue::from_static(API_VERSION));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        HeaderName::from_static("api-version"),
+        HeaderValue::from_static(API_VERSION),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'self'; img-src 'self' data: blob: https:; style-src 'self' 'unsafe-inline'; worker-src 'self' blob:; connect-src 'self' https:"),
     );
     if is_v1 {
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
     }
     res
 }
@@ -111,24 +148,37 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/search", get(areas::search))
         .route("/v1/areas/{level}/{code}", get(areas::detail))
         .route("/v1/charts/trend/{level}/{code}", get(areas::trend_chart))
-        .route("/v1/charts/distribution/{level}/{code}", get(areas::distribution_chart))
-        .route("/v1/charts/contributions/{level}/{code}", get(briefing::contributions_chart))
+        .route(
+            "/v1/charts/distribution/{level}/{code}",
+            get(areas::distribution_chart),
+        )
+        .route(
+            "/v1/charts/contributions/{level}/{code}",
+            get(briefing::contributions_chart),
+        )
         .route("/v1/index/method", get(briefing::method))
         .route("/v1/index/{level}/{code}", get(briefing::explain))
         .route("/v1/ranking/{gemeente}", get(briefing::ranking))
-        .route("/v1/interventions", get(briefing::interventions).post(briefing::add_intervention))
+        .route(
+            "/v1/interventions",
+            get(briefing::interventions).post(briefing::add_intervention),
+        )
         .route("/v1/interventions/{id}/effect", get(briefing::effect))
         .route("/briefing/{gemeente}", get(briefing::page))
         .route("/briefing/{gemeente}/map.svg", get(briefing::map_svg))
         .with_state(state);
     api.nest_service("/vendor", tower_http::services::ServeDir::new(vendor))
-        .fallback_service(tower_http::services::ServeDir::new(web).fallback(axum::routing::any(not_found).into_service::<axum::body::Body>()))
+        .fallback_service(tower_http::services::ServeDir::new(web).fallback(
+            axum::handler::HandlerWithoutStateExt::into_service(not_found),
+        ))
         .layer(axum::middleware::from_fn(common_headers))
         .layer(tower_http::compression::CompressionLayer::new())
 }
 
 async fn not_found() -> ApiError {
-    ApiError::NotFound("Deze URL bestaat niet (let op: URL's eindigen zonder schuine streep).".into())
+    ApiError::NotFound(
+        "Deze URL bestaat niet (let op: URL's eindigen zonder schuine streep).".into(),
+    )
 }
 
 /// The default location of the frontend: `web/` beside the crate.
@@ -146,7 +196,9 @@ pub fn default_web_dir() -> PathBuf {
 /// # Errors
 /// When the address cannot be bound.
 pub fn serve_blocking(db: &Path, addr: &str, web: Option<PathBuf>) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let web = web.unwrap_or_else(default_web_dir);
         if !web.join("node_modules/maplibre-gl/dist/maplibre-gl.js").exists() {

@@ -7,7 +7,7 @@ use super::AppState;
 use crate::dataset::Dataset;
 use crate::spatial::Level;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::header;
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
@@ -19,15 +19,26 @@ pub const MAX_LIMIT: usize = 10_000;
 pub const DEFAULT_LIMIT: usize = 1_000;
 const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 
-fn base(state: &AppState) -> &'static str {
-    let _ = state;
-    "/v1"
+/// The absolute base URL of the API (`http://host/v1`), from the request's Host header, so
+/// that links work in clients that do not resolve relative links (GDAL's OAPIF driver).
+pub(crate) fn base(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:8080");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
+    format!("{proto}://{host}/v1")
 }
 
 /// `GET /v1`
-pub async fn landing(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
+pub async fn landing(headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
     Query::parse(q.as_deref(), &["f"])?;
-    let b = base(&state);
+    let b = base(&headers);
+    let b = b.as_str();
     Ok(Json(json!({
         "title": "Wijkradar",
         "description": "Geaggregeerde, niet-herleidbare leefbaarheidsindicatoren per H3-cel, postcode, buurt, wijk en gemeente, met onthullingscontrole (k-drempel, afronding op 5, complementaire onderdrukking).",
@@ -53,12 +64,17 @@ pub async fn conformance(RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError>
     })))
 }
 
-fn collection_json(ds: &Dataset, level: Level) -> Value {
+fn collection_json(ds: &Dataset, level: Level, b: &str) -> Value {
     let units = ds.level_units(level);
     let mut bbox = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
     for &u in units {
         let b = ds.units[u].bbox;
-        bbox = [bbox[0].min(b[0]), bbox[1].min(b[1]), bbox[2].max(b[2]), bbox[3].max(b[3])];
+        bbox = [
+            bbox[0].min(b[0]),
+            bbox[1].min(b[1]),
+            bbox[2].max(b[2]),
+            bbox[3].max(b[3]),
+        ];
     }
     let interval = match (ds.periods.first(), ds.periods.last()) {
         (Some(a), Some(z)) => json!([[quarter_start(a), quarter_end(z)]]),
@@ -77,14 +93,16 @@ fn collection_json(ds: &Dataset, level: Level) -> Value {
             "temporal": {"interval": interval, "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
         },
         "links": [
-            {"href": format!("/v1/collections/{id}"), "rel": "self", "type": "application/json", "title": level.title()},
-            {"href": format!("/v1/collections/{id}/items"), "rel": "items", "type": "application/geo+json", "title": "Features"}
+            {"href": format!("{b}/collections/{id}"), "rel": "self", "type": "application/json", "title": level.title()},
+            {"href": format!("{b}/collections/{id}/items"), "rel": "items", "type": "application/geo+json", "title": "Features"}
         ]
     })
 }
 
 fn quarter_start(p: &str) -> String {
-    crate::ingest::read::parse_period(p).map_or_else(String::new, |q| format!("{}-{:02}-01T00:00:00Z", q / 4, (q % 4) * 3 + 1))
+    crate::ingest::read::parse_period(p).map_or_else(String::new, |q| {
+        format!("{}-{:02}-01T00:00:00Z", q / 4, (q % 4) * 3 + 1)
+    })
 }
 
 fn quarter_end(p: &str) -> String {
@@ -96,12 +114,21 @@ fn quarter_end(p: &str) -> String {
 }
 
 /// `GET /v1/collections`
-pub async fn collections(State(state): State<AppState>, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
+pub async fn collections(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     Query::parse(q.as_deref(), &["f"])?;
     let ds = state.dataset()?;
-    let cols: Vec<Value> = Level::ALL.into_iter().filter(|l| !ds.level_units(*l).is_empty()).map(|l| collection_json(&ds, l)).collect();
+    let b = base(&headers);
+    let cols: Vec<Value> = Level::ALL
+        .into_iter()
+        .filter(|l| !ds.level_units(*l).is_empty())
+        .map(|l| collection_json(&ds, l, &b))
+        .collect();
     Ok(Json(json!({
-        "links": [{"href": "/v1/collections", "rel": "self", "type": "application/json", "title": "Collecties"}],
+        "links": [{"href": format!("{b}/collections"), "rel": "self", "type": "application/json", "title": "Collecties"}],
         "collections": cols
     })))
 }
@@ -110,17 +137,26 @@ fn level_of(id: &str) -> Result<Level, ApiError> {
     Level::from_id(id).ok_or_else(|| {
         ApiError::NotFound(format!(
             "collectie '{id}' bestaat niet; beschikbaar: {}",
-            Level::ALL.iter().map(|l| l.id()).collect::<Vec<_>>().join(", ")
+            Level::ALL
+                .iter()
+                .map(|l| l.id())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     })
 }
 
 /// `GET /v1/collections/{id}`
-pub async fn collection(State(state): State<AppState>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
+pub async fn collection(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     Query::parse(q.as_deref(), &["f"])?;
     let level = level_of(&id)?;
     let ds = state.dataset()?;
-    Ok(Json(collection_json(&ds, level)))
+    Ok(Json(collection_json(&ds, level, &base(&headers))))
 }
 
 fn json_str(out: &mut String, s: &str) {
@@ -187,12 +223,21 @@ pub(crate) fn write_feature(
         }
         let _ = write!(out, ",\"{}_rate\":", m.id);
         num(out, f.rate);
-        let _ = write!(out, ",\"{}_suppressed\":{}", m.id, !f.present || f.suppressed || f.rate_suppressed);
+        let _ = write!(
+            out,
+            ",\"{}_suppressed\":{}",
+            m.id,
+            !f.present || f.suppressed || f.rate_suppressed
+        );
     }
     if let Some(s) = scores.and_then(|s| s[pos].as_ref()) {
         out.push_str(",\"index\":");
         num(out, Some(s.index));
-        let _ = write!(out, ",\"index_klasse\":{},\"index_laag_vertrouwen\":{}", s.class, s.low_confidence);
+        let _ = write!(
+            out,
+            ",\"index_klasse\":{},\"index_laag_vertrouwen\":{}",
+            s.class, s.low_confidence
+        );
         out.push_str(",\"index_ondergrens\":");
         num(out, Some(s.low));
         out.push_str(",\"index_bovengrens\":");
@@ -207,7 +252,10 @@ fn geojson_response(body: String, version: i32) -> Response {
     (
         [
             (header::CONTENT_TYPE, "application/geo+json".to_string()),
-            (header::HeaderName::from_static("content-crs"), format!("<{CRS84}>")),
+            (
+                header::HeaderName::from_static("content-crs"),
+                format!("<{CRS84}>"),
+            ),
             (header::ETAG, format!("\"v{version}-{:x}\"", body.len())),
             (header::CACHE_CONTROL, "private, max-age=60".to_string()),
         ],
@@ -222,10 +270,19 @@ fn geojson_response(body: String, version: i32) -> Response {
 /// Bad parameters (400, every problem listed) or database errors.
 pub fn items_page(ds: &Dataset, level: Level, q: &Query, path: &str) -> Result<String, ApiError> {
     let mut problems = Vec::new();
-    let limit = query::uint("limit", q.get("limit"), DEFAULT_LIMIT).map_err(|e| problems.push(e)).unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let offset = query::uint("offset", q.get("offset"), 0).map_err(|e| problems.push(e)).unwrap_or(0);
-    let bbox = query::bbox(q.get("bbox")).map_err(|e| problems.push(e)).unwrap_or(None);
-    let period = query::period(ds, q.get("datetime")).map_err(|e| problems.push(e)).unwrap_or(0);
+    let limit = query::uint("limit", q.get("limit"), DEFAULT_LIMIT)
+        .map_err(|e| problems.push(e))
+        .unwrap_or(DEFAULT_LIMIT)
+        .clamp(1, MAX_LIMIT);
+    let offset = query::uint("offset", q.get("offset"), 0)
+        .map_err(|e| problems.push(e))
+        .unwrap_or(0);
+    let bbox = query::bbox(q.get("bbox"))
+        .map_err(|e| problems.push(e))
+        .unwrap_or(None);
+    let period = query::period(ds, q.get("datetime"))
+        .map_err(|e| problems.push(e))
+        .unwrap_or(0);
     if let Some(f) = q.get("f") {
         if !matches!(f, "json" | "geojson") {
             problems.push(format!("f: '{f}' wordt niet ondersteund (json, geojson)"));
@@ -233,7 +290,9 @@ pub fn items_page(ds: &Dataset, level: Level, q: &Query, path: &str) -> Result<S
     }
     if let Some(c) = q.get("crs") {
         if c != CRS84 {
-            problems.push(format!("crs: alleen {CRS84} wordt ondersteund; gebruik de GeoPackage-export voor RD New"));
+            problems.push(format!(
+                "crs: alleen {CRS84} wordt ondersteund; gebruik de GeoPackage-export voor RD New"
+            ));
         }
     }
     if let Some(g) = q.get("gemeente") {
@@ -275,7 +334,9 @@ pub fn items_page(ds: &Dataset, level: Level, q: &Query, path: &str) -> Result<S
         parts.push(format!("offset={off}"));
         format!("{path}?{}", parts.join("&"))
     };
-    let mut links = vec![json!({"href": link(offset), "rel": "self", "type": "application/geo+json", "title": "Deze pagina"})];
+    let mut links = vec![
+        json!({"href": link(offset), "rel": "self", "type": "application/geo+json", "title": "Deze pagina"}),
+    ];
     if offset + page.len() < matched.len() {
         links.push(json!({"href": link(offset + page.len()), "rel": "next", "type": "application/geo+json", "title": "Volgende pagina"}));
     }
@@ -299,26 +360,44 @@ pub fn items_page(ds: &Dataset, level: Level, q: &Query, path: &str) -> Result<S
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b',' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b',' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
 }
 
 /// `GET /v1/collections/{id}/items`
-pub async fn items(State(state): State<AppState>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
-    let q = Query::parse(q.as_deref(), &["bbox", "datetime", "limit", "offset", "f", "crs", "gemeente"])?;
+pub async fn items(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = Query::parse(
+        q.as_deref(),
+        &[
+            "bbox", "datetime", "limit", "offset", "f", "crs", "gemeente",
+        ],
+    )?;
     let level = level_of(&id)?;
     let ds = state.dataset()?;
-    let path = format!("/v1/collections/{id}/items");
+    let path = format!("{}/collections/{id}/items", base(&headers));
     let version = ds.version;
     let body = tokio::task::spawn_blocking(move || items_page(&ds, level, &q, &path)).await??;
     Ok(geojson_response(body, version))
 }
 
 /// `GET /v1/collections/{id}/items/{code}`
-pub async fn item(State(state): State<AppState>, Path((id, code)): Path<(String, String)>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+pub async fn item(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, code)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
     let q = Query::parse(q.as_deref(), &["datetime", "f"])?;
+    let b = base(&headers);
     let level = level_of(&id)?;
     let ds = state.dataset()?;
     let version = ds.version;
@@ -331,8 +410,8 @@ pub async fn item(State(state): State<AppState>, Path((id, code)): Path<(String,
         write_feature(&mut out, &ds, u, p, &layer, scores.as_deref());
         // Add the links the standard asks for.
         let links = json!([
-            {"href": format!("/v1/collections/{}/items/{code}", level.id()), "rel": "self", "type": "application/geo+json"},
-            {"href": format!("/v1/collections/{}", level.id()), "rel": "collection", "type": "application/json"}
+            {"href": format!("{b}/collections/{}/items/{code}", level.id()), "rel": "self", "type": "application/geo+json"},
+            {"href": format!("{b}/collections/{}", level.id()), "rel": "collection", "type": "application/json"}
         ]);
         out.pop();
         let _ = write!(out, ",\"links\":{links}}}");

@@ -21,9 +21,18 @@ fn ok(desc: &str, ct: &str) -> Value {
 #[must_use]
 pub fn spec() -> Value {
     let levels = json!({"type": "string", "enum": ["gemeenten", "wijken", "buurten", "pc4", "pc6", "h3-7", "h3-8", "h3-9", "h3-10"]});
-    let datetime = param("datetime", "Kwartaal (2025-Q3), datum of interval; standaard het laatste kwartaal", json!({"type": "string"}));
-    let fmt = param("f", "svg of png", json!({"type": "string", "enum": ["svg", "png"]}));
-    let ind = json!({"name": "indicator", "in": "query", "required": true, "schema": {"type": "string"}});
+    let datetime = param(
+        "datetime",
+        "Kwartaal (2025-Q3), datum of interval; standaard het laatste kwartaal",
+        json!({"type": "string"}),
+    );
+    let fmt = param(
+        "f",
+        "svg of png",
+        json!({"type": "string", "enum": ["svg", "png"]}),
+    );
+    let ind =
+        json!({"name": "indicator", "in": "query", "required": true, "schema": {"type": "string"}});
     json!({
         "openapi": "3.0.3",
         "info": {"title": "Wijkradar API", "version": API_VERSION, "description": "Geaggregeerde, onthullingsgecontroleerde leefbaarheidsindicatoren (OGC API Features deel 1, NL API Design Rules).", "contact": {"name": "Wijkradar"}, "license": {"name": "EUPL-1.2"}},
@@ -73,5 +82,11 @@ pub fn spec() -> Value {
 
 /// `GET /v1/openapi.json`
 pub async fn document() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/vnd.oai.openapi+json;version=3.0")], spec().to_string())
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/vnd.oai.openapi+json;version=3.0",
+        )],
+        spec().to_string(),
+    )
 }

@@ -41,10 +41,18 @@ impl IntoResponse for ApiError {
         let (status, title, detail) = match &self {
             Self::BadRequest(d) => (StatusCode::BAD_REQUEST, "Ongeldige invoer", d.clone()),
             Self::NotFound(d) => (StatusCode::NOT_FOUND, "Niet gevonden", d.clone()),
-            Self::NoData => (StatusCode::SERVICE_UNAVAILABLE, "Geen gegevens", self.to_string()),
+            Self::NoData => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Geen gegevens",
+                self.to_string(),
+            ),
             Self::Internal(d) => {
                 tracing::error!(error = %d, "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "Interne fout", "Er ging iets mis op de server; de fout is gelogd.".to_string())
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Interne fout",
+                    "Er ging iets mis op de server; de fout is gelogd.".to_string(),
+                )
             }
         };
         let body = serde_json::json!({
@@ -53,6 +61,11 @@ impl IntoResponse for ApiError {
             "status": status.as_u16(),
             "detail": detail,
         });
-        (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response()
     }
 }

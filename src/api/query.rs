@@ -22,7 +22,10 @@ impl Query {
             let k = decode(k);
             let v = decode(v);
             if !allowed.contains(&k.as_str()) {
-                problems.push(format!("onbekende parameter '{k}' (toegestaan: {})", allowed.join(", ")));
+                problems.push(format!(
+                    "onbekende parameter '{k}' (toegestaan: {})",
+                    allowed.join(", ")
+                ));
             } else if pairs.iter().any(|(x, _): &(String, String)| *x == k) {
                 problems.push(format!("parameter '{k}' komt meer dan eens voor"));
             } else {
@@ -39,7 +42,10 @@ impl Query {
     /// The value of a key.
     #[must_use]
     pub fn get(&self, k: &str) -> Option<&str> {
-        self.pairs.iter().find(|(x, _)| x == k).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(x, _)| x == k)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -51,7 +57,9 @@ fn decode(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 if let Some(b) = hex {
                     out.push(b);
                     i += 2;
@@ -72,8 +80,14 @@ fn decode(s: &str) -> String {
 /// # Errors
 /// A message for the problem list.
 pub fn period(ds: &Dataset, raw: Option<&str>) -> Result<usize, String> {
-    let last = ds.periods.len().checked_sub(1).ok_or_else(|| "de dataset heeft geen perioden".to_string())?;
-    let Some(raw) = raw.filter(|r| !r.is_empty()) else { return Ok(last) };
+    let last = ds
+        .periods
+        .len()
+        .checked_sub(1)
+        .ok_or_else(|| "de dataset heeft geen perioden".to_string())?;
+    let Some(raw) = raw.filter(|r| !r.is_empty()) else {
+        return Ok(last);
+    };
     let to_q = |s: &str| -> Option<u16> {
         if let Some(q) = crate::ingest::read::parse_period(s) {
             return Some(q);
@@ -82,17 +96,36 @@ pub fn period(ds: &Dataset, raw: Option<&str>) -> Result<usize, String> {
         let (y, m, _) = crate::ingest::read::parse_date(date.as_bytes())?;
         Some(crate::ingest::read::quarter_index(y, m))
     };
-    let known: Vec<u16> = ds.periods.iter().filter_map(|p| crate::ingest::read::parse_period(p)).collect();
+    let known: Vec<u16> = ds
+        .periods
+        .iter()
+        .filter_map(|p| crate::ingest::read::parse_period(p))
+        .collect();
     let pick = |lo: u16, hi: u16| known.iter().rposition(|&q| q >= lo && q <= hi);
     let res = if let Some((a, b)) = raw.split_once('/') {
-        let lo = if a.is_empty() || a == ".." { 0 } else { to_q(a).ok_or_else(|| format!("datetime: '{a}' is geen datum of kwartaal"))? };
-        let hi = if b.is_empty() || b == ".." { u16::MAX } else { to_q(b).ok_or_else(|| format!("datetime: '{b}' is geen datum of kwartaal"))? };
+        let lo = if a.is_empty() || a == ".." {
+            0
+        } else {
+            to_q(a).ok_or_else(|| format!("datetime: '{a}' is geen datum of kwartaal"))?
+        };
+        let hi = if b.is_empty() || b == ".." {
+            u16::MAX
+        } else {
+            to_q(b).ok_or_else(|| format!("datetime: '{b}' is geen datum of kwartaal"))?
+        };
         pick(lo, hi)
     } else {
-        let q = to_q(raw).ok_or_else(|| format!("datetime: '{raw}' is geen kwartaal (2025-Q3), datum of interval"))?;
+        let q = to_q(raw).ok_or_else(|| {
+            format!("datetime: '{raw}' is geen kwartaal (2025-Q3), datum of interval")
+        })?;
         pick(q, q)
     };
-    res.ok_or_else(|| format!("datetime: geen gegevens voor '{raw}' (beschikbaar: {} t/m {})", ds.periods[0], ds.periods[last]))
+    res.ok_or_else(|| {
+        format!(
+            "datetime: geen gegevens voor '{raw}' (beschikbaar: {} t/m {})",
+            ds.periods[0], ds.periods[last]
+        )
+    })
 }
 
 /// Parses `bbox=minLon,minLat,maxLon,maxLat` (CRS84).
@@ -101,14 +134,20 @@ pub fn period(ds: &Dataset, raw: Option<&str>) -> Result<usize, String> {
 /// A message for the problem list.
 pub fn bbox(raw: Option<&str>) -> Result<Option<[f64; 4]>, String> {
     let Some(raw) = raw else { return Ok(None) };
-    let v: Vec<f64> = raw.split(',').map(|x| x.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| format!("bbox: '{raw}' is geen lijst van getallen"))?;
+    let v: Vec<f64> = raw
+        .split(',')
+        .map(|x| x.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("bbox: '{raw}' is geen lijst van getallen"))?;
     let b = match v.as_slice() {
         [a, b, c, d] => [*a, *b, *c, *d],
         [a, b, _, c, d, _] => [*a, *b, *c, *d],
         _ => return Err("bbox: verwacht 4 getallen: minLon,minLat,maxLon,maxLat".into()),
     };
     if b[0] > b[2] || b[1] > b[3] || b[1] < -90.0 || b[3] > 90.0 {
-        return Err(format!("bbox: '{raw}' is geen geldige omhullende (min ≤ max, breedtegraad tussen −90 en 90)"));
+        return Err(format!(
+            "bbox: '{raw}' is geen geldige omhullende (min ≤ max, breedtegraad tussen −90 en 90)"
+        ));
     }
     Ok(Some(b))
 }
@@ -118,7 +157,10 @@ pub fn bbox(raw: Option<&str>) -> Result<Option<[f64; 4]>, String> {
 /// # Errors
 /// A message for the problem list.
 pub fn uint(name: &str, raw: Option<&str>, default: usize) -> Result<usize, String> {
-    raw.map_or(Ok(default), |r| r.parse::<usize>().map_err(|_| format!("{name}: '{r}' is geen geheel getal ≥ 0")))
+    raw.map_or(Ok(default), |r| {
+        r.parse::<usize>()
+            .map_err(|_| format!("{name}: '{r}' is geen geheel getal ≥ 0"))
+    })
 }
 
 #[cfg(test)]
@@ -127,8 +169,13 @@ mod tests {
 
     #[test]
     fn unknown_and_repeated_keys_are_all_listed() {
-        let e = Query::parse(Some("limit=1&foo=2&limit=3&bar"), &["limit"]).unwrap_err().to_string();
-        assert!(e.contains("'foo'") && e.contains("'bar'") && e.contains("meer dan eens"), "{e}");
+        let e = Query::parse(Some("limit=1&foo=2&limit=3&bar"), &["limit"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("'foo'") && e.contains("'bar'") && e.contains("meer dan eens"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -140,7 +187,10 @@ mod tests {
 
     #[test]
     fn bbox_parsing() {
-        assert_eq!(bbox(Some("6.1,51.3,6.2,51.4")).unwrap(), Some([6.1, 51.3, 6.2, 51.4]));
+        assert_eq!(
+            bbox(Some("6.1,51.3,6.2,51.4")).unwrap(),
+            Some([6.1, 51.3, 6.2, 51.4])
+        );
         assert!(bbox(Some("6.2,51.3,6.1,51.4")).is_err());
         assert!(bbox(Some("a,b")).is_err());
     }

@@ -10,7 +10,7 @@ use super::RowError;
 use crate::catalogue::{AddressRule, Catalogue, Condition, Measure, MeasureSpec, RowValue};
 use crate::disclosure::Structure;
 use crate::spatial::{h3_cells, rd_to_wgs84, Boundaries, Level};
-use ahash::{AHashMap, AHashSet};
+use ahash::AHashMap;
 use h3o::CellIndex;
 
 /// Where an address lies.
@@ -42,8 +42,15 @@ enum BaseValue {
 #[derive(Debug, Clone)]
 enum Final {
     Rows(usize),
-    AddressesMinRows { base: usize, min: f64 },
-    AddressesAreaBelow { rows: usize, area: usize, value: f64 },
+    AddressesMinRows {
+        base: usize,
+        min: f64,
+    },
+    AddressesAreaBelow {
+        rows: usize,
+        area: usize,
+        value: f64,
+    },
 }
 
 /// Unit keys: H3 cell index, packed postcode, or boundary index.
@@ -71,7 +78,6 @@ pub struct Aggregator<'a> {
     slot_of: AHashMap<u64, u32>,
     slots: Vec<(u32, u16)>,
     acc: Vec<f64>,
-    seen: Vec<AHashSet<u64>>,
 }
 
 const NOWHERE: u32 = u32::MAX;
@@ -104,12 +110,20 @@ impl<'a> Aggregator<'a> {
                     RowValue::One => BaseValue::One,
                     RowValue::Sum(c) => BaseValue::Sum(c),
                 };
-                let rows = base_id(Base { source: m.source, conditions: m.conditions.clone(), value });
+                let rows = base_id(Base {
+                    source: m.source,
+                    conditions: m.conditions.clone(),
+                    value,
+                });
                 finals.push(match m.per_address {
                     None => Final::Rows(rows),
                     Some(AddressRule::MinRows(min)) => Final::AddressesMinRows { base: rows, min },
                     Some(AddressRule::AreaPerRowBelow { column, value }) => {
-                        let area = base_id(Base { source: m.source, conditions: m.conditions, value: BaseValue::Max(column) });
+                        let area = base_id(Base {
+                            source: m.source,
+                            conditions: m.conditions,
+                            value: BaseValue::Max(column),
+                        });
                         Final::AddressesAreaBelow { rows, area, value }
                     }
                 });
@@ -132,14 +146,16 @@ impl<'a> Aggregator<'a> {
             slot_of: AHashMap::new(),
             slots: Vec::new(),
             acc: Vec::new(),
-            seen: vec![AHashSet::new(); cat.sources.len()],
         }
     }
 
     /// Index of a catalogue measure among [`Self::measure_specs`].
     #[must_use]
     pub fn measure_index(&self, spec: &MeasureSpec) -> usize {
-        self.measure_specs.iter().position(|m| m == spec).unwrap_or(usize::MAX)
+        self.measure_specs
+            .iter()
+            .position(|m| m == spec)
+            .unwrap_or(usize::MAX)
     }
 
     fn locate(&mut self, p: &Parsed) -> u32 {
@@ -177,15 +193,8 @@ impl<'a> Aggregator<'a> {
     /// Adds one validated row of `source`.
     ///
     /// # Errors
-    /// A duplicate key, or coordinates in no Dutch gemeente.
-    pub fn add(&mut self, source: usize, key_columns: &str, p: &Parsed) -> Result<(), RowError> {
-        if !self.seen[source].insert(p.key_hash) {
-            return Err(RowError {
-                line: p.line,
-                column: key_columns.to_string(),
-                rule: "duplicate: an earlier row of this source has the same key".into(),
-            });
-        }
+    /// Coordinates in no Dutch gemeente. (Duplicate keys are found by the caller.)
+    pub fn add(&mut self, source: usize, p: &Parsed) -> Result<(), RowError> {
         let nb = self.bases.len();
         // One slot per address (dwelling) and quarter; the address is located only once.
         let slot_key = p.address ^ u64::from(p.period).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -194,7 +203,6 @@ impl<'a> Aggregator<'a> {
             None => {
                 let loc = self.locate(p);
                 if loc == NOWHERE {
-                    self.seen[source].remove(&p.key_hash);
                     return Err(RowError {
                         line: p.line,
                         column: "x,y".into(),
@@ -204,7 +212,8 @@ impl<'a> Aggregator<'a> {
                 let s = self.slots.len();
                 self.slots.push((loc, p.period));
                 self.acc.resize(self.acc.len() + nb * 2, 0.0);
-                self.slot_of.insert(slot_key, u32::try_from(s).unwrap_or(NOWHERE));
+                self.slot_of
+                    .insert(slot_key, u32::try_from(s).unwrap_or(NOWHERE));
                 s
             }
         };
@@ -235,7 +244,9 @@ impl<'a> Aggregator<'a> {
         match *f {
             Final::Rows(b) => (acc[b * 2], acc[b * 2 + 1]),
             Final::AddressesMinRows { base, min } => {
-                let q = f64::from(u8::from(acc[base * 2 + 1] >= min && acc[base * 2 + 1] > 0.0));
+                let q = f64::from(u8::from(
+                    acc[base * 2 + 1] >= min && acc[base * 2 + 1] > 0.0,
+                ));
                 (q, q)
             }
             Final::AddressesAreaBelow { rows, area, value } => {
@@ -262,17 +273,38 @@ impl<'a> Aggregator<'a> {
             .iter()
             .map(|loc| {
                 let mut m = Vec::with_capacity(9);
-                m.push(intern(UnitKey { level: Level::Gemeente, key: u64::from(loc.gemeente) }));
+                m.push(intern(UnitKey {
+                    level: Level::Gemeente,
+                    key: u64::from(loc.gemeente),
+                }));
                 if let Some(w) = loc.wijk {
-                    m.push(intern(UnitKey { level: Level::Wijk, key: u64::from(w) }));
+                    m.push(intern(UnitKey {
+                        level: Level::Wijk,
+                        key: u64::from(w),
+                    }));
                 }
                 if let Some(b) = loc.buurt {
-                    m.push(intern(UnitKey { level: Level::Buurt, key: u64::from(b) }));
+                    m.push(intern(UnitKey {
+                        level: Level::Buurt,
+                        key: u64::from(b),
+                    }));
                 }
-                m.push(intern(UnitKey { level: Level::Pc4, key: pack_pc4(&loc.postcode) }));
-                m.push(intern(UnitKey { level: Level::Pc6, key: pack_pc6(&loc.postcode) }));
-                for (lvl, c) in [Level::H3_7, Level::H3_8, Level::H3_9, Level::H3_10].into_iter().zip(loc.cells) {
-                    m.push(intern(UnitKey { level: lvl, key: u64::from(c) }));
+                m.push(intern(UnitKey {
+                    level: Level::Pc4,
+                    key: pack_pc4(&loc.postcode),
+                }));
+                m.push(intern(UnitKey {
+                    level: Level::Pc6,
+                    key: pack_pc6(&loc.postcode),
+                }));
+                for (lvl, c) in [Level::H3_7, Level::H3_8, Level::H3_9, Level::H3_10]
+                    .into_iter()
+                    .zip(loc.cells)
+                {
+                    m.push(intern(UnitKey {
+                        level: lvl,
+                        key: u64::from(c),
+                    }));
                 }
                 m
             })
@@ -289,7 +321,10 @@ impl<'a> Aggregator<'a> {
         let mut unit_wijk: Vec<Option<u32>> = vec![None; units.len()];
         let mut assigned = vec![false; units.len()];
         for m in &memberships {
-            let wijk = m.iter().copied().find(|&v| units[v as usize].level == Level::Wijk);
+            let wijk = m
+                .iter()
+                .copied()
+                .find(|&v| units[v as usize].level == Level::Wijk);
             for &u in m {
                 if !assigned[u as usize] {
                     assigned[u as usize] = true;
@@ -298,7 +333,11 @@ impl<'a> Aggregator<'a> {
                 }
             }
         }
-        let structure = Structure::new(units.iter().map(|u| u.level).collect(), parent, &memberships);
+        let structure = Structure::new(
+            units.iter().map(|u| u.level).collect(),
+            parent,
+            &memberships,
+        );
 
         let nf = self.finals.len();
         let mut row_of: AHashMap<(u32, u16), u32> = AHashMap::new();
@@ -346,7 +385,9 @@ impl<'a> Aggregator<'a> {
 /// PC4 digits as a number.
 #[must_use]
 pub fn pack_pc4(pc: &[u8; 6]) -> u64 {
-    pc[..4].iter().fold(0u64, |a, &d| a * 10 + u64::from(d - b'0'))
+    pc[..4]
+        .iter()
+        .fold(0u64, |a, &d| a * 10 + u64::from(d - b'0'))
 }
 
 /// PC6 packed in a u64 (bytes).
@@ -358,7 +399,10 @@ pub fn pack_pc6(pc: &[u8; 6]) -> u64 {
 /// The text of a packed PC6.
 #[must_use]
 pub fn unpack_pc6(k: u64) -> String {
-    (0..6).rev().map(|i| char::from(((k >> (i * 8)) & 0xff) as u8)).collect()
+    (0..6)
+        .rev()
+        .map(|i| char::from(((k >> (i * 8)) & 0xff) as u8))
+        .collect()
 }
 
 /// Exact (not yet disclosure-controlled) aggregates per unit and quarter. Lives in memory

@@ -10,7 +10,7 @@ use crate::disclosure::{self, Params, Status};
 use crate::spatial::{self, Boundaries, Level};
 use crate::store::{self, StoreError};
 use aggregate::{unpack_pc6, Aggregator, UnitAggregates};
-use duckdb::arrow::array::{ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder};
+use duckdb::arrow::array::{ArrayRef, Float64Builder, Int32Builder, Int64Builder, StringBuilder};
 use duckdb::arrow::record_batch::RecordBatch;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -37,9 +37,19 @@ pub enum IngestError {
     #[error("{file}: unsupported file type; expected .csv or .parquet")]
     FileType { file: String },
     #[error("{rejected} of {read} rows rejected ({share:.2} %), above the limit of {limit:.2} %; nothing was written (see {reject_file})")]
-    TooManyRejects { rejected: u64, read: u64, share: f64, limit: f64, reject_file: String },
+    TooManyRejects {
+        rejected: u64,
+        read: u64,
+        share: f64,
+        limit: f64,
+        reject_file: String,
+    },
     #[error("no extract given")]
     NoInput,
+    #[error(
+        "these extracts ({present}) compute no indicator; each needs its sources together: {needs}"
+    )]
+    NothingComputed { present: String, needs: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -61,7 +71,12 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { params: Params::default(), reject_file: None, max_reject_share: 0.01, progress: false }
+        Self {
+            params: Params::default(),
+            reject_file: None,
+            max_reject_share: 0.01,
+            progress: false,
+        }
     }
 }
 
@@ -105,16 +120,28 @@ impl Summary {
 
 /// Which source a file belongs to: its name starts with the source id (`politie_2025.csv`).
 fn source_of(cat: &Catalogue, path: &Path) -> Result<usize, IngestError> {
-    let stem = path.file_stem().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
     cat.sources
         .iter()
         .enumerate()
-        .filter(|(_, s)| stem == s.id || stem.starts_with(&format!("{}_", s.id)) || stem.starts_with(&format!("{}-", s.id)))
+        .filter(|(_, s)| {
+            stem == s.id
+                || stem.starts_with(&format!("{}_", s.id))
+                || stem.starts_with(&format!("{}-", s.id))
+        })
         .max_by_key(|(_, s)| s.id.len())
         .map(|(i, _)| i)
         .ok_or_else(|| IngestError::UnknownSource {
             file: path.display().to_string(),
-            known: cat.sources.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", "),
+            known: cat
+                .sources
+                .iter()
+                .map(|s| s.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
         })
 }
 
@@ -122,7 +149,13 @@ fn source_of(cat: &Catalogue, path: &Path) -> Result<usize, IngestError> {
 ///
 /// # Errors
 /// See [`IngestError`]; on every error the database is left as it was.
-pub fn ingest(db: &Path, extracts: &[PathBuf], cat: &Catalogue, bounds: &Boundaries, opts: &Options) -> Result<Summary, IngestError> {
+pub fn ingest(
+    db: &Path,
+    extracts: &[PathBuf],
+    cat: &Catalogue,
+    bounds: &Boundaries,
+    opts: &Options,
+) -> Result<Summary, IngestError> {
     let started = Instant::now();
     let params = opts.params.validate()?;
     if extracts.is_empty() {
@@ -131,31 +164,57 @@ pub fn ingest(db: &Path, extracts: &[PathBuf], cat: &Catalogue, bounds: &Boundar
     let mut files = Vec::new();
     for p in extracts {
         let source = source_of(cat, p)?;
-        let ext = p.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
+        let ext = p
+            .extension()
+            .map(|e| e.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
         if !matches!(ext.as_str(), "csv" | "txt" | "parquet") {
-            return Err(IngestError::FileType { file: p.display().to_string() });
+            return Err(IngestError::FileType {
+                file: p.display().to_string(),
+            });
         }
-        let sha = store::sha256_file(p).map_err(|e| IngestError::Io { file: p.display().to_string(), message: e.to_string() })?;
+        let sha = store::sha256_file(p).map_err(|e| IngestError::Io {
+            file: p.display().to_string(),
+            message: e.to_string(),
+        })?;
         files.push((p.clone(), source, ext == "parquet", sha));
     }
     let catalogue_sha = store::sha256_hex(toml::to_string(cat).unwrap_or_default().as_bytes());
-    let mut fp: Vec<String> = files.iter().map(|(_, s, _, sha)| format!("{}:{sha}", cat.sources[*s].id)).collect();
+    let mut fp: Vec<String> = files
+        .iter()
+        .map(|(_, s, _, sha)| format!("{}:{sha}", cat.sources[*s].id))
+        .collect();
     fp.sort();
-    fp.push(format!("k={};k_fine={};round_to={};catalogue={catalogue_sha}", params.k, params.k_fine, params.round_to));
+    fp.push(format!(
+        "k={};k_fine={};round_to={};catalogue={catalogue_sha}",
+        params.k, params.k_fine, params.round_to
+    ));
     let fingerprint = store::sha256_hex(fp.join("\n").as_bytes());
     if db.exists() {
         let conn = store::open_read_only(db)?;
         let latest = store::latest_version(&conn).ok().flatten();
         if let Some((_, f)) = latest {
             if f == fingerprint {
-                return Ok(Summary { seconds: started.elapsed().as_secs_f64(), ..Summary::default() });
+                return Ok(Summary {
+                    seconds: started.elapsed().as_secs_f64(),
+                    ..Summary::default()
+                });
             }
         }
     }
 
     // Read, validate, locate, aggregate.
-    let inputs: Vec<(PathBuf, usize, bool)> = files.iter().map(|(p, s, pq, _)| (p.clone(), *s, *pq)).collect();
-    let (agg, rejects, mut summary) = read_all(&inputs, cat, bounds, opts.reject_file.is_some(), opts.progress)?;
+    let inputs: Vec<(PathBuf, usize, bool)> = files
+        .iter()
+        .map(|(p, s, pq, _)| (p.clone(), *s, *pq))
+        .collect();
+    let (agg, rejects, mut summary) = read_all(
+        &inputs,
+        cat,
+        bounds,
+        opts.reject_file.is_some(),
+        opts.progress,
+    )?;
     if let Some(rf) = &opts.reject_file {
         write_rejects(rf, &rejects)?;
         #[expect(clippy::cast_precision_loss, reason = "share")]
@@ -170,40 +229,103 @@ pub fn ingest(db: &Path, extracts: &[PathBuf], cat: &Catalogue, bounds: &Boundar
             });
         }
     }
-    let present: HashSet<&str> = files.iter().map(|(_, s, _, _)| cat.sources[*s].id.as_str()).collect();
+    let present: HashSet<&str> = files
+        .iter()
+        .map(|(_, s, _, _)| cat.sources[*s].id.as_str())
+        .collect();
     let _ = &mut summary;
-    let computed: Vec<&crate::catalogue::Indicator> =
-        cat.indicators.iter().filter(|i| i.sources().iter().all(|s| present.contains(s))).collect();
+    let computed: Vec<&crate::catalogue::Indicator> = cat
+        .indicators
+        .iter()
+        .filter(|i| i.sources().iter().all(|s| present.contains(s)))
+        .collect();
     summary.indicators = computed.iter().map(|i| i.id.clone()).collect();
+    if computed.is_empty() {
+        let needs: Vec<String> = cat
+            .indicators
+            .iter()
+            .map(|i| format!("{} ({})", i.id, i.sources().join(" + ")))
+            .collect();
+        return Err(IngestError::NothingComputed {
+            present: present
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            needs: needs.join("; "),
+        });
+    }
 
+    tracing::debug!(
+        seconds = started.elapsed().as_secs_f64(),
+        "read and aggregated"
+    );
     let ua = agg.finish();
+    tracing::debug!(
+        seconds = started.elapsed().as_secs_f64(),
+        units = ua.units.len(),
+        pairs = ua.structure.pairs.len(),
+        "rolled up"
+    );
     let published = publish(&ua, &computed, params);
+    tracing::debug!(
+        seconds = started.elapsed().as_secs_f64(),
+        figures = published.len(),
+        "disclosure control"
+    );
     let units = unit_rows(&ua, bounds);
     let codes = unit_codes(&ua, bounds);
+    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "unit geometry");
     summary.units = units.len();
     summary.figures = published.len();
-    let suppressed = published.iter().filter(|f| f.status != Status::Published).count();
+    let suppressed = published
+        .iter()
+        .filter(|f| f.status != Status::Published)
+        .count();
     #[expect(clippy::cast_precision_loss, reason = "share")]
     {
         summary.suppressed_share = suppressed as f64 / published.len().max(1) as f64;
     }
 
     let version = store::write_transaction(db, |tx| -> Result<i32, IngestError> {
-        let dberr = |source: duckdb::Error| StoreError::Db { file: db.display().to_string(), source };
+        let dberr = |source: duckdb::Error| StoreError::Db {
+            file: db.display().to_string(),
+            source,
+        };
         let prev = store::latest_version(tx).map_err(dberr)?.map(|(v, _)| v);
         let version = prev.unwrap_or(0) + 1;
         tx.execute(
             "INSERT INTO dataset_version VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, ?, 2024)",
-            duckdb::params![version, params.k, params.k_fine, params.round_to, catalogue_sha, fingerprint, summary.rows_read, summary.rows_rejected],
+            duckdb::params![
+                version,
+                params.k,
+                params.k_fine,
+                params.round_to,
+                catalogue_sha,
+                fingerprint,
+                summary.rows_read,
+                summary.rows_rejected
+            ],
         )
         .map_err(dberr)?;
         for (f, (_, _, _, sha)) in summary.files.iter().zip(&files) {
-            let name = Path::new(&f.file).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            tx.execute("INSERT INTO dataset_extract VALUES (?, ?, ?, ?, ?, ?)", duckdb::params![version, f.source, name, sha, f.rows, f.rejected])
-                .map_err(dberr)?;
+            let name = Path::new(&f.file)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            tx.execute(
+                "INSERT INTO dataset_extract VALUES (?, ?, ?, ?, ?, ?)",
+                duckdb::params![version, f.source, name, sha, f.rows, f.rejected],
+            )
+            .map_err(dberr)?;
         }
         for ind in &cat.indicators {
-            let partners: Vec<&str> = ind.sources().iter().filter_map(|s| cat.source(s)).map(|s| s.partner.as_str()).collect();
+            let partners: Vec<&str> = ind
+                .sources()
+                .iter()
+                .filter_map(|s| cat.source(s))
+                .map(|s| s.partner.as_str())
+                .collect();
             tx.execute(
                 "INSERT INTO indicator VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 duckdb::params![
@@ -226,37 +348,105 @@ pub fn ingest(db: &Path, extracts: &[PathBuf], cat: &Catalogue, bounds: &Boundar
             .map_err(dberr)?;
         }
         for t in &cat.themes {
-            tx.execute("INSERT INTO theme VALUES (?, ?, ?, ?)", duckdb::params![version, t.id, t.naam, t.weight]).map_err(dberr)?;
+            tx.execute(
+                "INSERT INTO theme VALUES (?, ?, ?, ?)",
+                duckdb::params![version, t.id, t.naam, t.weight],
+            )
+            .map_err(dberr)?;
         }
         {
             let mut app = tx.appender("unit").map_err(dberr)?;
             for u in &units {
                 app.append_row(duckdb::params![
-                    version, u.level.id(), u.code, u.naam, u.parent, u.wijk, u.gemeente, u.geometry, u.lon, u.lat, u.bbox[0], u.bbox[1], u.bbox[2], u.bbox[3]
+                    version,
+                    u.level.id(),
+                    u.code,
+                    u.naam,
+                    u.parent,
+                    u.wijk,
+                    u.gemeente,
+                    u.geometry,
+                    u.lon,
+                    u.lat,
+                    u.bbox[0],
+                    u.bbox[1],
+                    u.bbox[2],
+                    u.bbox[3]
                 ])
                 .map_err(dberr)?;
             }
             app.flush().map_err(dberr)?;
         }
+        tracing::debug!(seconds = started.elapsed().as_secs_f64(), "units appended");
         {
+            let shown: Vec<&Figure> = published
+                .iter()
+                .filter(|f| f.status == Status::Published)
+                .collect();
             let mut app = tx.appender("aggregate").map_err(dberr)?;
-            for chunk in published.chunks(200_000) {
-                app.append_record_batch(figures_batch(version, chunk, &ua, &codes, &summary.indicators)?).map_err(dberr)?;
+            for chunk in shown.chunks(200_000) {
+                app.append_record_batch(figures_batch(
+                    version,
+                    chunk,
+                    &ua,
+                    &codes,
+                    &summary.indicators,
+                )?)
+                .map_err(dberr)?;
+            }
+            app.flush().map_err(dberr)?;
+            // Coverage: how many areas per level, quarter and indicator were published.
+            let mut cov: BTreeMap<(Level, u16, u16), [i64; 4]> = BTreeMap::new();
+            for f in &published {
+                let e = cov
+                    .entry((ua.units[f.unit as usize].level, f.period, f.indicator))
+                    .or_default();
+                e[0] += 1;
+                if f.status == Status::Published {
+                    e[1] += 1;
+                    if f.rate.is_some() {
+                        e[3] += 1;
+                    }
+                } else {
+                    e[2] += 1;
+                }
+            }
+            let mut app = tx.appender("coverage").map_err(dberr)?;
+            for ((level, q, i), c) in cov {
+                app.append_row(duckdb::params![
+                    version,
+                    level.id(),
+                    read::period_label(q),
+                    summary.indicators[i as usize],
+                    c[0],
+                    c[1],
+                    c[2],
+                    c[3]
+                ])
+                .map_err(dberr)?;
             }
             app.flush().map_err(dberr)?;
         }
+        tracing::debug!(
+            seconds = started.elapsed().as_secs_f64(),
+            "aggregates appended"
+        );
         if let Some(prev) = prev {
             // Indicators not recomputed in this ingest are carried over from the previous version.
-            let list = summary.indicators.iter().map(|i| format!("'{}'", i.replace('\'', "''"))).collect::<Vec<_>>().join(",");
-            let not_in = if list.is_empty() { String::new() } else { format!("AND indicator NOT IN ({list})") };
-            tx.execute(
-                &format!(
-                    "INSERT INTO aggregate SELECT ?, level, code, period, indicator, count, rate, suppressed, rate_suppressed, reason
-                     FROM aggregate WHERE version = ? {not_in}"
-                ),
-                duckdb::params![version, prev],
-            )
-            .map_err(dberr)?;
+            let list = summary
+                .indicators
+                .iter()
+                .map(|i| format!("'{}'", i.replace('\'', "''")))
+                .collect::<Vec<_>>()
+                .join(",");
+            let not_in = if list.is_empty() {
+                String::new()
+            } else {
+                format!("AND indicator NOT IN ({list})")
+            };
+            for t in ["aggregate SELECT ?, level, code, period, indicator, count, rate FROM aggregate", "coverage SELECT ?, level, period, indicator, areas, published, suppressed, rates FROM coverage"] {
+                tx.execute(&format!("INSERT INTO {t} WHERE version = ? {not_in}"), duckdb::params![version, prev]).map_err(dberr)?;
+            }
             tx.execute(
                 "INSERT INTO unit SELECT ?, u.level, u.code, u.naam, u.parent, u.wijk, u.gemeente, u.geometry, u.lon, u.lat, u.min_lon, u.min_lat, u.max_lon, u.max_lat
                  FROM unit u WHERE u.version = ? AND NOT EXISTS (SELECT 1 FROM unit n WHERE n.version = ? AND n.level = u.level AND n.code = u.code)",
@@ -264,12 +454,24 @@ pub fn ingest(db: &Path, extracts: &[PathBuf], cat: &Catalogue, bounds: &Boundar
             )
             .map_err(dberr)?;
             // Keep the three newest versions.
-            for t in ["aggregate", "unit", "indicator", "theme", "dataset_extract"] {
-                tx.execute(&format!("DELETE FROM {t} WHERE version <= ?"), duckdb::params![version - 3]).map_err(dberr)?;
+            for t in [
+                "aggregate",
+                "coverage",
+                "unit",
+                "indicator",
+                "theme",
+                "dataset_extract",
+            ] {
+                tx.execute(
+                    &format!("DELETE FROM {t} WHERE version <= ?"),
+                    duckdb::params![version - 3],
+                )
+                .map_err(dberr)?;
             }
         }
         Ok(version)
     })?;
+    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "written");
     summary.version = Some(version);
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
@@ -279,18 +481,28 @@ fn progress_bar(show: bool, path: &Path, parquet: bool) -> indicatif::ProgressBa
     if !show {
         return indicatif::ProgressBar::hidden();
     }
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     if parquet {
         let b = indicatif::ProgressBar::new_spinner();
-        b.set_style(indicatif::ProgressStyle::with_template("{spinner} {msg} {human_pos} rijen ({per_sec})").unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()));
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {msg} {human_pos} rijen ({per_sec})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
         b.set_message(name);
         b
     } else {
         let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let b = indicatif::ProgressBar::new(len);
         b.set_style(
-            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, nog {eta})")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, nog {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         b.set_message(name);
         b
@@ -299,52 +511,184 @@ fn progress_bar(show: bool, path: &Path, parquet: bool) -> indicatif::ProgressBa
 
 fn write_rejects(path: &Path, rejects: &[(String, RowError)]) -> Result<(), IngestError> {
     use std::io::Write;
-    let io = |e: std::io::Error| IngestError::Io { file: path.display().to_string(), message: e.to_string() };
+    let io = |e: std::io::Error| IngestError::Io {
+        file: path.display().to_string(),
+        message: e.to_string(),
+    };
     let mut w = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
     writeln!(w, "bestand;regel;kolom;regel_geschonden").map_err(io)?;
     for (file, e) in rejects {
-        writeln!(w, "{};{};{};{}", file.replace(';', ","), e.line, e.column.replace(';', ","), e.rule.replace(';', ",")).map_err(io)?;
+        writeln!(
+            w,
+            "{};{};{};{}",
+            file.replace(';', ","),
+            e.line,
+            e.column.replace(';', ","),
+            e.rule.replace(';', ",")
+        )
+        .map_err(io)?;
     }
     w.flush().map_err(io)
 }
 
 type ReadResult<'a> = (Aggregator<'a>, Vec<(String, RowError)>, Summary);
 
+/// Rows per chunk handed from the reading thread to the aggregating one.
+const CHUNK: usize = 8192;
+
 /// Reads, validates, locates and aggregates every file. With `tolerant`, bad rows are
-/// collected instead of stopping the run.
-fn read_all<'a>(files: &[(PathBuf, usize, bool)], cat: &Catalogue, bounds: &'a Boundaries, tolerant: bool, progress: bool) -> Result<ReadResult<'a>, IngestError> {
+/// collected instead of stopping the run. Duplicate keys are found by sorting the keys after
+/// the pass; when there are any, a tolerant run reads again without them.
+fn read_all<'a>(
+    files: &[(PathBuf, usize, bool)],
+    cat: &Catalogue,
+    bounds: &'a Boundaries,
+    tolerant: bool,
+    progress: bool,
+) -> Result<ReadResult<'a>, IngestError> {
+    let none = HashSet::new();
+    let (agg, rejects, summary, keys) = read_pass(files, cat, bounds, tolerant, progress, &none)?;
+    let dups = duplicates(keys);
+    if dups.is_empty() {
+        return Ok((agg, rejects, summary));
+    }
+    let (f, line) = dups[0];
+    if !tolerant {
+        return Err(IngestError::Row {
+            file: files[f].0.display().to_string(),
+            error: RowError {
+                line,
+                column: cat.sources[files[f].1].key.join("+"),
+                rule: "duplicate: an earlier row of this source has the same key".into(),
+            },
+        });
+    }
+    drop(agg);
+    let skip: HashSet<(usize, u64)> = dups.into_iter().collect();
+    let (agg, rejects, summary, _) = read_pass(files, cat, bounds, tolerant, progress, &skip)?;
+    Ok((agg, rejects, summary))
+}
+
+/// Keys of one pass: per source, `(key hash, file index, line)`.
+type Keys = Vec<Vec<(u64, u32, u64)>>;
+
+/// The later occurrences of duplicate keys, as `(file index, line)`, sorted.
+fn duplicates(mut keys: Keys) -> Vec<(usize, u64)> {
+    use rayon::slice::ParallelSliceMut;
+    let mut out = Vec::new();
+    for k in &mut keys {
+        k.par_sort_unstable();
+        for w in k.windows(2) {
+            if w[0].0 == w[1].0 {
+                out.push((w[1].1 as usize, w[1].2));
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+fn read_pass<'a>(
+    files: &[(PathBuf, usize, bool)],
+    cat: &Catalogue,
+    bounds: &'a Boundaries,
+    tolerant: bool,
+    progress: bool,
+    skip: &HashSet<(usize, u64)>,
+) -> Result<(Aggregator<'a>, Vec<(String, RowError)>, Summary, Keys), IngestError> {
     let mut agg = Aggregator::new(cat, bounds);
     let mut rejects: Vec<(String, RowError)> = Vec::new();
     let mut summary = Summary::default();
-    for (path, source, parquet) in files {
+    let mut keys: Keys = vec![Vec::new(); cat.sources.len()];
+    for (fi, (path, source, parquet)) in files.iter().enumerate() {
         let src = &cat.sources[*source];
         let file = path.display().to_string();
-        let key_cols = src.key.join("+");
         let bar = progress_bar(progress, path, *parquet);
         let (mut rows, mut rejected) = (0u64, 0u64);
-        let mut on_row = |r: Result<read::Parsed, RowError>| -> Result<(), IngestError> {
-            rows += 1;
-            let r = r.and_then(|p| agg.add(*source, &key_cols, &p));
-            if let Err(error) = r {
-                if !tolerant {
-                    return Err(IngestError::Row { file: file.clone(), error });
+        let fi32 = u32::try_from(fi).unwrap_or(u32::MAX);
+        // One thread reads and validates, this one locates and aggregates.
+        let outcome: Result<(), IngestError> = std::thread::scope(|sc| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<read::Parsed, RowError>>>(4);
+            let bar = &bar;
+            let producer = sc.spawn(move || -> Result<(), IngestError> {
+                let mut buf = Vec::with_capacity(CHUNK);
+                let res = {
+                    let mut cb = |r: Result<read::Parsed, RowError>| -> Result<(), IngestError> {
+                        buf.push(r);
+                        if buf.len() == CHUNK {
+                            tx.send(std::mem::replace(&mut buf, Vec::with_capacity(CHUNK)))
+                                .map_err(|_| IngestError::Other("stopped".into()))?;
+                        }
+                        Ok(())
+                    };
+                    if *parquet {
+                        read::read_parquet(path, src, bar, &mut cb)
+                    } else {
+                        read::read_csv(path, src, bar, &mut cb)
+                    }
+                };
+                if res.is_ok() && !buf.is_empty() {
+                    let _ = tx.send(buf);
                 }
-                rejected += 1;
-                rejects.push((file.clone(), error));
+                res
+            });
+            let mut fatal = None;
+            'chunks: for chunk in &rx {
+                for r in chunk {
+                    rows += 1;
+                    let line = match &r {
+                        Ok(p) => p.line,
+                        Err(e) => e.line,
+                    };
+                    let r = if skip.contains(&(fi, line)) {
+                        Err(RowError {
+                            line,
+                            column: src.key.join("+"),
+                            rule: "duplicate: an earlier row of this source has the same key"
+                                .into(),
+                        })
+                    } else {
+                        r.and_then(|p| {
+                            agg.add(*source, &p)?;
+                            keys[*source].push((p.key_hash, fi32, p.line));
+                            Ok(())
+                        })
+                    };
+                    if let Err(error) = r {
+                        if !tolerant {
+                            fatal = Some(IngestError::Row {
+                                file: file.clone(),
+                                error,
+                            });
+                            break 'chunks;
+                        }
+                        rejected += 1;
+                        rejects.push((file.clone(), error));
+                    }
+                }
             }
-            Ok(())
-        };
-        if *parquet {
-            read::read_parquet(path, src, &bar, &mut on_row)?;
-        } else {
-            read::read_csv(path, src, &bar, &mut on_row)?;
-        }
+            drop(rx);
+            let produced = producer
+                .join()
+                .unwrap_or_else(|_| Err(IngestError::Other("reader thread panicked".into())));
+            match fatal {
+                Some(e) => Err(e),
+                None => produced,
+            }
+        });
+        outcome?;
         bar.finish_and_clear();
+        tracing::debug!(file = %file, rows, "read");
         summary.rows_read += rows;
         summary.rows_rejected += rejected;
-        summary.files.push(FileSummary { file: file.clone(), source: src.id.clone(), rows, rejected });
+        summary.files.push(FileSummary {
+            file: file.clone(),
+            source: src.id.clone(),
+            rows,
+            rejected,
+        });
     }
-    Ok((agg, rejects, summary))
+    Ok((agg, rejects, summary, keys))
 }
 
 /// Reads and aggregates extracts without disclosure control or writing: the exact unit
@@ -352,10 +696,16 @@ fn read_all<'a>(files: &[(PathBuf, usize, bool)], cat: &Catalogue, bounds: &'a B
 ///
 /// # Errors
 /// As [`ingest`] for reading.
-pub fn aggregate_files(extracts: &[PathBuf], cat: &Catalogue, bounds: &Boundaries) -> Result<UnitAggregates, IngestError> {
+pub fn aggregate_files(
+    extracts: &[PathBuf],
+    cat: &Catalogue,
+    bounds: &Boundaries,
+) -> Result<UnitAggregates, IngestError> {
     let mut files = Vec::new();
     for p in extracts {
-        let parquet = p.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+        let parquet = p
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
         files.push((p.clone(), source_of(cat, p)?, parquet));
     }
     let (agg, _, _) = read_all(&files, cat, bounds, false, false)?;
@@ -376,14 +726,23 @@ pub struct Figure {
 
 /// Applies disclosure control to every computed indicator, unit and quarter.
 #[must_use]
-pub fn publish(ua: &UnitAggregates, indicators: &[&crate::catalogue::Indicator], params: Params) -> Vec<Figure> {
+pub fn publish(
+    ua: &UnitAggregates,
+    indicators: &[&crate::catalogue::Indicator],
+    params: Params,
+) -> Vec<Figure> {
     let mut by_period: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
     for (r, &(_, q)) in ua.rows.iter().enumerate() {
         by_period.entry(q).or_default().push(r);
     }
     let mut out = Vec::new();
     for (ii, ind) in indicators.iter().enumerate() {
-        let (Some(num), Some(den)) = (ua.measure_index(&ind.numerator), ua.measure_index(&ind.denominator)) else { continue };
+        let (Some(num), Some(den)) = (
+            ua.measure_index(&ind.numerator),
+            ua.measure_index(&ind.denominator),
+        ) else {
+            continue;
+        };
         for (&q, rows) in &by_period {
             let mut n: Vec<Option<f64>> = vec![None; ua.units.len()];
             for &r in rows {
@@ -417,11 +776,24 @@ pub fn publish(ua: &UnitAggregates, indicators: &[&crate::catalogue::Indicator],
         }
     }
     // Sorted by level and period so that DuckDB's zone maps prune on both.
-    out.sort_by_key(|f| (ua.units[f.unit as usize].level, f.period, f.unit, f.indicator));
+    out.sort_by_key(|f| {
+        (
+            ua.units[f.unit as usize].level,
+            f.period,
+            f.unit,
+            f.indicator,
+        )
+    });
     out
 }
 
-fn figures_batch(version: i32, figs: &[Figure], ua: &UnitAggregates, codes: &[String], ids: &[String]) -> Result<RecordBatch, IngestError> {
+fn figures_batch(
+    version: i32,
+    figs: &[&Figure],
+    ua: &UnitAggregates,
+    codes: &[String],
+    ids: &[String],
+) -> Result<RecordBatch, IngestError> {
     let mut v = Int32Builder::new();
     let mut level = StringBuilder::new();
     let mut code = StringBuilder::new();
@@ -429,24 +801,14 @@ fn figures_batch(version: i32, figs: &[Figure], ua: &UnitAggregates, codes: &[St
     let mut ind = StringBuilder::new();
     let mut count = Int64Builder::new();
     let mut rate = Float64Builder::new();
-    let mut supp = BooleanBuilder::new();
-    let mut rsupp = BooleanBuilder::new();
-    let mut reason = StringBuilder::new();
     for f in figs {
         v.append_value(version);
         level.append_value(ua.units[f.unit as usize].level.id());
         code.append_value(&codes[f.unit as usize]);
         period.append_value(read::period_label(f.period));
         ind.append_value(&ids[f.indicator as usize]);
-        count.append_option(f.count.map(|c| i64::try_from(c).unwrap_or(i64::MAX)));
+        count.append_value(f.count.map_or(0, |c| i64::try_from(c).unwrap_or(i64::MAX)));
         rate.append_option(f.rate);
-        supp.append_value(f.status != Status::Published);
-        rsupp.append_value(f.rate_suppressed);
-        match f.status.reason() {
-            Some(r) => reason.append_value(r),
-            None if f.rate_suppressed => reason.append_value("noemer_te_klein"),
-            None => reason.append_null(),
-        }
     }
     let cols: Vec<ArrayRef> = vec![
         Arc::new(v.finish()),
@@ -456,12 +818,18 @@ fn figures_batch(version: i32, figs: &[Figure], ua: &UnitAggregates, codes: &[St
         Arc::new(ind.finish()),
         Arc::new(count.finish()),
         Arc::new(rate.finish()),
-        Arc::new(supp.finish()),
-        Arc::new(rsupp.finish()),
-        Arc::new(reason.finish()),
     ];
-    let names = ["version", "level", "code", "period", "indicator", "count", "rate", "suppressed", "rate_suppressed", "reason"];
-    RecordBatch::try_from_iter(names.into_iter().zip(cols)).map_err(|e| IngestError::Other(e.to_string()))
+    let names = [
+        "version",
+        "level",
+        "code",
+        "period",
+        "indicator",
+        "count",
+        "rate",
+    ];
+    RecordBatch::try_from_iter(names.into_iter().zip(cols))
+        .map_err(|e| IngestError::Other(e.to_string()))
 }
 
 /// The published code of every unit (CBS code, postcode or H3 index).
@@ -470,7 +838,11 @@ pub fn unit_codes(ua: &UnitAggregates, b: &Boundaries) -> Vec<String> {
     ua.units
         .iter()
         .map(|u| match b.set(u.level).filter(|_| u.level != Level::Pc4) {
-            Some(set) => usize::try_from(u.key).ok().and_then(|i| set.areas.get(i)).map(|a| a.code.clone()).unwrap_or_default(),
+            Some(set) => usize::try_from(u.key)
+                .ok()
+                .and_then(|i| set.areas.get(i))
+                .map(|a| a.code.clone())
+                .unwrap_or_default(),
             None => unit_code(*u),
         })
         .collect()
@@ -482,7 +854,9 @@ pub fn unit_code(u: aggregate::UnitKey) -> String {
     match u.level {
         Level::Pc4 => format!("{:04}", u.key),
         Level::Pc6 => unpack_pc6(u.key),
-        Level::H3_7 | Level::H3_8 | Level::H3_9 | Level::H3_10 => h3o::CellIndex::try_from(u.key).map(|c| c.to_string()).unwrap_or_default(),
+        Level::H3_7 | Level::H3_8 | Level::H3_9 | Level::H3_10 => h3o::CellIndex::try_from(u.key)
+            .map(|c| c.to_string())
+            .unwrap_or_default(),
         Level::Gemeente | Level::Wijk | Level::Buurt => String::new(),
     }
 }
@@ -504,8 +878,15 @@ pub struct UnitRow {
 
 fn geometry_json(g: &geo::MultiPolygon<f64>) -> String {
     use geo::MapCoords;
-    let r = g.map_coords(|c| geo::Coord { x: (c.x * 1e6).round() / 1e6, y: (c.y * 1e6).round() / 1e6 });
-    let geom = if r.0.len() == 1 { geojson::Geometry::from(&r.0[0]) } else { geojson::Geometry::from(&r) };
+    let r = g.map_coords(|c| geo::Coord {
+        x: (c.x * 1e6).round() / 1e6,
+        y: (c.y * 1e6).round() / 1e6,
+    });
+    let geom = if r.0.len() == 1 {
+        geojson::Geometry::from(&r.0[0])
+    } else {
+        geojson::Geometry::from(&r)
+    };
     serde_json::to_string(&geom).unwrap_or_default()
 }
 
@@ -521,11 +902,19 @@ fn unit_rows(ua: &UnitAggregates, b: &Boundaries) -> Vec<UnitRow> {
     let mut wijk_of: Vec<Option<String>> = vec![None; ua.units.len()];
     for (u, key) in ua.units.iter().enumerate() {
         match key.level {
-            Level::Gemeente => gemeente_of[u] = area_code(Level::Gemeente, key.key).map(|a| a.code.clone()).unwrap_or_default(),
+            Level::Gemeente => {
+                gemeente_of[u] = area_code(Level::Gemeente, key.key)
+                    .map(|a| a.code.clone())
+                    .unwrap_or_default()
+            }
             Level::Wijk | Level::Buurt => {
                 if let Some(a) = area_code(key.level, key.key) {
                     gemeente_of[u] = a.gemeente.clone().unwrap_or_default();
-                    wijk_of[u] = if key.level == Level::Wijk { Some(a.code.clone()) } else { a.wijk.clone() };
+                    wijk_of[u] = if key.level == Level::Wijk {
+                        Some(a.code.clone())
+                    } else {
+                        a.wijk.clone()
+                    };
                 }
             }
             _ => {}
@@ -549,7 +938,9 @@ fn unit_rows(ua: &UnitAggregates, b: &Boundaries) -> Vec<UnitRow> {
         let u32_ = u32::try_from(u).unwrap_or(u32::MAX);
         let (code, naam, geom) = match key.level {
             Level::Gemeente | Level::Wijk | Level::Buurt => {
-                let Some(a) = area_code(key.level, key.key) else { continue };
+                let Some(a) = area_code(key.level, key.key) else {
+                    continue;
+                };
                 (a.code.clone(), Some(a.naam.clone()), a.geometry.clone())
             }
             Level::Pc4 => {
@@ -568,22 +959,36 @@ fn unit_rows(ua: &UnitAggregates, b: &Boundaries) -> Vec<UnitRow> {
                     }
                 }
             }
-            Level::Pc6 => (unit_code(*key), None, spatial::dissolve_cells(ua.cells_of_pc6.get(&u32_).map_or(&[][..], Vec::as_slice))),
+            Level::Pc6 => (
+                unit_code(*key),
+                None,
+                spatial::dissolve_cells(ua.cells_of_pc6.get(&u32_).map_or(&[][..], Vec::as_slice)),
+            ),
             _ => {
                 let cell = h3o::CellIndex::try_from(key.key).unwrap_or_else(|_| unreachable!());
-                (cell.to_string(), None, geo::MultiPolygon::new(vec![spatial::cell_polygon(cell)]))
+                (
+                    cell.to_string(),
+                    None,
+                    geo::MultiPolygon::new(vec![spatial::cell_polygon(cell)]),
+                )
             }
         };
         let parent = ua.structure.parent[u].map(code_of);
         let (lon, lat) = spatial::centroid(&geom);
-        let r = geom.bounding_rect().map_or([lon, lat, lon, lat], |r| [r.min().x, r.min().y, r.max().x, r.max().y]);
+        let r = geom.bounding_rect().map_or([lon, lat, lon, lat], |r| {
+            [r.min().x, r.min().y, r.max().x, r.max().y]
+        });
         seen_codes.insert((key.level, code.clone()));
         out.push(UnitRow {
             level: key.level,
             code,
             naam,
             parent,
-            wijk: if key.level == Level::Wijk { None } else { wijk_of[u].clone() },
+            wijk: if key.level == Level::Wijk {
+                None
+            } else {
+                wijk_of[u].clone()
+            },
             gemeente: gemeente_of[u].clone(),
             geometry: geometry_json(&geom),
             lon,
@@ -592,19 +997,36 @@ fn unit_rows(ua: &UnitAggregates, b: &Boundaries) -> Vec<UnitRow> {
         });
     }
     // Every buurt and wijk of the gemeenten in the data, also those without addresses.
-    let gemeenten: HashSet<String> = out.iter().filter(|u| u.level == Level::Gemeente).map(|u| u.code.clone()).collect();
+    let gemeenten: HashSet<String> = out
+        .iter()
+        .filter(|u| u.level == Level::Gemeente)
+        .map(|u| u.code.clone())
+        .collect();
     for (level, set) in [(Level::Wijk, &b.wijken), (Level::Buurt, &b.buurten)] {
         for a in &set.areas {
             let gm = a.gemeente.clone().unwrap_or_default();
             if gemeenten.contains(&gm) && !seen_codes.contains(&(level, a.code.clone())) {
                 let (lon, lat) = spatial::centroid(&a.geometry);
-                let r = a.geometry.bounding_rect().map_or([lon, lat, lon, lat], |r| [r.min().x, r.min().y, r.max().x, r.max().y]);
+                let r = a
+                    .geometry
+                    .bounding_rect()
+                    .map_or([lon, lat, lon, lat], |r| {
+                        [r.min().x, r.min().y, r.max().x, r.max().y]
+                    });
                 out.push(UnitRow {
                     level,
                     code: a.code.clone(),
                     naam: Some(a.naam.clone()),
-                    parent: if level == Level::Wijk { Some(gm.clone()) } else { a.wijk.clone() },
-                    wijk: if level == Level::Buurt { a.wijk.clone() } else { None },
+                    parent: if level == Level::Wijk {
+                        Some(gm.clone())
+                    } else {
+                        a.wijk.clone()
+                    },
+                    wijk: if level == Level::Buurt {
+                        a.wijk.clone()
+                    } else {
+                        None
+                    },
                     gemeente: gm,
                     geometry: geometry_json(&a.geometry),
                     lon,

@@ -20,12 +20,24 @@ pub fn fixture() -> &'static Fixture {
         let dir = tempfile::tempdir().unwrap();
         let bounds = Boundaries::embedded().unwrap();
         let cat = Catalogue::builtin().unwrap();
-        let files = demo::generate(&dir.path().join("extracts"), &demo::Options::default(), &bounds, &cat).unwrap();
+        let files = demo::generate(
+            &dir.path().join("extracts"),
+            &demo::Options::default(),
+            &bounds,
+            &cat,
+        )
+        .unwrap();
         let extracts: Vec<PathBuf> = files.into_iter().map(|f| f.0).collect();
         let db = dir.path().join("base.duckdb");
         ingest::ingest(&db, &extracts, &cat, &bounds, &ingest::Options::default()).unwrap();
         wijkradar::score::record_demo_intervention(&db).unwrap();
-        Fixture { dir, extracts, db, bounds, cat }
+        Fixture {
+            dir,
+            extracts,
+            db,
+            bounds,
+            cat,
+        }
     })
 }
 
@@ -46,7 +58,12 @@ pub fn extract(source: &str) -> PathBuf {
     fixture()
         .extracts
         .iter()
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{source}_")))
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{source}_"))
+        })
         .cloned()
         .unwrap()
 }
