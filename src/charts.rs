@@ -95,7 +95,8 @@ fn px(s: f64, v: f64) -> i32 {
 }
 
 fn font(s: f64, size: f64) -> TextStyle<'static> {
-    ("sans-serif", size * s).into_font().color(&BLACK)
+    // Charts are shown at about two thirds of their width in the side panel: sizes allow for it.
+    ("sans-serif", size * 1.35 * s).into_font().color(&BLACK)
 }
 
 fn draw_trend<DB: DrawingBackend>(
@@ -123,7 +124,7 @@ fn draw_trend<DB: DrawingBackend>(
     };
     let n = periods.len().max(1);
     let mut chart = ChartBuilder::on(root)
-        .caption(title, font(s, 15.0))
+        .caption(title, font(s, 13.0))
         .margin(px(s, 10.0))
         .x_label_area_size(px(s, 34.0))
         .y_label_area_size(px(s, 52.0))
@@ -280,7 +281,7 @@ fn draw_distribution<DB: DrawingBackend>(
     }
     let top = f64::from(counts.iter().copied().max().unwrap_or(1)) * 1.15 + 0.5;
     let mut chart = ChartBuilder::on(root)
-        .caption(title, font(s, 15.0))
+        .caption(title, font(s, 13.0))
         .margin(px(s, 10.0))
         .x_label_area_size(px(s, 40.0))
         .y_label_area_size(px(s, 44.0))
@@ -379,30 +380,22 @@ fn draw_contributions<DB: DrawingBackend>(
     let m = items.iter().map(|x| x.1.abs()).fold(0.05, f64::max) * 1.1;
     let n = items.len().max(1);
     let mut chart = ChartBuilder::on(root)
-        .caption(title, font(s, 15.0))
+        .caption(title, font(s, 13.0))
         .margin(px(s, 10.0))
-        .x_label_area_size(px(s, 30.0))
-        .y_label_area_size(px(s, 210.0))
+        .x_label_area_size(px(s, 34.0))
+        .y_label_area_size(px(s, 250.0))
         .build_cartesian_2d(-m..m, 0f64..n as f64)
         .map_err(e)?;
-    let names: Vec<String> = items.iter().map(|x| x.0.clone()).collect();
     chart
         .configure_mesh()
         .light_line_style(GRID)
         .bold_line_style(GRID)
-        .y_labels(n)
-        .y_label_formatter(&|y| {
-            #[expect(
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss,
-                reason = "index"
-            )]
-            let i = (y - 0.5).round().max(0.0) as usize;
-            names.get(n - 1 - i.min(n - 1)).cloned().unwrap_or_default()
-        })
-        .x_desc("bijdrage aan de index (standaarddeviaties)")
-        .label_style(font(s, 11.0))
-        .axis_desc_style(font(s, 11.0))
+        .disable_y_mesh()
+        .y_labels(0)
+        .x_labels(5)
+        .x_desc("bijdrage aan de index")
+        .label_style(font(s, 10.0))
+        .axis_desc_style(font(s, 10.0))
         .draw()
         .map_err(e)?;
     chart
@@ -417,6 +410,22 @@ fn draw_contributions<DB: DrawingBackend>(
             Rectangle::new([(0.0, y + 0.15), (*v, y + 0.85)], color.filled())
         }))
         .map_err(e)?;
+    // Labels beside each bar, in the label area, right-aligned.
+    let style = font(s, 10.0).pos(plotters::style::text_anchor::Pos::new(
+        plotters::style::text_anchor::HPos::Right,
+        plotters::style::text_anchor::VPos::Center,
+    ));
+    for (i, (label, _)) in items.iter().enumerate() {
+        #[expect(clippy::cast_precision_loss, reason = "index")]
+        let y = (n - 1 - i) as f64 + 0.5;
+        let (x_px, y_px) = chart.backend_coord(&(-m, y));
+        root.draw(&Text::new(
+            label.clone(),
+            (x_px - px(s, 6.0), y_px),
+            style.clone(),
+        ))
+        .map_err(e)?;
+    }
     Ok(())
 }
 

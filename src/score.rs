@@ -31,8 +31,9 @@ pub const CLASS_LABELS: [&str; 9] = [
 /// Share of index weight resting on missing (suppressed) indicators above which a result is
 /// marked low-confidence.
 pub const MAX_MISSING_WEIGHT: f64 = 0.4;
-/// Index standard error above which a result is marked low-confidence.
-pub const MAX_SE: f64 = 0.35;
+/// Index standard error (in standard deviations of the index) above which a result is marked
+/// low-confidence.
+pub const MAX_SE: f64 = 0.6;
 
 /// One observed rate with the size of its base.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -167,7 +168,8 @@ pub struct Contribution {
     pub z: f64,
     /// Weight of this indicator in the index.
     pub weight: f64,
-    /// `weight × z`; the contributions add up to the index.
+    /// `weight × z`, divided by the standard deviation of the raw index over the level's
+    /// areas; the contributions add up to the index.
     pub contribution: f64,
     pub observed: bool,
 }
@@ -385,6 +387,23 @@ fn compute_layer(
             missing_weight,
             contributions,
         });
+    }
+    // Express the index in standard deviations over the level's areas, so that the nine
+    // classes spread as the Leefbaarometer's do; contributions scale along and still add up.
+    let idx: Vec<f64> = out.iter().flatten().map(|s| s.index).collect();
+    let (_, sd) = mean_sd(&idx);
+    if idx.len() > 2 {
+        for s in out.iter_mut().flatten() {
+            s.index /= sd;
+            s.se /= sd;
+            s.low = s.index - 1.96 * s.se;
+            s.high = s.index + 1.96 * s.se;
+            s.class = class_of(s.index);
+            s.low_confidence = s.missing_weight > MAX_MISSING_WEIGHT || s.se > MAX_SE;
+            for c in &mut s.contributions {
+                c.contribution /= sd;
+            }
+        }
     }
     Ok(out)
 }

@@ -80,8 +80,8 @@ pub async fn method(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
             "Per gebied en kwartaal: de gepubliceerde rate van elke indicator (na onthullingscontrole).",
             "Empirische-Bayesstabilisatie: de rate wordt naar die van het bovenliggende gebied getrokken (buurt → wijk, overige → gemeente), des te sterker naarmate de noemer kleiner is. Een onderdrukte rate telt als het bovenliggende gemiddelde, met volle onzekerheid.",
             "Standaardisatie: (geschatte rate − gemiddelde) / standaarddeviatie over de gebieden van hetzelfde niveau; het teken zo dat positief = meer druk.",
-            "Themascores en index: gewogen som met de gewichten hieronder; per indicator is de bijdrage = gewicht × gestandaardiseerde waarde, en de bijdragen tellen op tot de index.",
-            "Onzekerheid: 95%-interval uit de posterieure varianties; 'laag vertrouwen' als meer dan 40% van het gewicht op ontbrekende cijfers rust of de standaardfout groter is dan 0,35.",
+            "Themascores en index: gewogen som met de gewichten hieronder, daarna uitgedrukt in standaarddeviaties over de gebieden van hetzelfde niveau; per indicator is de bijdrage = gewicht × gestandaardiseerde waarde (op dezelfde schaal), en de bijdragen tellen op tot de index.",
+            "Onzekerheid: 95%-interval uit de posterieure varianties; 'laag vertrouwen' als meer dan 40% van het gewicht op ontbrekende cijfers rust of de standaardfout groter is dan 0,6 standaarddeviatie.",
             "Klassen: 9 klassen op vaste grenzen in standaarddeviaties, zoals de Leefbaarometer er 9 kent."
         ],
         "class_bounds": score::CLASS_BOUNDS,
@@ -354,7 +354,7 @@ h1 {{ font-size: 17pt; margin: 0 0 2mm; }} h2 {{ font-size: 12pt; margin: 5mm 0 
 .kop b {{ display: block; font-size: 14pt; }}
 table {{ width: 100%; border-collapse: collapse; }} td, th {{ padding: 1.2mm 1.5mm; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }}
 th {{ font-size: 9pt; color: #444; }} .r {{ text-align: right; white-space: nowrap; }} .klein {{ font-size: 8.5pt; color: #444; }}
-.twee {{ display: flex; gap: 5mm; align-items: flex-start; }} .twee > * {{ flex: 1; }}
+.twee {{ display: flex; gap: 5mm; align-items: flex-start; }} .twee > :first-child {{ flex: 4; }} .twee > :last-child {{ flex: 6; }}
 svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block; width: 4mm; height: 3mm; margin-right: 1mm; }}
 </style></head><body>
 <h1>Leefbaarheid in {g}: waar neemt de druk toe?</h1>
