@@ -77,7 +77,8 @@ pub struct Aggregator<'a> {
     pub locations: Vec<Location>,
     slot_of: AHashMap<u64, u32>,
     slots: Vec<(u32, u16)>,
-    acc: Vec<f64>,
+    /// Per slot and base: (sum, rows). `f32` is exact here: one address in one quarter.
+    acc: Vec<f32>,
 }
 
 const NOWHERE: u32 = u32::MAX;
@@ -221,10 +222,14 @@ impl<'a> Aggregator<'a> {
         for &b in &self.by_source[source] {
             let base = &self.bases[b];
             if base.conditions.iter().all(|c| c.holds(&p.values)) {
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "per-address values fit f32 exactly enough"
+                )]
                 match base.value {
                     BaseValue::One => acc[b * 2] += 1.0,
-                    BaseValue::Sum(c) => acc[b * 2] += p.values[c],
-                    BaseValue::Max(c) => acc[b * 2] = acc[b * 2].max(p.values[c]),
+                    BaseValue::Sum(c) => acc[b * 2] += p.values[c] as f32,
+                    BaseValue::Max(c) => acc[b * 2] = acc[b * 2].max(p.values[c] as f32),
                 }
                 acc[b * 2 + 1] += 1.0;
             }
@@ -241,17 +246,16 @@ impl<'a> Aggregator<'a> {
     fn final_value(&self, slot: usize, f: &Final) -> (f64, f64) {
         let nb = self.bases.len();
         let acc = &self.acc[slot * nb * 2..(slot + 1) * nb * 2];
+        let a = |i: usize| f64::from(acc[i]);
         match *f {
-            Final::Rows(b) => (acc[b * 2], acc[b * 2 + 1]),
+            Final::Rows(b) => (a(b * 2), a(b * 2 + 1)),
             Final::AddressesMinRows { base, min } => {
-                let q = f64::from(u8::from(
-                    acc[base * 2 + 1] >= min && acc[base * 2 + 1] > 0.0,
-                ));
+                let q = f64::from(u8::from(a(base * 2 + 1) >= min && a(base * 2 + 1) > 0.0));
                 (q, q)
             }
             Final::AddressesAreaBelow { rows, area, value } => {
-                let n = acc[rows * 2 + 1];
-                let q = f64::from(u8::from(n > 0.0 && acc[area * 2] / n < value));
+                let n = a(rows * 2 + 1);
+                let q = f64::from(u8::from(n > 0.0 && a(area * 2) / n < value));
                 (q, q)
             }
         }
@@ -343,21 +347,32 @@ impl<'a> Aggregator<'a> {
         let mut row_of: AHashMap<(u32, u16), u32> = AHashMap::new();
         let mut rows: Vec<(u32, u16)> = Vec::new();
         let mut vals: Vec<f64> = Vec::new();
-        let mut fv = vec![(0.0, 0.0); nf];
-        for (slot, &(addr, period)) in self.slots.iter().enumerate() {
+        // First per location and quarter (the dwellings of a building together), then per unit.
+        let mut lp_of: AHashMap<(u32, u16), usize> = AHashMap::new();
+        let mut lp: Vec<(u32, u16)> = Vec::new();
+        let mut lp_vals: Vec<f64> = Vec::new();
+        for (slot, &(loc, period)) in self.slots.iter().enumerate() {
+            let r = *lp_of.entry((loc, period)).or_insert_with(|| {
+                lp.push((loc, period));
+                lp_vals.resize(lp_vals.len() + nf * 2, 0.0);
+                lp.len() - 1
+            });
             for (j, f) in self.finals.iter().enumerate() {
-                fv[j] = self.final_value(slot, f);
+                let (v, n) = self.final_value(slot, f);
+                lp_vals[(r * nf + j) * 2] += v;
+                lp_vals[(r * nf + j) * 2 + 1] += n;
             }
-            for &u in &memberships[addr as usize] {
-                let r = *row_of.entry((u, period)).or_insert_with(|| {
+        }
+        for (r, &(loc, period)) in lp.iter().enumerate() {
+            let src = &lp_vals[r * nf * 2..(r + 1) * nf * 2];
+            for &u in &memberships[loc as usize] {
+                let row = *row_of.entry((u, period)).or_insert_with(|| {
                     rows.push((u, period));
                     vals.resize(vals.len() + nf * 2, 0.0);
                     u32::try_from(rows.len() - 1).unwrap_or(NOWHERE)
                 }) as usize;
-                let dst = &mut vals[r * nf * 2..(r + 1) * nf * 2];
-                for (j, (v, n)) in fv.iter().enumerate() {
-                    dst[j * 2] += v;
-                    dst[j * 2 + 1] += n;
+                for (d, v) in vals[row * nf * 2..(row + 1) * nf * 2].iter_mut().zip(src) {
+                    *d += v;
                 }
             }
         }

@@ -608,30 +608,42 @@ fn read_pass<'a>(
         let fi32 = u32::try_from(fi).unwrap_or(u32::MAX);
         // One thread reads and validates, this one locates and aggregates.
         let outcome: Result<(), IngestError> = std::thread::scope(|sc| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<read::Parsed, RowError>>>(4);
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<read::Parsed, RowError>>>(8);
             let bar = &bar;
-            let producer = sc.spawn(move || -> Result<(), IngestError> {
-                let mut buf = Vec::with_capacity(CHUNK);
-                let res = {
-                    let mut cb = |r: Result<read::Parsed, RowError>| -> Result<(), IngestError> {
-                        buf.push(r);
-                        if buf.len() == CHUNK {
-                            tx.send(std::mem::replace(&mut buf, Vec::with_capacity(CHUNK)))
-                                .map_err(|_| IngestError::Other("stopped".into()))?;
+            // Parquet is read by two threads over halves of the file; CSV by one.
+            let parts = if *parquet { 2 } else { 1 };
+            let producers: Vec<_> = (0..parts)
+                .map(|part| {
+                    let tx = tx.clone();
+                    sc.spawn(move || -> Result<(), IngestError> {
+                        let mut buf = Vec::with_capacity(CHUNK);
+                        let res = {
+                            let mut cb =
+                                |r: Result<read::Parsed, RowError>| -> Result<(), IngestError> {
+                                    buf.push(r);
+                                    if buf.len() == CHUNK {
+                                        tx.send(std::mem::replace(
+                                            &mut buf,
+                                            Vec::with_capacity(CHUNK),
+                                        ))
+                                        .map_err(|_| IngestError::Other("stopped".into()))?;
+                                    }
+                                    Ok(())
+                                };
+                            if *parquet {
+                                read::read_parquet(path, src, bar, (part, parts), &mut cb)
+                            } else {
+                                read::read_csv(path, src, bar, &mut cb)
+                            }
+                        };
+                        if res.is_ok() && !buf.is_empty() {
+                            let _ = tx.send(buf);
                         }
-                        Ok(())
-                    };
-                    if *parquet {
-                        read::read_parquet(path, src, bar, &mut cb)
-                    } else {
-                        read::read_csv(path, src, bar, &mut cb)
-                    }
-                };
-                if res.is_ok() && !buf.is_empty() {
-                    let _ = tx.send(buf);
-                }
-                res
-            });
+                        res
+                    })
+                })
+                .collect();
+            drop(tx);
             let mut fatal = None;
             'chunks: for chunk in &rx {
                 for r in chunk {
@@ -668,9 +680,15 @@ fn read_pass<'a>(
                 }
             }
             drop(rx);
-            let produced = producer
-                .join()
-                .unwrap_or_else(|_| Err(IngestError::Other("reader thread panicked".into())));
+            let mut produced = Ok(());
+            for p in producers {
+                let r = p
+                    .join()
+                    .unwrap_or_else(|_| Err(IngestError::Other("reader thread panicked".into())));
+                if produced.is_ok() {
+                    produced = r;
+                }
+            }
             match fatal {
                 Some(e) => Err(e),
                 None => produced,

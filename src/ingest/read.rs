@@ -585,10 +585,13 @@ pub(crate) fn read_csv(
 }
 
 /// Reads a Parquet extract through an in-memory DuckDB, streaming Arrow batches.
+/// Reads part `part` of `parts` of the file (split by row number, which DuckDB prunes to
+/// row groups), so that several threads can read one file.
 pub(crate) fn read_parquet(
     path: &Path,
     source: &Source,
     progress: &indicatif::ProgressBar,
+    (part, parts): (usize, usize),
     row: &mut dyn FnMut(Result<Parsed, RowError>) -> Result<(), IngestError>,
 ) -> Result<(), IngestError> {
     use duckdb::arrow::array::AsArray;
@@ -600,6 +603,7 @@ pub(crate) fn read_parquet(
         message: e.to_string(),
     };
     let conn = duckdb::Connection::open_in_memory().map_err(db)?;
+    conn.execute_batch("SET threads = 1").map_err(db)?;
     let lit = path.display().to_string().replace('\'', "''");
     let described: Vec<(String, String)> = {
         let mut st = conn
@@ -659,9 +663,25 @@ pub(crate) fn read_parquet(
             ColumnType::Flag | ColumnType::Category => format!("CAST({} AS VARCHAR)", q(pos)),
         });
     }
-    let sql = format!("SELECT {} FROM read_parquet('{lit}')", select.join(", "));
+    let total: i64 = conn
+        .query_row(
+            &format!("SELECT count(*) FROM read_parquet('{lit}')"),
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db)?;
+    let (parts_i, part_i) = (
+        i64::try_from(parts.max(1)).unwrap_or(1),
+        i64::try_from(part).unwrap_or(0),
+    );
+    let (from, to) = (total * part_i / parts_i, total * (part_i + 1) / parts_i);
+    select.push("file_row_number".into());
+    let sql = format!(
+        "SELECT {} FROM read_parquet('{lit}', file_row_number = true) WHERE file_row_number >= {from} AND file_row_number < {to}",
+        select.join(", ")
+    );
     let mut st = conn.prepare(&sql).map_err(db)?;
-    let mut line: u64 = 1;
+    let frn_col = select.len() - 1;
     let cats: Vec<Vec<String>> = source.columns.iter().map(|c| c.values.clone()).collect();
     let mut t_duck = std::time::Duration::ZERO;
     let mut t_rows = std::time::Duration::ZERO;
@@ -700,8 +720,10 @@ pub(crate) fn read_parquet(
                 )?,
             ));
         }
+        let frn = batch.column(frn_col).as_primitive::<Int64Type>();
         for r in 0..n {
-            line += 1;
+            // Row numbers as lines: the first data row is line 2, as in a CSV with a header.
+            let line = u64::try_from(frn.value(r)).unwrap_or(0) + 2;
             row(parquet_row(
                 line, r, source, &lay, &cats, ids, pcs, hn, toev, xs, ys, ds, &cols,
             ))?;
