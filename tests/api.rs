@@ -474,3 +474,24 @@ fn gdal_ogrinfo_lists_collections_and_reads_features() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn layers_are_served_gzip_compressed_and_identical() {
+    let req = Request::get("/v1/collections/h3-9/items?limit=10000")
+        .header(header::ACCEPT_ENCODING, "gzip, br")
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, body) = send(state(), req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers.get(header::CONTENT_ENCODING).unwrap(), "gzip");
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut plain).unwrap();
+    let (_, _, raw) = get("/v1/collections/h3-9/items?limit=10000").await;
+    assert_eq!(plain, raw);
+    assert!(
+        body.len() * 5 < raw.len(),
+        "compressed {} of {}",
+        body.len(),
+        raw.len()
+    );
+}

@@ -375,6 +375,7 @@ pub async fn items(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
+    let raw_query = q.clone().unwrap_or_default();
     let q = Query::parse(
         q.as_deref(),
         &[
@@ -385,8 +386,86 @@ pub async fn items(
     let ds = state.dataset()?;
     let path = format!("{}/collections/{id}/items", base(&headers));
     let version = ds.version;
-    let body = tokio::task::spawn_blocking(move || items_page(&ds, level, &q, &path)).await??;
-    Ok(geojson_response(body, version))
+    let gzip = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("gzip"));
+    // Pages without bbox (what the map asks for) are built and compressed once per dataset
+    // version; the dataset never changes under a version.
+    let cacheable = q.get("bbox").is_none();
+    let key = format!("items:{path}?{raw_query}");
+    let page = tokio::task::spawn_blocking(move || -> Result<std::sync::Arc<Page>, ApiError> {
+        let build = || -> Result<Page, ApiError> {
+            let body = items_page(&ds, level, &q, &path)?;
+            Ok(Page::new(body))
+        };
+        if cacheable {
+            ds.cached(&key, build)
+        } else {
+            build().map(std::sync::Arc::new)
+        }
+    })
+    .await??;
+    let mut res = geojson_response_bytes(
+        if gzip {
+            page.gzip.clone()
+        } else {
+            page.raw.clone()
+        },
+        version,
+        page.raw.len(),
+    );
+    if gzip {
+        res.headers_mut().insert(
+            header::CONTENT_ENCODING,
+            header::HeaderValue::from_static("gzip"),
+        );
+    }
+    res.headers_mut().insert(
+        header::VARY,
+        header::HeaderValue::from_static("accept-encoding"),
+    );
+    Ok(res)
+}
+
+/// A built items page, plain and gzip-compressed.
+pub struct Page {
+    raw: axum::body::Bytes,
+    gzip: axum::body::Bytes,
+}
+
+impl Page {
+    fn new(body: String) -> Self {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(
+            Vec::with_capacity(body.len() / 8),
+            flate2::Compression::fast(),
+        );
+        let gz = enc
+            .write_all(body.as_bytes())
+            .and_then(|()| enc.finish())
+            .unwrap_or_default();
+        Self {
+            raw: axum::body::Bytes::from(body),
+            gzip: axum::body::Bytes::from(gz),
+        }
+    }
+}
+
+fn geojson_response_bytes(body: axum::body::Bytes, version: i32, raw_len: usize) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/geo+json".to_string()),
+            (
+                header::HeaderName::from_static("content-crs"),
+                format!("<{CRS84}>"),
+            ),
+            (header::ETAG, format!("\"v{version}-{raw_len:x}\"")),
+            (header::CACHE_CONTROL, "private, max-age=60".to_string()),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// `GET /v1/collections/{id}/items/{code}`
