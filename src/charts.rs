@@ -451,7 +451,7 @@ pub const CLASS_COLORS: [&str; 9] = [
     "#b2182b",
 ];
 
-/// The gemeente's areas coloured by index class, as SVG (for the briefing).
+/// The gemeente's areas coloured by index class, drawn with plotters as SVG (for the briefing).
 #[must_use]
 pub fn choropleth_svg(
     title: &str,
@@ -460,7 +460,7 @@ pub fn choropleth_svg(
     h: u32,
 ) -> String {
     use geo::BoundingRect;
-    use std::fmt::Write as _;
+    ensure_font();
     let mut bbox = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
     for (g, _, _) in areas {
         if let Some(r) = g.bounding_rect() {
@@ -472,7 +472,7 @@ pub fn choropleth_svg(
             ];
         }
     }
-    // Equirectangular with cos(lat) so that shapes are not stretched.
+    // Equirectangular with cos(lat), so that shapes are not stretched.
     let k = ((bbox[1] + bbox[3]) / 2.0).to_radians().cos();
     let (gw, gh) = (
         ((bbox[2] - bbox[0]) * k).max(1e-9),
@@ -480,34 +480,50 @@ pub fn choropleth_svg(
     );
     let top = 28.0;
     let sc = (f64::from(w) / gw).min((f64::from(h) - top) / gh);
-    let tx = |x: f64, y: f64| ((x - bbox[0]) * k * sc, top + (bbox[3] - y) * sc);
-    let mut out = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" font-family=\"DejaVu Sans, sans-serif\">");
-    let _ = write!(
-        out,
-        "<text x=\"0\" y=\"18\" font-size=\"15\">{}</text>",
-        html_escape(title)
-    );
-    for (g, class, name) in areas {
-        let fill = class.map_or("#cccccc", |c| CLASS_COLORS[usize::from(c.clamp(1, 9) - 1)]);
-        let mut d = String::new();
-        for poly in &g.0 {
-            for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
-                for (i, c) in ring.coords().enumerate() {
-                    let (x, y) = tx(c.x, c.y);
-                    let _ = write!(d, "{}{x:.1},{y:.1}", if i == 0 { "M" } else { "L" });
-                }
-                d.push('Z');
+    #[expect(clippy::cast_possible_truncation, reason = "pixel coordinates")]
+    let tx = |x: f64, y: f64| {
+        (
+            ((x - bbox[0]) * k * sc).round() as i32,
+            (top + (bbox[3] - y) * sc).round() as i32,
+        )
+    };
+    let hex = |c: &str| {
+        let v = u32::from_str_radix(c.trim_start_matches('#'), 16).unwrap_or(0xcc_cccc);
+        #[expect(clippy::cast_possible_truncation, reason = "bytes of a colour")]
+        RGBColor((v >> 16) as u8, (v >> 8) as u8, v as u8)
+    };
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, (w, h)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let _ = root.draw(&Text::new(
+            title.to_string(),
+            (0, 4),
+            ("sans-serif", 15.0).into_font().color(&BLACK),
+        ));
+        for (g, class, _) in areas {
+            let fill =
+                hex(class.map_or("#cccccc", |c| CLASS_COLORS[usize::from(c.clamp(1, 9) - 1)]));
+            for poly in &g.0 {
+                let pts: Vec<(i32, i32)> = poly.exterior().coords().map(|c| tx(c.x, c.y)).collect();
+                let _ = root.draw(&Polygon::new(pts.clone(), fill.filled()));
+                let _ = root.draw(&PathElement::new(pts, RGBColor(85, 85, 85).stroke_width(1)));
             }
         }
-        let _ = write!(out, "<path d=\"{d}\" fill=\"{fill}\" stroke=\"#555\" stroke-width=\"0.6\" fill-rule=\"evenodd\"><title>{}</title></path>", html_escape(name));
+        let label = ("sans-serif", 9.0)
+            .into_font()
+            .color(&RGBColor(17, 17, 17))
+            .pos(plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Center,
+                plotters::style::text_anchor::VPos::Center,
+            ));
+        for (g, _, name) in areas {
+            let (cx, cy) = crate::spatial::centroid(g);
+            let _ = root.draw(&Text::new(name.clone(), tx(cx, cy), label.clone()));
+        }
+        let _ = root.present();
     }
-    for (g, _, name) in areas {
-        let (cx, cy) = crate::spatial::centroid(g);
-        let (x, y) = tx(cx, cy);
-        let _ = write!(out, "<text x=\"{x:.1}\" y=\"{y:.1}\" font-size=\"9\" text-anchor=\"middle\" fill=\"#111\">{}</text>", html_escape(name));
-    }
-    out.push_str("</svg>");
-    out
+    text
 }
 
 /// A small SVG sparkline.

@@ -233,8 +233,29 @@ async function openPaneel(laag, code) {
     <h3>Cijfers tegen de gemeente</h3>
     <table><thead><tr><th>Indicator</th><th>Gebied</th><th>Gemeente</th></tr></thead><tbody>${rijen}</tbody></table>
     ${kinderen ? `<h3>Onderliggende gebieden</h3><div class="nav-links">${kinderen}</div>` : ''}
+    <div id="interventies"></div>
     <p class="klein">Aantallen afgerond op ${d.disclosure.round_to}; aantallen uit minder dan ${d.disclosure.k} eenheden zijn onderdrukt.</p>`;
   inhoud.querySelectorAll('a[data-laag]').forEach((a) => a.addEventListener('click', () => kiesGebied(a.dataset.laag, a.dataset.code)));
+  toonInterventies(d.level, d.code).catch(() => {});
+}
+
+async function toonInterventies(laag, code) {
+  const lijst = (await json('/v1/interventions')).interventions.filter((i) => i.level === laag && i.codes.includes(code));
+  if (!lijst.length) return;
+  const blokken = [];
+  for (const iv of lijst) {
+    const e = await json(`/v1/interventions/${iv.id}/effect`).catch(() => null);
+    const regels = (e?.outcomes || []).map((o) => {
+      const wat = o.outcome === 'index' ? 'Drukindex' : 'Veiligheidsbeleving (cijfer)';
+      const zeker = o.low > 0 || o.high < 0;
+      return `<tr><td>${wat}</td><td class="r">${nl(o.treated_before, 2)} → ${nl(o.treated_after, 2)}</td><td class="r">${nl(o.control_before, 2)} → ${nl(o.control_after, 2)}</td>
+        <td class="r"><b>${o.effect > 0 ? '+' : ''}${nl(o.effect, 2)}</b><br><span class="klein">${nl(o.low, 2)} … ${nl(o.high, 2)}${zeker ? '' : ' (niet zeker)'}</span></td></tr>`;
+    }).join('');
+    blokken.push(`<h3>Interventie: ${esc(iv.naam)}</h3><div class="klein">${esc(iv.start_date)} t/m ${esc(iv.end_date)}; vergeleken met ${e?.controls?.length ?? 0} vergelijkbare gebieden zonder project (verschil in verschillen, 95%-interval).</div>
+      <table id="effect"><thead><tr><th>Uitkomst</th><th>Project: voor → na</th><th>Vergelijking</th><th>Effect</th></tr></thead><tbody>${regels || '<tr><td colspan="4">Nog geen meting voor en na de start.</td></tr>'}</tbody></table>`);
+  }
+  const doel = document.getElementById('interventies');
+  if (doel) doel.innerHTML = blokken.join('');
 }
 
 async function kiesGebied(laag, code, bbox) {

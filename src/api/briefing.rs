@@ -354,7 +354,7 @@ h1 {{ font-size: 17pt; margin: 0 0 2mm; }} h2 {{ font-size: 12pt; margin: 5mm 0 
 .kop b {{ display: block; font-size: 14pt; }}
 table {{ width: 100%; border-collapse: collapse; }} td, th {{ padding: 1.2mm 1.5mm; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }}
 th {{ font-size: 9pt; color: #444; }} .r {{ text-align: right; white-space: nowrap; }} .klein {{ font-size: 8.5pt; color: #444; }}
-.twee {{ display: flex; gap: 5mm; align-items: flex-start; }} .twee > :first-child {{ flex: 4; }} .twee > :last-child {{ flex: 6; }}
+.twee {{ display: flex; gap: 5mm; align-items: flex-start; }} .twee > :first-child {{ flex: 5; }} .twee > :last-child {{ flex: 5; }}
 svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block; width: 4mm; height: 3mm; margin-right: 1mm; }}
 </style></head><body>
 <h1>Leefbaarheid in {g}: waar neemt de druk toe?</h1>
@@ -402,7 +402,8 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
         let drivers: Vec<String> = r
             .drivers
             .iter()
-            .map(|d| html_escape(&ind_name(ds, &d.indicator)))
+            .take(2)
+            .map(|d| html_escape(&short(&ind_name(ds, &d.indicator))))
             .collect();
         let _ = write!(
             h,

@@ -71,6 +71,10 @@ test('the map draws Venlo, a click opens the side panel with code and chart', as
   await page.waitForFunction(() => { const i = document.getElementById('trend-grafiek'); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 15000 });
   await page.waitForFunction(() => { const i = document.getElementById('bijdragen-grafiek'); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 15000 });
   assert.match(page.url(), /selectie=wijken%2FWK098325|selectie=wijken\/WK098325/);
+  // The LSI project in Klingerberg shows its before/after effect in the panel.
+  await page.waitForSelector('#effect tbody tr', { timeout: 15000 });
+  assert.match(await page.textContent('#interventies'), /LSI-project Klingerberg/);
+  assert.match(await page.textContent('#effect'), /Veiligheidsbeleving/);
   await page.screenshot({ path: join(out, 'map.png') });
   assert.deepEqual(errors, []);
   await page.close();
