@@ -515,7 +515,7 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
         src = html_escape(
             &ds.indicators
                 .iter()
-                .map(|m| m.partners.clone())
+                .flat_map(|m| m.partners.split(", "))
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect::<Vec<_>>()
