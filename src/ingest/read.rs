@@ -331,6 +331,43 @@ pub fn key_hash(id: &[u8], day: Option<i64>) -> u64 {
     h.finish()
 }
 
+/// The postcode rule, shared by the CSV and Parquet readers.
+fn check_postcode(line: u64, pc: Option<[u8; 6]>) -> Result<[u8; 6], RowError> {
+    pc.ok_or_else(|| rule(line, "postcode", "not a Dutch postcode of the form 1234AB"))
+}
+
+/// The house-number rule: a whole number from 1 to 99999.
+fn check_huisnummer(line: u64, h: Option<f64>) -> Result<u32, RowError> {
+    match h {
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "checked range"
+        )]
+        Some(h) if (1.0..=99_999.0).contains(&h) && h.fract() == 0.0 => Ok(h as u32),
+        _ => Err(rule(
+            line,
+            "huisnummer",
+            "not a house number (a whole number from 1 to 99999)",
+        )),
+    }
+}
+
+/// The coordinate rule: numbers in RD New within the Netherlands' bounding box.
+fn check_xy(line: u64, x: Option<f64>, y: Option<f64>) -> Result<(f64, f64), RowError> {
+    let x = x.ok_or_else(|| rule(line, "x", "not a number (RD New metres)"))?;
+    let y = y.ok_or_else(|| rule(line, "y", "not a number (RD New metres)"))?;
+    if crate::spatial::in_rd_bounds(x, y) {
+        Ok((x, y))
+    } else {
+        Err(rule(
+            line,
+            "x,y",
+            "coordinates lie outside the Netherlands (RD New, EPSG:28992, expected)",
+        ))
+    }
+}
+
 /// Hashes an address (postcode, house number, suffix without case or spaces).
 #[must_use]
 pub fn address_hash(postcode: &[u8; 6], huisnummer: u32, toevoeging: &[u8]) -> u64 {
@@ -368,39 +405,18 @@ pub(crate) fn parse_fields(
     if id.is_empty() {
         return Err(rule(line, "id", "pseudonymous id is empty"));
     }
-    let postcode = parse_postcode(fields[lay.postcode])
-        .ok_or_else(|| rule(line, "postcode", "not a Dutch postcode of the form 1234AB"))?;
-    let huisnummer = match parse_number(fields[lay.huisnummer]) {
-        Some(h) if (1.0..=99_999.0).contains(&h) && h.fract() == 0.0 => h,
-        _ => {
-            return Err(rule(
-                line,
-                "huisnummer",
-                "not a house number (a whole number from 1 to 99999)",
-            ))
-        }
-    };
-    #[expect(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        reason = "checked range"
-    )]
+    let postcode = check_postcode(line, parse_postcode(fields[lay.postcode]))?;
+    let huisnummer = check_huisnummer(line, parse_number(fields[lay.huisnummer]))?;
     let address = address_hash(
         &postcode,
-        huisnummer as u32,
+        huisnummer,
         lay.toevoeging.map_or(&b""[..], |t| fields[t]),
     );
-    let x = parse_number(fields[lay.x])
-        .ok_or_else(|| rule(line, "x", "not a number (RD New metres)"))?;
-    let y = parse_number(fields[lay.y])
-        .ok_or_else(|| rule(line, "y", "not a number (RD New metres)"))?;
-    if !crate::spatial::in_rd_bounds(x, y) {
-        return Err(rule(
-            line,
-            "x,y",
-            "coordinates lie outside the Netherlands (RD New, EPSG:28992, expected)",
-        ));
-    }
+    let (x, y) = check_xy(
+        line,
+        parse_number(fields[lay.x]),
+        parse_number(fields[lay.y]),
+    )?;
     let (yy, mm, dd) = parse_date(fields[lay.date]).ok_or_else(|| {
         rule(
             line,
@@ -771,35 +787,15 @@ fn parquet_row(
     } else {
         parse_postcode(pcs.value(r).as_bytes())
     };
-    let postcode = postcode
-        .ok_or_else(|| rule(line, "postcode", "not a Dutch postcode of the form 1234AB"))?;
-    if hn.is_null(r) || !(1..=99_999).contains(&hn.value(r)) {
-        return Err(rule(
-            line,
-            "huisnummer",
-            "not a house number (a whole number from 1 to 99999)",
-        ));
-    }
-    #[expect(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        reason = "checked range"
-    )]
-    let address = address_hash(&postcode, hn.value(r) as u32, toev.value(r).as_bytes());
-    if xs.is_null(r) {
-        return Err(rule(line, "x", "not a number (RD New metres)"));
-    }
-    if ys.is_null(r) {
-        return Err(rule(line, "y", "not a number (RD New metres)"));
-    }
-    let (x, y) = (xs.value(r), ys.value(r));
-    if !crate::spatial::in_rd_bounds(x, y) {
-        return Err(rule(
-            line,
-            "x,y",
-            "coordinates lie outside the Netherlands (RD New, EPSG:28992, expected)",
-        ));
-    }
+    let postcode = check_postcode(line, postcode)?;
+    #[expect(clippy::cast_precision_loss, reason = "house numbers are small")]
+    let huisnummer = check_huisnummer(line, (!hn.is_null(r)).then(|| hn.value(r) as f64))?;
+    let address = address_hash(&postcode, huisnummer, toev.value(r).as_bytes());
+    let (x, y) = check_xy(
+        line,
+        (!xs.is_null(r)).then(|| xs.value(r)),
+        (!ys.is_null(r)).then(|| ys.value(r)),
+    )?;
     if ds.is_null(r) {
         return Err(rule(line, &source.date, "not a date"));
     }
