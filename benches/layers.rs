@@ -41,8 +41,14 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("wijken_ranking", |b| {
         b.iter(|| {
-            wijkradar::score::ranking(&ds, "GM0983", Level::Wijk, ds.periods.len() - 1, None)
-                .unwrap()
+            wijkradar::score::ranking(
+                &ds,
+                "GM0983",
+                Level::Wijk,
+                ds.periods.len() - 1,
+                wijkradar::score::Scope::default(),
+            )
+            .unwrap()
         })
     });
     g.finish();

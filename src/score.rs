@@ -247,8 +247,38 @@ fn obs_of(ds: &Dataset, m: &IndicatorMeta, f: crate::dataset::Fig) -> Option<Obs
     })
 }
 
+/// What the index is standardised against.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reference {
+    /// All areas of the level in the data (every loaded gemeente).
+    #[default]
+    Alle,
+    /// The areas of the level in the same gemeente.
+    Gemeente,
+}
+
+impl Reference {
+    /// Parses `alle` or `gemeente`.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "alle" => Some(Self::Alle),
+            "gemeente" => Some(Self::Gemeente),
+            _ => None,
+        }
+    }
+}
+
+/// Which index: all themes or one, against which reference.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scope<'a> {
+    pub theme: Option<&'a str>,
+    pub reference: Reference,
+}
+
 /// Computes (once per dataset version, then cached) the index of every unit of `level` in
-/// period `p`, optionally restricted to one theme.
+/// period `p`, optionally restricted to one theme, standardised against the reference.
 ///
 /// # Errors
 /// DuckDB errors, or an unknown theme.
@@ -256,26 +286,39 @@ pub fn layer_scores(
     ds: &Dataset,
     level: Level,
     p: usize,
-    theme: Option<&str>,
+    scope: Scope<'_>,
 ) -> Result<Arc<LayerScores>, ScoreError> {
-    if let Some(t) = theme {
+    if let Some(t) = scope.theme {
         if !ds.themes.iter().any(|x| x.id == t) {
             return Err(ScoreError::Theme(t.to_string()));
         }
     }
-    let key = format!("score:{}:{p}:{}", level.id(), theme.unwrap_or(""));
-    ds.cached(&key, || compute_layer(ds, level, p, theme))
+    let key = format!(
+        "score:{}:{p}:{}:{:?}",
+        level.id(),
+        scope.theme.unwrap_or(""),
+        scope.reference
+    );
+    ds.cached(&key, || compute_layer(ds, level, p, scope))
 }
 
 fn compute_layer(
     ds: &Dataset,
     level: Level,
     p: usize,
-    theme: Option<&str>,
+    scope: Scope<'_>,
 ) -> Result<LayerScores, ScoreError> {
     let units = ds.level_units(level);
     let layer = ds.layer(level, p)?;
-    let weights = indicator_weights(ds, theme);
+    let weights = indicator_weights(ds, scope.theme);
+    // The reference group of each unit: everything, or its gemeente.
+    let group: Vec<&str> = units
+        .iter()
+        .map(|&u| match scope.reference {
+            Reference::Alle => "",
+            Reference::Gemeente => ds.units[u].gemeente.as_str(),
+        })
+        .collect();
     // Priors: the parent's rate (buurt → wijk → gemeente); else the gemeente's.
     let prior_level = match level {
         Level::Buurt => Some(Level::Wijk),
@@ -333,15 +376,25 @@ fn compute_layer(
             est[i][j] = Some(shrink(obs[i], prior, tau2));
         }
     }
-    // Standardise against the reference (all units of the level in the data) and combine.
+    // Standardise against the reference group and combine.
     let mut out: LayerScores = vec![None; units.len()];
-    let mut stats = Vec::with_capacity(n_ind);
-    for j in 0..n_ind {
-        let v: Vec<f64> = est
-            .iter()
-            .filter_map(|e| e[j].map(|s| s.estimate))
+    let mut stats: HashMap<&str, Vec<(f64, f64)>> = HashMap::new();
+    for g in &group {
+        if stats.contains_key(g) {
+            continue;
+        }
+        let per: Vec<(f64, f64)> = (0..n_ind)
+            .map(|j| {
+                let v: Vec<f64> = est
+                    .iter()
+                    .zip(&group)
+                    .filter(|(_, x)| *x == g)
+                    .filter_map(|(e, _)| e[j].map(|s| s.estimate))
+                    .collect();
+                mean_sd(&v)
+            })
             .collect();
-        stats.push(mean_sd(&v));
+        stats.insert(g, per);
     }
     for i in 0..units.len() {
         if !has_data[i] {
@@ -356,7 +409,7 @@ fn compute_layer(
                 wsum += w;
                 continue;
             };
-            let (mu, sd) = stats[j];
+            let (mu, sd) = stats[group[i]][j];
             let z = m.sign() * (s.estimate - mu) / sd;
             index += w * z;
             var += w * w * s.variance / (sd * sd);
@@ -390,19 +443,30 @@ fn compute_layer(
     }
     // Express the index in standard deviations over the level's areas, so that the nine
     // classes spread as the Leefbaarometer's do; contributions scale along and still add up.
-    let idx: Vec<f64> = out.iter().flatten().map(|s| s.index).collect();
-    let (_, sd) = mean_sd(&idx);
-    if idx.len() > 2 {
-        for s in out.iter_mut().flatten() {
-            s.index /= sd;
-            s.se /= sd;
-            s.low = s.index - 1.96 * s.se;
-            s.high = s.index + 1.96 * s.se;
-            s.class = class_of(s.index);
-            s.low_confidence = s.missing_weight > MAX_MISSING_WEIGHT || s.se > MAX_SE;
-            for c in &mut s.contributions {
-                c.contribution /= sd;
-            }
+    let mut sds: HashMap<&str, f64> = HashMap::new();
+    for g in stats.keys() {
+        let idx: Vec<f64> = out
+            .iter()
+            .zip(&group)
+            .filter(|(_, x)| *x == g)
+            .filter_map(|(s, _)| s.as_ref().map(|s| s.index))
+            .collect();
+        if idx.len() > 2 {
+            sds.insert(g, mean_sd(&idx).1);
+        }
+    }
+    for (s, g) in out.iter_mut().zip(&group) {
+        let (Some(s), Some(&sd)) = (s.as_mut(), sds.get(g)) else {
+            continue;
+        };
+        s.index /= sd;
+        s.se /= sd;
+        s.low = s.index - 1.96 * s.se;
+        s.high = s.index + 1.96 * s.se;
+        s.class = class_of(s.index);
+        s.low_confidence = s.missing_weight > MAX_MISSING_WEIGHT || s.se > MAX_SE;
+        for c in &mut s.contributions {
+            c.contribution /= sd;
         }
     }
     Ok(out)
@@ -416,10 +480,10 @@ pub fn unit_score(
     ds: &Dataset,
     unit: usize,
     p: usize,
-    theme: Option<&str>,
+    scope: Scope<'_>,
 ) -> Result<Option<UnitScore>, ScoreError> {
     let level = ds.units[unit].level;
-    Ok(layer_scores(ds, level, p, theme)?[ds.pos_in_level[unit]].clone())
+    Ok(layer_scores(ds, level, p, scope)?[ds.pos_in_level[unit]].clone())
 }
 
 /// One line of the ranking.
@@ -451,19 +515,19 @@ pub fn ranking(
     gemeente: &str,
     level: Level,
     p: usize,
-    theme: Option<&str>,
+    scope: Scope<'_>,
 ) -> Result<Vec<RankRow>, ScoreError> {
-    let now = layer_scores(ds, level, p, theme)?;
+    let now = layer_scores(ds, level, p, scope)?;
     let prev = p
         .checked_sub(1)
-        .map(|q| layer_scores(ds, level, q, theme))
+        .map(|q| layer_scores(ds, level, q, scope))
         .transpose()?;
     let year = p
         .checked_sub(4)
-        .map(|q| layer_scores(ds, level, q, theme))
+        .map(|q| layer_scores(ds, level, q, scope))
         .transpose()?;
     let all: Vec<Arc<LayerScores>> = (0..ds.periods.len())
-        .map(|q| layer_scores(ds, level, q, theme))
+        .map(|q| layer_scores(ds, level, q, scope))
         .collect::<Result<_, _>>()?;
     let mut rows = Vec::new();
     for (i, &u) in ds.level_units(level).iter().enumerate() {
@@ -713,7 +777,11 @@ pub fn effect(ds: &Dataset, iv: &Intervention) -> Result<Option<Effect>, ScoreEr
         let _ = u;
         (0..ds.periods.len()).map(f).collect()
     };
-    let index_series = |u: usize| series(u, &|p| Ok(unit_score(ds, u, p, None)?.map(|s| s.index)));
+    let index_series = |u: usize| {
+        series(u, &|p| {
+            Ok(unit_score(ds, u, p, Scope::default())?.map(|s| s.index))
+        })
+    };
     let exp = ds.indicator_index("veiligheidsbeleving");
     let exp_series = |u: usize| {
         series(u, &|p| {

@@ -495,3 +495,17 @@ async fn layers_are_served_gzip_compressed_and_identical() {
         raw.len()
     );
 }
+
+#[tokio::test]
+async fn reference_can_be_the_gemeente_or_all_loaded_gemeenten() {
+    // With one gemeente loaded both references are the same set of wijken.
+    let all = get_json("/v1/ranking/GM0983?level=wijken&reference=alle").await;
+    let own = get_json("/v1/ranking/GM0983?level=wijken&reference=gemeente").await;
+    assert_eq!(all["ranking"][0]["code"], own["ranking"][0]["code"]);
+    let a = all["ranking"][0]["index"].as_f64().unwrap();
+    let b = own["ranking"][0]["index"].as_f64().unwrap();
+    assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+    let (status, _, body) = get("/v1/ranking/GM0983?reference=land").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(&body).contains("reference"));
+}

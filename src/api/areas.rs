@@ -130,7 +130,7 @@ pub async fn detail(
     Path((level, code)): Path<(String, String)>,
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let q = Query::parse(q.as_deref(), &["datetime", "theme"])?;
+    let q = Query::parse(q.as_deref(), &["datetime", "theme", "reference"])?;
     let ds = state.dataset()?;
     let body = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
         let u = find(&ds, &level, &code)?;
@@ -147,8 +147,7 @@ pub async fn detail(
                 "gemeente_rate": g.and_then(|g| g.rate),
             }));
         }
-        let theme = q.get("theme");
-        let score = crate::score::unit_score(&ds, u, p, theme).map_err(|e| match e {
+        let score = crate::score::unit_score(&ds, u, p, super::query::scope(&q)?).map_err(|e| match e {
             crate::score::ScoreError::Theme(t) => ApiError::invalid(&[format!("theme: '{t}' bestaat niet")]),
             crate::score::ScoreError::Db(d) => ApiError::from(d),
         })?;

@@ -46,12 +46,12 @@ pub async fn explain(
     Path((level, code)): Path<(String, String)>,
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let q = Query::parse(q.as_deref(), &["datetime", "theme"])?;
+    let q = Query::parse(q.as_deref(), &["datetime", "theme", "reference"])?;
     let ds = state.dataset()?;
     let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
         let u = level_unit(&ds, &level, &code)?;
         let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
-        let s = score::unit_score(&ds, u, p, q.get("theme"))?.ok_or_else(|| ApiError::NotFound(format!("geen gegevens voor '{code}' in {}", ds.periods[p])))?;
+        let s = score::unit_score(&ds, u, p, super::query::scope(&q)?)?.ok_or_else(|| ApiError::NotFound(format!("geen gegevens voor '{code}' in {}", ds.periods[p])))?;
         let mut drivers = s.contributions.clone();
         drivers.sort_by(|a, b| b.contribution.abs().total_cmp(&a.contribution.abs()));
         Ok(json!({
@@ -99,7 +99,7 @@ pub async fn ranking(
     Path(gemeente): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let q = Query::parse(q.as_deref(), &["level", "theme", "datetime"])?;
+    let q = Query::parse(q.as_deref(), &["level", "theme", "reference", "datetime"])?;
     let ds = state.dataset()?;
     let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
         if ds.unit(Level::Gemeente, &gemeente).is_none() {
@@ -111,7 +111,7 @@ pub async fn ranking(
             other => return Err(ApiError::invalid(&[format!("level: '{other}' (kies wijken of buurten)")])),
         };
         let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
-        let rows = score::ranking(&ds, &gemeente, level, p, q.get("theme"))?;
+        let rows = score::ranking(&ds, &gemeente, level, p, super::query::scope(&q)?)?;
         Ok(json!({"gemeente": gemeente, "level": level.id(), "period": ds.periods[p], "periods": ds.periods, "theme": q.get("theme"), "ranking": rows}))
     })
     .await??;
@@ -125,14 +125,14 @@ pub async fn contributions_chart(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let q = Query::parse(q.as_deref(), &["f", "datetime", "theme"])?;
+    let q = Query::parse(q.as_deref(), &["f", "datetime", "theme", "reference"])?;
     let ds: Arc<Dataset> = state.dataset()?;
     tokio::task::spawn_blocking(move || -> Result<Response, ApiError> {
         let u = level_unit(&ds, &level, &code)?;
         let fmt = charts::Format::parse(q.get("f"))
             .ok_or_else(|| ApiError::invalid(&["f: kies svg of png".into()]))?;
         let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
-        let s = score::unit_score(&ds, u, p, q.get("theme"))?
+        let s = score::unit_score(&ds, u, p, super::query::scope(&q)?)?
             .ok_or_else(|| ApiError::NotFound("geen index voor dit gebied".into()))?;
         let mut items: Vec<(String, f64)> = s
             .contributions
@@ -254,7 +254,7 @@ fn area_geometries(
     level: Level,
     p: usize,
 ) -> Result<Vec<(geo::MultiPolygon<f64>, Option<u8>, String)>, ApiError> {
-    let scores = score::layer_scores(ds, level, p, None)?;
+    let scores = score::layer_scores(ds, level, p, score::Scope::default())?;
     let mut out = Vec::new();
     for &u in ds.level_units(level) {
         let unit = &ds.units[u];
@@ -330,7 +330,7 @@ fn briefing_html(ds: &Dataset, gemeente: &str) -> Result<String, ApiError> {
         .unwrap_or_else(|| gemeente.to_string());
     let p = ds.periods.len().checked_sub(1).ok_or(ApiError::NoData)?;
     let period = &ds.periods[p];
-    let rows = score::ranking(ds, gemeente, Level::Wijk, p, None)?;
+    let rows = score::ranking(ds, gemeente, Level::Wijk, p, score::Scope::default())?;
     let areas = area_geometries(ds, gemeente, Level::Wijk, p)?;
     let map = charts::choropleth_svg(&format!("Drukindex per wijk, {period}"), &areas, 520, 400);
     let rising: Vec<&score::RankRow> = rows

@@ -304,7 +304,7 @@ pub fn items_page(ds: &Dataset, level: Level, q: &Query, path: &str) -> Result<S
         return Err(ApiError::invalid(&problems));
     }
     let layer = ds.layer(level, period)?;
-    let scores = crate::score::layer_scores(ds, level, period, None).ok();
+    let scores = crate::score::layer_scores(ds, level, period, crate::score::Scope::default()).ok();
     let matched: Vec<usize> = ds
         .level_units(level)
         .iter()
@@ -484,7 +484,7 @@ pub async fn item(
         let u = ds.unit(level, &code).ok_or_else(|| ApiError::NotFound(format!("'{code}' bestaat niet in collectie '{}'", level.id())))?;
         let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
         let layer = ds.layer(level, p)?;
-        let scores = crate::score::layer_scores(&ds, level, p, None).ok();
+        let scores = crate::score::layer_scores(&ds, level, p, crate::score::Scope::default()).ok();
         let mut out = String::new();
         write_feature(&mut out, &ds, u, p, &layer, scores.as_deref());
         // Add the links the standard asks for.

@@ -128,6 +128,23 @@ pub fn period(ds: &Dataset, raw: Option<&str>) -> Result<usize, String> {
     })
 }
 
+/// The index scope from `theme` and `reference` (`alle`, the default, or `gemeente`).
+///
+/// # Errors
+/// 400 for an unknown reference.
+pub fn scope(q: &Query) -> Result<crate::score::Scope<'_>, ApiError> {
+    let reference = match q.get("reference") {
+        None => crate::score::Reference::Alle,
+        Some(r) => crate::score::Reference::parse(r).ok_or_else(|| {
+            ApiError::invalid(&[format!("reference: '{r}' (kies alle of gemeente)")])
+        })?,
+    };
+    Ok(crate::score::Scope {
+        theme: q.get("theme"),
+        reference,
+    })
+}
+
 /// Parses `bbox=minLon,minLat,maxLon,maxLat` (CRS84).
 ///
 /// # Errors
