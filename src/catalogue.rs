@@ -351,7 +351,7 @@ impl Catalogue {
             if !self.themes.iter().any(|t| t.id == ind.theme) {
                 return Err(invalid(&entry, format!("unknown theme '{}'", ind.theme)));
             }
-            if !(ind.scale > 0.0) {
+            if ind.scale.is_nan() || ind.scale <= 0.0 {
                 return Err(invalid(&entry, "scale must be positive".into()));
             }
             for m in [&ind.numerator, &ind.denominator] {

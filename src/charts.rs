@@ -99,6 +99,7 @@ fn font(s: f64, size: f64) -> TextStyle<'static> {
     ("sans-serif", size * 1.35 * s).into_font().color(&BLACK)
 }
 
+#[expect(clippy::too_many_arguments, reason = "chart parameters")]
 fn draw_trend<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     s: f64,
@@ -232,7 +233,6 @@ fn draw_trend<DB: DrawingBackend>(
 ///
 /// # Errors
 /// Drawing or encoding errors.
-#[expect(clippy::too_many_arguments, reason = "chart parameters")]
 pub fn trend(
     fmt: Format,
     title: &str,
@@ -450,6 +450,9 @@ pub const CLASS_COLORS: [&str; 9] = [
     "#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7", "#fddbc7", "#f4a582", "#d6604d",
     "#b2182b",
 ];
+
+/// An area on the briefing map: outline, index class (if any) and label.
+pub type MapArea = (geo::MultiPolygon<f64>, Option<u8>, String);
 
 /// The gemeente's areas coloured by index class, drawn with plotters as SVG (for the briefing).
 #[must_use]

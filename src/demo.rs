@@ -466,7 +466,7 @@ pub fn generate(
     bounds: &Boundaries,
     cat: &Catalogue,
 ) -> Result<Vec<(PathBuf, u64)>, DemoError> {
-    if !(opts.scale > 0.0) {
+    if opts.scale.is_nan() || opts.scale <= 0.0 {
         return Err(DemoError::Scale);
     }
     std::fs::create_dir_all(out).map_err(ioerr(out))?;
@@ -593,7 +593,6 @@ pub fn generate(
                         *n += 1;
                         in_pc6 = 0;
                     }
-                    #[expect(clippy::cast_possible_truncation, reason = "letters < 26")]
                     let pc = format!(
                         "{pc4}{}{}",
                         char::from(b'A' + ((letters / 26) % 26) as u8),
@@ -841,6 +840,10 @@ pub fn generate(
             let d = 1 + rng.below(28) as u32;
             (year, m, d)
         };
+        #[expect(
+            clippy::needless_range_loop,
+            reason = "a dwelling is changed, then read with the profiles"
+        )]
         for di in 0..n {
             // Turnover: residents leave and others register.
             {

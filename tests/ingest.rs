@@ -519,7 +519,7 @@ fn windows_1252_bom_and_dutch_dates_are_read() {
     let p = dir.path().join("meldingen_cp1252.csv");
     std::fs::write(&p, &bytes).unwrap();
     let ua = ingest::aggregate_files(&[p], &f.cat, &f.bounds).unwrap();
-    assert!(ua.rows.len() > 0);
+    assert!(!ua.rows.is_empty());
     let mut bom = b"\xEF\xBB\xBF".to_vec();
     bom.extend_from_slice(format!("{H}{OK}").as_bytes());
     let p = dir.path().join("politie_bom.csv");

@@ -253,7 +253,7 @@ fn area_geometries(
     gemeente: &str,
     level: Level,
     p: usize,
-) -> Result<Vec<(geo::MultiPolygon<f64>, Option<u8>, String)>, ApiError> {
+) -> Result<Vec<charts::MapArea>, ApiError> {
     let scores = score::layer_scores(ds, level, p, score::Scope::default())?;
     let mut out = Vec::new();
     for &u in ds.level_units(level) {

@@ -547,7 +547,7 @@ fn read_all<'a>(
     progress: bool,
 ) -> Result<ReadResult<'a>, IngestError> {
     let none = HashSet::new();
-    let (agg, rejects, summary, keys) = read_pass(files, cat, bounds, tolerant, progress, &none)?;
+    let ((agg, rejects, summary), keys) = read_pass(files, cat, bounds, tolerant, progress, &none)?;
     let dups = duplicates(keys);
     if dups.is_empty() {
         return Ok((agg, rejects, summary));
@@ -565,7 +565,7 @@ fn read_all<'a>(
     }
     drop(agg);
     let skip: HashSet<(usize, u64)> = dups.into_iter().collect();
-    let (agg, rejects, summary, _) = read_pass(files, cat, bounds, tolerant, progress, &skip)?;
+    let ((agg, rejects, summary), _) = read_pass(files, cat, bounds, tolerant, progress, &skip)?;
     Ok((agg, rejects, summary))
 }
 
@@ -595,7 +595,7 @@ fn read_pass<'a>(
     tolerant: bool,
     progress: bool,
     skip: &HashSet<(usize, u64)>,
-) -> Result<(Aggregator<'a>, Vec<(String, RowError)>, Summary, Keys), IngestError> {
+) -> Result<(ReadResult<'a>, Keys), IngestError> {
     let mut agg = Aggregator::new(cat, bounds);
     let mut rejects: Vec<(String, RowError)> = Vec::new();
     let mut summary = Summary::default();
@@ -706,7 +706,7 @@ fn read_pass<'a>(
             rejected,
         });
     }
-    Ok((agg, rejects, summary, keys))
+    Ok(((agg, rejects, summary), keys))
 }
 
 /// Reads and aggregates extracts without disclosure control or writing: the exact unit
