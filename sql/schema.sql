@@ -9,7 +9,7 @@ CREATE TABLE IF NOT EXISTS dataset_version (
     k_fine           INTEGER NOT NULL,
     round_to         INTEGER NOT NULL,
     catalogue_sha256 VARCHAR NOT NULL,
-    fingerprint      VARCHAR NOT NULL,  -- sha256 over the extracts' sha256 and the parameters
+    fingerprint      VARCHAR NOT NULL,  -- sha256 over the extracts' content hashes and the parameters
     rows_read        BIGINT NOT NULL,
     rows_rejected    BIGINT NOT NULL,
     boundary_year    INTEGER NOT NULL
@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS dataset_extract (
     version   INTEGER NOT NULL,
     source    VARCHAR NOT NULL,
     file_name VARCHAR NOT NULL,
-    sha256    VARCHAR NOT NULL,
+    content_hash VARCHAR NOT NULL,   -- xxh3-128 of the file
     rows      BIGINT NOT NULL,
     rejected  BIGINT NOT NULL
 );

@@ -140,6 +140,26 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A 128-bit content hash of a file (XXH3, hex, prefixed `xxh3:`), streamed at memory speed.
+/// Used to recognise an extract that was ingested before; not a security measure.
+///
+/// # Errors
+/// When the file cannot be read.
+pub fn content_hash_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut f = File::open(path)?;
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0u8; 4 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(format!("xxh3:{:032x}", h.digest128()))
+}
+
 /// Hex sha256 of a file, streamed.
 ///
 /// # Errors

@@ -173,7 +173,7 @@ pub fn ingest(
                 file: p.display().to_string(),
             });
         }
-        let sha = store::sha256_file(p).map_err(|e| IngestError::Io {
+        let sha = store::content_hash_file(p).map_err(|e| IngestError::Io {
             file: p.display().to_string(),
             message: e.to_string(),
         })?;
