@@ -79,6 +79,8 @@ pub struct Aggregator<'a> {
     slots: Vec<(u32, u16)>,
     /// Per slot and base: (sum, rows). `f32` is exact here: one address in one quarter.
     acc: Vec<f32>,
+    /// The previous row's slot key and slot: extracts list an address's rows together.
+    last: (u64, usize),
 }
 
 const NOWHERE: u32 = u32::MAX;
@@ -147,6 +149,7 @@ impl<'a> Aggregator<'a> {
             slot_of: AHashMap::new(),
             slots: Vec::new(),
             acc: Vec::new(),
+            last: (u64::MAX, 0),
         }
     }
 
@@ -199,24 +202,12 @@ impl<'a> Aggregator<'a> {
         let nb = self.bases.len();
         // One slot per address (dwelling) and quarter; the address is located only once.
         let slot_key = p.address ^ u64::from(p.period).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let slot = match self.slot_of.get(&slot_key) {
-            Some(&s) => s as usize,
-            None => {
-                let loc = self.locate(p);
-                if loc == NOWHERE {
-                    return Err(RowError {
-                        line: p.line,
-                        column: "x,y".into(),
-                        rule: "coordinates lie in no Dutch gemeente".into(),
-                    });
-                }
-                let s = self.slots.len();
-                self.slots.push((loc, p.period));
-                self.acc.resize(self.acc.len() + nb * 2, 0.0);
-                self.slot_of
-                    .insert(slot_key, u32::try_from(s).unwrap_or(NOWHERE));
-                s
-            }
+        let slot = if self.last.0 == slot_key {
+            self.last.1
+        } else {
+            let slot = self.slot(slot_key, p)?;
+            self.last = (slot_key, slot);
+            slot
         };
         let acc = &mut self.acc[slot * nb * 2..(slot + 1) * nb * 2];
         for &b in &self.by_source[source] {
@@ -235,6 +226,29 @@ impl<'a> Aggregator<'a> {
             }
         }
         Ok(())
+    }
+
+    fn slot(&mut self, slot_key: u64, p: &Parsed) -> Result<usize, RowError> {
+        let nb = self.bases.len();
+        Ok(match self.slot_of.get(&slot_key) {
+            Some(&s) => s as usize,
+            None => {
+                let loc = self.locate(p);
+                if loc == NOWHERE {
+                    return Err(RowError {
+                        line: p.line,
+                        column: "x,y".into(),
+                        rule: "coordinates lie in no Dutch gemeente".into(),
+                    });
+                }
+                let s = self.slots.len();
+                self.slots.push((loc, p.period));
+                self.acc.resize(self.acc.len() + nb * 2, 0.0);
+                self.slot_of
+                    .insert(slot_key, u32::try_from(s).unwrap_or(NOWHERE));
+                s
+            }
+        })
     }
 
     /// Number of distinct locations (coordinates) located.

@@ -610,8 +610,12 @@ fn read_pass<'a>(
         let outcome: Result<(), IngestError> = std::thread::scope(|sc| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<read::Parsed, RowError>>>(8);
             let bar = &bar;
-            // Parquet is read by two threads over halves of the file; CSV by one.
-            let parts = if *parquet { 2 } else { 1 };
+            // Two threads read and validate halves of the file; this one aggregates. Small
+            // files are read by one.
+            let big = std::fs::metadata(path)
+                .map(|m| m.len() > (16 << 20))
+                .unwrap_or(false);
+            let parts = if *parquet || big { 2 } else { 1 };
             let producers: Vec<_> = (0..parts)
                 .map(|part| {
                     let tx = tx.clone();
@@ -633,7 +637,7 @@ fn read_pass<'a>(
                             if *parquet {
                                 read::read_parquet(path, src, bar, (part, parts), &mut cb)
                             } else {
-                                read::read_csv(path, src, bar, &mut cb)
+                                read::read_csv(path, src, bar, (part, parts), &mut cb)
                             }
                         };
                         if res.is_ok() && !buf.is_empty() {
@@ -652,7 +656,7 @@ fn read_pass<'a>(
                         Ok(p) => p.line,
                         Err(e) => e.line,
                     };
-                    let r = if skip.contains(&(fi, line)) {
+                    let r = if !skip.is_empty() && skip.contains(&(fi, line)) {
                         Err(RowError {
                             line,
                             column: src.key.join("+"),

@@ -518,31 +518,119 @@ fn unquote(f: &[u8]) -> &[u8] {
     }
 }
 
-/// Reads a CSV extract in blocks, calling `row` for every data line.
+/// Parses a header line into the layout and the separator (`;`, tab or `,`).
+fn header_layout(file: &str, line: &[u8], source: &Source) -> Result<(Layout, u8), IngestError> {
+    let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let sep = if memchr::memchr(b';', line).is_some() {
+        b';'
+    } else if memchr::memchr(b'\t', line).is_some() {
+        b'\t'
+    } else {
+        b','
+    };
+    let mut fields = Vec::new();
+    split_line(line, sep, &mut fields);
+    let header: Vec<String> = fields.iter().map(|f| text(f).into_owned()).collect();
+    Ok((layout(file, &header, source)?, sep))
+}
+
+/// The offset just after the first newline at or after `pos` (or the file's end).
+fn next_line_start(f: &mut std::fs::File, pos: u64, len: u64) -> std::io::Result<u64> {
+    use std::io::{Seek, SeekFrom};
+    if pos == 0 {
+        return Ok(0);
+    }
+    f.seek(SeekFrom::Start(pos))?;
+    let mut buf = vec![0u8; 64 << 10];
+    let mut at = pos;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok(len);
+        }
+        if let Some(i) = memchr::memchr(b'\n', &buf[..n]) {
+            return Ok(at + i as u64 + 1);
+        }
+        at += n as u64;
+    }
+}
+
+/// Reads part `part` of `parts` of a CSV extract (split at line boundaries, so that several
+/// threads can parse one file), calling `row` for every data line.
 ///
 /// `row` receives the validated row or the row's error, and returns `Err` to stop.
 pub(crate) fn read_csv(
     path: &Path,
     source: &Source,
     progress: &indicatif::ProgressBar,
+    (part, parts): (usize, usize),
     row: &mut dyn FnMut(Result<Parsed, RowError>) -> Result<(), IngestError>,
 ) -> Result<(), IngestError> {
+    use std::io::{Seek, SeekFrom};
     let file = path.display().to_string();
     let io = |e: std::io::Error| IngestError::Io {
         file: file.clone(),
         message: e.to_string(),
     };
+    let empty = || IngestError::Row {
+        file: file.clone(),
+        error: RowError {
+            line: 1,
+            column: "(header)".into(),
+            rule: "the file is empty: no header line".into(),
+        },
+    };
     let mut f = std::fs::File::open(path).map_err(io)?;
+    let len = f.metadata().map_err(io)?.len();
+    let parts = parts.max(1) as u64;
+    let part = part as u64;
+    let start = next_line_start(&mut f, len * part / parts, len).map_err(io)?;
+    let end = if part + 1 == parts {
+        len
+    } else {
+        next_line_start(&mut f, len * (part + 1) / parts, len).map_err(io)?
+    };
     const BLOCK: usize = 8 << 20;
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + 4096);
     let mut line_no: u64 = 0;
     let mut lay: Option<(Layout, u8)> = None;
+    if start > 0 {
+        // A later part: the header comes from the file's first line, and line numbers from
+        // the newlines before this part.
+        f.seek(SeekFrom::Start(0)).map_err(io)?;
+        let mut first = true;
+        let mut remaining = start;
+        while remaining > 0 {
+            buf.resize(BLOCK.min(usize::try_from(remaining).unwrap_or(BLOCK)), 0);
+            let n = f.read(&mut buf).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            if first {
+                let nl = memchr::memchr(b'\n', &buf[..n]).ok_or_else(empty)?;
+                lay = Some(header_layout(&file, &buf[..nl], source)?);
+                first = false;
+            }
+            line_no += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+            remaining -= n as u64;
+        }
+        buf.clear();
+    }
+    f.seek(SeekFrom::Start(start)).map_err(io)?;
+    let mut remaining = end - start;
     let mut eof = false;
     while !eof {
-        let start = buf.len();
-        buf.resize(start + BLOCK, 0);
-        let n = f.read(&mut buf[start..]).map_err(io)?;
-        buf.truncate(start + n);
+        let at = buf.len();
+        let want = BLOCK.min(usize::try_from(remaining).unwrap_or(BLOCK));
+        buf.resize(at + want, 0);
+        let n = if want == 0 {
+            0
+        } else {
+            f.read(&mut buf[at..]).map_err(io)?
+        };
+        buf.truncate(at + n);
+        remaining -= n as u64;
         progress.inc(n as u64);
         if n == 0 {
             eof = true;
@@ -563,19 +651,7 @@ pub(crate) fn read_csv(
                 line = rest;
             }
             match &lay {
-                None => {
-                    let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
-                    let sep = if memchr::memchr(b';', line).is_some() {
-                        b';'
-                    } else if memchr::memchr(b'\t', line).is_some() {
-                        b'\t'
-                    } else {
-                        b','
-                    };
-                    split_line(line, sep, &mut fields);
-                    let header: Vec<String> = fields.iter().map(|f| text(f).into_owned()).collect();
-                    lay = Some((layout(&file, &header, source)?, sep));
-                }
+                None => lay = Some(header_layout(&file, line, source)?),
                 Some((l, sep)) => {
                     if line.iter().all(|b| b.is_ascii_whitespace() || *b == *sep) {
                         continue; // Excel writes empty trailing lines as ";;;;"
@@ -588,14 +664,7 @@ pub(crate) fn read_csv(
         buf.drain(..consumed);
     }
     if lay.is_none() {
-        return Err(IngestError::Row {
-            file,
-            error: RowError {
-                line: 1,
-                column: "(header)".into(),
-                rule: "the file is empty: no header line".into(),
-            },
-        });
+        return Err(empty());
     }
     Ok(())
 }
@@ -914,6 +983,45 @@ mod tests {
         let mut out = Vec::new();
         split_line(b"a;\"b;c\";d", b';', &mut out);
         assert_eq!(out, vec![&b"a"[..], b"b;c", b"d"]);
+    }
+
+    #[test]
+    fn csv_split_in_parts_reads_every_line_once_with_its_number() {
+        let cat = crate::catalogue::Catalogue::builtin().unwrap();
+        let src = cat.source("politie").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("politie_x.csv");
+        let mut body =
+            String::from("\u{feff}id;postcode;huisnummer;toevoeging;x;y;datum;categorie\r\n");
+        for i in 0..997 {
+            body.push_str(&format!(
+                "P{i};5925AB;{};;209500,5;376800,25;15-02-2025;geweld\r\n",
+                i + 1
+            ));
+        }
+        body.push_str("PX;5925A;1;;209500;376800;15-02-2025;geweld\r\n");
+        std::fs::write(&p, body).unwrap();
+        let bar = indicatif::ProgressBar::hidden();
+        let collect = |parts: usize| {
+            let mut out = Vec::new();
+            for part in 0..parts {
+                read_csv(&p, src, &bar, (part, parts), &mut |r| {
+                    out.push(match r {
+                        Ok(x) => (x.line, x.key_hash, true),
+                        Err(e) => (e.line, 0, false),
+                    });
+                    Ok(())
+                })
+                .unwrap();
+            }
+            out.sort_unstable();
+            out
+        };
+        let one = collect(1);
+        assert_eq!(one.len(), 998);
+        assert_eq!(one.last().unwrap(), &(999, 0, false));
+        assert_eq!(collect(2), one);
+        assert_eq!(collect(3), one);
     }
 
     #[test]
