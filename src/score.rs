@@ -231,7 +231,7 @@ pub enum ScoreError {
     Theme(String),
 }
 
-fn obs_of(ds: &Dataset, m: &IndicatorMeta, f: crate::dataset::Fig) -> Option<Obs> {
+fn obs_of(m: &IndicatorMeta, f: crate::dataset::Fig) -> Option<Obs> {
     let rate = f.rate?;
     #[expect(clippy::cast_precision_loss, reason = "counts")]
     let count = f.count? as f64;
@@ -240,7 +240,6 @@ fn obs_of(ds: &Dataset, m: &IndicatorMeta, f: crate::dataset::Fig) -> Option<Obs
         _ if rate > 0.0 => count * m.scale / rate,
         _ => m.min_denominator.max(1.0),
     };
-    let _ = ds;
     Some(Obs {
         rate,
         n: n.max(1.0),
@@ -339,7 +338,7 @@ fn compute_layer(
         let obs: Vec<Option<(f64, f64)>> = layer
             .values
             .iter()
-            .map(|v| obs_of(ds, m, v[j]).map(|o| (o.rate, kind.variance(o, m.scale))))
+            .map(|v| obs_of(m, v[j]).map(|o| (o.rate, kind.variance(o, m.scale))))
             .collect();
         let observed: Vec<(f64, f64)> = obs.iter().flatten().copied().collect();
         let pooled = if observed.is_empty() {

@@ -305,7 +305,6 @@ fn with_bad_line(src: &Path, dir: &Path, name: &str, edit: impl Fn(&str) -> Stri
 fn a_bad_row_fails_the_ingest_naming_file_line_column_and_rule_and_keeps_the_previous_version() {
     let f = fixture();
     let (dir, db) = copy_db("bad.duckdb");
-    let _ = &dir;
     let before = sha(&db);
     let politie = extract("politie");
     let bad = with_bad_line(&politie, dir.path(), "politie_2025.csv", |l| {

@@ -233,7 +233,6 @@ pub fn ingest(
         .iter()
         .map(|(_, s, _, _)| cat.sources[*s].id.as_str())
         .collect();
-    let _ = &mut summary;
     let computed: Vec<&crate::catalogue::Indicator> = cat
         .indicators
         .iter()
