@@ -88,6 +88,28 @@ macro_rules! render_with {
     }};
 }
 
+type Chart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// The series legend, drawn the same way on every chart.
+fn legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    s: f64,
+    pos: SeriesLabelPosition,
+) -> Result<(), ChartError> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(GRID)
+        .label_font(font(s, 11.0))
+        .position(pos)
+        .draw()
+        .map_err(e)
+}
+
 fn px(s: f64, v: f64) -> i32 {
     #[expect(clippy::cast_possible_truncation, reason = "pixel sizes")]
     let r = (v * s).round() as i32;
@@ -218,14 +240,7 @@ fn draw_trend<DB: DrawingBackend>(
             )
             .map_err(e)?;
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(GRID)
-        .label_font(font(s, 11.0))
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(e)?;
+    legend(&mut chart, s, SeriesLabelPosition::UpperLeft)?;
     Ok(())
 }
 
@@ -329,14 +344,7 @@ fn draw_distribution<DB: DrawingBackend>(
                     },
                 )
             });
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(GRID)
-            .label_font(font(s, 11.0))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(e)?;
+        legend(&mut chart, s, SeriesLabelPosition::UpperRight)?;
     }
     Ok(())
 }

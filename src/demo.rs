@@ -74,6 +74,12 @@ pub enum DemoError {
         "no buurten for gemeente {0} in the shipped boundaries (the demo ships Venlo, GM0983)"
     )]
     UnknownGemeente(String),
+    #[error("the demo writes columns {written:?} for source '{source_id}', the catalogue expects {expected:?}")]
+    Catalogue {
+        source_id: String,
+        written: Vec<String>,
+        expected: Vec<String>,
+    },
     #[error("scale must be positive")]
     Scale,
 }
@@ -705,6 +711,19 @@ pub fn generate(
               cols: &[(&str, Ty)],
               preferred: (bool, Dialect, bool, bool)|
      -> Result<Sink, DemoError> {
+        // The generator writes what the catalogue says the source has, or refuses.
+        let written: Vec<String> = cols.iter().skip(7).map(|c| c.0.to_string()).collect();
+        let expected: Vec<String> = cat
+            .source(source)
+            .map(|x| x.columns.iter().map(|c| c.name.clone()).collect())
+            .unwrap_or_default();
+        if written != expected {
+            return Err(DemoError::Catalogue {
+                source_id: source.to_string(),
+                written,
+                expected,
+            });
+        }
         let (parquet, dialect, dutch, space) = preferred;
         let parquet = match opts.format {
             Format::Mixed => parquet,
@@ -732,7 +751,6 @@ pub fn generate(
         c.extend_from_slice(extra);
         c
     };
-    let _ = cat;
     let mut brp = mk(
         "brp",
         &common(
@@ -1025,4 +1043,39 @@ pub fn generate(
         written.push(s.finish()?);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generator_refuses_a_catalogue_it_does_not_match() {
+        let text = crate::catalogue::DEFAULT_CATALOGUE.replace(
+            r#"{ name = "regeling", type = "category", values = ["AOW", "ANW", "kinderbijslag"] },"#,
+            r#"{ name = "regeling", type = "category", values = ["AOW", "ANW", "kinderbijslag"] },
+  { name = "extra", type = "int" },"#,
+        );
+        let cat = Catalogue::parse(&text, "t.toml").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let err = generate(
+            dir.path(),
+            &Options::default(),
+            &Boundaries::embedded().unwrap(),
+            &cat,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("source 'svb'") && err.contains("extra"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn rng_is_deterministic() {
+        let (mut a, mut b) = (Rng::new(7), Rng::new(7));
+        assert_eq!((a.next_u64(), a.f()), (b.next_u64(), b.f()));
+        assert!((0..1000).map(|_| a.poisson(3.0)).sum::<u32>() > 2000);
+    }
 }

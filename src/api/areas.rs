@@ -111,7 +111,8 @@ pub async fn search(
     Ok(Json(json!({"results": out})))
 }
 
-fn find(ds: &Dataset, level: &str, code: &str) -> Result<usize, ApiError> {
+/// The unit with this collection id and code (404 otherwise).
+pub(crate) fn find(ds: &Dataset, level: &str, code: &str) -> Result<usize, ApiError> {
     let l = Level::from_id(level)
         .ok_or_else(|| ApiError::NotFound(format!("niveau '{level}' bestaat niet")))?;
     ds.unit(l, code)
@@ -147,10 +148,7 @@ pub async fn detail(
                 "gemeente_rate": g.and_then(|g| g.rate),
             }));
         }
-        let score = crate::score::unit_score(&ds, u, p, super::query::scope(&q)?).map_err(|e| match e {
-            crate::score::ScoreError::Theme(t) => ApiError::invalid(&[format!("theme: '{t}' bestaat niet")]),
-            crate::score::ScoreError::Db(d) => ApiError::from(d),
-        })?;
+        let score = crate::score::unit_score(&ds, u, p, super::query::scope(&q)?)?;
         let unit = &ds.units[u];
         Ok(json!({
             "level": unit.level.id(),

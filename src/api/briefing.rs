@@ -1,13 +1,13 @@
 //! The pressure index over HTTP: explanation per area, ranking, method, interventions and
 //! their effect, and the wethouder's one-page briefing.
 
-use super::areas::chart_response;
+use super::areas::{chart_response, find};
 use super::problem::ApiError;
 use super::query::{self, Query};
 use super::AppState;
 use crate::charts::{self, html_escape};
 use crate::dataset::Dataset;
-use crate::score::{self, ScoreError, CLASS_LABELS};
+use crate::score::{self, CLASS_LABELS};
 use crate::spatial::Level;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap};
@@ -16,22 +16,6 @@ use axum::Json;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 use std::sync::Arc;
-
-impl From<ScoreError> for ApiError {
-    fn from(e: ScoreError) -> Self {
-        match e {
-            ScoreError::Theme(t) => ApiError::invalid(&[format!("theme: '{t}' bestaat niet")]),
-            ScoreError::Db(d) => ApiError::from(d),
-        }
-    }
-}
-
-fn level_unit(ds: &Dataset, level: &str, code: &str) -> Result<usize, ApiError> {
-    let l = Level::from_id(level)
-        .ok_or_else(|| ApiError::NotFound(format!("niveau '{level}' bestaat niet")))?;
-    ds.unit(l, code)
-        .ok_or_else(|| ApiError::NotFound(format!("'{code}' bestaat niet op niveau '{level}'")))
-}
 
 fn ind_name(ds: &Dataset, id: &str) -> String {
     ds.indicators
@@ -49,7 +33,7 @@ pub async fn explain(
     let q = Query::parse(q.as_deref(), &["datetime", "theme", "reference"])?;
     let ds = state.dataset()?;
     let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
-        let u = level_unit(&ds, &level, &code)?;
+        let u = find(&ds, &level, &code)?;
         let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
         let s = score::unit_score(&ds, u, p, super::query::scope(&q)?)?.ok_or_else(|| ApiError::NotFound(format!("geen gegevens voor '{code}' in {}", ds.periods[p])))?;
         let mut drivers = s.contributions.clone();
@@ -128,7 +112,7 @@ pub async fn contributions_chart(
     let q = Query::parse(q.as_deref(), &["f", "datetime", "theme", "reference"])?;
     let ds: Arc<Dataset> = state.dataset()?;
     tokio::task::spawn_blocking(move || -> Result<Response, ApiError> {
-        let u = level_unit(&ds, &level, &code)?;
+        let u = find(&ds, &level, &code)?;
         let fmt = charts::Format::parse(q.get("f"))
             .ok_or_else(|| ApiError::invalid(&["f: kies svg of png".into()]))?;
         let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;

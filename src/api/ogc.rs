@@ -248,22 +248,6 @@ pub(crate) fn write_feature(
     out.push_str("}}");
 }
 
-fn geojson_response(body: String, version: i32) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/geo+json".to_string()),
-            (
-                header::HeaderName::from_static("content-crs"),
-                format!("<{CRS84}>"),
-            ),
-            (header::ETAG, format!("\"v{version}-{:x}\"", body.len())),
-            (header::CACHE_CONTROL, "private, max-age=60".to_string()),
-        ],
-        body,
-    )
-        .into_response()
-}
-
 /// Builds an items page (blocking work).
 ///
 /// # Errors
@@ -406,7 +390,7 @@ pub async fn items(
         }
     })
     .await??;
-    let mut res = geojson_response_bytes(
+    let mut res = geojson_response(
         if gzip {
             page.gzip.clone()
         } else {
@@ -452,7 +436,8 @@ impl Page {
     }
 }
 
-fn geojson_response_bytes(body: axum::body::Bytes, version: i32, raw_len: usize) -> Response {
+/// A GeoJSON response; the ETag carries the dataset version and the uncompressed length.
+fn geojson_response(body: axum::body::Bytes, version: i32, raw_len: usize) -> Response {
     (
         [
             (header::CONTENT_TYPE, "application/geo+json".to_string()),
@@ -497,5 +482,6 @@ pub async fn item(
         Ok(out)
     })
     .await??;
-    Ok(geojson_response(body, version))
+    let len = body.len();
+    Ok(geojson_response(body.into(), version, len))
 }

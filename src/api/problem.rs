@@ -30,6 +30,17 @@ impl From<duckdb::Error> for ApiError {
     }
 }
 
+impl From<crate::score::ScoreError> for ApiError {
+    fn from(e: crate::score::ScoreError) -> Self {
+        match e {
+            crate::score::ScoreError::Theme(t) => {
+                ApiError::invalid(&[format!("theme: '{t}' bestaat niet")])
+            }
+            crate::score::ScoreError::Db(d) => ApiError::from(d),
+        }
+    }
+}
+
 impl From<tokio::task::JoinError> for ApiError {
     fn from(e: tokio::task::JoinError) -> Self {
         Self::Internal(e.to_string())

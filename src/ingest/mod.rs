@@ -272,8 +272,8 @@ pub fn ingest(
         figures = published.len(),
         "disclosure control"
     );
-    let units = unit_rows(&ua, bounds);
     let codes = unit_codes(&ua, bounds);
+    let units = unit_rows(&ua, bounds, &codes);
     tracing::debug!(seconds = started.elapsed().as_secs_f64(), "unit geometry");
     summary.units = units.len();
     summary.figures = published.len();
@@ -911,7 +911,7 @@ fn geometry_json(g: &geo::MultiPolygon<f64>) -> String {
     serde_json::to_string(&geom).unwrap_or_default()
 }
 
-fn unit_rows(ua: &UnitAggregates, b: &Boundaries) -> Vec<UnitRow> {
+fn unit_rows(ua: &UnitAggregates, b: &Boundaries, codes: &[String]) -> Vec<UnitRow> {
     use geo::BoundingRect;
     let area_code = |level: Level, key: u64| -> Option<&spatial::Area> {
         let set = b.set(level)?;
@@ -951,7 +951,6 @@ fn unit_rows(ua: &UnitAggregates, b: &Boundaries) -> Vec<UnitRow> {
             wijk_of[u] = w.and_then(|w| wijk_of[w as usize].clone());
         }
     }
-    let codes = unit_codes(ua, b);
     let code_of = |u: u32| -> String { codes[u as usize].clone() };
     let mut out = Vec::with_capacity(ua.units.len());
     let mut seen_codes: HashSet<(Level, String)> = HashSet::new();
