@@ -200,6 +200,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 reject_file,
                 max_reject_share: max_reject_percent / 100.0,
                 progress: true,
+                ..ingest::Options::default()
             };
             let s = ingest::ingest(&db, &extracts, &cat, &bounds()?, &opts)?;
             print_summary(&s);

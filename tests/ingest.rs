@@ -7,7 +7,7 @@ use common::{copy_db, extract, fixture, sha};
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use wijkradar::ingest::{self, IngestError, Options};
+use wijkradar::ingest::{self, IngestError, Options, Split};
 use wijkradar::spatial::Level;
 use wijkradar::store;
 
@@ -517,13 +517,13 @@ fn windows_1252_bom_and_dutch_dates_are_read() {
     }
     let p = dir.path().join("meldingen_cp1252.csv");
     std::fs::write(&p, &bytes).unwrap();
-    let ua = ingest::aggregate_files(&[p], &f.cat, &f.bounds).unwrap();
+    let ua = ingest::aggregate_files(&[p], &f.cat, &f.bounds, Split::default()).unwrap();
     assert!(!ua.rows.is_empty());
     let mut bom = b"\xEF\xBB\xBF".to_vec();
     bom.extend_from_slice(format!("{H}{OK}").as_bytes());
     let p = dir.path().join("politie_bom.csv");
     std::fs::write(&p, &bom).unwrap();
-    assert!(ingest::aggregate_files(&[p], &f.cat, &f.bounds).is_ok());
+    assert!(ingest::aggregate_files(&[p], &f.cat, &f.bounds, Split::default()).is_ok());
 }
 
 #[test]
@@ -576,10 +576,17 @@ fn aggregates_before_disclosure_equal_a_plain_group_by() {
     let politie = extract("politie");
     let kadaster = extract("kadaster");
     let brp = extract("brp");
+    // Small pieces over three threads: the merge of partial aggregates is part of what is
+    // compared.
     let ua = ingest::aggregate_files(
         &[politie.clone(), kadaster.clone(), brp.clone()],
         &f.cat,
         &f.bounds,
+        Split {
+            threads: 3,
+            csv_piece_bytes: 16 << 10,
+            parquet_piece_rows: 1,
+        },
     )
     .unwrap();
     let codes: Vec<String> = ua.units.iter().map(|u| ingest::unit_code(*u)).collect();
@@ -681,4 +688,175 @@ fn k_below_five_is_refused() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("below the floor of 5"), "{err}");
+}
+
+/// Many small pieces over three threads.
+const FINE: Split = Split {
+    threads: 3,
+    csv_piece_bytes: 4 << 10,
+    parquet_piece_rows: 1,
+};
+
+/// One thread reading every file whole.
+const WHOLE: Split = Split {
+    threads: 1,
+    csv_piece_bytes: u64::MAX,
+    parquet_piece_rows: u64::MAX,
+};
+
+fn table_rows(db: &Path, sql: &str) -> Vec<String> {
+    let conn = ro(db);
+    let mut st = conn.prepare(sql).unwrap();
+    let mut rows = st.query([]).unwrap();
+    let n = rows.as_ref().unwrap().column_count();
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().unwrap() {
+        let mut line = Vec::with_capacity(n);
+        for i in 0..n {
+            let v: duckdb::types::Value = r.get(i).unwrap();
+            line.push(format!("{v:?}"));
+        }
+        out.push(line.join("|"));
+    }
+    out
+}
+
+#[test]
+fn the_published_dataset_does_not_depend_on_how_reading_is_split_over_threads() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let mut dbs = Vec::new();
+    for (name, split) in [("whole.duckdb", WHOLE), ("fine.duckdb", FINE)] {
+        let db = dir.path().join(name);
+        let s = ingest::ingest(
+            &db,
+            &f.extracts,
+            &f.cat,
+            &f.bounds,
+            &Options {
+                split,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        assert!(s.rows_read > 100_000);
+        dbs.push((db, s));
+    }
+    let (a, b) = (&dbs[0], &dbs[1]);
+    assert_eq!(a.1.rows_read, b.1.rows_read);
+    assert_eq!(
+        a.1.files.iter().map(|f| f.rows).collect::<Vec<_>>(),
+        b.1.files.iter().map(|f| f.rows).collect::<Vec<_>>()
+    );
+    for sql in [
+        "SELECT level, code, period, indicator, count, rate FROM aggregate ORDER BY ALL",
+        "SELECT level, code, naam, parent, wijk, gemeente, geometry FROM unit ORDER BY ALL",
+        "SELECT level, period, indicator, areas, published, suppressed, rates FROM coverage ORDER BY ALL",
+    ] {
+        let (x, y) = (table_rows(&a.0, sql), table_rows(&b.0, sql));
+        assert!(x.len() > 100, "{sql}");
+        assert!(x == y, "{sql}: {} vs {} rows differ", x.len(), y.len());
+    }
+}
+
+/// A politie extract of `n` good rows with bad postcodes at the given (1-based) lines.
+fn politie_with_bad_lines(dir: &Path, name: &str, n: usize, bad: &[u64]) -> PathBuf {
+    let mut body = String::from(H);
+    for i in 0..n {
+        let line = i as u64 + 2;
+        let pc = if bad.contains(&line) {
+            "5925A"
+        } else {
+            "5925AB"
+        };
+        body.push_str(&format!(
+            "PS{i};{pc};{};;209500,5;376800,25;15-02-2025;geweld\n",
+            i + 1
+        ));
+    }
+    write_csv(dir, name, &body)
+}
+
+#[test]
+fn bad_rows_in_later_pieces_are_reported_at_their_line_in_the_file() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let bad = [2u64, 777, 1500, 2999, 3001];
+    let p = politie_with_bad_lines(dir.path(), "politie_pieces.csv", 3000, &bad);
+    assert!(std::fs::metadata(&p).unwrap().len() > 30 * (4 << 10));
+    let brp = extract("brp");
+    // Tolerant: every bad line in the reject file, in order, with its line in the file.
+    let rf = dir.path().join("afgewezen.csv");
+    let opts = Options {
+        reject_file: Some(rf.clone()),
+        max_reject_share: 0.5,
+        split: FINE,
+        ..Options::default()
+    };
+    let s = ingest::ingest(
+        &dir.path().join("t.duckdb"),
+        &[brp.clone(), p.clone()],
+        &f.cat,
+        &f.bounds,
+        &opts,
+    )
+    .unwrap();
+    assert_eq!(s.files[1].rows, 3000);
+    assert_eq!(s.rows_rejected, bad.len() as u64);
+    let report = std::fs::read_to_string(&rf).unwrap();
+    let lines: Vec<u64> = report
+        .lines()
+        .skip(1)
+        .map(|l| l.split(';').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(lines, bad);
+    // Strict: the first bad line in file order, however the pieces were scheduled.
+    let p = politie_with_bad_lines(dir.path(), "politie_strict.csv", 3000, &[1500, 2999]);
+    for _ in 0..3 {
+        let err = ingest::ingest(
+            &dir.path().join("s.duckdb"),
+            &[brp.clone(), p.clone()],
+            &f.cat,
+            &f.bounds,
+            &Options {
+                split: FINE,
+                ..Options::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("line 1500, column 'postcode'"), "{err}");
+    }
+}
+
+#[test]
+fn a_duplicate_key_in_a_later_piece_names_its_line() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let mut body = String::from(H);
+    for i in 0..3000 {
+        body.push_str(&format!(
+            "PD{i};5925AB;{};;209500,5;376800,25;15-02-2025;geweld\n",
+            i + 1
+        ));
+    }
+    // Line 3002 repeats the key of line 12 (id PD10).
+    body.push_str("PD10;5925AB;9;;209500,5;376800,25;16-02-2025;geweld\n");
+    let p = write_csv(dir.path(), "politie_dup.csv", &body);
+    let err = ingest::ingest(
+        &dir.path().join("d.duckdb"),
+        &[extract("brp"), p.clone()],
+        &f.cat,
+        &f.bounds,
+        &Options {
+            split: FINE,
+            ..Options::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("politie_dup.csv, line 3002, column 'id'") && err.contains("duplicate"),
+        "{err}"
+    );
 }

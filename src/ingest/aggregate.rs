@@ -1,9 +1,11 @@
-//! Steps 2 and 3: locate each distinct address once (H3 res 7–10 by index, PC4/PC6 from the
-//! postcode, buurt/wijk/gemeente by point-in-polygon) and aggregate rows per address and
-//! quarter, then roll the address aggregates up to every spatial unit.
+//! Steps 2 and 3: locate each distinct coordinate once (H3 res 7–10 by index, PC4/PC6 from
+//! the postcode, buurt/wijk/gemeente by point-in-polygon), aggregate rows per location and
+//! quarter (and, for measures that count addresses, per address and quarter), then roll up
+//! to every spatial unit.
 //!
-//! Nothing here outlives the ingest: the address table is dropped once the unit aggregates
-//! are built.
+//! Reading runs on several threads: each owns a [`Partial`]; the partials are merged and
+//! finished into [`UnitAggregates`]. The result does not depend on how the rows were split
+//! over threads. Nothing here outlives the ingest.
 
 use super::read::Parsed;
 use super::RowError;
@@ -12,8 +14,9 @@ use crate::disclosure::Structure;
 use crate::spatial::{h3_cells, rd_to_wgs84, Boundaries, Level};
 use ahash::AHashMap;
 use h3o::CellIndex;
+use std::sync::Mutex;
 
-/// Where an address lies.
+/// Where a coordinate lies.
 #[derive(Debug, Clone, Copy)]
 pub struct Location {
     pub cells: [CellIndex; 4],
@@ -22,6 +25,9 @@ pub struct Location {
     pub wijk: Option<u32>,
     pub gemeente: u32,
 }
+
+/// A distinct location: postcode and the bits of the RD coordinates.
+pub type LocKey = ([u8; 6], u64, u64);
 
 /// A row-level accumulator: a measure without its address rule, or the max of a column.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,60 +44,46 @@ enum BaseValue {
     Max(usize),
 }
 
-/// A measure as computed per address and quarter from the bases.
+/// A measure as computed from the accumulators.
 #[derive(Debug, Clone)]
 enum Final {
-    Rows(usize),
-    AddressesMinRows {
-        base: usize,
-        min: f64,
+    /// Sum and row count of base `local` of `source`, per location and quarter.
+    Rows { source: usize, local: usize },
+    /// Addresses with at least `min` rows (and at least one) in address value `slot`.
+    MinRows {
+        source: usize,
+        slot: usize,
+        min: f32,
     },
-    AddressesAreaBelow {
+    /// Addresses whose largest area (`area`) per row (`rows`) is below `value`.
+    AreaBelow {
+        source: usize,
         rows: usize,
         area: usize,
         value: f64,
     },
 }
 
-/// Unit keys: H3 cell index, packed postcode, or boundary index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct UnitKey {
-    pub level: Level,
-    pub key: u64,
-}
-
-/// Address- and quarter-level accumulation of one ingest. An address is a dwelling
-/// (postcode, house number, suffix); a location is a distinct coordinate, shared by the
-/// dwellings of one building.
-pub struct Aggregator<'a> {
-    bounds: &'a Boundaries,
+/// What to accumulate for a catalogue: built once, shared by the reading threads.
+#[derive(Debug)]
+pub struct Plan {
     bases: Vec<Base>,
-    by_source: Vec<Vec<usize>>,
+    /// Per source: its bases (global ids); position = local index in its accumulators.
+    src_bases: Vec<Vec<usize>>,
+    /// Per source: the bases its address-level measures read, in address-slot order.
+    addr_bases: Vec<Vec<usize>>,
     finals: Vec<Final>,
     /// One entry per distinct catalogue measure (numerators and denominators).
     pub measure_specs: Vec<MeasureSpec>,
-    /// Address (postcode + huisnummer + toevoeging, hashed) → location.
-    addr_of: AHashMap<u64, u32>,
-    /// Distinct coordinates (with postcode) → location.
-    loc_of: AHashMap<([u8; 6], u64, u64), u32>,
-    pub locations: Vec<Location>,
-    slot_of: AHashMap<u64, u32>,
-    slots: Vec<(u32, u16)>,
-    /// Per slot and base: (sum, rows). `f32` is exact here: one address in one quarter.
-    acc: Vec<f32>,
-    /// The previous row's slot key and slot: extracts list an address's rows together.
-    last: (u64, usize),
 }
 
-const NOWHERE: u32 = u32::MAX;
-
-impl<'a> Aggregator<'a> {
+impl Plan {
     /// Prepares the accumulators for every measure in the catalogue.
     ///
     /// # Panics
     /// Never for a catalogue that passed [`Catalogue::parse`].
     #[must_use]
-    pub fn new(cat: &Catalogue, bounds: &'a Boundaries) -> Self {
+    pub fn new(cat: &Catalogue) -> Self {
         let mut bases: Vec<Base> = Vec::new();
         let mut base_id = |b: Base| -> usize {
             if let Some(i) = bases.iter().position(|x| *x == b) {
@@ -101,7 +93,12 @@ impl<'a> Aggregator<'a> {
                 bases.len() - 1
             }
         };
-        let mut finals = Vec::new();
+        enum Pending {
+            Rows(usize),
+            MinRows(usize, f64),
+            AreaBelow(usize, usize, f64),
+        }
+        let mut pending = Vec::new();
         let mut measure_specs: Vec<MeasureSpec> = Vec::new();
         for ind in &cat.indicators {
             for spec in [&ind.numerator, &ind.denominator] {
@@ -118,297 +115,734 @@ impl<'a> Aggregator<'a> {
                     conditions: m.conditions.clone(),
                     value,
                 });
-                finals.push(match m.per_address {
-                    None => Final::Rows(rows),
-                    Some(AddressRule::MinRows(min)) => Final::AddressesMinRows { base: rows, min },
+                pending.push(match m.per_address {
+                    None => Pending::Rows(rows),
+                    Some(AddressRule::MinRows(min)) => Pending::MinRows(rows, min),
                     Some(AddressRule::AreaPerRowBelow { column, value }) => {
                         let area = base_id(Base {
                             source: m.source,
                             conditions: m.conditions,
                             value: BaseValue::Max(column),
                         });
-                        Final::AddressesAreaBelow { rows, area, value }
+                        Pending::AreaBelow(rows, area, value)
                     }
                 });
                 measure_specs.push(spec.clone());
             }
         }
-        let mut by_source = vec![Vec::new(); cat.sources.len()];
+        let mut src_bases = vec![Vec::new(); cat.sources.len()];
         for (i, b) in bases.iter().enumerate() {
-            by_source[b.source].push(i);
+            if !matches!(b.value, BaseValue::Max(_)) {
+                src_bases[b.source].push(i);
+            }
         }
+        let mut addr_bases: Vec<Vec<usize>> = vec![Vec::new(); cat.sources.len()];
+        let mut addr_slot = |b: usize| -> usize {
+            let list = &mut addr_bases[bases[b].source];
+            if let Some(i) = list.iter().position(|&x| x == b) {
+                i
+            } else {
+                list.push(b);
+                list.len() - 1
+            }
+        };
+        let local = |b: usize| -> usize {
+            src_bases[bases[b].source]
+                .iter()
+                .position(|&x| x == b)
+                .expect("row bases are listed")
+        };
+        #[expect(clippy::cast_possible_truncation, reason = "small row counts")]
+        let finals = pending
+            .into_iter()
+            .map(|p| match p {
+                Pending::Rows(b) => Final::Rows {
+                    source: bases[b].source,
+                    local: local(b),
+                },
+                Pending::MinRows(b, min) => Final::MinRows {
+                    source: bases[b].source,
+                    slot: addr_slot(b),
+                    min: min as f32,
+                },
+                Pending::AreaBelow(rows, area, value) => Final::AreaBelow {
+                    source: bases[rows].source,
+                    rows: addr_slot(rows),
+                    area: addr_slot(area),
+                    value,
+                },
+            })
+            .collect();
         Self {
-            bounds,
             bases,
-            by_source,
+            src_bases,
+            addr_bases,
             finals,
             measure_specs,
-            addr_of: AHashMap::new(),
-            loc_of: AHashMap::new(),
-            locations: Vec::new(),
-            slot_of: AHashMap::new(),
-            slots: Vec::new(),
-            acc: Vec::new(),
-            last: (u64::MAX, 0),
         }
     }
 
     /// Index of a catalogue measure among [`Self::measure_specs`].
     #[must_use]
-    pub fn measure_index(&self, spec: &MeasureSpec) -> usize {
-        self.measure_specs
-            .iter()
-            .position(|m| m == spec)
-            .unwrap_or(usize::MAX)
+    pub fn measure_index(&self, spec: &MeasureSpec) -> Option<usize> {
+        self.measure_specs.iter().position(|m| m == spec)
+    }
+}
+
+/// Locations shared by the reading threads: each distinct coordinate is located once.
+pub struct Locator<'a> {
+    bounds: &'a Boundaries,
+    inner: Mutex<Located>,
+}
+
+#[derive(Default)]
+struct Located {
+    id_of: AHashMap<LocKey, u32>,
+    keys: Vec<LocKey>,
+    /// `None`: in no Dutch gemeente.
+    locations: Vec<Option<Location>>,
+}
+
+impl<'a> Locator<'a> {
+    #[must_use]
+    pub fn new(bounds: &'a Boundaries) -> Self {
+        Self {
+            bounds,
+            inner: Mutex::new(Located::default()),
+        }
     }
 
-    fn locate(&mut self, p: &Parsed) -> u32 {
-        if let Some(&a) = self.addr_of.get(&p.address) {
-            return a;
+    fn lock(&self) -> std::sync::MutexGuard<'_, Located> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The id of a location, and whether it lies in a Dutch gemeente.
+    fn locate(&self, key: LocKey) -> (u32, bool) {
+        {
+            let l = self.lock();
+            if let Some(&id) = l.id_of.get(&key) {
+                return (id, l.locations[id as usize].is_some());
+            }
         }
-        let key = (p.postcode, p.x.to_bits(), p.y.to_bits());
-        if let Some(&a) = self.loc_of.get(&key) {
-            self.addr_of.insert(p.address, a);
-            return a;
-        }
-        let (lon, lat) = rd_to_wgs84(p.x, p.y);
-        let id = match (h3_cells(lon, lat), self.bounds.locate(lon, lat)) {
+        // Located outside the lock; a racing thread computes the same value.
+        let (x, y) = (f64::from_bits(key.1), f64::from_bits(key.2));
+        let (lon, lat) = rd_to_wgs84(x, y);
+        let loc = match (h3_cells(lon, lat), self.bounds.locate(lon, lat)) {
             (Some(cells), Some((buurt, gemeente))) => {
                 let wijk = buurt.and_then(|b| {
                     let code = self.bounds.buurten.areas[b].wijk.as_deref()?;
                     self.bounds.wijken.index(code)
                 });
-                self.locations.push(Location {
+                Some(Location {
                     cells,
-                    postcode: p.postcode,
-                    buurt: buurt.map(|b| u32::try_from(b).unwrap_or(NOWHERE)),
-                    wijk: wijk.map(|w| u32::try_from(w).unwrap_or(NOWHERE)),
-                    gemeente: u32::try_from(gemeente).unwrap_or(NOWHERE),
-                });
-                u32::try_from(self.locations.len() - 1).unwrap_or(NOWHERE)
+                    postcode: key.0,
+                    buurt: buurt.and_then(|b| u32::try_from(b).ok()),
+                    wijk: wijk.and_then(|w| u32::try_from(w).ok()),
+                    gemeente: u32::try_from(gemeente).unwrap_or(u32::MAX),
+                })
             }
-            _ => NOWHERE,
+            _ => None,
         };
-        self.loc_of.insert(key, id);
-        self.addr_of.insert(p.address, id);
-        id
+        let mut l = self.lock();
+        if let Some(&id) = l.id_of.get(&key) {
+            return (id, l.locations[id as usize].is_some());
+        }
+        let id = u32::try_from(l.keys.len()).unwrap_or(u32::MAX);
+        l.id_of.insert(key, id);
+        l.keys.push(key);
+        l.locations.push(loc);
+        (id, loc.is_some())
     }
 
-    /// Adds one validated row of `source`.
+    fn key(&self, id: u32) -> LocKey {
+        self.lock().keys[id as usize]
+    }
+}
+
+/// Address-level values of one source kept per run: consecutive rows of one address and
+/// quarter. Runs of the same address and quarter are combined at the end.
+const MAX_ADDR_BASES: usize = 8;
+
+/// Per-source accumulators of one thread.
+#[derive(Default)]
+struct SourceAcc {
+    /// `(location << 16 | quarter)` → row in `acc`.
+    lq_of: AHashMap<u64, u32>,
+    lq_keys: Vec<u64>,
+    /// Per row and base: (sum, rows).
+    acc: Vec<f64>,
+    last_lq: (u64, u32),
+    /// The open run: address-and-quarter key, location, quarter, values.
+    run: Option<Run>,
+    /// Finished runs.
+    runs: Vec<Run>,
+}
+
+/// Consecutive rows of one address (dwelling) and quarter.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    key: u64,
+    loc: u32,
+    q: u16,
+    /// Rows (counting bases) or the column's max (max bases), per address base.
+    vals: [f32; MAX_ADDR_BASES],
+}
+
+/// Key hashes bucketed by their top byte, with where their rows were read.
+pub type KeyBuckets = Vec<Vec<(u64, u64)>>;
+
+/// One thread's accumulation.
+pub struct Partial<'p, 'a> {
+    plan: &'p Plan,
+    locator: &'p Locator<'a>,
+    loc_cache: AHashMap<LocKey, (u32, bool)>,
+    last_loc: (LocKey, u32),
+    src: Vec<SourceAcc>,
+    keys: KeyBuckets,
+}
+
+impl<'p, 'a> Partial<'p, 'a> {
+    #[must_use]
+    pub fn new(plan: &'p Plan, locator: &'p Locator<'a>) -> Self {
+        Self {
+            plan,
+            locator,
+            loc_cache: AHashMap::new(),
+            last_loc: (([0; 6], 0, 0), u32::MAX),
+            src: (0..plan.src_bases.len())
+                .map(|_| SourceAcc {
+                    last_lq: (u64::MAX, 0),
+                    ..SourceAcc::default()
+                })
+                .collect(),
+            keys: vec![Vec::new(); 256],
+        }
+    }
+
+    fn location(&mut self, p: &Parsed) -> Result<u32, RowError> {
+        let key = (p.postcode, p.x.to_bits(), p.y.to_bits());
+        if self.last_loc.0 == key && self.last_loc.1 != u32::MAX {
+            return Ok(self.last_loc.1);
+        }
+        let (id, inside) = match self.loc_cache.get(&key) {
+            Some(&v) => v,
+            None => {
+                let v = self.locator.locate(key);
+                self.loc_cache.insert(key, v);
+                v
+            }
+        };
+        if !inside {
+            return Err(RowError {
+                line: p.line,
+                column: "x,y".into(),
+                rule: "coordinates lie in no Dutch gemeente".into(),
+            });
+        }
+        self.last_loc = (key, id);
+        Ok(id)
+    }
+
+    /// Adds one validated row of `source`; `pos` records where it was read, for the
+    /// duplicate check after reading.
     ///
     /// # Errors
-    /// Coordinates in no Dutch gemeente. (Duplicate keys are found by the caller.)
-    pub fn add(&mut self, source: usize, p: &Parsed) -> Result<(), RowError> {
-        let nb = self.bases.len();
-        // One slot per address (dwelling) and quarter; the address is located only once.
-        let slot_key = p.address ^ u64::from(p.period).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let slot = if self.last.0 == slot_key {
-            self.last.1
+    /// Coordinates in no Dutch gemeente.
+    #[inline]
+    pub fn add(&mut self, source: usize, pos: u64, p: &Parsed) -> Result<(), RowError> {
+        let loc = self.location(p)?;
+        let plan = self.plan;
+        // Keys of all sources in one space: the source is mixed in.
+        let k = p.key_hash ^ source_salt(source);
+        self.keys[(k >> 56) as usize].push((k, pos));
+        let bases = &plan.src_bases[source];
+        let s = &mut self.src[source];
+        let lq = u64::from(loc) << 16 | u64::from(p.period);
+        let row = if s.last_lq.0 == lq {
+            s.last_lq.1
         } else {
-            let slot = self.slot(slot_key, p)?;
-            self.last = (slot_key, slot);
-            slot
+            let r = match s.lq_of.get(&lq) {
+                Some(&r) => r,
+                None => {
+                    let r = u32::try_from(s.lq_keys.len()).unwrap_or(u32::MAX);
+                    s.lq_of.insert(lq, r);
+                    s.lq_keys.push(lq);
+                    s.acc.resize(s.acc.len() + bases.len() * 2, 0.0);
+                    r
+                }
+            };
+            s.last_lq = (lq, r);
+            r
         };
-        let acc = &mut self.acc[slot * nb * 2..(slot + 1) * nb * 2];
-        for &b in &self.by_source[source] {
-            let base = &self.bases[b];
+        let n = bases.len() * 2;
+        let acc = &mut s.acc[row as usize * n..(row as usize + 1) * n];
+        for (l, &b) in bases.iter().enumerate() {
+            let base = &plan.bases[b];
+            if base.conditions.iter().all(|c| c.holds(&p.values)) {
+                acc[l * 2] += match base.value {
+                    BaseValue::Sum(c) => p.values[c],
+                    BaseValue::One | BaseValue::Max(_) => 1.0,
+                };
+                acc[l * 2 + 1] += 1.0;
+            }
+        }
+        let abases = &plan.addr_bases[source];
+        if abases.is_empty() {
+            return Ok(());
+        }
+        // One run per address (dwelling) and quarter while its rows come together.
+        let key = p.address ^ u64::from(p.period).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let run = match &mut s.run {
+            Some(r) if r.key == key => r,
+            open => {
+                if let Some(done) = open.take() {
+                    s.runs.push(done);
+                }
+                open.insert(Run {
+                    key,
+                    loc,
+                    q: p.period,
+                    vals: [0.0; MAX_ADDR_BASES],
+                })
+            }
+        };
+        if run.loc != loc && self.locator.key(loc) < self.locator.key(run.loc) {
+            // One address at several coordinates: it counts at the smallest location.
+            run.loc = loc;
+        }
+        for (l, &b) in abases.iter().enumerate() {
+            let base = &plan.bases[b];
             if base.conditions.iter().all(|c| c.holds(&p.values)) {
                 #[expect(
                     clippy::cast_possible_truncation,
-                    reason = "per-address values fit f32 exactly enough"
+                    reason = "one address in one quarter: f32 is exact enough"
                 )]
                 match base.value {
-                    BaseValue::One => acc[b * 2] += 1.0,
-                    BaseValue::Sum(c) => acc[b * 2] += p.values[c] as f32,
-                    BaseValue::Max(c) => acc[b * 2] = acc[b * 2].max(p.values[c] as f32),
+                    BaseValue::One | BaseValue::Sum(_) => run.vals[l] += 1.0,
+                    BaseValue::Max(c) => run.vals[l] = run.vals[l].max(p.values[c] as f32),
                 }
-                acc[b * 2 + 1] += 1.0;
             }
         }
         Ok(())
     }
 
-    fn slot(&mut self, slot_key: u64, p: &Parsed) -> Result<usize, RowError> {
-        let nb = self.bases.len();
-        Ok(match self.slot_of.get(&slot_key) {
-            Some(&s) => s as usize,
-            None => {
-                let loc = self.locate(p);
-                if loc == NOWHERE {
-                    return Err(RowError {
-                        line: p.line,
-                        column: "x,y".into(),
-                        rule: "coordinates lie in no Dutch gemeente".into(),
-                    });
-                }
-                let s = self.slots.len();
-                self.slots.push((loc, p.period));
-                self.acc.resize(self.acc.len() + nb * 2, 0.0);
-                self.slot_of
-                    .insert(slot_key, u32::try_from(s).unwrap_or(NOWHERE));
-                s
+    /// Closes the open runs: the next rows come from elsewhere in the extracts.
+    pub fn end_piece(&mut self) {
+        for s in &mut self.src {
+            if let Some(r) = s.run.take() {
+                s.runs.push(r);
             }
+        }
+    }
+
+    /// The key hashes of the rows read, bucketed, for the duplicate check.
+    pub fn take_keys(&mut self) -> KeyBuckets {
+        std::mem::replace(&mut self.keys, vec![Vec::new(); 256])
+    }
+}
+
+/// A per-source constant mixed into key hashes, so that one check covers all sources.
+fn source_salt(source: usize) -> u64 {
+    let mut z = (source as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z ^ (z >> 31)
+}
+
+/// The keys that occur more than once in `keys` (hashes, so uniformly spread), found with an
+/// open-addressing table that fits the cache.
+fn repeated_keys(keys: impl Iterator<Item = u64> + Clone, out: &mut Vec<u64>) {
+    let n = keys.clone().count();
+    if n < 2 {
+        return;
+    }
+    let cap = (n * 2).next_power_of_two();
+    let mask = cap - 1;
+    let mut table = vec![0u64; cap];
+    let mut zero = false;
+    for k in keys {
+        if k == 0 {
+            if zero {
+                out.push(0);
+            }
+            zero = true;
+            continue;
+        }
+        #[expect(clippy::cast_possible_truncation, reason = "low bits as a slot")]
+        let mut i = (k as usize) & mask;
+        loop {
+            let t = table[i];
+            if t == 0 {
+                table[i] = k;
+                break;
+            }
+            if t == k {
+                out.push(k);
+                break;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
+/// The keys that occur more than once: bucketed by their top byte, then checked per bucket on
+/// every core.
+fn repeated_in(keys: impl Iterator<Item = u64>) -> std::collections::HashSet<u64> {
+    use rayon::prelude::*;
+    let mut buckets: Vec<Vec<u64>> = vec![Vec::new(); 256];
+    for k in keys {
+        buckets[(k >> 56) as usize].push(k);
+    }
+    buckets
+        .par_iter()
+        .flat_map_iter(|b| {
+            let mut rep = Vec::new();
+            repeated_keys(b.iter().copied(), &mut rep);
+            rep
         })
-    }
+        .collect()
+}
 
-    /// Number of distinct locations (coordinates) located.
-    #[must_use]
-    pub fn locations(&self) -> usize {
-        self.locations.len()
-    }
-
-    fn final_value(&self, slot: usize, f: &Final) -> (f64, f64) {
-        let nb = self.bases.len();
-        let acc = &self.acc[slot * nb * 2..(slot + 1) * nb * 2];
-        let a = |i: usize| f64::from(acc[i]);
-        match *f {
-            Final::Rows(b) => (a(b * 2), a(b * 2 + 1)),
-            Final::AddressesMinRows { base, min } => {
-                let q = f64::from(u8::from(a(base * 2 + 1) >= min && a(base * 2 + 1) > 0.0));
-                (q, q)
+/// The positions of the later occurrences of repeated keys, sorted. `buckets` holds the
+/// key buckets of every thread.
+#[must_use]
+pub fn duplicate_positions(buckets: &[KeyBuckets]) -> Vec<u64> {
+    use rayon::prelude::*;
+    let mut out: Vec<u64> = (0..256usize)
+        .into_par_iter()
+        .flat_map_iter(|b| {
+            let keys = buckets.iter().flat_map(|t| t[b].iter().map(|&(k, _)| k));
+            let mut rep = Vec::new();
+            repeated_keys(keys, &mut rep);
+            if rep.is_empty() {
+                return Vec::new();
             }
-            Final::AddressesAreaBelow { rows, area, value } => {
-                let n = a(rows * 2 + 1);
-                let q = f64::from(u8::from(n > 0.0 && a(area * 2) / n < value));
-                (q, q)
-            }
-        }
-    }
-
-    /// Rolls the address aggregates up to every unit of every level.
-    #[must_use]
-    pub fn finish(self) -> UnitAggregates {
-        let mut units: Vec<UnitKey> = Vec::new();
-        let mut unit_of: AHashMap<UnitKey, u32> = AHashMap::new();
-        let mut intern = |k: UnitKey| -> u32 {
-            *unit_of.entry(k).or_insert_with(|| {
-                units.push(k);
-                u32::try_from(units.len() - 1).unwrap_or(NOWHERE)
-            })
-        };
-        let memberships: Vec<Vec<u32>> = self
-            .locations
-            .iter()
-            .map(|loc| {
-                let mut m = Vec::with_capacity(9);
-                m.push(intern(UnitKey {
-                    level: Level::Gemeente,
-                    key: u64::from(loc.gemeente),
-                }));
-                if let Some(w) = loc.wijk {
-                    m.push(intern(UnitKey {
-                        level: Level::Wijk,
-                        key: u64::from(w),
-                    }));
-                }
-                if let Some(b) = loc.buurt {
-                    m.push(intern(UnitKey {
-                        level: Level::Buurt,
-                        key: u64::from(b),
-                    }));
-                }
-                m.push(intern(UnitKey {
-                    level: Level::Pc4,
-                    key: pack_pc4(&loc.postcode),
-                }));
-                m.push(intern(UnitKey {
-                    level: Level::Pc6,
-                    key: pack_pc6(&loc.postcode),
-                }));
-                for (lvl, c) in [Level::H3_7, Level::H3_8, Level::H3_9, Level::H3_10]
-                    .into_iter()
-                    .zip(loc.cells)
-                {
-                    m.push(intern(UnitKey {
-                        level: lvl,
-                        key: u64::from(c),
-                    }));
-                }
-                m
-            })
-            .collect();
-        let mut parent = vec![None; units.len()];
-        for m in &memberships {
-            for &u in m {
-                if let Some(pl) = units[u as usize].level.parent() {
-                    parent[u as usize] = m.iter().copied().find(|&v| units[v as usize].level == pl);
-                }
-            }
-        }
-        let mut unit_gemeente = vec![0u32; units.len()];
-        let mut unit_wijk: Vec<Option<u32>> = vec![None; units.len()];
-        let mut assigned = vec![false; units.len()];
-        for m in &memberships {
-            let wijk = m
+            let rep: std::collections::HashSet<u64> = rep.into_iter().collect();
+            let mut occ: Vec<(u64, u64)> = buckets
                 .iter()
-                .copied()
-                .find(|&v| units[v as usize].level == Level::Wijk);
-            for &u in m {
-                if !assigned[u as usize] {
-                    assigned[u as usize] = true;
-                    unit_gemeente[u as usize] = m[0];
-                    unit_wijk[u as usize] = wijk;
-                }
-            }
-        }
-        let structure = Structure::new(
-            units.iter().map(|u| u.level).collect(),
-            parent,
-            &memberships,
-        );
+                .flat_map(|t| t[b].iter().copied())
+                .filter(|(k, _)| rep.contains(k))
+                .collect();
+            occ.sort_unstable();
+            occ.windows(2)
+                .filter(|w| w[0].0 == w[1].0)
+                .map(|w| w[1].1)
+                .collect()
+        })
+        .collect();
+    out.sort_unstable();
+    out
+}
 
-        let nf = self.finals.len();
-        let mut row_of: AHashMap<(u32, u16), u32> = AHashMap::new();
-        let mut rows: Vec<(u32, u16)> = Vec::new();
-        let mut vals: Vec<f64> = Vec::new();
-        // First per location and quarter (the dwellings of a building together), then per unit.
-        let mut lp_of: AHashMap<(u32, u16), usize> = AHashMap::new();
-        let mut lp: Vec<(u32, u16)> = Vec::new();
-        let mut lp_vals: Vec<f64> = Vec::new();
-        for (slot, &(loc, period)) in self.slots.iter().enumerate() {
-            let r = *lp_of.entry((loc, period)).or_insert_with(|| {
-                lp.push((loc, period));
+/// Rolls the accumulation of every thread up to every unit of every level.
+#[must_use]
+pub fn finish(partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
+    let Some(first) = partials.first() else {
+        unreachable!("a pass has at least one thread")
+    };
+    let (plan, locator) = (first.plan, first.locator);
+    let located = std::mem::take(&mut *locator.lock());
+    // Locations in key order, so that unit numbering does not depend on thread timing.
+    let mut order: Vec<u32> = (0..u32::try_from(located.keys.len()).unwrap_or(u32::MAX))
+        .filter(|&i| located.locations[i as usize].is_some())
+        .collect();
+    order.sort_unstable_by_key(|&i| located.keys[i as usize]);
+    let mut renum = vec![u32::MAX; located.keys.len()];
+    for (new, &old) in order.iter().enumerate() {
+        renum[old as usize] = u32::try_from(new).unwrap_or(u32::MAX);
+    }
+    let locations: Vec<Location> = order
+        .iter()
+        .filter_map(|&i| located.locations[i as usize])
+        .collect();
+
+    tracing::debug!(locations = locations.len(), "locations numbered");
+    let nf = plan.finals.len();
+    // Per location and quarter first (the dwellings of a building together), then per unit.
+    let mut lp_of: AHashMap<u64, u32> = AHashMap::new();
+    let mut lp: Vec<(u32, u16)> = Vec::new();
+    // Room for every (location, quarter) up front (an upper bound; pages are only touched as
+    // rows are added), so that the values are never copied while growing.
+    let bound: usize = partials
+        .iter()
+        .flat_map(|p| p.src.iter().map(|s| s.lq_keys.len()))
+        .sum();
+    let mut lp_vals: Vec<f64> = Vec::with_capacity(bound * nf * 2);
+    tracing::debug!(bound, finals = nf, "location-quarter rows at most");
+    let mut last = (u64::MAX, 0u32);
+    let mut row_of = |loc: u32, q: u16, lp_vals: &mut Vec<f64>| -> usize {
+        let key = u64::from(renum[loc as usize]) << 16 | u64::from(q);
+        if last.0 != key {
+            let r = *lp_of.entry(key).or_insert_with(|| {
+                lp.push((renum[loc as usize], q));
                 lp_vals.resize(lp_vals.len() + nf * 2, 0.0);
-                lp.len() - 1
+                u32::try_from(lp.len() - 1).unwrap_or(u32::MAX)
             });
-            for (j, f) in self.finals.iter().enumerate() {
-                let (v, n) = self.final_value(slot, f);
-                lp_vals[(r * nf + j) * 2] += v;
-                lp_vals[(r * nf + j) * 2 + 1] += n;
-            }
+            last = (key, r);
         }
-        for (r, &(loc, period)) in lp.iter().enumerate() {
-            let src = &lp_vals[r * nf * 2..(r + 1) * nf * 2];
-            for &u in &memberships[loc as usize] {
-                let row = *row_of.entry((u, period)).or_insert_with(|| {
-                    rows.push((u, period));
-                    vals.resize(vals.len() + nf * 2, 0.0);
-                    u32::try_from(rows.len() - 1).unwrap_or(NOWHERE)
-                }) as usize;
-                for (d, v) in vals[row * nf * 2..(row + 1) * nf * 2].iter_mut().zip(src) {
-                    *d += v;
-                }
+        last.1 as usize
+    };
+    // Which finals each source feeds.
+    let mut row_finals: Vec<Vec<(usize, usize)>> = vec![Vec::new(); plan.src_bases.len()];
+    let mut addr_finals: Vec<Vec<(usize, &Final)>> = vec![Vec::new(); plan.src_bases.len()];
+    for (j, f) in plan.finals.iter().enumerate() {
+        match *f {
+            Final::Rows { source, local } => row_finals[source].push((j, local)),
+            Final::MinRows { source, .. } | Final::AreaBelow { source, .. } => {
+                addr_finals[source].push((j, f));
             }
-        }
-        let mut cells_of_pc6: AHashMap<u32, Vec<CellIndex>> = AHashMap::new();
-        for (loc, m) in self.locations.iter().zip(&memberships) {
-            if let Some(&u) = m.iter().find(|&&u| units[u as usize].level == Level::Pc6) {
-                cells_of_pc6.entry(u).or_default().push(loc.cells[3]);
-            }
-        }
-        UnitAggregates {
-            units,
-            structure,
-            rows,
-            vals,
-            n_measures: nf,
-            measure_specs: self.measure_specs,
-            addresses: self.locations.len(),
-            cells_of_pc6,
-            unit_gemeente,
-            unit_wijk,
         }
     }
+    for part in &partials {
+        for (source, s) in part.src.iter().enumerate() {
+            let n = plan.src_bases[source].len() * 2;
+            for (r, &lq) in s.lq_keys.iter().enumerate() {
+                #[expect(clippy::cast_possible_truncation, reason = "packed key")]
+                let row = row_of((lq >> 16) as u32, (lq & 0xffff) as u16, &mut lp_vals);
+                let acc = &s.acc[r * n..(r + 1) * n];
+                let dst = &mut lp_vals[row * nf * 2..(row + 1) * nf * 2];
+                for &(j, l) in &row_finals[source] {
+                    dst[j * 2] += acc[l * 2];
+                    dst[j * 2 + 1] += acc[l * 2 + 1];
+                }
+            }
+        }
+    }
+    tracing::debug!("row measures");
+    // Address-level measures: a run is a whole address and quarter unless its key comes
+    // back elsewhere; those runs are combined first.
+    for source in 0..plan.src_bases.len() {
+        if addr_finals[source].is_empty() {
+            continue;
+        }
+        let abases = &plan.addr_bases[source];
+        let runs = || partials.iter().flat_map(|p| p.src[source].runs.iter());
+        let repeated = repeated_in(runs().map(|r| r.key));
+        tracing::debug!(repeated = repeated.len(), "runs checked");
+        let mut combined: AHashMap<u64, Run> = AHashMap::new();
+        let mut add_run = |r: &Run, lp_vals: &mut Vec<f64>| {
+            let row = row_of(r.loc, r.q, lp_vals);
+            let dst = &mut lp_vals[row * nf * 2..(row + 1) * nf * 2];
+            for &(j, f) in &addr_finals[source] {
+                let v = match *f {
+                    Final::MinRows { slot, min, .. } => {
+                        u8::from(r.vals[slot] >= min && r.vals[slot] > 0.0)
+                    }
+                    Final::AreaBelow {
+                        rows, area, value, ..
+                    } => {
+                        let n = f64::from(r.vals[rows]);
+                        u8::from(n > 0.0 && f64::from(r.vals[area]) / n < value)
+                    }
+                    Final::Rows { .. } => 0,
+                };
+                dst[j * 2] += f64::from(v);
+                dst[j * 2 + 1] += f64::from(v);
+            }
+        };
+        for r in runs() {
+            if repeated.is_empty() || !repeated.contains(&r.key) {
+                add_run(r, &mut lp_vals);
+                continue;
+            }
+            match combined.get_mut(&r.key) {
+                None => {
+                    combined.insert(r.key, *r);
+                }
+                Some(c) => {
+                    if c.loc != r.loc && located.keys[r.loc as usize] < located.keys[c.loc as usize]
+                    {
+                        c.loc = r.loc;
+                    }
+                    for (l, &b) in abases.iter().enumerate() {
+                        if matches!(plan.bases[b].value, BaseValue::Max(_)) {
+                            c.vals[l] = c.vals[l].max(r.vals[l]);
+                        } else {
+                            c.vals[l] += r.vals[l];
+                        }
+                    }
+                }
+            }
+        }
+        let mut combined: Vec<Run> = combined.into_values().collect();
+        combined.sort_unstable_by_key(|r| r.key);
+        for r in &combined {
+            add_run(r, &mut lp_vals);
+        }
+    }
+    tracing::debug!(rows = lp.len(), "measures per location and quarter");
+    rollup(&locations, &lp, &lp_vals, plan)
+}
+
+/// Builds the units of every level from the locations and sums the location figures into
+/// them: into each location's finest units, then up through the parents.
+fn rollup(
+    locations: &[Location],
+    lp: &[(u32, u16)],
+    lp_vals: &[f64],
+    plan: &Plan,
+) -> UnitAggregates {
+    let nf = plan.finals.len();
+    let mut units: Vec<UnitKey> = Vec::new();
+    let mut unit_of: AHashMap<UnitKey, u32> = AHashMap::new();
+    let mut intern = |k: UnitKey| -> u32 {
+        *unit_of.entry(k).or_insert_with(|| {
+            units.push(k);
+            u32::try_from(units.len() - 1).unwrap_or(u32::MAX)
+        })
+    };
+    let memberships: Vec<Vec<u32>> = locations
+        .iter()
+        .map(|loc| {
+            let mut m = Vec::with_capacity(9);
+            m.push(intern(UnitKey {
+                level: Level::Gemeente,
+                key: u64::from(loc.gemeente),
+            }));
+            if let Some(w) = loc.wijk {
+                m.push(intern(UnitKey {
+                    level: Level::Wijk,
+                    key: u64::from(w),
+                }));
+            }
+            if let Some(b) = loc.buurt {
+                m.push(intern(UnitKey {
+                    level: Level::Buurt,
+                    key: u64::from(b),
+                }));
+            }
+            m.push(intern(UnitKey {
+                level: Level::Pc4,
+                key: pack_pc4(&loc.postcode),
+            }));
+            m.push(intern(UnitKey {
+                level: Level::Pc6,
+                key: pack_pc6(&loc.postcode),
+            }));
+            for (lvl, c) in [Level::H3_7, Level::H3_8, Level::H3_9, Level::H3_10]
+                .into_iter()
+                .zip(loc.cells)
+            {
+                m.push(intern(UnitKey {
+                    level: lvl,
+                    key: u64::from(c),
+                }));
+            }
+            m
+        })
+        .collect();
+    let mut parent = vec![None; units.len()];
+    for m in &memberships {
+        for &u in m {
+            if let Some(pl) = units[u as usize].level.parent() {
+                parent[u as usize] = m.iter().copied().find(|&v| units[v as usize].level == pl);
+            }
+        }
+    }
+    let mut unit_gemeente = vec![0u32; units.len()];
+    let mut unit_wijk: Vec<Option<u32>> = vec![None; units.len()];
+    let mut assigned = vec![false; units.len()];
+    for m in &memberships {
+        let wijk = m
+            .iter()
+            .copied()
+            .find(|&v| units[v as usize].level == Level::Wijk);
+        for &u in m {
+            if !assigned[u as usize] {
+                assigned[u as usize] = true;
+                unit_gemeente[u as usize] = m[0];
+                unit_wijk[u as usize] = wijk;
+            }
+        }
+    }
+    // A location's finest units: those of its units that are no other's parent.
+    let leaves: Vec<Vec<u32>> = memberships
+        .iter()
+        .map(|m| {
+            m.iter()
+                .copied()
+                .filter(|&u| !m.iter().any(|&v| parent[v as usize] == Some(u)))
+                .collect()
+        })
+        .collect();
+    tracing::debug!(units = units.len(), "units");
+
+    let mut row_of: AHashMap<(u32, u16), u32> = AHashMap::new();
+    let mut rows: Vec<(u32, u16)> = Vec::new();
+    let mut vals: Vec<f64> = Vec::new();
+    let mut add_into =
+        |u: u32, period: u16, src: &[f64], rows: &mut Vec<(u32, u16)>, vals: &mut Vec<f64>| {
+            let row = *row_of.entry((u, period)).or_insert_with(|| {
+                rows.push((u, period));
+                vals.resize(vals.len() + nf * 2, 0.0);
+                u32::try_from(rows.len() - 1).unwrap_or(u32::MAX)
+            }) as usize;
+            for (d, v) in vals[row * nf * 2..(row + 1) * nf * 2].iter_mut().zip(src) {
+                *d += v;
+            }
+        };
+    // Rows in (location, quarter) order, so that the unit rows come out in a stable order.
+    let mut lp_order: Vec<usize> = (0..lp.len()).collect();
+    lp_order.sort_unstable_by_key(|&r| lp[r]);
+    for r in lp_order {
+        let (loc, period) = lp[r];
+        let src = &lp_vals[r * nf * 2..(r + 1) * nf * 2];
+        for &u in &leaves[loc as usize] {
+            add_into(u, period, src, &mut rows, &mut vals);
+        }
+    }
+    // Up through the parents, finest levels first.
+    for level in [
+        Level::H3_10,
+        Level::H3_9,
+        Level::H3_8,
+        Level::Pc6,
+        Level::Buurt,
+        Level::Wijk,
+    ] {
+        let of_level: Vec<usize> = (0..rows.len())
+            .filter(|&r| units[rows[r].0 as usize].level == level)
+            .collect();
+        for r in of_level {
+            let (u, period) = rows[r];
+            if let Some(p) = parent[u as usize] {
+                let src = vals[r * nf * 2..(r + 1) * nf * 2].to_vec();
+                add_into(p, period, &src, &mut rows, &mut vals);
+            }
+        }
+    }
+    let structure = Structure::new(
+        units.iter().map(|u| u.level).collect(),
+        parent,
+        &memberships,
+    );
+    tracing::debug!("structure");
+    let mut cells_of_pc6: AHashMap<u32, Vec<CellIndex>> = AHashMap::new();
+    for (loc, m) in locations.iter().zip(&memberships) {
+        if let Some(&u) = m.iter().find(|&&u| units[u as usize].level == Level::Pc6) {
+            cells_of_pc6.entry(u).or_default().push(loc.cells[3]);
+        }
+    }
+    UnitAggregates {
+        units,
+        structure,
+        rows,
+        vals,
+        n_measures: nf,
+        measure_specs: plan.measure_specs.clone(),
+        addresses: locations.len(),
+        cells_of_pc6,
+        unit_gemeente,
+        unit_wijk,
+    }
+}
+
+/// Unit keys: H3 cell index, packed postcode, or boundary index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UnitKey {
+    pub level: Level,
+    pub key: u64,
 }
 
 /// PC4 digits as a number.
@@ -444,6 +878,7 @@ pub struct UnitAggregates {
     vals: Vec<f64>,
     pub n_measures: usize,
     pub measure_specs: Vec<MeasureSpec>,
+    /// Distinct located coordinates.
     pub addresses: usize,
     /// The res-10 cells of each PC6's addresses: its published geometry.
     pub cells_of_pc6: AHashMap<u32, Vec<CellIndex>>,

@@ -3,13 +3,16 @@
 //! ([`crate::store`]). Only disclosure-controlled aggregates are written.
 
 pub mod aggregate;
+mod pass;
 pub mod read;
+
+pub use pass::Split;
 
 use crate::catalogue::Catalogue;
 use crate::disclosure::{self, Params, Status};
 use crate::spatial::{self, Boundaries, Level};
 use crate::store::{self, StoreError};
-use aggregate::{unpack_pc6, Aggregator, UnitAggregates};
+use aggregate::{unpack_pc6, Locator, Plan, UnitAggregates};
 use duckdb::arrow::array::{ArrayRef, Float64Builder, Int32Builder, Int64Builder, StringBuilder};
 use duckdb::arrow::record_batch::RecordBatch;
 use std::collections::{BTreeMap, HashSet};
@@ -56,6 +59,9 @@ pub enum IngestError {
     Params(#[from] disclosure::ParamsError),
     #[error("{0}")]
     Other(String),
+    /// A piece of an extract stopped because an earlier piece had a bad row.
+    #[error("stopped: an earlier part of the extracts had an error")]
+    Stopped,
 }
 
 /// How to ingest.
@@ -67,6 +73,8 @@ pub struct Options {
     /// Largest share of rejected rows (0–1) that still lets the ingest complete.
     pub max_reject_share: f64,
     pub progress: bool,
+    /// How reading is spread over threads.
+    pub split: Split,
 }
 
 impl Default for Options {
@@ -76,6 +84,7 @@ impl Default for Options {
             reject_file: None,
             max_reject_share: 0.01,
             progress: false,
+            split: Split::default(),
         }
     }
 }
@@ -173,12 +182,22 @@ pub fn ingest(
                 file: p.display().to_string(),
             });
         }
-        let sha = store::content_hash_file(p).map_err(|e| IngestError::Io {
-            file: p.display().to_string(),
-            message: e.to_string(),
-        })?;
-        files.push((p.clone(), source, ext == "parquet", sha));
+        files.push((p.clone(), source, ext == "parquet"));
     }
+    // Content hashes (the idempotence fingerprint), on every core.
+    let files: Vec<(PathBuf, usize, bool, String)> = {
+        use rayon::prelude::*;
+        files
+            .into_par_iter()
+            .map(|(p, source, parquet)| {
+                let sha = store::content_hash_file(&p).map_err(|e| IngestError::Io {
+                    file: p.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                Ok((p, source, parquet, sha))
+            })
+            .collect::<Result<_, IngestError>>()?
+    };
     let catalogue_sha = store::sha256_hex(toml::to_string(cat).unwrap_or_default().as_bytes());
     let mut fp: Vec<String> = files
         .iter()
@@ -208,12 +227,13 @@ pub fn ingest(
         .iter()
         .map(|(p, s, pq, _)| (p.clone(), *s, *pq))
         .collect();
-    let (agg, rejects, mut summary) = read_all(
+    let (ua, rejects, mut summary) = read_all(
         &inputs,
         cat,
         bounds,
         opts.reject_file.is_some(),
         opts.progress,
+        opts.split,
     )?;
     if let Some(rf) = &opts.reject_file {
         write_rejects(rf, &rejects)?;
@@ -255,11 +275,6 @@ pub fn ingest(
         });
     }
 
-    tracing::debug!(
-        seconds = started.elapsed().as_secs_f64(),
-        "read and aggregated"
-    );
-    let ua = agg.finish();
     tracing::debug!(
         seconds = started.elapsed().as_secs_f64(),
         units = ua.units.len(),
@@ -476,36 +491,18 @@ pub fn ingest(
     Ok(summary)
 }
 
-fn progress_bar(show: bool, path: &Path, parquet: bool) -> indicatif::ProgressBar {
+fn progress_bar(show: bool) -> indicatif::ProgressBar {
     if !show {
         return indicatif::ProgressBar::hidden();
     }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if parquet {
-        let b = indicatif::ProgressBar::new_spinner();
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {msg} {human_pos} rijen ({per_sec})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-        );
-        b.set_message(name);
-        b
-    } else {
-        let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        let b = indicatif::ProgressBar::new(len);
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, nog {eta})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b.set_message(name);
-        b
-    }
+    let b = indicatif::ProgressBar::new(0);
+    b.set_style(
+        indicatif::ProgressStyle::with_template(
+            "extracten lezen [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, nog {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    b
 }
 
 fn write_rejects(path: &Path, rejects: &[(String, RowError)]) -> Result<(), IngestError> {
@@ -530,28 +527,48 @@ fn write_rejects(path: &Path, rejects: &[(String, RowError)]) -> Result<(), Inge
     w.flush().map_err(io)
 }
 
-type ReadResult<'a> = (Aggregator<'a>, Vec<(String, RowError)>, Summary);
-
-/// Rows per chunk handed from the reading thread to the aggregating one.
-const CHUNK: usize = 8192;
-
 /// Reads, validates, locates and aggregates every file. With `tolerant`, bad rows are
 /// collected instead of stopping the run. Duplicate keys are found by sorting the keys after
 /// the pass; when there are any, a tolerant run reads again without them.
-fn read_all<'a>(
-    files: &[(PathBuf, usize, bool)],
+fn read_all(
+    files: &[pass::Input],
     cat: &Catalogue,
-    bounds: &'a Boundaries,
+    bounds: &Boundaries,
     tolerant: bool,
     progress: bool,
-) -> Result<ReadResult<'a>, IngestError> {
-    let none = HashSet::new();
-    let ((agg, rejects, summary), keys) = read_pass(files, cat, bounds, tolerant, progress, &none)?;
-    let dups = duplicates(keys);
+    split: Split,
+) -> Result<(UnitAggregates, Vec<(String, RowError)>, Summary), IngestError> {
+    let plan = Plan::new(cat);
+    let bar = progress_bar(progress);
+    let locator = Locator::new(bounds);
+    let mut first = pass::read_pass(
+        files,
+        cat,
+        &plan,
+        &locator,
+        tolerant,
+        split,
+        &bar,
+        &HashSet::new(),
+    )?;
+    tracing::debug!("read and aggregated");
+    let keys: Vec<aggregate::KeyBuckets> = first
+        .partials
+        .iter_mut()
+        .map(aggregate::Partial::take_keys)
+        .collect();
+    let dups = aggregate::duplicate_positions(&keys);
+    drop(keys);
+    tracing::debug!(duplicates = dups.len(), "keys checked");
     if dups.is_empty() {
-        return Ok((agg, rejects, summary));
+        bar.finish_and_clear();
+        return Ok((
+            aggregate::finish(first.partials),
+            first.rejects,
+            first.summary,
+        ));
     }
-    let (f, line) = dups[0];
+    let (f, line) = first.positions.resolve(dups[0]);
     if !tolerant {
         return Err(IngestError::Row {
             file: files[f].0.display().to_string(),
@@ -562,154 +579,18 @@ fn read_all<'a>(
             },
         });
     }
-    drop(agg);
-    let skip: HashSet<(usize, u64)> = dups.into_iter().collect();
-    let ((agg, rejects, summary), _) = read_pass(files, cat, bounds, tolerant, progress, &skip)?;
-    Ok((agg, rejects, summary))
-}
-
-/// Keys of one pass: per source, `(key hash, file index, line)`.
-type Keys = Vec<Vec<(u64, u32, u64)>>;
-
-/// The later occurrences of duplicate keys, as `(file index, line)`, sorted.
-fn duplicates(mut keys: Keys) -> Vec<(usize, u64)> {
-    use rayon::slice::ParallelSliceMut;
-    let mut out = Vec::new();
-    for k in &mut keys {
-        k.par_sort_unstable();
-        for w in k.windows(2) {
-            if w[0].0 == w[1].0 {
-                out.push((w[1].1 as usize, w[1].2));
-            }
-        }
-    }
-    out.sort_unstable();
-    out
-}
-
-fn read_pass<'a>(
-    files: &[(PathBuf, usize, bool)],
-    cat: &Catalogue,
-    bounds: &'a Boundaries,
-    tolerant: bool,
-    progress: bool,
-    skip: &HashSet<(usize, u64)>,
-) -> Result<(ReadResult<'a>, Keys), IngestError> {
-    let mut agg = Aggregator::new(cat, bounds);
-    let mut rejects: Vec<(String, RowError)> = Vec::new();
-    let mut summary = Summary::default();
-    let mut keys: Keys = vec![Vec::new(); cat.sources.len()];
-    for (fi, (path, source, parquet)) in files.iter().enumerate() {
-        let src = &cat.sources[*source];
-        let file = path.display().to_string();
-        let bar = progress_bar(progress, path, *parquet);
-        let (mut rows, mut rejected) = (0u64, 0u64);
-        let fi32 = u32::try_from(fi).unwrap_or(u32::MAX);
-        // One thread reads and validates, this one locates and aggregates.
-        let outcome: Result<(), IngestError> = std::thread::scope(|sc| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<read::Parsed, RowError>>>(8);
-            let bar = &bar;
-            // Two threads read and validate halves of the file; this one aggregates. Small
-            // files are read by one.
-            let big = std::fs::metadata(path)
-                .map(|m| m.len() > (16 << 20))
-                .unwrap_or(false);
-            let parts = if *parquet || big { 2 } else { 1 };
-            let producers: Vec<_> = (0..parts)
-                .map(|part| {
-                    let tx = tx.clone();
-                    sc.spawn(move || -> Result<(), IngestError> {
-                        let mut buf = Vec::with_capacity(CHUNK);
-                        let res = {
-                            let mut cb =
-                                |r: Result<read::Parsed, RowError>| -> Result<(), IngestError> {
-                                    buf.push(r);
-                                    if buf.len() == CHUNK {
-                                        tx.send(std::mem::replace(
-                                            &mut buf,
-                                            Vec::with_capacity(CHUNK),
-                                        ))
-                                        .map_err(|_| IngestError::Other("stopped".into()))?;
-                                    }
-                                    Ok(())
-                                };
-                            if *parquet {
-                                read::read_parquet(path, src, bar, (part, parts), &mut cb)
-                            } else {
-                                read::read_csv(path, src, bar, (part, parts), &mut cb)
-                            }
-                        };
-                        if res.is_ok() && !buf.is_empty() {
-                            let _ = tx.send(buf);
-                        }
-                        res
-                    })
-                })
-                .collect();
-            drop(tx);
-            let mut fatal = None;
-            'chunks: for chunk in &rx {
-                for r in chunk {
-                    rows += 1;
-                    let line = match &r {
-                        Ok(p) => p.line,
-                        Err(e) => e.line,
-                    };
-                    let r = if !skip.is_empty() && skip.contains(&(fi, line)) {
-                        Err(RowError {
-                            line,
-                            column: src.key.join("+"),
-                            rule: "duplicate: an earlier row of this source has the same key"
-                                .into(),
-                        })
-                    } else {
-                        r.and_then(|p| {
-                            agg.add(*source, &p)?;
-                            keys[*source].push((p.key_hash, fi32, p.line));
-                            Ok(())
-                        })
-                    };
-                    if let Err(error) = r {
-                        if !tolerant {
-                            fatal = Some(IngestError::Row {
-                                file: file.clone(),
-                                error,
-                            });
-                            break 'chunks;
-                        }
-                        rejected += 1;
-                        rejects.push((file.clone(), error));
-                    }
-                }
-            }
-            drop(rx);
-            let mut produced = Ok(());
-            for p in producers {
-                let r = p
-                    .join()
-                    .unwrap_or_else(|_| Err(IngestError::Other("reader thread panicked".into())));
-                if produced.is_ok() {
-                    produced = r;
-                }
-            }
-            match fatal {
-                Some(e) => Err(e),
-                None => produced,
-            }
-        });
-        outcome?;
-        bar.finish_and_clear();
-        tracing::debug!(file = %file, rows, "read");
-        summary.rows_read += rows;
-        summary.rows_rejected += rejected;
-        summary.files.push(FileSummary {
-            file: file.clone(),
-            source: src.id.clone(),
-            rows,
-            rejected,
-        });
-    }
-    Ok(((agg, rejects, summary), keys))
+    drop(first);
+    // Read again without the later occurrences (same files and split, so the same pieces).
+    let skip: HashSet<u64> = dups.into_iter().collect();
+    let locator = Locator::new(bounds);
+    bar.reset();
+    let second = pass::read_pass(files, cat, &plan, &locator, tolerant, split, &bar, &skip)?;
+    bar.finish_and_clear();
+    Ok((
+        aggregate::finish(second.partials),
+        second.rejects,
+        second.summary,
+    ))
 }
 
 /// Reads and aggregates extracts without disclosure control or writing: the exact unit
@@ -721,6 +602,7 @@ pub fn aggregate_files(
     extracts: &[PathBuf],
     cat: &Catalogue,
     bounds: &Boundaries,
+    split: Split,
 ) -> Result<UnitAggregates, IngestError> {
     let mut files = Vec::new();
     for p in extracts {
@@ -729,8 +611,8 @@ pub fn aggregate_files(
             .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
         files.push((p.clone(), source_of(cat, p)?, parquet));
     }
-    let (agg, _, _) = read_all(&files, cat, bounds, false, false)?;
-    Ok(agg.finish())
+    let (ua, _, _) = read_all(&files, cat, bounds, false, false, split)?;
+    Ok(ua)
 }
 
 /// One disclosure-controlled figure.
@@ -745,26 +627,36 @@ pub struct Figure {
     pub rate_suppressed: bool,
 }
 
-/// Applies disclosure control to every computed indicator, unit and quarter.
+/// Applies disclosure control to every computed indicator, unit and quarter (in parallel
+/// over indicators and quarters; each is protected on its own).
 #[must_use]
 pub fn publish(
     ua: &UnitAggregates,
     indicators: &[&crate::catalogue::Indicator],
     params: Params,
 ) -> Vec<Figure> {
+    use rayon::prelude::*;
     let mut by_period: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
     for (r, &(_, q)) in ua.rows.iter().enumerate() {
         by_period.entry(q).or_default().push(r);
     }
-    let mut out = Vec::new();
-    for (ii, ind) in indicators.iter().enumerate() {
-        let (Some(num), Some(den)) = (
-            ua.measure_index(&ind.numerator),
-            ua.measure_index(&ind.denominator),
-        ) else {
-            continue;
-        };
-        for (&q, rows) in &by_period {
+    let jobs: Vec<(usize, usize, usize, u16)> = indicators
+        .iter()
+        .enumerate()
+        .filter_map(|(ii, ind)| {
+            Some((
+                ii,
+                ua.measure_index(&ind.numerator)?,
+                ua.measure_index(&ind.denominator)?,
+            ))
+        })
+        .flat_map(|(ii, num, den)| by_period.keys().map(move |&q| (ii, num, den, q)))
+        .collect();
+    let mut out: Vec<Figure> = jobs
+        .par_iter()
+        .flat_map_iter(|&(ii, num, den, q)| {
+            let ind = indicators[ii];
+            let rows = &by_period[&q];
             let mut n: Vec<Option<f64>> = vec![None; ua.units.len()];
             for &r in rows {
                 let (_, nn) = ua.value(r, num);
@@ -774,6 +666,7 @@ pub fn publish(
                 }
             }
             let status = disclosure::protect(&ua.structure, params, &n);
+            let mut out = Vec::new();
             for &r in rows {
                 let u = ua.rows[r].0;
                 let st = status[u as usize];
@@ -794,10 +687,11 @@ pub fn publish(
                     rate_suppressed: !rate_ok,
                 });
             }
-        }
-    }
+            out
+        })
+        .collect();
     // Sorted by level and period so that DuckDB's zone maps prune on both.
-    out.sort_by_key(|f| {
+    out.par_sort_unstable_by_key(|f| {
         (
             ua.units[f.unit as usize].level,
             f.period,

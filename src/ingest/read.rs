@@ -4,6 +4,7 @@
 
 use super::{IngestError, RowError};
 use crate::catalogue::{identifier_term, protected_term, ColumnType, Source, COMMON_COLUMNS};
+use duckdb::arrow::array::{Array, Date32Array, Float64Array, Int64Array, StringArray};
 use std::io::Read;
 use std::path::Path;
 
@@ -246,6 +247,39 @@ fn days_in_month(y: i32, m: u32) -> u32 {
 #[must_use]
 pub fn parse_date(raw: &[u8]) -> Option<(i32, u32, u32)> {
     let raw = trim(raw);
+    // Fast path for the two fixed-width forms.
+    if let [r0, r1, r2, r3, r4, r5, r6, r7, r8, r9] = *raw {
+        let dig = |x: u8| -> Option<u32> { x.is_ascii_digit().then(|| u32::from(x - b'0')) };
+        let two = |x: u8, y: u8| Some(dig(x)? * 10 + dig(y)?);
+        let sep = |x: u8, y: u8| x == y && (x == b'-' || x == b'/');
+        let (y, m, d) = if sep(r4, r7) {
+            // jjjj-mm-dd
+            (
+                two(r0, r1)? * 100 + two(r2, r3)?,
+                two(r5, r6)?,
+                two(r8, r9)?,
+            )
+        } else if sep(r2, r5) {
+            // dd-mm-jjjj
+            (
+                two(r6, r7)? * 100 + two(r8, r9)?,
+                two(r3, r4)?,
+                two(r0, r1)?,
+            )
+        } else {
+            return parse_date_general(raw);
+        };
+        let y = i32::try_from(y).ok()?;
+        return ((2000..=2100).contains(&y)
+            && (1..=12).contains(&m)
+            && d >= 1
+            && d <= days_in_month(y, m))
+        .then_some((y, m, d));
+    }
+    parse_date_general(raw)
+}
+
+fn parse_date_general(raw: &[u8]) -> Option<(i32, u32, u32)> {
     let num = |s: &[u8]| -> Option<u32> {
         if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
             return None;
@@ -383,99 +417,64 @@ pub fn address_hash(postcode: &[u8; 6], huisnummer: u32, toevoeging: &[u8]) -> u
     h.finish()
 }
 
-/// Validates one row given as raw field bytes.
-pub(crate) fn parse_fields(
-    line: u64,
-    fields: &[&[u8]],
-    lay: &Layout,
-    source: &Source,
-) -> Result<Parsed, RowError> {
-    if fields.len() != lay.n_fields {
-        return Err(rule(
-            line,
-            "(regel)",
-            format!(
-                "has {} fields, the header has {}",
-                fields.len(),
-                lay.n_fields
-            ),
-        ));
-    }
-    let id = trim(fields[lay.id]);
-    if id.is_empty() {
-        return Err(rule(line, "id", "pseudonymous id is empty"));
-    }
-    let postcode = check_postcode(line, parse_postcode(fields[lay.postcode]))?;
-    let huisnummer = check_huisnummer(line, parse_number(fields[lay.huisnummer]))?;
-    let address = address_hash(
-        &postcode,
-        huisnummer,
-        lay.toevoeging.map_or(&b""[..], |t| fields[t]),
-    );
-    let (x, y) = check_xy(
-        line,
-        parse_number(fields[lay.x]),
-        parse_number(fields[lay.y]),
-    )?;
-    let (yy, mm, dd) = parse_date(fields[lay.date]).ok_or_else(|| {
-        rule(
-            line,
-            &source.date,
-            "not a date (jjjj-mm-dd or dd-mm-jjjj, 2000–2100)",
-        )
-    })?;
-    let mut values = [0.0; MAX_COLUMNS];
-    for (i, (spec, &pos)) in source.columns.iter().zip(&lay.columns).enumerate() {
-        values[i] = parse_value(line, spec, fields[pos])?;
-    }
-    let day = days_from_civil(yy, mm, dd);
-    Ok(Parsed {
-        line,
-        key_hash: key_hash(id, lay.date_in_key.then_some(day)),
-        address,
-        postcode,
-        x,
-        y,
-        period: quarter_index(yy, mm),
-        values,
-    })
+/// The last raw value of a field and what it parsed to: extracts list a building's dwellings
+/// and a dwelling's people together, so fields repeat from row to row.
+struct Last<T: Copy> {
+    raw: Vec<u8>,
+    val: Option<T>,
 }
 
-fn parse_value(
-    line: u64,
-    spec: &crate::catalogue::ColumnSpec,
-    raw: &[u8],
-) -> Result<f64, RowError> {
-    let v = match spec.ty {
-        ColumnType::Flag => {
-            let t = text(raw);
-            match crate::catalogue::parse_flag(&t) {
-                Some(b) => f64::from(u8::from(b)),
-                None => return Err(rule(line, &spec.name, "not J or N")),
+impl<T: Copy> Default for Last<T> {
+    fn default() -> Self {
+        Self {
+            raw: Vec::new(),
+            val: None,
+        }
+    }
+}
+
+impl<T: Copy> Last<T> {
+    /// The parsed value of `raw`, parsed again only when it differs from the last one.
+    #[inline]
+    fn get(&mut self, raw: &[u8], parse: impl FnOnce(&[u8]) -> Option<T>) -> Option<T> {
+        if let Some(v) = self.val {
+            if self.raw == raw {
+                return Some(v);
             }
         }
-        ColumnType::Category => {
-            let t = text(raw);
-            match spec.values.iter().position(|v| v.eq_ignore_ascii_case(&t)) {
+        let v = parse(raw);
+        self.raw.clear();
+        self.raw.extend_from_slice(raw);
+        self.val = v;
+        v
+    }
+}
+
+/// The value a flag or category field carries, or why it is refused.
+fn text_value(spec: &crate::catalogue::ColumnSpec, raw: &[u8]) -> Result<f64, String> {
+    let t = text(raw);
+    match spec.ty {
+        ColumnType::Flag => crate::catalogue::parse_flag(&t)
+            .map(|b| f64::from(u8::from(b)))
+            .ok_or_else(|| "not J or N".to_string()),
+        _ => spec
+            .values
+            .iter()
+            .position(|v| v.eq_ignore_ascii_case(&t))
+            .map(|i| {
                 #[expect(clippy::cast_precision_loss, reason = "small index")]
-                Some(i) => i as f64,
-                None => {
-                    return Err(rule(
-                        line,
-                        &spec.name,
-                        format!("'{t}' is not one of: {}", spec.values.join(", ")),
-                    ));
-                }
-            }
-        }
-        ColumnType::Int | ColumnType::Number => {
-            let v = parse_number(raw).ok_or_else(|| rule(line, &spec.name, "not a number"))?;
-            if spec.ty == ColumnType::Int && v.fract() != 0.0 {
-                return Err(rule(line, &spec.name, "not a whole number"));
-            }
-            v
-        }
-    };
+                let i = i as f64;
+                i
+            })
+            .ok_or_else(|| format!("'{t}' is not one of: {}", spec.values.join(", "))),
+    }
+}
+
+/// The range rules of a number column.
+fn check_number(line: u64, spec: &crate::catalogue::ColumnSpec, v: f64) -> Result<f64, RowError> {
+    if spec.ty == ColumnType::Int && v.fract() != 0.0 {
+        return Err(rule(line, &spec.name, "not a whole number"));
+    }
     if let Some(min) = spec.min {
         if v < min {
             return Err(rule(line, &spec.name, format!("below the minimum {min}")));
@@ -487,6 +486,222 @@ fn parse_value(
         }
     }
     Ok(v)
+}
+
+/// One Parquet batch, its columns typed as the normalising SELECT produces them.
+pub(crate) struct Batch<'b> {
+    ids: &'b StringArray,
+    pcs: &'b StringArray,
+    hn: &'b Int64Array,
+    toev: &'b StringArray,
+    xs: &'b Float64Array,
+    ys: &'b Float64Array,
+    ds: &'b Date32Array,
+    cols: Vec<Col<'b>>,
+}
+
+enum Col<'b> {
+    Num(&'b Float64Array),
+    Text(&'b StringArray),
+}
+
+/// Validates rows into [`Parsed`] rows, field by field, reusing what the previous row's
+/// fields parsed to when they repeat.
+pub(crate) struct RowParser<'s> {
+    source: &'s Source,
+    date_in_key: bool,
+    pc: Last<[u8; 6]>,
+    x: Last<f64>,
+    y: Last<f64>,
+    /// CSV date text → (day, quarter).
+    date: Last<(i64, u16)>,
+    /// Parquet day → quarter.
+    day: (i32, u16),
+    /// (postcode, house number, suffix) → address hash.
+    addr: ([u8; 6], u32, Vec<u8>, u64),
+    texts: Vec<Last<f64>>,
+}
+
+impl<'s> RowParser<'s> {
+    pub(crate) fn new(source: &'s Source, date_in_key: bool) -> Self {
+        Self {
+            source,
+            date_in_key,
+            pc: Last::default(),
+            x: Last::default(),
+            y: Last::default(),
+            date: Last::default(),
+            day: (i32::MIN, 0),
+            addr: ([0; 6], 0, Vec::new(), 0),
+            texts: source.columns.iter().map(|_| Last::default()).collect(),
+        }
+    }
+
+    #[inline]
+    fn address(&mut self, postcode: [u8; 6], huisnummer: u32, toev: &[u8]) -> u64 {
+        let a = &mut self.addr;
+        if a.0 != postcode || a.1 != huisnummer || a.2 != toev || a.3 == 0 {
+            a.0 = postcode;
+            a.1 = huisnummer;
+            a.2.clear();
+            a.2.extend_from_slice(toev);
+            a.3 = address_hash(&postcode, huisnummer, toev).max(1);
+        }
+        a.3
+    }
+
+    #[inline]
+    fn text(&mut self, i: usize, line: u64, raw: &[u8]) -> Result<f64, RowError> {
+        let spec = &self.source.columns[i];
+        if let Some(v) = self.texts[i].get(raw, |r| text_value(spec, r).ok()) {
+            return Ok(v);
+        }
+        text_value(spec, raw).map_err(|m| rule(line, &spec.name, m))
+    }
+
+    /// Validates one CSV row given as raw field bytes.
+    pub(crate) fn csv(
+        &mut self,
+        line: u64,
+        fields: &[&[u8]],
+        lay: &Layout,
+    ) -> Result<Parsed, RowError> {
+        if fields.len() != lay.n_fields {
+            return Err(rule(
+                line,
+                "(regel)",
+                format!(
+                    "has {} fields, the header has {}",
+                    fields.len(),
+                    lay.n_fields
+                ),
+            ));
+        }
+        let id = trim(fields[lay.id]);
+        if id.is_empty() {
+            return Err(rule(line, "id", "pseudonymous id is empty"));
+        }
+        let postcode = check_postcode(line, self.pc.get(fields[lay.postcode], parse_postcode))?;
+        let huisnummer = check_huisnummer(line, parse_number(fields[lay.huisnummer]))?;
+        let address = self.address(
+            postcode,
+            huisnummer,
+            lay.toevoeging.map_or(&b""[..], |t| fields[t]),
+        );
+        let (x, y) = check_xy(
+            line,
+            self.x.get(fields[lay.x], parse_number),
+            self.y.get(fields[lay.y], parse_number),
+        )?;
+        let (day, period) = self
+            .date
+            .get(fields[lay.date], |r| {
+                parse_date(r).map(|(y, m, d)| (days_from_civil(y, m, d), quarter_index(y, m)))
+            })
+            .ok_or_else(|| {
+                rule(
+                    line,
+                    &self.source.date,
+                    "not a date (jjjj-mm-dd or dd-mm-jjjj, 2000–2100)",
+                )
+            })?;
+        let mut values = [0.0; MAX_COLUMNS];
+        for (i, &pos) in lay.columns.iter().enumerate() {
+            let spec = &self.source.columns[i];
+            values[i] = match spec.ty {
+                ColumnType::Int | ColumnType::Number => check_number(
+                    line,
+                    spec,
+                    parse_number(fields[pos])
+                        .ok_or_else(|| rule(line, &spec.name, "not a number"))?,
+                )?,
+                ColumnType::Flag | ColumnType::Category => self.text(i, line, fields[pos])?,
+            };
+        }
+        Ok(Parsed {
+            line,
+            key_hash: key_hash(id, self.date_in_key.then_some(day)),
+            address,
+            postcode,
+            x,
+            y,
+            period,
+            values,
+        })
+    }
+
+    /// Validates row `r` of a Parquet batch.
+    pub(crate) fn parquet(
+        &mut self,
+        line: u64,
+        r: usize,
+        b: &Batch<'_>,
+    ) -> Result<Parsed, RowError> {
+        let id = if b.ids.is_null(r) {
+            &b""[..]
+        } else {
+            trim(b.ids.value(r).as_bytes())
+        };
+        if id.is_empty() {
+            return Err(rule(line, "id", "pseudonymous id is empty"));
+        }
+        let pc = (!b.pcs.is_null(r))
+            .then(|| self.pc.get(b.pcs.value(r).as_bytes(), parse_postcode))
+            .flatten();
+        let postcode = check_postcode(line, pc)?;
+        #[expect(clippy::cast_precision_loss, reason = "house numbers are small")]
+        let huisnummer = check_huisnummer(line, (!b.hn.is_null(r)).then(|| b.hn.value(r) as f64))?;
+        let toev = if b.toev.is_null(r) {
+            &b""[..]
+        } else {
+            b.toev.value(r).as_bytes()
+        };
+        let address = self.address(postcode, huisnummer, toev);
+        let (x, y) = check_xy(
+            line,
+            (!b.xs.is_null(r)).then(|| b.xs.value(r)),
+            (!b.ys.is_null(r)).then(|| b.ys.value(r)),
+        )?;
+        if b.ds.is_null(r) {
+            return Err(rule(line, &self.source.date, "not a date"));
+        }
+        let d = b.ds.value(r);
+        if self.day.0 != d {
+            let (yy, mm, _) = civil_from_days(i64::from(d));
+            if !(2000..=2100).contains(&yy) {
+                return Err(rule(line, &self.source.date, "not a date (2000–2100)"));
+            }
+            self.day = (d, quarter_index(yy, mm));
+        }
+        let mut values = [0.0; MAX_COLUMNS];
+        for (i, col) in b.cols.iter().enumerate() {
+            let spec = &self.source.columns[i];
+            values[i] = match col {
+                Col::Num(a) => {
+                    if a.is_null(r) {
+                        return Err(rule(line, &spec.name, "empty or of the wrong type"));
+                    }
+                    check_number(line, spec, a.value(r))?
+                }
+                Col::Text(a) => {
+                    if a.is_null(r) {
+                        return Err(rule(line, &spec.name, "empty or of the wrong type"));
+                    }
+                    self.text(i, line, a.value(r).as_bytes())?
+                }
+            };
+        }
+        Ok(Parsed {
+            line,
+            key_hash: key_hash(id, self.date_in_key.then_some(i64::from(d))),
+            address,
+            postcode,
+            x,
+            y,
+            period: self.day.1,
+            values,
+        })
+    }
 }
 
 /// Splits a CSV line on `sep`, honouring double quotes (no quoted line breaks).
@@ -556,68 +771,91 @@ fn next_line_start(f: &mut std::fs::File, pos: u64, len: u64) -> std::io::Result
     }
 }
 
-/// Reads part `part` of `parts` of a CSV extract (split at line boundaries, so that several
-/// threads can parse one file), calling `row` for every data line.
+/// A CSV extract prepared for reading in pieces: its layout, separator and the byte ranges
+/// of its pieces (each starts at a line).
+#[derive(Debug, Clone)]
+pub(crate) struct CsvPlan {
+    lay: Layout,
+    sep: u8,
+    /// Byte ranges, in file order; the first starts with the header.
+    pub pieces: Vec<(u64, u64)>,
+}
+
+/// Reads a CSV extract's header and cuts the file into about `pieces` line-aligned ranges.
+pub(crate) fn plan_csv(path: &Path, source: &Source, pieces: u64) -> Result<CsvPlan, IngestError> {
+    let file = path.display().to_string();
+    let io = |e: std::io::Error| IngestError::Io {
+        file: file.clone(),
+        message: e.to_string(),
+    };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let len = f.metadata().map_err(io)?.len();
+    // The header: the first line.
+    let mut head = Vec::new();
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = f.read(&mut buf).map_err(io)?;
+        head.extend_from_slice(&buf[..n]);
+        if n == 0 || memchr::memchr(b'\n', &buf[..n]).is_some() {
+            break;
+        }
+    }
+    let nl = memchr::memchr(b'\n', &head).unwrap_or(head.len());
+    if head[..nl].iter().all(u8::is_ascii_whitespace) {
+        return Err(IngestError::Row {
+            file,
+            error: RowError {
+                line: 1,
+                column: "(header)".into(),
+                rule: "the file is empty: no header line".into(),
+            },
+        });
+    }
+    let (lay, sep) = header_layout(&file, &head[..nl], source)?;
+    let n = pieces.max(1);
+    let mut cuts = vec![0u64];
+    for i in 1..n {
+        let c = next_line_start(&mut f, len * i / n, len).map_err(io)?;
+        if c > *cuts.last().unwrap_or(&0) && c < len {
+            cuts.push(c);
+        }
+    }
+    cuts.push(len);
+    Ok(CsvPlan {
+        lay,
+        sep,
+        pieces: cuts.windows(2).map(|w| (w[0], w[1])).collect(),
+    })
+}
+
+/// Reads piece `piece` of a planned CSV extract, calling `row` for every data line. Lines are
+/// numbered from the piece's start (line 1 is its first line; in the first piece, the
+/// header). Returns the number of lines in the piece.
 ///
 /// `row` receives the validated row or the row's error, and returns `Err` to stop.
 pub(crate) fn read_csv(
     path: &Path,
+    plan: &CsvPlan,
+    piece: usize,
     source: &Source,
     progress: &indicatif::ProgressBar,
-    (part, parts): (usize, usize),
-    row: &mut dyn FnMut(Result<Parsed, RowError>) -> Result<(), IngestError>,
-) -> Result<(), IngestError> {
+    row: &mut impl FnMut(Result<Parsed, RowError>) -> Result<(), IngestError>,
+) -> Result<u64, IngestError> {
     use std::io::{Seek, SeekFrom};
     let file = path.display().to_string();
     let io = |e: std::io::Error| IngestError::Io {
         file: file.clone(),
         message: e.to_string(),
     };
-    let empty = || IngestError::Row {
-        file: file.clone(),
-        error: RowError {
-            line: 1,
-            column: "(header)".into(),
-            rule: "the file is empty: no header line".into(),
-        },
-    };
+    let (start, end) = plan.pieces[piece];
     let mut f = std::fs::File::open(path).map_err(io)?;
-    let len = f.metadata().map_err(io)?.len();
-    let parts = parts.max(1) as u64;
-    let part = part as u64;
-    let start = next_line_start(&mut f, len * part / parts, len).map_err(io)?;
-    let end = if part + 1 == parts {
-        len
-    } else {
-        next_line_start(&mut f, len * (part + 1) / parts, len).map_err(io)?
-    };
+    f.seek(SeekFrom::Start(start)).map_err(io)?;
     const BLOCK: usize = 8 << 20;
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + 4096);
     let mut line_no: u64 = 0;
-    let mut lay: Option<(Layout, u8)> = None;
-    if start > 0 {
-        // A later part: the header comes from the file's first line, and line numbers from
-        // the newlines before this part.
-        f.seek(SeekFrom::Start(0)).map_err(io)?;
-        let mut first = true;
-        let mut remaining = start;
-        while remaining > 0 {
-            buf.resize(BLOCK.min(usize::try_from(remaining).unwrap_or(BLOCK)), 0);
-            let n = f.read(&mut buf).map_err(io)?;
-            if n == 0 {
-                break;
-            }
-            if first {
-                let nl = memchr::memchr(b'\n', &buf[..n]).ok_or_else(empty)?;
-                lay = Some(header_layout(&file, &buf[..nl], source)?);
-                first = false;
-            }
-            line_no += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
-            remaining -= n as u64;
-        }
-        buf.clear();
-    }
-    f.seek(SeekFrom::Start(start)).map_err(io)?;
+    let mut header = start == 0;
+    let (lay, sep) = (&plan.lay, plan.sep);
+    let mut parser = RowParser::new(source, lay.date_in_key);
     let mut remaining = end - start;
     let mut eof = false;
     while !eof {
@@ -647,48 +885,49 @@ pub(crate) fn read_csv(
             let mut line = &buf[consumed..nl];
             consumed = nl + 1;
             line_no += 1;
+            if header {
+                header = false;
+                continue;
+            }
             if let [rest @ .., b'\r'] = line {
                 line = rest;
             }
-            match &lay {
-                None => lay = Some(header_layout(&file, line, source)?),
-                Some((l, sep)) => {
-                    if line.iter().all(|b| b.is_ascii_whitespace() || *b == *sep) {
-                        continue; // Excel writes empty trailing lines as ";;;;"
-                    }
-                    split_line(line, *sep, &mut fields);
-                    row(parse_fields(line_no, &fields, l, source))?;
-                }
+            if line.iter().all(|b| b.is_ascii_whitespace() || *b == sep) {
+                continue; // Excel writes empty trailing lines as ";;;;"
             }
+            split_line(line, sep, &mut fields);
+            row(parser.csv(line_no, &fields, lay))?;
         }
+        drop(fields);
         buf.drain(..consumed);
     }
-    if lay.is_none() {
-        return Err(empty());
-    }
-    Ok(())
+    Ok(line_no)
 }
 
-/// Reads a Parquet extract through an in-memory DuckDB, streaming Arrow batches.
-/// Reads part `part` of `parts` of the file (split by row number, which DuckDB prunes to
-/// row groups), so that several threads can read one file.
-pub(crate) fn read_parquet(
+/// A Parquet extract prepared for reading in row ranges: its layout, the normalising SELECT
+/// and its row groups.
+#[derive(Debug, Clone)]
+pub(crate) struct ParquetPlan {
+    lay: Layout,
+    sql: String,
+    /// Rows per row group, in file order.
+    pub groups: Vec<u64>,
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+/// Reads a Parquet extract's schema and row groups, checks its header and prepares the
+/// SELECT that normalises its types.
+pub(crate) fn plan_parquet(
+    conn: &duckdb::Connection,
     path: &Path,
     source: &Source,
-    progress: &indicatif::ProgressBar,
-    (part, parts): (usize, usize),
-    row: &mut dyn FnMut(Result<Parsed, RowError>) -> Result<(), IngestError>,
-) -> Result<(), IngestError> {
-    use duckdb::arrow::array::AsArray;
-    use duckdb::arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type};
-
+) -> Result<ParquetPlan, IngestError> {
     let file = path.display().to_string();
     let db = |e: duckdb::Error| IngestError::Io {
         file: file.clone(),
         message: e.to_string(),
     };
-    let conn = duckdb::Connection::open_in_memory().map_err(db)?;
-    conn.execute_batch("SET threads = 1").map_err(db)?;
     let lit = path.display().to_string().replace('\'', "''");
     let described: Vec<(String, String)> = {
         let mut st = conn
@@ -748,56 +987,95 @@ pub(crate) fn read_parquet(
             ColumnType::Flag | ColumnType::Category => format!("CAST({} AS VARCHAR)", q(pos)),
         });
     }
-    let total: i64 = conn
-        .query_row(
-            &format!("SELECT count(*) FROM read_parquet('{lit}')"),
-            [],
-            |r| r.get(0),
+    let groups: Vec<u64> = {
+        let mut st = conn
+            .prepare(&format!(
+                "SELECT DISTINCT row_group_id, row_group_num_rows FROM parquet_metadata('{lit}') ORDER BY row_group_id"
+            ))
+            .map_err(db)?;
+        let rows = st
+            .query_map([], |r| r.get::<_, i64>(1))
+            .map_err(db)?
+            .collect::<Result<Vec<i64>, _>>()
+            .map_err(db)?;
+        rows.into_iter()
+            .map(|n| u64::try_from(n).unwrap_or(0))
+            .collect()
+    };
+    Ok(ParquetPlan {
+        sql: format!(
+            "SELECT {}, file_row_number FROM read_parquet('{lit}', file_row_number = true)",
+            select.join(", ")
+        ),
+        rows: groups.iter().sum(),
+        bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+        groups,
+        lay,
+    })
+}
+
+/// Reads rows `from..to` (0-based, at row-group boundaries) of a planned Parquet extract
+/// through an in-memory DuckDB, streaming Arrow batches, calling `row` for every row.
+pub(crate) fn read_parquet(
+    conn: &duckdb::Connection,
+    path: &Path,
+    plan: &ParquetPlan,
+    source: &Source,
+    progress: &indicatif::ProgressBar,
+    (from, to): (u64, u64),
+    row: &mut impl FnMut(Result<Parsed, RowError>) -> Result<(), IngestError>,
+) -> Result<(), IngestError> {
+    use duckdb::arrow::array::AsArray;
+    use duckdb::arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type};
+
+    let file = path.display().to_string();
+    let db = |e: duckdb::Error| IngestError::Io {
+        file: file.clone(),
+        message: e.to_string(),
+    };
+    let lay = &plan.lay;
+    let whole = from == 0 && to >= plan.rows;
+    let sql = if whole {
+        plan.sql.clone()
+    } else {
+        format!(
+            "{} WHERE file_row_number >= {from} AND file_row_number < {to}",
+            plan.sql
         )
-        .map_err(db)?;
-    let (parts_i, part_i) = (
-        i64::try_from(parts.max(1)).unwrap_or(1),
-        i64::try_from(part).unwrap_or(0),
-    );
-    let (from, to) = (total * part_i / parts_i, total * (part_i + 1) / parts_i);
-    select.push("file_row_number".into());
-    let sql = format!(
-        "SELECT {} FROM read_parquet('{lit}', file_row_number = true) WHERE file_row_number >= {from} AND file_row_number < {to}",
-        select.join(", ")
-    );
+    };
     let mut st = conn.prepare(&sql).map_err(db)?;
-    let frn_col = select.len() - 1;
-    let cats: Vec<Vec<String>> = source.columns.iter().map(|c| c.values.clone()).collect();
-    let mut t_duck = std::time::Duration::ZERO;
-    let mut t_rows = std::time::Duration::ZERO;
-    let mut t0 = std::time::Instant::now();
+    let frn_col = 7 + source.columns.len();
+    let mut parser = RowParser::new(source, lay.date_in_key);
+    #[expect(clippy::cast_precision_loss, reason = "progress only")]
+    let bytes_per_row = plan.bytes as f64 / plan.rows.max(1) as f64;
+    let other = |e: duckdb::arrow::error::ArrowError| IngestError::Other(e.to_string());
     for batch in st.stream_arrow([]).map_err(db)? {
         let batch = batch.map_err(db)?;
-        t_duck += t0.elapsed();
-        let t1 = std::time::Instant::now();
         let n = batch.num_rows();
-        progress.inc(n as u64);
+        #[expect(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "progress only"
+        )]
+        progress.inc((n as f64 * bytes_per_row) as u64);
+        // The SELECT fixes the types; a cast is a no-op unless DuckDB chose another width.
         let cast = |i: usize, t: &DataType| {
-            duckdb::arrow::compute::cast(batch.column(i), t)
-                .map_err(|e| IngestError::Other(e.to_string()))
+            duckdb::arrow::compute::cast(batch.column(i), t).map_err(other)
         };
-        let ids = cast(0, &DataType::Utf8)?;
-        let pcs = cast(1, &DataType::Utf8)?;
-        let ids = ids.as_string::<i32>();
-        let pcs = pcs.as_string::<i32>();
-        let hn = batch.column(2).as_primitive::<Int64Type>();
-        let toev = cast(3, &DataType::Utf8)?;
-        let toev = toev.as_string::<i32>();
-        let xs = batch.column(4).as_primitive::<Float64Type>();
-        let ys = batch.column(5).as_primitive::<Float64Type>();
-        let ds = batch.column(6).as_primitive::<Date32Type>();
-        let mut cols = Vec::with_capacity(source.columns.len());
+        let text_cols = [
+            cast(0, &DataType::Utf8)?,
+            cast(1, &DataType::Utf8)?,
+            cast(3, &DataType::Utf8)?,
+        ];
+        let mut value_cols = Vec::with_capacity(source.columns.len());
         for (j, spec) in source.columns.iter().enumerate() {
-            cols.push((
-                spec,
+            let numeric = matches!(spec.ty, ColumnType::Int | ColumnType::Number);
+            value_cols.push((
+                numeric,
                 cast(
                     7 + j,
-                    if matches!(spec.ty, ColumnType::Int | ColumnType::Number) {
+                    if numeric {
                         &DataType::Float64
                     } else {
                         &DataType::Utf8
@@ -805,127 +1083,33 @@ pub(crate) fn read_parquet(
                 )?,
             ));
         }
-        let frn = batch.column(frn_col).as_primitive::<Int64Type>();
-        for r in 0..n {
-            // Row numbers as lines: the first data row is line 2, as in a CSV with a header.
-            let line = u64::try_from(frn.value(r)).unwrap_or(0) + 2;
-            row(parquet_row(
-                line, r, source, &lay, &cats, ids, pcs, hn, toev, xs, ys, ds, &cols,
-            ))?;
-        }
-        t_rows += t1.elapsed();
-        t0 = std::time::Instant::now();
-    }
-    tracing::debug!(
-        duckdb_s = t_duck.as_secs_f64(),
-        rows_s = t_rows.as_secs_f64(),
-        "parquet read"
-    );
-    Ok(())
-}
-
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one call site, columns of one batch"
-)]
-fn parquet_row(
-    line: u64,
-    r: usize,
-    source: &Source,
-    lay: &Layout,
-    cats: &[Vec<String>],
-    ids: &duckdb::arrow::array::StringArray,
-    pcs: &duckdb::arrow::array::StringArray,
-    hn: &duckdb::arrow::array::Int64Array,
-    toev: &duckdb::arrow::array::StringArray,
-    xs: &duckdb::arrow::array::Float64Array,
-    ys: &duckdb::arrow::array::Float64Array,
-    ds: &duckdb::arrow::array::Date32Array,
-    cols: &[(
-        &crate::catalogue::ColumnSpec,
-        duckdb::arrow::array::ArrayRef,
-    )],
-) -> Result<Parsed, RowError> {
-    use duckdb::arrow::array::{Array, AsArray};
-    use duckdb::arrow::datatypes::Float64Type;
-    if ids.is_null(r) || ids.value(r).trim().is_empty() {
-        return Err(rule(line, "id", "pseudonymous id is empty"));
-    }
-    let postcode = if pcs.is_null(r) {
-        None
-    } else {
-        parse_postcode(pcs.value(r).as_bytes())
-    };
-    let postcode = check_postcode(line, postcode)?;
-    #[expect(clippy::cast_precision_loss, reason = "house numbers are small")]
-    let huisnummer = check_huisnummer(line, (!hn.is_null(r)).then(|| hn.value(r) as f64))?;
-    let address = address_hash(&postcode, huisnummer, toev.value(r).as_bytes());
-    let (x, y) = check_xy(
-        line,
-        (!xs.is_null(r)).then(|| xs.value(r)),
-        (!ys.is_null(r)).then(|| ys.value(r)),
-    )?;
-    if ds.is_null(r) {
-        return Err(rule(line, &source.date, "not a date"));
-    }
-    let day = i64::from(ds.value(r));
-    let (yy, mm, _) = civil_from_days(day);
-    if !(2000..=2100).contains(&yy) {
-        return Err(rule(line, &source.date, "not a date (2000–2100)"));
-    }
-    let mut values = [0.0; MAX_COLUMNS];
-    for (i, (spec, arr)) in cols.iter().enumerate() {
-        if arr.is_null(r) {
-            return Err(rule(line, &spec.name, "empty or of the wrong type"));
-        }
-        values[i] = match spec.ty {
-            ColumnType::Int | ColumnType::Number => {
-                let v = arr.as_primitive::<Float64Type>().value(r);
-                if spec.ty == ColumnType::Int && v.fract() != 0.0 {
-                    return Err(rule(line, &spec.name, "not a whole number"));
-                }
-                if spec.min.is_some_and(|m| v < m) || spec.max.is_some_and(|m| v > m) {
-                    return Err(rule(line, &spec.name, "outside the allowed range"));
-                }
-                v
-            }
-            ColumnType::Flag => {
-                let t = arr.as_string::<i32>().value(r);
-                f64::from(u8::from(
-                    crate::catalogue::parse_flag(t)
-                        .ok_or_else(|| rule(line, &spec.name, "not J or N"))?,
-                ))
-            }
-            ColumnType::Category => {
-                let t = arr.as_string::<i32>().value(r).trim();
-                #[expect(clippy::cast_precision_loss, reason = "small index")]
-                let idx = cats[i]
-                    .iter()
-                    .position(|v| v.eq_ignore_ascii_case(t))
-                    .map(|i| i as f64);
-                idx.ok_or_else(|| {
-                    rule(
-                        line,
-                        &spec.name,
-                        format!("'{t}' is not one of: {}", spec.values.join(", ")),
-                    )
-                })?
-            }
+        let b = Batch {
+            ids: text_cols[0].as_string::<i32>(),
+            pcs: text_cols[1].as_string::<i32>(),
+            hn: batch.column(2).as_primitive::<Int64Type>(),
+            toev: text_cols[2].as_string::<i32>(),
+            xs: batch.column(4).as_primitive::<Float64Type>(),
+            ys: batch.column(5).as_primitive::<Float64Type>(),
+            ds: batch.column(6).as_primitive::<Date32Type>(),
+            cols: value_cols
+                .iter()
+                .map(|(numeric, a)| {
+                    if *numeric {
+                        Col::Num(a.as_primitive::<Float64Type>())
+                    } else {
+                        Col::Text(a.as_string::<i32>())
+                    }
+                })
+                .collect(),
         };
+        let frn = batch.column(frn_col).as_primitive::<Int64Type>();
+        for (r, &f) in frn.values().iter().enumerate().take(n) {
+            // Row numbers as lines: the first data row is line 2, as in a CSV with a header.
+            let line = u64::try_from(f).unwrap_or(0) + 2;
+            row(parser.parquet(line, r, &b))?;
+        }
     }
-    Ok(Parsed {
-        line,
-        key_hash: key_hash(
-            ids.value(r).trim().as_bytes(),
-            lay.date_in_key.then_some(day),
-        ),
-        address,
-        postcode,
-        x,
-        y,
-        period: quarter_index(yy, mm),
-        values,
-    })
+    Ok(())
 }
 
 #[cfg(test)]
@@ -965,6 +1149,18 @@ mod tests {
         assert_eq!(parse_date(b"29-02-2025"), None);
         assert_eq!(parse_date(b"2025-13-01"), None);
         assert_eq!(parse_date(b"1999-01-01"), None);
+        assert_eq!(parse_date(b"2025/03/31"), Some((2025, 3, 31)));
+        assert_eq!(parse_date(b"31/03/2025"), Some((2025, 3, 31)));
+        assert_eq!(parse_date(b"1-3-2025"), Some((2025, 3, 1)));
+        assert_eq!(parse_date(b"2025-3-1"), Some((2025, 3, 1)));
+        for bad in [
+            &b"2025-0a-31"[..],
+            b"31-03-20x5",
+            b"2025-00-10",
+            b"2025-02-29",
+        ] {
+            assert_eq!(parse_date(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
         let d = days_from_civil(2025, 3, 31);
         assert_eq!(civil_from_days(d), (2025, 3, 31));
         assert_eq!(days_from_civil(1970, 1, 1), 0);
@@ -1002,17 +1198,22 @@ mod tests {
         body.push_str("PX;5925A;1;;209500;376800;15-02-2025;geweld\r\n");
         std::fs::write(&p, body).unwrap();
         let bar = indicatif::ProgressBar::hidden();
-        let collect = |parts: usize| {
+        let collect = |parts: u64| {
+            let plan = plan_csv(&p, src, parts).unwrap();
+            assert_eq!(plan.pieces.len() as u64, parts);
             let mut out = Vec::new();
-            for part in 0..parts {
-                read_csv(&p, src, &bar, (part, parts), &mut |r| {
+            // Lines are numbered per piece; the lines of earlier pieces give the offset.
+            let mut offset = 0;
+            for piece in 0..plan.pieces.len() {
+                let lines = read_csv(&p, &plan, piece, src, &bar, &mut |r| {
                     out.push(match r {
-                        Ok(x) => (x.line, x.key_hash, true),
-                        Err(e) => (e.line, 0, false),
+                        Ok(x) => (x.line + offset, x.key_hash, true),
+                        Err(e) => (e.line + offset, 0, false),
                     });
                     Ok(())
                 })
                 .unwrap();
+                offset += lines;
             }
             out.sort_unstable();
             out
