@@ -859,4 +859,22 @@ fn a_duplicate_key_in_a_later_piece_names_its_line() {
         err.contains("politie_dup.csv, line 3002, column 'id'") && err.contains("duplicate"),
         "{err}"
     );
+    // Tolerant: the later occurrence is rejected and the rest is ingested.
+    let rf = dir.path().join("afgewezen.csv");
+    let s = ingest::ingest(
+        &dir.path().join("d2.duckdb"),
+        &[extract("brp"), p],
+        &f.cat,
+        &f.bounds,
+        &Options {
+            split: FINE,
+            reject_file: Some(rf.clone()),
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(s.files[1].rows, 3001);
+    assert_eq!(s.rows_rejected, 1);
+    let report = std::fs::read_to_string(&rf).unwrap();
+    assert!(report.contains(";3002;id;duplicate"), "{report}");
 }

@@ -80,10 +80,12 @@ pub struct Plan {
 impl Plan {
     /// Prepares the accumulators for every measure in the catalogue.
     ///
+    /// # Errors
+    /// When a source needs more than [`MAX_ADDR_BASES`] address-level accumulators.
+    ///
     /// # Panics
     /// Never for a catalogue that passed [`Catalogue::parse`].
-    #[must_use]
-    pub fn new(cat: &Catalogue) -> Self {
+    pub fn new(cat: &Catalogue) -> Result<Self, String> {
         let mut bases: Vec<Base> = Vec::new();
         let mut base_id = |b: Base| -> usize {
             if let Some(i) = bases.iter().position(|x| *x == b) {
@@ -173,13 +175,23 @@ impl Plan {
                 },
             })
             .collect();
-        Self {
+        if let Some((s, _)) = addr_bases
+            .iter()
+            .enumerate()
+            .find(|(_, b)| b.len() > MAX_ADDR_BASES)
+        {
+            return Err(format!(
+                "catalogue: source '{}' has more than {MAX_ADDR_BASES} distinct address-level counts (count = \"addresses\" with different conditions); merge or drop some",
+                cat.sources[s].id
+            ));
+        }
+        Ok(Self {
             bases,
             src_bases,
             addr_bases,
             finals,
             measure_specs,
-        }
+        })
     }
 
     /// Index of a catalogue measure among [`Self::measure_specs`].
@@ -263,7 +275,7 @@ impl<'a> Locator<'a> {
 
 /// Address-level values of one source kept per run: consecutive rows of one address and
 /// quarter. Runs of the same address and quarter are combined at the end.
-const MAX_ADDR_BASES: usize = 8;
+pub const MAX_ADDR_BASES: usize = 4;
 
 /// Per-source accumulators of one thread.
 #[derive(Default)]
@@ -290,8 +302,8 @@ struct Run {
     vals: [f32; MAX_ADDR_BASES],
 }
 
-/// Key hashes bucketed by their top byte, with where their rows were read.
-pub type KeyBuckets = Vec<Vec<(u64, u64)>>;
+/// Key hashes bucketed by their top byte.
+pub type KeyBuckets = Vec<Vec<u64>>;
 
 /// One thread's accumulation.
 pub struct Partial<'p, 'a> {
@@ -301,11 +313,20 @@ pub struct Partial<'p, 'a> {
     last_loc: (LocKey, u32),
     src: Vec<SourceAcc>,
     keys: KeyBuckets,
+    /// Keys to find: where rows with these key hashes were read.
+    find: Option<&'p std::collections::HashSet<u64>>,
+    found: Vec<(u64, u64)>,
 }
 
 impl<'p, 'a> Partial<'p, 'a> {
+    /// An empty accumulation; with `find`, it also records where rows with those key hashes
+    /// were read (see [`Self::found`]).
     #[must_use]
-    pub fn new(plan: &'p Plan, locator: &'p Locator<'a>) -> Self {
+    pub fn new(
+        plan: &'p Plan,
+        locator: &'p Locator<'a>,
+        find: Option<&'p std::collections::HashSet<u64>>,
+    ) -> Self {
         Self {
             plan,
             locator,
@@ -318,6 +339,8 @@ impl<'p, 'a> Partial<'p, 'a> {
                 })
                 .collect(),
             keys: vec![Vec::new(); 256],
+            find,
+            found: Vec::new(),
         }
     }
 
@@ -356,7 +379,12 @@ impl<'p, 'a> Partial<'p, 'a> {
         let plan = self.plan;
         // Keys of all sources in one space: the source is mixed in.
         let k = p.key_hash ^ source_salt(source);
-        self.keys[(k >> 56) as usize].push((k, pos));
+        self.keys[(k >> 56) as usize].push(k);
+        if let Some(f) = self.find {
+            if f.contains(&k) {
+                self.found.push((k, pos));
+            }
+        }
         let bases = &plan.src_bases[source];
         let s = &mut self.src[source];
         let lq = u64::from(loc) << 16 | u64::from(p.period);
@@ -441,6 +469,12 @@ impl<'p, 'a> Partial<'p, 'a> {
     pub fn take_keys(&mut self) -> KeyBuckets {
         std::mem::replace(&mut self.keys, vec![Vec::new(); 256])
     }
+
+    /// The hashes looked for and where they were read.
+    #[must_use]
+    pub fn found(&self) -> &[(u64, u64)] {
+        &self.found
+    }
 }
 
 /// A per-source constant mixed into key hashes, so that one check covers all sources.
@@ -504,32 +538,28 @@ fn repeated_in(keys: impl Iterator<Item = u64>) -> std::collections::HashSet<u64
         .collect()
 }
 
-/// The positions of the later occurrences of repeated keys, sorted. `buckets` holds the
-/// key buckets of every thread.
+/// The key hashes that occur more than once. `buckets` holds the key buckets of every thread.
 #[must_use]
-pub fn duplicate_positions(buckets: &[KeyBuckets]) -> Vec<u64> {
+pub fn repeated_hashes(buckets: &[KeyBuckets]) -> std::collections::HashSet<u64> {
     use rayon::prelude::*;
-    let mut out: Vec<u64> = (0..256usize)
+    (0..256usize)
         .into_par_iter()
         .flat_map_iter(|b| {
-            let keys = buckets.iter().flat_map(|t| t[b].iter().map(|&(k, _)| k));
             let mut rep = Vec::new();
-            repeated_keys(keys, &mut rep);
-            if rep.is_empty() {
-                return Vec::new();
-            }
-            let rep: std::collections::HashSet<u64> = rep.into_iter().collect();
-            let mut occ: Vec<(u64, u64)> = buckets
-                .iter()
-                .flat_map(|t| t[b].iter().copied())
-                .filter(|(k, _)| rep.contains(k))
-                .collect();
-            occ.sort_unstable();
-            occ.windows(2)
-                .filter(|w| w[0].0 == w[1].0)
-                .map(|w| w[1].1)
-                .collect()
+            repeated_keys(buckets.iter().flat_map(|t| t[b].iter().copied()), &mut rep);
+            rep
         })
+        .collect()
+}
+
+/// Of `(hash, position)` pairs, the positions of every occurrence after the first, sorted.
+#[must_use]
+pub fn later_occurrences(mut found: Vec<(u64, u64)>) -> Vec<u64> {
+    found.sort_unstable();
+    let mut out: Vec<u64> = found
+        .windows(2)
+        .filter(|w| w[0].0 == w[1].0)
+        .map(|w| w[1].1)
         .collect();
     out.sort_unstable();
     out
@@ -560,29 +590,25 @@ pub fn finish(partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
     tracing::debug!(locations = locations.len(), "locations numbered");
     let nf = plan.finals.len();
     // Per location and quarter first (the dwellings of a building together), then per unit.
-    let mut lp_of: AHashMap<u64, u32> = AHashMap::new();
-    let mut lp: Vec<(u32, u16)> = Vec::new();
-    // Room for every (location, quarter) up front (an upper bound; pages are only touched as
-    // rows are added), so that the values are never copied while growing.
-    let bound: usize = partials
-        .iter()
-        .flat_map(|p| p.src.iter().map(|s| s.lq_keys.len()))
-        .sum();
-    let mut lp_vals: Vec<f64> = Vec::with_capacity(bound * nf * 2);
-    tracing::debug!(bound, finals = nf, "location-quarter rows at most");
-    let mut last = (u64::MAX, 0u32);
-    let mut row_of = |loc: u32, q: u16, lp_vals: &mut Vec<f64>| -> usize {
-        let key = u64::from(renum[loc as usize]) << 16 | u64::from(q);
-        if last.0 != key {
-            let r = *lp_of.entry(key).or_insert_with(|| {
-                lp.push((renum[loc as usize], q));
-                lp_vals.resize(lp_vals.len() + nf * 2, 0.0);
-                u32::try_from(lp.len() - 1).unwrap_or(u32::MAX)
-            });
-            last = (key, r);
+    let (mut q0, mut q1) = (u16::MAX, 0u16);
+    for p in &partials {
+        for s in &p.src {
+            #[expect(clippy::cast_possible_truncation, reason = "packed key")]
+            for q in s
+                .lq_keys
+                .iter()
+                .map(|&k| (k & 0xffff) as u16)
+                .chain(s.runs.iter().map(|r| r.q))
+            {
+                q0 = q0.min(q);
+                q1 = q1.max(q);
+            }
         }
-        last.1 as usize
-    };
+    }
+    let mut index = LpIndex::new(locations.len(), q0, q1, nf);
+    let mut lp_vals = index.values();
+    let mut row_of =
+        |loc: u32, q: u16, lp_vals: &mut Vec<f64>| index.row(renum[loc as usize], q, lp_vals);
     // Which finals each source feeds.
     let mut row_finals: Vec<Vec<(usize, usize)>> = vec![Vec::new(); plan.src_bases.len()];
     let mut addr_finals: Vec<Vec<(usize, &Final)>> = vec![Vec::new(); plan.src_bases.len()];
@@ -641,8 +667,10 @@ pub fn finish(partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
                 dst[j * 2 + 1] += f64::from(v);
             }
         };
+        // A one-word filter in front of the set: most runs are checked with a bit test.
+        let filter = repeated.iter().fold(0u64, |f, k| f | 1 << (k & 63));
         for r in runs() {
-            if repeated.is_empty() || !repeated.contains(&r.key) {
+            if filter & (1 << (r.key & 63)) == 0 || !repeated.contains(&r.key) {
                 add_run(r, &mut lp_vals);
                 continue;
             }
@@ -671,15 +699,99 @@ pub fn finish(partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
             add_run(r, &mut lp_vals);
         }
     }
-    tracing::debug!(rows = lp.len(), "measures per location and quarter");
-    rollup(&locations, &lp, &lp_vals, plan)
+    let rows = index.rows();
+    tracing::debug!(rows = rows.len(), "measures per location and quarter");
+    rollup(&locations, &rows, &lp_vals, plan)
+}
+
+/// Rows of figures per (location, quarter): a dense table (quarter-major, so that rows read
+/// in extract order are written nearly in sequence) when it is small enough, else a map.
+struct LpIndex {
+    nf: usize,
+    /// `(first quarter, quarters, locations)` when dense.
+    dense: Option<(u16, usize, usize)>,
+    present: Vec<bool>,
+    map: AHashMap<u64, u32>,
+    keys: Vec<(u32, u16)>,
+    last: (u64, usize),
+}
+
+impl LpIndex {
+    /// Dense tables up to this many values.
+    const DENSE_MAX: usize = 64 << 20;
+
+    fn new(locations: usize, q0: u16, q1: u16, nf: usize) -> Self {
+        let nq = usize::from(q1.saturating_sub(q0)) + 1;
+        let dense =
+            (q0 <= q1 && locations * nq * nf * 2 <= Self::DENSE_MAX).then_some((q0, nq, locations));
+        Self {
+            nf,
+            dense,
+            present: dense.map_or_else(Vec::new, |(_, nq, l)| vec![false; nq * l]),
+            map: AHashMap::new(),
+            keys: Vec::new(),
+            last: (u64::MAX, 0),
+        }
+    }
+
+    /// The value table, zeroed (dense) or empty (grows with [`Self::row`]).
+    fn values(&self) -> Vec<f64> {
+        self.dense
+            .map_or_else(Vec::new, |(_, nq, l)| vec![0.0; nq * l * self.nf * 2])
+    }
+
+    #[inline]
+    fn row(&mut self, loc: u32, q: u16, vals: &mut Vec<f64>) -> usize {
+        if let Some((q0, _, l)) = self.dense {
+            let r = usize::from(q - q0) * l + loc as usize;
+            self.present[r] = true;
+            return r;
+        }
+        let key = u64::from(loc) << 16 | u64::from(q);
+        if self.last.0 != key {
+            let (keys, nf) = (&mut self.keys, self.nf);
+            let r = *self.map.entry(key).or_insert_with(|| {
+                keys.push((loc, q));
+                vals.resize(vals.len() + nf * 2, 0.0);
+                u32::try_from(keys.len() - 1).unwrap_or(u32::MAX)
+            });
+            self.last = (key, r as usize);
+        }
+        self.last.1
+    }
+
+    /// `(row, location, quarter)` of every row with data, in a fixed order.
+    fn rows(&self) -> Vec<(usize, u32, u16)> {
+        match self.dense {
+            Some((q0, _, l)) => self
+                .present
+                .iter()
+                .enumerate()
+                .filter(|(_, &p)| p)
+                .map(|(r, _)| {
+                    #[expect(clippy::cast_possible_truncation, reason = "bounded by the table")]
+                    (r, (r % l) as u32, q0 + (r / l) as u16)
+                })
+                .collect(),
+            None => {
+                let mut rows: Vec<(usize, u32, u16)> = self
+                    .keys
+                    .iter()
+                    .enumerate()
+                    .map(|(r, &(loc, q))| (r, loc, q))
+                    .collect();
+                rows.sort_unstable_by_key(|&(_, loc, q)| (q, loc));
+                rows
+            }
+        }
+    }
 }
 
 /// Builds the units of every level from the locations and sums the location figures into
 /// them: into each location's finest units, then up through the parents.
 fn rollup(
     locations: &[Location],
-    lp: &[(u32, u16)],
+    lp: &[(usize, u32, u16)],
     lp_vals: &[f64],
     plan: &Plan,
 ) -> UnitAggregates {
@@ -782,11 +894,7 @@ fn rollup(
                 *d += v;
             }
         };
-    // Rows in (location, quarter) order, so that the unit rows come out in a stable order.
-    let mut lp_order: Vec<usize> = (0..lp.len()).collect();
-    lp_order.sort_unstable_by_key(|&r| lp[r]);
-    for r in lp_order {
-        let (loc, period) = lp[r];
+    for &(r, loc, period) in lp {
         let src = &lp_vals[r * nf * 2..(r + 1) * nf * 2];
         for &u in &leaves[loc as usize] {
             add_into(u, period, src, &mut rows, &mut vals);
@@ -900,5 +1008,50 @@ impl UnitAggregates {
     #[must_use]
     pub fn measure_index(&self, spec: &MeasureSpec) -> Option<usize> {
         self.measure_specs.iter().position(|m| m == spec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::CountKind;
+
+    #[test]
+    fn repeated_keys_are_found_once_per_extra_occurrence() {
+        let mut out = Vec::new();
+        repeated_keys([5u64, 0, 7, 5, 9, 0, 5].into_iter(), &mut out);
+        out.sort_unstable();
+        assert_eq!(out, vec![0, 5, 5]);
+        let set = repeated_in(
+            (0..100_000u64)
+                .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+                .chain([42]),
+        );
+        assert_eq!(set.len(), 0);
+        let set = repeated_in([1u64 << 60, 3, 1 << 60, 3, 4].into_iter());
+        assert_eq!(set, [1u64 << 60, 3].into_iter().collect());
+        assert_eq!(
+            later_occurrences(vec![(9, 30), (9, 10), (4, 5), (9, 20)]),
+            vec![20, 30]
+        );
+    }
+
+    #[test]
+    fn a_catalogue_with_too_many_address_counts_per_source_is_refused() {
+        let mut cat = Catalogue::builtin().unwrap();
+        assert!(Plan::new(&cat).is_ok());
+        let template = cat.indicator("adresdrukte").unwrap().clone();
+        for i in 0..MAX_ADDR_BASES {
+            let mut ind = template.clone();
+            ind.id = format!("extra_{i}");
+            ind.numerator.count = Some(CountKind::Addresses);
+            ind.numerator.conditions = vec![format!("maanden_op_adres < {}", i + 2)];
+            cat.indicators.push(ind);
+        }
+        let err = Plan::new(&cat).unwrap_err();
+        assert!(
+            err.contains("'brp'") && err.contains("address-level"),
+            "{err}"
+        );
     }
 }

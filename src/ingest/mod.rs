@@ -166,6 +166,7 @@ pub fn ingest(
     opts: &Options,
 ) -> Result<Summary, IngestError> {
     let started = Instant::now();
+    tracing::debug!("ingest starts");
     let params = opts.params.validate()?;
     if extracts.is_empty() {
         return Err(IngestError::NoInput);
@@ -198,6 +199,7 @@ pub fn ingest(
             })
             .collect::<Result<_, IngestError>>()?
     };
+    tracing::debug!("extracts hashed");
     let catalogue_sha = store::sha256_hex(toml::to_string(cat).unwrap_or_default().as_bytes());
     let mut fp: Vec<String> = files
         .iter()
@@ -281,15 +283,17 @@ pub fn ingest(
         pairs = ua.structure.pairs.len(),
         "rolled up"
     );
-    let published = publish(&ua, &computed, params);
+    // Disclosure control and the units' geometry at the same time.
+    let codes = unit_codes(&ua, bounds);
+    let (published, units) = rayon::join(
+        || publish(&ua, &computed, params),
+        || unit_rows(&ua, bounds, &codes),
+    );
     tracing::debug!(
         seconds = started.elapsed().as_secs_f64(),
         figures = published.len(),
-        "disclosure control"
+        "disclosure control and unit geometry"
     );
-    let codes = unit_codes(&ua, bounds);
-    let units = unit_rows(&ua, bounds, &codes);
-    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "unit geometry");
     summary.units = units.len();
     summary.figures = published.len();
     let suppressed = published
@@ -370,33 +374,28 @@ pub fn ingest(
         }
         {
             let mut app = tx.appender("unit").map_err(dberr)?;
-            for u in &units {
-                app.append_row(duckdb::params![
-                    version,
-                    u.level.id(),
-                    u.code,
-                    u.naam,
-                    u.parent,
-                    u.wijk,
-                    u.gemeente,
-                    u.geometry,
-                    u.lon,
-                    u.lat,
-                    u.bbox[0],
-                    u.bbox[1],
-                    u.bbox[2],
-                    u.bbox[3]
-                ])
-                .map_err(dberr)?;
+            for chunk in units.chunks(50_000) {
+                app.append_record_batch(units_batch(version, chunk)?)
+                    .map_err(dberr)?;
             }
             app.flush().map_err(dberr)?;
         }
         tracing::debug!(seconds = started.elapsed().as_secs_f64(), "units appended");
         {
-            let shown: Vec<&Figure> = published
+            use rayon::slice::ParallelSliceMut;
+            let mut shown: Vec<&Figure> = published
                 .iter()
                 .filter(|f| f.status == Status::Published)
                 .collect();
+            // Sorted by level and period so that DuckDB's zone maps prune on both.
+            shown.par_sort_unstable_by_key(|f| {
+                (
+                    ua.units[f.unit as usize].level,
+                    f.period,
+                    f.unit,
+                    f.indicator,
+                )
+            });
             let mut app = tx.appender("aggregate").map_err(dberr)?;
             for chunk in shown.chunks(200_000) {
                 app.append_record_batch(figures_batch(
@@ -411,10 +410,20 @@ pub fn ingest(
             app.flush().map_err(dberr)?;
             // Coverage: how many areas per level, quarter and indicator were published.
             let mut cov: BTreeMap<(Level, u16, u16), [i64; 4]> = BTreeMap::new();
+            let mut dense: Vec<[i64; 4]> = Vec::new();
+            let (q0, q1) = published.iter().fold((u16::MAX, 0), |(a, b), f| {
+                (a.min(f.period), b.max(f.period))
+            });
+            let (nq, ni) = (
+                usize::from(q1.saturating_sub(q0)) + 1,
+                summary.indicators.len(),
+            );
+            let idx = |level: Level, q: u16, i: u16| {
+                (level as usize * nq + usize::from(q - q0)) * ni + usize::from(i)
+            };
+            dense.resize(Level::ALL.len() * nq * ni, [0; 4]);
             for f in &published {
-                let e = cov
-                    .entry((ua.units[f.unit as usize].level, f.period, f.indicator))
-                    .or_default();
+                let e = &mut dense[idx(ua.units[f.unit as usize].level, f.period, f.indicator)];
                 e[0] += 1;
                 if f.status == Status::Published {
                     e[1] += 1;
@@ -423,6 +432,18 @@ pub fn ingest(
                     }
                 } else {
                     e[2] += 1;
+                }
+            }
+            for level in Level::ALL {
+                for q in q0..=q1 {
+                    for i in 0..ni {
+                        #[expect(clippy::cast_possible_truncation, reason = "few indicators")]
+                        let c = dense[idx(level, q, i as u16)];
+                        if c[0] > 0 {
+                            #[expect(clippy::cast_possible_truncation, reason = "few indicators")]
+                            cov.insert((level, q, i as u16), c);
+                        }
+                    }
                 }
             }
             let mut app = tx.appender("coverage").map_err(dberr)?;
@@ -538,18 +559,12 @@ fn read_all(
     progress: bool,
     split: Split,
 ) -> Result<(UnitAggregates, Vec<(String, RowError)>, Summary), IngestError> {
-    let plan = Plan::new(cat);
+    let plan = Plan::new(cat).map_err(IngestError::Other)?;
     let bar = progress_bar(progress);
     let locator = Locator::new(bounds);
+    let none = HashSet::new();
     let mut first = pass::read_pass(
-        files,
-        cat,
-        &plan,
-        &locator,
-        tolerant,
-        split,
-        &bar,
-        &HashSet::new(),
+        files, cat, &plan, &locator, tolerant, split, &bar, &none, None,
     )?;
     tracing::debug!("read and aggregated");
     let keys: Vec<aggregate::KeyBuckets> = first
@@ -557,10 +572,10 @@ fn read_all(
         .iter_mut()
         .map(aggregate::Partial::take_keys)
         .collect();
-    let dups = aggregate::duplicate_positions(&keys);
+    let repeated = aggregate::repeated_hashes(&keys);
     drop(keys);
-    tracing::debug!(duplicates = dups.len(), "keys checked");
-    if dups.is_empty() {
+    tracing::debug!(repeated = repeated.len(), "keys checked");
+    if repeated.is_empty() {
         bar.finish_and_clear();
         return Ok((
             aggregate::finish(first.partials),
@@ -568,7 +583,31 @@ fn read_all(
             first.summary,
         ));
     }
-    let (f, line) = first.positions.resolve(dups[0]);
+    // Duplicate keys (rare): read again to find where they are.
+    drop(first);
+    let locator = Locator::new(bounds);
+    bar.reset();
+    let found = pass::read_pass(
+        files,
+        cat,
+        &plan,
+        &locator,
+        tolerant,
+        split,
+        &bar,
+        &none,
+        Some(&repeated),
+    )?;
+    let dups = aggregate::later_occurrences(
+        found
+            .partials
+            .iter()
+            .flat_map(|p| p.found().iter().copied())
+            .collect(),
+    );
+    let positions = found.positions;
+    drop(found.partials);
+    let (f, line) = positions.resolve(dups[0]);
     if !tolerant {
         return Err(IngestError::Row {
             file: files[f].0.display().to_string(),
@@ -579,12 +618,13 @@ fn read_all(
             },
         });
     }
-    drop(first);
     // Read again without the later occurrences (same files and split, so the same pieces).
     let skip: HashSet<u64> = dups.into_iter().collect();
     let locator = Locator::new(bounds);
     bar.reset();
-    let second = pass::read_pass(files, cat, &plan, &locator, tolerant, split, &bar, &skip)?;
+    let second = pass::read_pass(
+        files, cat, &plan, &locator, tolerant, split, &bar, &skip, None,
+    )?;
     bar.finish_and_clear();
     Ok((
         aggregate::finish(second.partials),
@@ -652,8 +692,7 @@ pub fn publish(
         })
         .flat_map(|(ii, num, den)| by_period.keys().map(move |&q| (ii, num, den, q)))
         .collect();
-    let mut out: Vec<Figure> = jobs
-        .par_iter()
+    jobs.par_iter()
         .flat_map_iter(|&(ii, num, den, q)| {
             let ind = indicators[ii];
             let rows = &by_period[&q];
@@ -689,17 +728,45 @@ pub fn publish(
             }
             out
         })
-        .collect();
-    // Sorted by level and period so that DuckDB's zone maps prune on both.
-    out.par_sort_unstable_by_key(|f| {
-        (
-            ua.units[f.unit as usize].level,
-            f.period,
-            f.unit,
-            f.indicator,
-        )
-    });
-    out
+        .collect()
+}
+
+fn units_batch(version: i32, units: &[UnitRow]) -> Result<RecordBatch, IngestError> {
+    let mut v = Int32Builder::new();
+    let mut text: Vec<StringBuilder> = (0..6).map(|_| StringBuilder::new()).collect();
+    let mut geometry = StringBuilder::new();
+    let mut nums: Vec<Float64Builder> = (0..6).map(|_| Float64Builder::new()).collect();
+    for u in units {
+        v.append_value(version);
+        text[0].append_value(u.level.id());
+        text[1].append_value(&u.code);
+        text[2].append_option(u.naam.as_deref());
+        text[3].append_option(u.parent.as_deref());
+        text[4].append_option(u.wijk.as_deref());
+        text[5].append_value(&u.gemeente);
+        geometry.append_value(&u.geometry);
+        for (b, x) in nums
+            .iter_mut()
+            .zip([u.lon, u.lat, u.bbox[0], u.bbox[1], u.bbox[2], u.bbox[3]])
+        {
+            b.append_value(x);
+        }
+    }
+    let mut cols: Vec<(&str, ArrayRef)> = vec![("version", Arc::new(v.finish()))];
+    for (name, mut b) in ["level", "code", "naam", "parent", "wijk", "gemeente"]
+        .into_iter()
+        .zip(text)
+    {
+        cols.push((name, Arc::new(b.finish())));
+    }
+    cols.push(("geometry", Arc::new(geometry.finish())));
+    for (name, mut b) in ["lon", "lat", "min_lon", "min_lat", "max_lon", "max_lat"]
+        .into_iter()
+        .zip(nums)
+    {
+        cols.push((name, Arc::new(b.finish())));
+    }
+    RecordBatch::try_from_iter(cols).map_err(|e| IngestError::Other(e.to_string()))
 }
 
 fn figures_batch(
@@ -716,11 +783,16 @@ fn figures_batch(
     let mut ind = StringBuilder::new();
     let mut count = Int64Builder::new();
     let mut rate = Float64Builder::new();
+    let mut labels: BTreeMap<u16, String> = BTreeMap::new();
     for f in figs {
         v.append_value(version);
         level.append_value(ua.units[f.unit as usize].level.id());
         code.append_value(&codes[f.unit as usize]);
-        period.append_value(read::period_label(f.period));
+        period.append_value(
+            labels
+                .entry(f.period)
+                .or_insert_with(|| read::period_label(f.period)),
+        );
         ind.append_value(&ids[f.indicator as usize]);
         count.append_value(f.count.map_or(0, |c| i64::try_from(c).unwrap_or(i64::MAX)));
         rate.append_option(f.rate);

@@ -180,7 +180,7 @@ type ThreadOut<'p, 'a> = (
 
 /// Reads every file once. Rows whose packed position is in `skip` are rejected as duplicates
 /// (positions from an earlier pass with the same files and split).
-#[expect(clippy::too_many_arguments, reason = "one pass, two call sites")]
+#[expect(clippy::too_many_arguments, reason = "one pass, three call sites")]
 pub(crate) fn read_pass<'p, 'a>(
     files: &[Input],
     cat: &Catalogue,
@@ -190,6 +190,7 @@ pub(crate) fn read_pass<'p, 'a>(
     split: Split,
     progress: &indicatif::ProgressBar,
     skip: &HashSet<u64>,
+    find: Option<&'p HashSet<u64>>,
 ) -> Result<PassResult<'p, 'a>, IngestError> {
     let (works, plans) = plan_pieces(files, cat, split)?;
     // Ranks are file order; threads take the largest pieces first.
@@ -206,7 +207,7 @@ pub(crate) fn read_pass<'p, 'a>(
                 let (works, plans, order) = (&works, &plans, &order);
                 let (next, stopped_at, stop) = (&next, &stopped_at, &stop);
                 sc.spawn(move || -> ThreadOut<'p, 'a> {
-                    let mut partial = Partial::new(plan, locator);
+                    let mut partial = Partial::new(plan, locator, find);
                     let mut rejects = Vec::new();
                     let mut counts = Vec::new();
                     let mut conn: Option<duckdb::Connection> = None;
