@@ -878,3 +878,44 @@ fn a_duplicate_key_in_a_later_piece_names_its_line() {
     let report = std::fs::read_to_string(&rf).unwrap();
     assert!(report.contains(";3002;id;duplicate"), "{report}");
 }
+
+#[test]
+fn parquet_with_text_coordinates_and_dates_and_narrow_integers_is_read() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("politie_typed.parquet");
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    conn.execute_batch(&format!(
+        "COPY (SELECT 'PT' || i AS id, '5925 ab' AS postcode, (i + 1)::INTEGER AS huisnummer,
+                      NULL::VARCHAR AS toevoeging, '209500,5' AS x, '376800.25' AS y,
+                      '15-02-2025' AS datum, 'geweld' AS categorie
+               FROM range(40) t(i)
+               UNION ALL
+               SELECT 'PTX', '5925A', 1, NULL, '209500', '376800', '2025-02-15', 'geweld')
+         TO '{}' (FORMAT PARQUET)",
+        p.display()
+    ))
+    .unwrap();
+    let err = ingest::aggregate_files(&[p.clone()], &f.cat, &f.bounds, Split::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("line 42, column 'postcode'"), "{err}");
+    let rf = dir.path().join("afgewezen.csv");
+    let s = ingest::ingest(
+        &dir.path().join("t.duckdb"),
+        &[extract("brp"), p],
+        &f.cat,
+        &f.bounds,
+        &Options {
+            reject_file: Some(rf.clone()),
+            max_reject_share: 0.5,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert_eq!((s.files[1].rows, s.files[1].rejected), (41, 1));
+    assert!(std::fs::read_to_string(&rf)
+        .unwrap()
+        .contains(";42;postcode;"));
+}

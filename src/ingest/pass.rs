@@ -53,9 +53,10 @@ enum FilePlan {
 #[derive(Debug, Clone)]
 struct Work {
     file: usize,
-    /// CSV: index of the byte range; Parquet: row range.
+    /// CSV: index of the byte range.
     piece: usize,
-    rows: (u64, u64),
+    /// Parquet: row groups `from..to`.
+    groups: (usize, usize),
     /// Bytes (CSV) or estimated bytes (Parquet): larger pieces are taken first.
     weight: u64,
 }
@@ -67,41 +68,30 @@ fn plan_pieces(
 ) -> Result<(Vec<Work>, Vec<FilePlan>), IngestError> {
     let mut works = Vec::new();
     let mut plans = Vec::new();
-    let mut conn = None;
     for (fi, (path, source, parquet)) in files.iter().enumerate() {
         let file = path.display().to_string();
         let src = &cat.sources[*source];
         if *parquet {
-            if conn.is_none() {
-                conn = Some(
-                    duckdb::Connection::open_in_memory().map_err(|e| IngestError::Io {
-                        file: file.clone(),
-                        message: e.to_string(),
-                    })?,
-                );
-            }
-            let Some(c) = conn.as_ref() else {
-                unreachable!()
-            };
-            let plan = read::plan_parquet(c, path, src)?;
-            let (mut from, mut at) = (0, 0);
+            let plan = read::plan_parquet(path, src)?;
+            let (mut from, mut rows) = (0, 0);
             for (i, &g) in plan.groups.iter().enumerate() {
-                at += g;
-                if at - from >= split.parquet_piece_rows || i + 1 == plan.groups.len() {
+                rows += g;
+                if rows >= split.parquet_piece_rows || i + 1 == plan.groups.len() {
                     works.push(Work {
                         file: fi,
                         piece: 0,
-                        rows: (from, at),
-                        weight: plan.bytes * (at - from) / plan.rows.max(1),
+                        groups: (from, i + 1),
+                        weight: plan.bytes * rows / plan.rows.max(1),
                     });
-                    from = at;
+                    from = i + 1;
+                    rows = 0;
                 }
             }
             if plan.groups.is_empty() {
                 works.push(Work {
                     file: fi,
                     piece: 0,
-                    rows: (0, 0),
+                    groups: (0, 0),
                     weight: 0,
                 });
             }
@@ -122,7 +112,7 @@ fn plan_pieces(
                 works.push(Work {
                     file: fi,
                     piece,
-                    rows: (0, 0),
+                    groups: (0, 0),
                     weight: b - a,
                 });
             }
@@ -210,7 +200,6 @@ pub(crate) fn read_pass<'p, 'a>(
                     let mut partial = Partial::new(plan, locator, find);
                     let mut rejects = Vec::new();
                     let mut counts = Vec::new();
-                    let mut conn: Option<duckdb::Connection> = None;
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(&rank) = order.get(i) else { break };
@@ -253,25 +242,8 @@ pub(crate) fn read_pass<'p, 'a>(
                                 read::read_csv(path, cp, w.piece, src, progress, &mut cb)
                             }
                             FilePlan::Parquet(pp) => {
-                                let c = match conn.take() {
-                                    Some(c) => Ok(c),
-                                    None => duckdb::Connection::open_in_memory().and_then(|c| {
-                                        c.execute_batch("SET threads = 1").map(|()| c)
-                                    }),
-                                };
-                                match c {
-                                    Ok(c) => {
-                                        let r = read::read_parquet(
-                                            &c, path, pp, src, progress, w.rows, &mut cb,
-                                        );
-                                        conn = Some(c);
-                                        r.map(|()| 0)
-                                    }
-                                    Err(e) => Err(IngestError::Io {
-                                        file: path.display().to_string(),
-                                        message: e.to_string(),
-                                    }),
-                                }
+                                read::read_parquet(path, pp, src, progress, w.groups, &mut cb)
+                                    .map(|()| 0)
                             }
                         };
                         partial.end_piece();

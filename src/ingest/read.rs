@@ -4,9 +4,10 @@
 
 use super::{IngestError, RowError};
 use crate::catalogue::{identifier_term, protected_term, ColumnType, Source, COMMON_COLUMNS};
-use duckdb::arrow::array::{Array, Date32Array, Float64Array, Int64Array, StringArray};
+use duckdb::arrow::array::{Array, ArrayRef, Date32Array, Float64Array, Int64Array, StringArray};
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Source columns a row may carry.
 pub const MAX_COLUMNS: usize = 8;
@@ -904,153 +905,190 @@ pub(crate) fn read_csv(
     Ok(line_no)
 }
 
-/// A Parquet extract prepared for reading in row ranges: its layout, the normalising SELECT
-/// and its row groups.
-#[derive(Debug, Clone)]
+/// A Parquet extract prepared for reading in row-group ranges: its layout, footer and the
+/// columns to decode.
+#[derive(Clone)]
 pub(crate) struct ParquetPlan {
     lay: Layout,
-    sql: String,
+    meta: parquet::arrow::arrow_reader::ArrowReaderMetadata,
+    mask: parquet::arrow::ProjectionMask,
     /// Rows per row group, in file order.
     pub groups: Vec<u64>,
     pub rows: u64,
     pub bytes: u64,
 }
 
-/// Reads a Parquet extract's schema and row groups, checks its header and prepares the
-/// SELECT that normalises its types.
-pub(crate) fn plan_parquet(
-    conn: &duckdb::Connection,
-    path: &Path,
-    source: &Source,
-) -> Result<ParquetPlan, IngestError> {
+/// Reads a Parquet extract's footer, checks its header (column names) and chooses the
+/// columns to decode.
+pub(crate) fn plan_parquet(path: &Path, source: &Source) -> Result<ParquetPlan, IngestError> {
+    use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
     let file = path.display().to_string();
-    let db = |e: duckdb::Error| IngestError::Io {
+    let io = |message: String| IngestError::Io {
         file: file.clone(),
-        message: e.to_string(),
+        message,
     };
-    let lit = path.display().to_string().replace('\'', "''");
-    let described: Vec<(String, String)> = {
-        let mut st = conn
-            .prepare(&format!("DESCRIBE SELECT * FROM read_parquet('{lit}')"))
-            .map_err(db)?;
-        let rows = st
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-            .map_err(db)?;
-        rows.collect::<Result<_, _>>().map_err(db)?
-    };
-    let header: Vec<String> = described.iter().map(|d| d.0.clone()).collect();
-    let q = |i: usize| format!("\"{}\"", header[i].replace('"', "\"\""));
-    let numeric = |i: usize| {
-        matches!(
-            described[i].1.as_str(),
-            "DOUBLE"
-                | "FLOAT"
-                | "BIGINT"
-                | "INTEGER"
-                | "SMALLINT"
-                | "TINYINT"
-                | "HUGEINT"
-                | "UBIGINT"
-                | "UINTEGER"
-                | "USMALLINT"
-                | "UTINYINT"
-        ) || described[i].1.starts_with("DECIMAL")
-    };
-    // Text coordinates may carry a decimal comma; numeric ones are cast directly.
-    let coord = |i: usize| {
-        if numeric(i) {
-            format!("CAST({} AS DOUBLE)", q(i))
-        } else {
-            format!(
-                "TRY_CAST(replace(CAST({} AS VARCHAR), ',', '.') AS DOUBLE)",
-                q(i)
-            )
-        }
-    };
+    let f = std::fs::File::open(path).map_err(|e| io(e.to_string()))?;
+    let bytes = f.metadata().map_err(|e| io(e.to_string()))?.len();
+    let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())
+        .map_err(|e| io(format!("not a readable Parquet file: {e}")))?;
+    let header: Vec<String> = meta
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
     let lay = layout(&file, &header, source)?;
-    // Types are normalised in SQL; what fails to cast arrives as NULL and is reported per row.
-    let mut select = vec![
-        format!("CAST({} AS VARCHAR)", q(lay.id)),
-        format!("CAST({} AS VARCHAR)", q(lay.postcode)),
-        format!("TRY_CAST({} AS BIGINT)", q(lay.huisnummer)),
-        lay.toevoeging.map_or_else(
-            || "''".to_string(),
-            |t| format!("coalesce(CAST({} AS VARCHAR), '')", q(t)),
-        ),
-        coord(lay.x),
-        coord(lay.y),
-        format!("TRY_CAST({} AS DATE)", q(lay.date)),
-    ];
-    for (spec, &pos) in source.columns.iter().zip(&lay.columns) {
-        select.push(match spec.ty {
-            ColumnType::Int | ColumnType::Number => format!("TRY_CAST({} AS DOUBLE)", q(pos)),
-            ColumnType::Flag | ColumnType::Category => format!("CAST({} AS VARCHAR)", q(pos)),
-        });
-    }
-    let groups: Vec<u64> = {
-        let mut st = conn
-            .prepare(&format!(
-                "SELECT DISTINCT row_group_id, row_group_num_rows FROM parquet_metadata('{lit}') ORDER BY row_group_id"
-            ))
-            .map_err(db)?;
-        let rows = st
-            .query_map([], |r| r.get::<_, i64>(1))
-            .map_err(db)?
-            .collect::<Result<Vec<i64>, _>>()
-            .map_err(db)?;
-        rows.into_iter()
-            .map(|n| u64::try_from(n).unwrap_or(0))
-            .collect()
-    };
+    let mut roots = vec![lay.id, lay.postcode, lay.huisnummer, lay.x, lay.y, lay.date];
+    roots.extend(lay.toevoeging);
+    roots.extend(&lay.columns);
+    let mask = parquet::arrow::ProjectionMask::roots(meta.parquet_schema(), roots);
+    let groups: Vec<u64> = meta
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| u64::try_from(g.num_rows()).unwrap_or(0))
+        .collect();
     Ok(ParquetPlan {
-        sql: format!(
-            "SELECT {}, file_row_number FROM read_parquet('{lit}', file_row_number = true)",
-            select.join(", ")
-        ),
         rows: groups.iter().sum(),
-        bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
         groups,
+        bytes,
         lay,
+        meta,
+        mask,
     })
 }
 
-/// Reads rows `from..to` (0-based, at row-group boundaries) of a planned Parquet extract
-/// through an in-memory DuckDB, streaming Arrow batches, calling `row` for every row.
+/// A column as text (Parquet strings of any width, or anything arrow can cast to text).
+fn as_text(a: &ArrayRef) -> Result<ArrayRef, IngestError> {
+    use duckdb::arrow::datatypes::DataType;
+    if a.data_type() == &DataType::Utf8 {
+        return Ok(a.clone());
+    }
+    duckdb::arrow::compute::cast(a, &DataType::Utf8).map_err(|e| IngestError::Other(e.to_string()))
+}
+
+/// A column as numbers: numeric types are cast, text is parsed with a decimal comma or point;
+/// what does not parse becomes empty (and is reported per row).
+fn as_f64(a: &ArrayRef) -> Result<ArrayRef, IngestError> {
+    use duckdb::arrow::array::AsArray;
+    use duckdb::arrow::datatypes::DataType;
+    match a.data_type() {
+        DataType::Float64 => Ok(a.clone()),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            let t = as_text(a)?;
+            let t = t.as_string::<i32>();
+            let v: Float64Array = t
+                .iter()
+                .map(|s| s.and_then(|s| parse_number(s.as_bytes())))
+                .collect();
+            Ok(Arc::new(v))
+        }
+        t => duckdb::arrow::compute::cast(a, &DataType::Float64)
+            .map_err(|e| IngestError::Other(format!("{t}: {e}"))),
+    }
+}
+
+/// A column as whole numbers (text is parsed; fractions and failures become empty).
+fn as_i64(a: &ArrayRef) -> Result<ArrayRef, IngestError> {
+    use duckdb::arrow::array::AsArray;
+    use duckdb::arrow::datatypes::{DataType, Float64Type};
+    match a.data_type() {
+        DataType::Int64 => Ok(a.clone()),
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64 => duckdb::arrow::compute::cast(a, &DataType::Int64)
+            .map_err(|e| IngestError::Other(e.to_string())),
+        _ => {
+            let f = as_f64(a)?;
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "whole numbers only, checked"
+            )]
+            let v: Int64Array = f
+                .as_primitive::<Float64Type>()
+                .iter()
+                .map(|x| {
+                    x.filter(|x| x.fract() == 0.0 && x.abs() < 1e15)
+                        .map(|x| x as i64)
+                })
+                .collect();
+            Ok(Arc::new(v))
+        }
+    }
+}
+
+/// A column as dates: dates and timestamps are cast, text is parsed as `jjjj-mm-dd` or
+/// `dd-mm-jjjj`.
+fn as_date(a: &ArrayRef) -> Result<ArrayRef, IngestError> {
+    use duckdb::arrow::array::AsArray;
+    use duckdb::arrow::datatypes::DataType;
+    match a.data_type() {
+        DataType::Date32 => Ok(a.clone()),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            let t = as_text(a)?;
+            #[expect(clippy::cast_possible_truncation, reason = "years 2000–2100")]
+            let v: Date32Array = t
+                .as_string::<i32>()
+                .iter()
+                .map(|s| {
+                    s.and_then(|s| parse_date(s.as_bytes()))
+                        .map(|(y, m, d)| days_from_civil(y, m, d) as i32)
+                })
+                .collect();
+            Ok(Arc::new(v))
+        }
+        t => duckdb::arrow::compute::cast(a, &DataType::Date32)
+            .map_err(|e| IngestError::Other(format!("{t}: {e}"))),
+    }
+}
+
+/// Reads row groups `from..to` of a planned Parquet extract, calling `row` for every row.
+/// Rows are numbered as lines: the first data row is line 2, as in a CSV with a header.
 pub(crate) fn read_parquet(
-    conn: &duckdb::Connection,
     path: &Path,
     plan: &ParquetPlan,
     source: &Source,
     progress: &indicatif::ProgressBar,
-    (from, to): (u64, u64),
+    (from, to): (usize, usize),
     row: &mut impl FnMut(Result<Parsed, RowError>) -> Result<(), IngestError>,
 ) -> Result<(), IngestError> {
     use duckdb::arrow::array::AsArray;
-    use duckdb::arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type};
+    use duckdb::arrow::datatypes::{Date32Type, Float64Type, Int64Type};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
     let file = path.display().to_string();
-    let db = |e: duckdb::Error| IngestError::Io {
+    let io = |message: String| IngestError::Io {
         file: file.clone(),
-        message: e.to_string(),
+        message,
     };
+    if from >= to {
+        return Ok(());
+    }
+    let f = std::fs::File::open(path).map_err(|e| io(e.to_string()))?;
+    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, plan.meta.clone())
+        .with_projection(plan.mask.clone())
+        .with_row_groups((from..to).collect())
+        .with_batch_size(8192)
+        .build()
+        .map_err(|e| io(e.to_string()))?;
     let lay = &plan.lay;
-    let whole = from == 0 && to >= plan.rows;
-    let sql = if whole {
-        plan.sql.clone()
-    } else {
-        format!(
-            "{} WHERE file_row_number >= {from} AND file_row_number < {to}",
-            plan.sql
-        )
-    };
-    let mut st = conn.prepare(&sql).map_err(db)?;
-    let frn_col = 7 + source.columns.len();
+    let names: Vec<String> = plan
+        .meta
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
     let mut parser = RowParser::new(source, lay.date_in_key);
     #[expect(clippy::cast_precision_loss, reason = "progress only")]
     let bytes_per_row = plan.bytes as f64 / plan.rows.max(1) as f64;
-    let other = |e: duckdb::arrow::error::ArrowError| IngestError::Other(e.to_string());
-    for batch in st.stream_arrow([]).map_err(db)? {
-        let batch = batch.map_err(db)?;
+    let mut line: u64 = plan.groups[..from].iter().sum::<u64>() + 2;
+    for batch in reader {
+        let batch = batch.map_err(|e| io(e.to_string()))?;
         let n = batch.num_rows();
         #[expect(
             clippy::cast_precision_loss,
@@ -1059,39 +1097,36 @@ pub(crate) fn read_parquet(
             reason = "progress only"
         )]
         progress.inc((n as f64 * bytes_per_row) as u64);
-        // The SELECT fixes the types; a cast is a no-op unless DuckDB chose another width.
-        let cast = |i: usize, t: &DataType| {
-            duckdb::arrow::compute::cast(batch.column(i), t).map_err(other)
+        let col = |i: usize| -> Result<&ArrayRef, IngestError> {
+            batch
+                .column_by_name(&names[i])
+                .ok_or_else(|| io(format!("column '{}' missing from a row group", names[i])))
         };
-        let text_cols = [
-            cast(0, &DataType::Utf8)?,
-            cast(1, &DataType::Utf8)?,
-            cast(3, &DataType::Utf8)?,
-        ];
-        let mut value_cols = Vec::with_capacity(source.columns.len());
-        for (j, spec) in source.columns.iter().enumerate() {
+        let ids = as_text(col(lay.id)?)?;
+        let pcs = as_text(col(lay.postcode)?)?;
+        let toev = match lay.toevoeging {
+            Some(t) => as_text(col(t)?)?,
+            None => Arc::new(StringArray::from(vec![""; n])),
+        };
+        let hn = as_i64(col(lay.huisnummer)?)?;
+        let xs = as_f64(col(lay.x)?)?;
+        let ys = as_f64(col(lay.y)?)?;
+        let ds = as_date(col(lay.date)?)?;
+        let mut values = Vec::with_capacity(source.columns.len());
+        for (spec, &pos) in source.columns.iter().zip(&lay.columns) {
             let numeric = matches!(spec.ty, ColumnType::Int | ColumnType::Number);
-            value_cols.push((
-                numeric,
-                cast(
-                    7 + j,
-                    if numeric {
-                        &DataType::Float64
-                    } else {
-                        &DataType::Utf8
-                    },
-                )?,
-            ));
+            let a = col(pos)?;
+            values.push((numeric, if numeric { as_f64(a)? } else { as_text(a)? }));
         }
         let b = Batch {
-            ids: text_cols[0].as_string::<i32>(),
-            pcs: text_cols[1].as_string::<i32>(),
-            hn: batch.column(2).as_primitive::<Int64Type>(),
-            toev: text_cols[2].as_string::<i32>(),
-            xs: batch.column(4).as_primitive::<Float64Type>(),
-            ys: batch.column(5).as_primitive::<Float64Type>(),
-            ds: batch.column(6).as_primitive::<Date32Type>(),
-            cols: value_cols
+            ids: ids.as_string::<i32>(),
+            pcs: pcs.as_string::<i32>(),
+            hn: hn.as_primitive::<Int64Type>(),
+            toev: toev.as_string::<i32>(),
+            xs: xs.as_primitive::<Float64Type>(),
+            ys: ys.as_primitive::<Float64Type>(),
+            ds: ds.as_primitive::<Date32Type>(),
+            cols: values
                 .iter()
                 .map(|(numeric, a)| {
                     if *numeric {
@@ -1102,11 +1137,9 @@ pub(crate) fn read_parquet(
                 })
                 .collect(),
         };
-        let frn = batch.column(frn_col).as_primitive::<Int64Type>();
-        for (r, &f) in frn.values().iter().enumerate().take(n) {
-            // Row numbers as lines: the first data row is line 2, as in a CSV with a header.
-            let line = u64::try_from(f).unwrap_or(0) + 2;
+        for r in 0..n {
             row(parser.parquet(line, r, &b))?;
+            line += 1;
         }
     }
     Ok(())
