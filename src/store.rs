@@ -43,36 +43,85 @@ pub fn write_transaction<T, E: From<StoreError>>(
     db: &Path,
     f: impl FnOnce(&duckdb::Transaction<'_>) -> Result<T, E>,
 ) -> Result<T, E> {
-    let file = db.display().to_string();
-    let io = |e: std::io::Error| StoreError::Io {
-        file: file.clone(),
-        message: e.to_string(),
-    };
-    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let lock = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(lock_path(db))
-        .map_err(io)?;
-    lock.lock().map_err(io)?;
-    let tmp = tmp_path(db);
-    let _ = std::fs::remove_file(&tmp);
-    let mut wal = tmp.as_os_str().to_owned();
-    wal.push(".wal");
-    let _ = std::fs::remove_file(&wal);
-    if db.exists() {
-        std::fs::copy(db, &tmp).map_err(io)?;
-    }
-    let dberr = |source: duckdb::Error| StoreError::Db {
-        file: file.clone(),
-        source,
-    };
-    let result = (|| -> Result<T, E> {
-        let mut conn = duckdb::Connection::open(&tmp).map_err(dberr)?;
+    Writer::begin(db)?.commit(f)
+}
+
+/// A write in two steps: [`Writer::begin`] takes the lock and prepares the copy (so that an
+/// ingest can do it while it still computes), [`Writer::commit`] changes the copy in one
+/// transaction and puts it in place. Dropping a writer without committing removes the copy.
+pub struct Writer {
+    db: PathBuf,
+    tmp: PathBuf,
+    conn: Option<duckdb::Connection>,
+    _lock: File,
+}
+
+impl Writer {
+    /// Locks `db`, copies it (if it exists) and opens the copy with the schema applied.
+    ///
+    /// # Errors
+    /// I/O and DuckDB errors.
+    pub fn begin(db: &Path) -> Result<Self, StoreError> {
+        let file = db.display().to_string();
+        let io = |e: std::io::Error| StoreError::Io {
+            file: file.clone(),
+            message: e.to_string(),
+        };
+        if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(lock_path(db))
+            .map_err(io)?;
+        lock.lock().map_err(io)?;
+        let tmp = tmp_path(db);
+        let _ = std::fs::remove_file(&tmp);
+        let mut wal = tmp.as_os_str().to_owned();
+        wal.push(".wal");
+        let _ = std::fs::remove_file(&wal);
+        if db.exists() {
+            std::fs::copy(db, &tmp).map_err(io)?;
+        }
+        let mut w = Self {
+            db: db.to_path_buf(),
+            tmp,
+            conn: None,
+            _lock: lock,
+        };
+        let dberr = |source: duckdb::Error| StoreError::Db {
+            file: file.clone(),
+            source,
+        };
+        let conn = duckdb::Connection::open(&w.tmp).map_err(dberr)?;
         conn.execute_batch(SCHEMA).map_err(dberr)?;
+        w.conn = Some(conn);
+        Ok(w)
+    }
+
+    /// Runs `f` in one transaction on the copy and, when `f` and the commit succeed,
+    /// atomically replaces the database with it.
+    ///
+    /// # Errors
+    /// I/O and DuckDB errors, or the error `f` returns.
+    pub fn commit<T, E: From<StoreError>>(
+        mut self,
+        f: impl FnOnce(&duckdb::Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let file = self.db.display().to_string();
+        let io = |e: std::io::Error| StoreError::Io {
+            file: file.clone(),
+            message: e.to_string(),
+        };
+        let dberr = |source: duckdb::Error| StoreError::Db {
+            file: file.clone(),
+            source,
+        };
+        let Some(mut conn) = self.conn.take() else {
+            unreachable!("a writer holds its connection until it commits")
+        };
         let tx = conn.transaction().map_err(dberr)?;
         let out = f(&tx)?;
         tracing::debug!("transaction body done");
@@ -81,21 +130,25 @@ pub fn write_transaction<T, E: From<StoreError>>(
         conn.execute_batch("CHECKPOINT").map_err(dberr)?;
         tracing::debug!("checkpointed");
         conn.close().map_err(|(_, e)| dberr(e))?;
+        File::open(&self.tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(io)?;
+        std::fs::rename(&self.tmp, &self.db).map_err(io)?;
+        if let Some(dir) = self.db.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = File::open(dir).and_then(|d| d.sync_all());
+        }
         Ok(out)
-    })();
-    match result {
-        Ok(out) => {
-            File::open(&tmp).and_then(|f| f.sync_all()).map_err(io)?;
-            std::fs::rename(&tmp, db).map_err(io)?;
-            if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
-                let _ = File::open(dir).and_then(|d| d.sync_all());
-            }
-            Ok(out)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Not committed (or the rename failed): the copy goes, the database stays as it was.
+        drop(self.conn.take());
+        let _ = std::fs::remove_file(&self.tmp);
+        let mut wal = self.tmp.as_os_str().to_owned();
+        wal.push(".wal");
+        let _ = std::fs::remove_file(PathBuf::from(wal));
     }
 }
 

@@ -734,10 +734,15 @@ impl LpIndex {
         }
     }
 
-    /// The value table, zeroed (dense) or empty (grows with [`Self::row`]).
+    /// The value table, zeroed (dense) or empty (grows with [`Self::row`]). A dense table's
+    /// pages are touched on every core at once rather than one by one as rows arrive.
     fn values(&self) -> Vec<f64> {
-        self.dense
-            .map_or_else(Vec::new, |(_, nq, l)| vec![0.0; nq * l * self.nf * 2])
+        use rayon::prelude::*;
+        self.dense.map_or_else(Vec::new, |(_, nq, l)| {
+            let mut v = vec![0.0; nq * l * self.nf * 2];
+            v.par_chunks_mut(1 << 15).for_each(|c| c.fill(0.0));
+            v
+        })
     }
 
     #[inline]

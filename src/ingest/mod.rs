@@ -224,6 +224,8 @@ pub fn ingest(
         }
     }
 
+    // The new version's copy of the database is prepared while the extracts are read.
+    let mut writer = PendingWriter::start(db);
     // Read, validate, locate, aggregate.
     let inputs: Vec<(PathBuf, usize, bool)> = files
         .iter()
@@ -305,7 +307,7 @@ pub fn ingest(
         summary.suppressed_share = suppressed as f64 / published.len().max(1) as f64;
     }
 
-    let version = store::write_transaction(db, |tx| -> Result<i32, IngestError> {
+    let version = writer.take()?.commit(|tx| -> Result<i32, IngestError> {
         let dberr = |source: duckdb::Error| StoreError::Db {
             file: db.display().to_string(),
             source,
@@ -326,17 +328,21 @@ pub fn ingest(
             ],
         )
         .map_err(dberr)?;
+        // Appenders rather than one INSERT per row: each statement costs a prepare.
+        let mut app = tx.appender("dataset_extract").map_err(dberr)?;
         for (f, (_, _, _, sha)) in summary.files.iter().zip(&files) {
             let name = Path::new(&f.file)
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            tx.execute(
-                "INSERT INTO dataset_extract VALUES (?, ?, ?, ?, ?, ?)",
-                duckdb::params![version, f.source, name, sha, f.rows, f.rejected],
-            )
+            app.append_row(duckdb::params![
+                version, f.source, name, sha, f.rows, f.rejected
+            ])
             .map_err(dberr)?;
         }
+        app.flush().map_err(dberr)?;
+        drop(app);
+        let mut app = tx.appender("indicator").map_err(dberr)?;
         for ind in &cat.indicators {
             let partners: Vec<&str> = ind
                 .sources()
@@ -344,34 +350,37 @@ pub fn ingest(
                 .filter_map(|s| cat.source(s))
                 .map(|s| s.partner.as_str())
                 .collect();
-            tx.execute(
-                "INSERT INTO indicator VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                duckdb::params![
-                    version,
-                    ind.id,
-                    ind.naam,
-                    ind.name_en,
-                    ind.theme,
-                    ind.sources().join(","),
-                    partners.join(", "),
-                    ind.legal_basis,
-                    ind.unit,
-                    ind.scale,
-                    format!("{:?}", ind.polarity).to_lowercase(),
-                    ind.min_denominator,
-                    ind.enforcement,
-                    ind.numerator.sum.is_some()
-                ],
-            )
+            app.append_row(duckdb::params![
+                version,
+                ind.id,
+                ind.naam,
+                ind.name_en,
+                ind.theme,
+                ind.sources().join(","),
+                partners.join(", "),
+                ind.legal_basis,
+                ind.unit,
+                ind.scale,
+                format!("{:?}", ind.polarity).to_lowercase(),
+                ind.min_denominator,
+                ind.enforcement,
+                ind.numerator.sum.is_some()
+            ])
             .map_err(dberr)?;
         }
+        app.flush().map_err(dberr)?;
+        drop(app);
+        let mut app = tx.appender("theme").map_err(dberr)?;
         for t in &cat.themes {
-            tx.execute(
-                "INSERT INTO theme VALUES (?, ?, ?, ?)",
-                duckdb::params![version, t.id, t.naam, t.weight],
-            )
-            .map_err(dberr)?;
+            app.append_row(duckdb::params![version, t.id, t.naam, t.weight])
+                .map_err(dberr)?;
         }
+        app.flush().map_err(dberr)?;
+        drop(app);
+        tracing::debug!(
+            seconds = started.elapsed().as_secs_f64(),
+            "metadata appended"
+        );
         {
             let mut app = tx.appender("unit").map_err(dberr)?;
             for chunk in units.chunks(50_000) {
@@ -398,16 +407,15 @@ pub fn ingest(
             });
             let mut app = tx.appender("aggregate").map_err(dberr)?;
             for chunk in shown.chunks(200_000) {
-                app.append_record_batch(figures_batch(
-                    version,
-                    chunk,
-                    &ua,
-                    &codes,
-                    &summary.indicators,
-                )?)
-                .map_err(dberr)?;
+                let batch = figures_batch(version, chunk, &ua, &codes, &summary.indicators)?;
+                tracing::debug!(seconds = started.elapsed().as_secs_f64(), "figures batch");
+                app.append_record_batch(batch).map_err(dberr)?;
             }
             app.flush().map_err(dberr)?;
+            tracing::debug!(
+                seconds = started.elapsed().as_secs_f64(),
+                "figures appended"
+            );
             // Coverage: how many areas per level, quarter and indicator were published.
             let mut cov: BTreeMap<(Level, u16, u16), [i64; 4]> = BTreeMap::new();
             let mut dense: Vec<[i64; 4]> = Vec::new();
@@ -510,6 +518,34 @@ pub fn ingest(
     summary.version = Some(version);
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// A [`store::Writer`] being prepared on another thread; joined when taken or dropped.
+struct PendingWriter(Option<std::thread::JoinHandle<Result<store::Writer, StoreError>>>);
+
+impl PendingWriter {
+    fn start(db: &Path) -> Self {
+        let db = db.to_path_buf();
+        Self(Some(std::thread::spawn(move || store::Writer::begin(&db))))
+    }
+
+    fn take(&mut self) -> Result<store::Writer, IngestError> {
+        self.0
+            .take()
+            .ok_or_else(|| IngestError::Other("the writer was taken".into()))?
+            .join()
+            .map_err(|_| IngestError::Other("preparing the database copy panicked".into()))?
+            .map_err(IngestError::from)
+    }
+}
+
+impl Drop for PendingWriter {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take() {
+            // The copy is removed when the writer drops.
+            let _ = h.join();
+        }
+    }
 }
 
 fn progress_bar(show: bool) -> indicatif::ProgressBar {
