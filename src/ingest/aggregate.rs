@@ -344,6 +344,7 @@ impl<'p, 'a> Partial<'p, 'a> {
         }
     }
 
+    #[inline]
     fn location(&mut self, p: &Parsed) -> Result<u32, RowError> {
         let key = (p.postcode, p.x.to_bits(), p.y.to_bits());
         if self.last_loc.0 == key && self.last_loc.1 != u32::MAX {
@@ -701,7 +702,11 @@ pub fn finish(partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
     }
     let rows = index.rows();
     tracing::debug!(rows = rows.len(), "measures per location and quarter");
-    rollup(&locations, &rows, &lp_vals, plan)
+    // The threads' accumulations are freed while the units are built.
+    std::thread::scope(|sc| {
+        sc.spawn(move || drop(partials));
+        rollup(&locations, &rows, &lp_vals, plan)
+    })
 }
 
 /// Rows of figures per (location, quarter): a dense table (quarter-major, so that rows read
@@ -885,51 +890,57 @@ fn rollup(
         .collect();
     tracing::debug!(units = units.len(), "units");
 
-    let mut row_of: AHashMap<(u32, u16), u32> = AHashMap::new();
-    let mut rows: Vec<(u32, u16)> = Vec::new();
-    let mut vals: Vec<f64> = Vec::new();
-    let mut add_into =
-        |u: u32, period: u16, src: &[f64], rows: &mut Vec<(u32, u16)>, vals: &mut Vec<f64>| {
-            let row = *row_of.entry((u, period)).or_insert_with(|| {
-                rows.push((u, period));
-                vals.resize(vals.len() + nf * 2, 0.0);
-                u32::try_from(rows.len() - 1).unwrap_or(u32::MAX)
-            }) as usize;
-            for (d, v) in vals[row * nf * 2..(row + 1) * nf * 2].iter_mut().zip(src) {
-                *d += v;
-            }
-        };
-    for &(r, loc, period) in lp {
-        let src = &lp_vals[r * nf * 2..(r + 1) * nf * 2];
-        for &u in &leaves[loc as usize] {
-            add_into(u, period, src, &mut rows, &mut vals);
-        }
-    }
-    // Up through the parents, finest levels first.
-    for level in [
-        Level::H3_10,
-        Level::H3_9,
-        Level::H3_8,
-        Level::Pc6,
-        Level::Buurt,
-        Level::Wijk,
-    ] {
-        let of_level: Vec<usize> = (0..rows.len())
-            .filter(|&r| units[rows[r].0 as usize].level == level)
-            .collect();
-        for r in of_level {
-            let (u, period) = rows[r];
-            if let Some(p) = parent[u as usize] {
-                let src = vals[r * nf * 2..(r + 1) * nf * 2].to_vec();
-                add_into(p, period, &src, &mut rows, &mut vals);
+    // The figures of every unit and, at the same time, the disclosure structure.
+    let figures = || {
+        let mut row_of: AHashMap<(u32, u16), u32> = AHashMap::new();
+        let mut rows: Vec<(u32, u16)> = Vec::new();
+        let mut vals: Vec<f64> = Vec::new();
+        let mut add_into =
+            |u: u32, period: u16, src: &[f64], rows: &mut Vec<(u32, u16)>, vals: &mut Vec<f64>| {
+                let row = *row_of.entry((u, period)).or_insert_with(|| {
+                    rows.push((u, period));
+                    vals.resize(vals.len() + nf * 2, 0.0);
+                    u32::try_from(rows.len() - 1).unwrap_or(u32::MAX)
+                }) as usize;
+                for (d, v) in vals[row * nf * 2..(row + 1) * nf * 2].iter_mut().zip(src) {
+                    *d += v;
+                }
+            };
+        for &(r, loc, period) in lp {
+            let src = &lp_vals[r * nf * 2..(r + 1) * nf * 2];
+            for &u in &leaves[loc as usize] {
+                add_into(u, period, src, &mut rows, &mut vals);
             }
         }
-    }
-    let structure = Structure::new(
-        units.iter().map(|u| u.level).collect(),
-        parent,
-        &memberships,
-    );
+        // Up through the parents, finest levels first.
+        for level in [
+            Level::H3_10,
+            Level::H3_9,
+            Level::H3_8,
+            Level::Pc6,
+            Level::Buurt,
+            Level::Wijk,
+        ] {
+            let of_level: Vec<usize> = (0..rows.len())
+                .filter(|&r| units[rows[r].0 as usize].level == level)
+                .collect();
+            for r in of_level {
+                let (u, period) = rows[r];
+                if let Some(p) = parent[u as usize] {
+                    let src = vals[r * nf * 2..(r + 1) * nf * 2].to_vec();
+                    add_into(p, period, &src, &mut rows, &mut vals);
+                }
+            }
+        }
+        (rows, vals)
+    };
+    let ((rows, vals), structure) = rayon::join(figures, || {
+        Structure::new(
+            units.iter().map(|u| u.level).collect(),
+            parent.clone(),
+            &memberships,
+        )
+    });
     tracing::debug!("structure");
     let mut cells_of_pc6: AHashMap<u32, Vec<CellIndex>> = AHashMap::new();
     for (loc, m) in locations.iter().zip(&memberships) {

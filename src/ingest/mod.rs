@@ -406,9 +406,15 @@ pub fn ingest(
                 )
             });
             let mut app = tx.appender("aggregate").map_err(dberr)?;
-            for chunk in shown.chunks(200_000) {
-                let batch = figures_batch(version, chunk, &ua, &codes, &summary.indicators)?;
-                tracing::debug!(seconds = started.elapsed().as_secs_f64(), "figures batch");
+            let batches: Vec<RecordBatch> = {
+                use rayon::prelude::*;
+                shown
+                    .par_chunks(shown.len().div_ceil(rayon::current_num_threads()).max(1))
+                    .map(|chunk| figures_batch(version, chunk, &ua, &codes, &summary.indicators))
+                    .collect::<Result<_, _>>()?
+            };
+            tracing::debug!(seconds = started.elapsed().as_secs_f64(), "figures batches");
+            for batch in batches {
                 app.append_record_batch(batch).map_err(dberr)?;
             }
             app.flush().map_err(dberr)?;
@@ -515,6 +521,8 @@ pub fn ingest(
         Ok(version)
     })?;
     tracing::debug!(seconds = started.elapsed().as_secs_f64(), "written");
+    // The in-memory aggregates are freed on another thread; the caller need not wait.
+    std::thread::spawn(move || drop((ua, published, units, codes)));
     summary.version = Some(version);
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
