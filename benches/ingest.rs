@@ -9,6 +9,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 use wijkradar::{catalogue::Catalogue, demo, ingest, spatial::Boundaries};
 
+/// The allocator the `wijkradar` binary uses (see `src/main.rs`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn extracts(format: demo::Format, scale: f64) -> (Vec<PathBuf>, u64) {
     let dir =
         std::env::temp_dir().join(format!("wijkradar-bench-{format:?}-{scale}").to_lowercase());

@@ -5,6 +5,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use wijkradar::{catalogue::Catalogue, demo, disclosure::Params, ingest, spatial::Boundaries};
 
+/// mimalloc keeps freed memory for reuse: the ingest allocates and frees large buffers (decoded
+/// Parquet batches, accumulators), which the system allocator returns to the kernel each time.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "wijkradar",

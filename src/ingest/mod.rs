@@ -521,8 +521,6 @@ pub fn ingest(
         Ok(version)
     })?;
     tracing::debug!(seconds = started.elapsed().as_secs_f64(), "written");
-    // The in-memory aggregates are freed on another thread; the caller need not wait.
-    std::thread::spawn(move || drop((ua, published, units, codes)));
     summary.version = Some(version);
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
