@@ -896,10 +896,15 @@ fn parquet_with_text_coordinates_and_dates_and_narrow_integers_is_read() {
         p.display()
     ))
     .unwrap();
-    let err = ingest::aggregate_files(&[p.clone()], &f.cat, &f.bounds, Split::default())
-        .err()
-        .unwrap()
-        .to_string();
+    let err = ingest::aggregate_files(
+        std::slice::from_ref(&p),
+        &f.cat,
+        &f.bounds,
+        Split::default(),
+    )
+    .err()
+    .unwrap()
+    .to_string();
     assert!(err.contains("line 42, column 'postcode'"), "{err}");
     let rf = dir.path().join("afgewezen.csv");
     let s = ingest::ingest(

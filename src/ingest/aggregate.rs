@@ -594,7 +594,6 @@ pub fn finish(partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
     let (mut q0, mut q1) = (u16::MAX, 0u16);
     for p in &partials {
         for s in &p.src {
-            #[expect(clippy::cast_possible_truncation, reason = "packed key")]
             for q in s
                 .lq_keys
                 .iter()
@@ -639,8 +638,8 @@ pub fn finish(partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
     tracing::debug!("row measures");
     // Address-level measures: a run is a whole address and quarter unless its key comes
     // back elsewhere; those runs are combined first.
-    for source in 0..plan.src_bases.len() {
-        if addr_finals[source].is_empty() {
+    for (source, finals_of_source) in addr_finals.iter().enumerate() {
+        if finals_of_source.is_empty() {
             continue;
         }
         let abases = &plan.addr_bases[source];
@@ -651,7 +650,7 @@ pub fn finish(partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
         let mut add_run = |r: &Run, lp_vals: &mut Vec<f64>| {
             let row = row_of(r.loc, r.q, lp_vals);
             let dst = &mut lp_vals[row * nf * 2..(row + 1) * nf * 2];
-            for &(j, f) in &addr_finals[source] {
+            for &(j, f) in finals_of_source {
                 let v = match *f {
                     Final::MinRows { slot, min, .. } => {
                         u8::from(r.vals[slot] >= min && r.vals[slot] > 0.0)

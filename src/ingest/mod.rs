@@ -593,6 +593,9 @@ fn write_rejects(path: &Path, rejects: &[(String, RowError)]) -> Result<(), Inge
 /// Reads, validates, locates and aggregates every file. With `tolerant`, bad rows are
 /// collected instead of stopping the run. Duplicate keys are found by sorting the keys after
 /// the pass; when there are any, a tolerant run reads again without them.
+/// The exact aggregates, the rejected rows (file, error) and the summary of a read.
+type Read = (UnitAggregates, Vec<(String, RowError)>, Summary);
+
 fn read_all(
     files: &[pass::Input],
     cat: &Catalogue,
@@ -600,7 +603,7 @@ fn read_all(
     tolerant: bool,
     progress: bool,
     split: Split,
-) -> Result<(UnitAggregates, Vec<(String, RowError)>, Summary), IngestError> {
+) -> Result<Read, IngestError> {
     let plan = Plan::new(cat).map_err(IngestError::Other)?;
     let bar = progress_bar(progress);
     let locator = Locator::new(bounds);

@@ -139,7 +139,6 @@ impl Positions {
     /// File index and line of a packed position.
     #[must_use]
     pub(crate) fn resolve(&self, packed: u64) -> (usize, u64) {
-        #[expect(clippy::cast_possible_truncation, reason = "ranks are small")]
         let (file, offset) = self.pieces[(packed >> 40) as usize];
         (file, offset + (packed & ((1 << 40) - 1)))
     }
