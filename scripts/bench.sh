@@ -23,9 +23,10 @@ for fmt in parquet csv; do
   [ -f "$dir/rows.txt" ] || { "$bin" demo --out "$dir" --scale "$WIJKRADAR_BENCH_SCALE" --format "$fmt" >/dev/null; }
   files=$(ls "$dir"/*.{csv,parquet} 2>/dev/null)
   rm -f "$work/$fmt.duckdb"
+  python3 -c "import time; t=time.time(); sum(range(3*10**7)); print(f\"calibration loop: {time.time()-t:.2f} s (0.6 s on a quiet machine)\")"
   /usr/bin/time -v "$bin" ingest --db "$work/$fmt.duckdb" $files 2> "$work/$fmt.time" | tail -1
   grep -E "Maximum resident|Elapsed" "$work/$fmt.time"
-  hyperfine --warmup 1 --runs 3 --prepare "rm -f $work/h-$fmt.duckdb" "$bin ingest --db $work/h-$fmt.duckdb $files"
+  hyperfine -N --warmup 1 --runs 10 --prepare "rm -f $work/h-$fmt.duckdb" "$bin ingest --db $work/h-$fmt.duckdb $files"
 done
 
 echo "== load: res-9 layer, 64 connections"
