@@ -73,6 +73,9 @@ pub struct Plan {
     /// Per source: the bases its address-level measures read, in address-slot order.
     addr_bases: Vec<Vec<usize>>,
     finals: Vec<Final>,
+    /// Per source: its address-level finals (index among `finals`, final), counted when an
+    /// address run closes.
+    addr_finals: Vec<Vec<(usize, Final)>>,
     /// One entry per distinct catalogue measure (numerators and denominators).
     pub measure_specs: Vec<MeasureSpec>,
 }
@@ -155,7 +158,7 @@ impl Plan {
                 .expect("row bases are listed")
         };
         #[expect(clippy::cast_possible_truncation, reason = "small row counts")]
-        let finals = pending
+        let finals: Vec<Final> = pending
             .into_iter()
             .map(|p| match p {
                 Pending::Rows(b) => Final::Rows {
@@ -185,11 +188,18 @@ impl Plan {
                 cat.sources[s].id
             ));
         }
+        let mut addr_finals: Vec<Vec<(usize, Final)>> = vec![Vec::new(); cat.sources.len()];
+        for (j, f) in finals.iter().enumerate() {
+            if let Final::MinRows { source, .. } | Final::AreaBelow { source, .. } = *f {
+                addr_finals[source].push((j, f.clone()));
+            }
+        }
         Ok(Self {
             bases,
             src_bases,
             addr_bases,
             finals,
+            addr_finals,
             measure_specs,
         })
     }
@@ -286,6 +296,8 @@ struct SourceAcc {
     /// Per row and base: (sum, rows).
     acc: Vec<f64>,
     last_lq: (u64, u32),
+    /// Per row: the source's address-level finals, added as runs close.
+    afin: Vec<f64>,
     /// The open run: address-and-quarter key, location, quarter, values.
     run: Option<Run>,
     /// Finished runs.
@@ -298,6 +310,8 @@ struct Run {
     key: u64,
     loc: u32,
     q: u16,
+    /// Its (location, quarter) row in the thread's accumulators.
+    lq: u32,
     /// Rows (counting bases) or the column's max (max bases), per address base.
     vals: [f32; MAX_ADDR_BASES],
 }
@@ -399,6 +413,8 @@ impl<'p, 'a> Partial<'p, 'a> {
                     s.lq_of.insert(lq, r);
                     s.lq_keys.push(lq);
                     s.acc.resize(s.acc.len() + bases.len() * 2, 0.0);
+                    s.afin
+                        .resize(s.afin.len() + plan.addr_finals[source].len(), 0.0);
                     r
                 }
             };
@@ -423,23 +439,20 @@ impl<'p, 'a> Partial<'p, 'a> {
         }
         // One run per address (dwelling) and quarter while its rows come together.
         let key = p.address ^ u64::from(p.period).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let run = match &mut s.run {
-            Some(r) if r.key == key => r,
-            open => {
-                if let Some(done) = open.take() {
-                    s.runs.push(done);
-                }
-                open.insert(Run {
-                    key,
-                    loc,
-                    q: p.period,
-                    vals: [0.0; MAX_ADDR_BASES],
-                })
-            }
-        };
+        if s.run.as_ref().is_some_and(|r| r.key != key) {
+            close_run(plan, source, s);
+        }
+        let run = s.run.get_or_insert(Run {
+            key,
+            loc,
+            q: p.period,
+            lq: row,
+            vals: [0.0; MAX_ADDR_BASES],
+        });
         if run.loc != loc && self.locator.key(loc) < self.locator.key(run.loc) {
             // One address at several coordinates: it counts at the smallest location.
             run.loc = loc;
+            run.lq = row;
         }
         for (l, &b) in abases.iter().enumerate() {
             let base = &plan.bases[b];
@@ -459,10 +472,8 @@ impl<'p, 'a> Partial<'p, 'a> {
 
     /// Closes the open runs: the next rows come from elsewhere in the extracts.
     pub fn end_piece(&mut self) {
-        for s in &mut self.src {
-            if let Some(r) = s.run.take() {
-                s.runs.push(r);
-            }
+        for (source, s) in self.src.iter_mut().enumerate() {
+            close_run(self.plan, source, s);
         }
     }
 
@@ -475,6 +486,33 @@ impl<'p, 'a> Partial<'p, 'a> {
     #[must_use]
     pub fn found(&self) -> &[(u64, u64)] {
         &self.found
+    }
+}
+
+/// The value of an address-level final for one address and quarter.
+fn addr_value(f: &Final, vals: &[f32; MAX_ADDR_BASES]) -> f64 {
+    let v = match *f {
+        Final::MinRows { slot, min, .. } => vals[slot] >= min && vals[slot] > 0.0,
+        Final::AreaBelow {
+            rows, area, value, ..
+        } => {
+            let n = f64::from(vals[rows]);
+            n > 0.0 && f64::from(vals[area]) / n < value
+        }
+        Final::Rows { .. } => false,
+    };
+    f64::from(u8::from(v))
+}
+
+/// Counts the open run of `source` at its row and keeps it (its key may come back).
+fn close_run(plan: &Plan, source: usize, s: &mut SourceAcc) {
+    if let Some(r) = s.run.take() {
+        let fins = &plan.addr_finals[source];
+        let row = r.lq as usize * fins.len();
+        for (k, (_, f)) in fins.iter().enumerate() {
+            s.afin[row + k] += addr_value(f, &r.vals);
+        }
+        s.runs.push(r);
     }
 }
 
@@ -632,12 +670,19 @@ pub fn finish(partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
                     dst[j * 2] += acc[l * 2];
                     dst[j * 2 + 1] += acc[l * 2 + 1];
                 }
+                let fins = &plan.addr_finals[source];
+                for (k, &(j, _)) in fins.iter().enumerate() {
+                    let v = s.afin[r * fins.len() + k];
+                    dst[j * 2] += v;
+                    dst[j * 2 + 1] += v;
+                }
             }
         }
     }
     tracing::debug!("row measures");
-    // Address-level measures: a run is a whole address and quarter unless its key comes
-    // back elsewhere; those runs are combined first.
+    // Address-level measures were counted per run as the runs closed. A run is a whole
+    // address and quarter unless its key comes back (a dwelling cut by a piece boundary):
+    // those runs are taken out again and counted once, combined.
     for (source, finals_of_source) in addr_finals.iter().enumerate() {
         if finals_of_source.is_empty() {
             continue;
@@ -646,34 +691,23 @@ pub fn finish(partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
         let runs = || partials.iter().flat_map(|p| p.src[source].runs.iter());
         let repeated = repeated_in(runs().map(|r| r.key));
         tracing::debug!(repeated = repeated.len(), "runs checked");
-        let mut combined: AHashMap<u64, Run> = AHashMap::new();
-        let mut add_run = |r: &Run, lp_vals: &mut Vec<f64>| {
+        if repeated.is_empty() {
+            continue;
+        }
+        let mut add_run = |r: &Run, sign: f64, lp_vals: &mut Vec<f64>| {
             let row = row_of(r.loc, r.q, lp_vals);
             let dst = &mut lp_vals[row * nf * 2..(row + 1) * nf * 2];
             for &(j, f) in finals_of_source {
-                let v = match *f {
-                    Final::MinRows { slot, min, .. } => {
-                        u8::from(r.vals[slot] >= min && r.vals[slot] > 0.0)
-                    }
-                    Final::AreaBelow {
-                        rows, area, value, ..
-                    } => {
-                        let n = f64::from(r.vals[rows]);
-                        u8::from(n > 0.0 && f64::from(r.vals[area]) / n < value)
-                    }
-                    Final::Rows { .. } => 0,
-                };
-                dst[j * 2] += f64::from(v);
-                dst[j * 2 + 1] += f64::from(v);
+                let v = sign * addr_value(f, &r.vals);
+                dst[j * 2] += v;
+                dst[j * 2 + 1] += v;
             }
         };
-        // A one-word filter in front of the set: most runs are checked with a bit test.
+        let mut combined: AHashMap<u64, Run> = AHashMap::new();
+        // A one-word filter in front of the set: most runs are passed over with a bit test.
         let filter = repeated.iter().fold(0u64, |f, k| f | 1 << (k & 63));
-        for r in runs() {
-            if filter & (1 << (r.key & 63)) == 0 || !repeated.contains(&r.key) {
-                add_run(r, &mut lp_vals);
-                continue;
-            }
+        for r in runs().filter(|r| filter & (1 << (r.key & 63)) != 0 && repeated.contains(&r.key)) {
+            add_run(r, -1.0, &mut lp_vals);
             match combined.get_mut(&r.key) {
                 None => {
                     combined.insert(r.key, *r);
@@ -696,7 +730,7 @@ pub fn finish(partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
         let mut combined: Vec<Run> = combined.into_values().collect();
         combined.sort_unstable_by_key(|r| r.key);
         for r in &combined {
-            add_run(r, &mut lp_vals);
+            add_run(r, 1.0, &mut lp_vals);
         }
     }
     let rows = index.rows();
