@@ -477,6 +477,15 @@ impl<'p, 'a> Partial<'p, 'a> {
         }
     }
 
+    /// Reserves room for the key hashes of about `rows` rows, so that the buckets are not
+    /// copied while they grow.
+    pub fn reserve_keys(&mut self, rows: usize) {
+        let per = rows / 256 + rows / 2048 + 16;
+        for b in &mut self.keys {
+            b.reserve(per);
+        }
+    }
+
     /// The key hashes of the rows read, bucketed, for the duplicate check.
     pub fn take_keys(&mut self) -> KeyBuckets {
         std::mem::replace(&mut self.keys, vec![Vec::new(); 256])

@@ -182,6 +182,15 @@ pub(crate) fn read_pass<'p, 'a>(
     find: Option<&'p HashSet<u64>>,
 ) -> Result<PassResult<'p, 'a>, IngestError> {
     let (works, plans) = plan_pieces(files, cat, split)?;
+    // Rows to expect per thread: Parquet footers tell; CSV lines are about 70 bytes.
+    let expected: u64 = plans
+        .iter()
+        .zip(files)
+        .map(|(p, (path, _, _))| match p {
+            FilePlan::Parquet(pp) => pp.rows,
+            FilePlan::Csv(_) => std::fs::metadata(path).map_or(0, |m| m.len() / 70),
+        })
+        .sum();
     // Ranks are file order; threads take the largest pieces first.
     let mut order: Vec<usize> = (0..works.len()).collect();
     order.sort_by_key(|&i| (std::cmp::Reverse(works[i].weight), i));
@@ -197,6 +206,9 @@ pub(crate) fn read_pass<'p, 'a>(
                 let (next, stopped_at, stop) = (&next, &stopped_at, &stop);
                 sc.spawn(move || -> ThreadOut<'p, 'a> {
                     let mut partial = Partial::new(plan, locator, find);
+                    partial.reserve_keys(
+                        usize::try_from(expected / n_threads as u64).unwrap_or(0),
+                    );
                     let mut rejects = Vec::new();
                     let mut counts = Vec::new();
                     loop {
