@@ -833,16 +833,11 @@ fn bad_rows_in_later_pieces_are_reported_at_their_line_in_the_file() {
 fn a_duplicate_key_in_a_later_piece_names_its_line() {
     let f = fixture();
     let dir = tempfile::tempdir().unwrap();
-    let mut body = String::from(H);
-    for i in 0..3000 {
-        body.push_str(&format!(
-            "PD{i};5925AB;{};;209500,5;376800,25;15-02-2025;geweld\n",
-            i + 1
-        ));
-    }
-    // Line 3002 repeats the key of line 12 (id PD10).
-    body.push_str("PD10;5925AB;9;;209500,5;376800,25;16-02-2025;geweld\n");
-    let p = write_csv(dir.path(), "politie_dup.csv", &body);
+    let p = politie_with_bad_lines(dir.path(), "politie_dup.csv", 3000, &[]);
+    // Line 3002 repeats the key of line 12 (id PS10).
+    let mut file = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+    file.write_all(b"PS10;5925AB;9;;209500,5;376800,25;16-02-2025;geweld\n")
+        .unwrap();
     let err = ingest::ingest(
         &dir.path().join("d.duckdb"),
         &[extract("brp"), p.clone()],

@@ -658,13 +658,9 @@ pub fn finish(partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
         |loc: u32, q: u16, lp_vals: &mut Vec<f64>| index.row(renum[loc as usize], q, lp_vals);
     // Which finals each source feeds.
     let mut row_finals: Vec<Vec<(usize, usize)>> = vec![Vec::new(); plan.src_bases.len()];
-    let mut addr_finals: Vec<Vec<(usize, &Final)>> = vec![Vec::new(); plan.src_bases.len()];
     for (j, f) in plan.finals.iter().enumerate() {
-        match *f {
-            Final::Rows { source, local } => row_finals[source].push((j, local)),
-            Final::MinRows { source, .. } | Final::AreaBelow { source, .. } => {
-                addr_finals[source].push((j, f));
-            }
+        if let Final::Rows { source, local } = *f {
+            row_finals[source].push((j, local));
         }
     }
     for part in &partials {
@@ -692,7 +688,7 @@ pub fn finish(partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
     // Address-level measures were counted per run as the runs closed. A run is a whole
     // address and quarter unless its key comes back (a dwelling cut by a piece boundary):
     // those runs are taken out again and counted once, combined.
-    for (source, finals_of_source) in addr_finals.iter().enumerate() {
+    for (source, finals_of_source) in plan.addr_finals.iter().enumerate() {
         if finals_of_source.is_empty() {
             continue;
         }
@@ -706,8 +702,8 @@ pub fn finish(partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
         let mut add_run = |r: &Run, sign: f64, lp_vals: &mut Vec<f64>| {
             let row = row_of(r.loc, r.q, lp_vals);
             let dst = &mut lp_vals[row * nf * 2..(row + 1) * nf * 2];
-            for &(j, f) in finals_of_source {
-                let v = sign * addr_value(f, &r.vals);
+            for (j, f) in finals_of_source {
+                let (j, v) = (*j, sign * addr_value(f, &r.vals));
                 dst[j * 2] += v;
                 dst[j * 2 + 1] += v;
             }

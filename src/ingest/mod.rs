@@ -423,8 +423,6 @@ pub fn ingest(
                 "figures appended"
             );
             // Coverage: how many areas per level, quarter and indicator were published.
-            let mut cov: BTreeMap<(Level, u16, u16), [i64; 4]> = BTreeMap::new();
-            let mut dense: Vec<[i64; 4]> = Vec::new();
             let (q0, q1) = published.iter().fold((u16::MAX, 0), |(a, b), f| {
                 (a.min(f.period), b.max(f.period))
             });
@@ -432,12 +430,13 @@ pub fn ingest(
                 usize::from(q1.saturating_sub(q0)) + 1,
                 summary.indicators.len(),
             );
-            let idx = |level: Level, q: u16, i: u16| {
-                (level as usize * nq + usize::from(q - q0)) * ni + usize::from(i)
+            let idx = |level: Level, q: u16, i: usize| {
+                (level as usize * nq + usize::from(q - q0)) * ni + i
             };
-            dense.resize(Level::ALL.len() * nq * ni, [0; 4]);
+            let mut dense: Vec<[i64; 4]> = vec![[0; 4]; Level::ALL.len() * nq * ni];
             for f in &published {
-                let e = &mut dense[idx(ua.units[f.unit as usize].level, f.period, f.indicator)];
+                let level = ua.units[f.unit as usize].level;
+                let e = &mut dense[idx(level, f.period, usize::from(f.indicator))];
                 e[0] += 1;
                 if f.status == Status::Published {
                     e[1] += 1;
@@ -448,31 +447,28 @@ pub fn ingest(
                     e[2] += 1;
                 }
             }
+            // Rows in (level, quarter, indicator) order: the table's own order.
+            let mut app = tx.appender("coverage").map_err(dberr)?;
             for level in Level::ALL {
                 for q in q0..=q1 {
-                    for i in 0..ni {
-                        #[expect(clippy::cast_possible_truncation, reason = "few indicators")]
-                        let c = dense[idx(level, q, i as u16)];
-                        if c[0] > 0 {
-                            #[expect(clippy::cast_possible_truncation, reason = "few indicators")]
-                            cov.insert((level, q, i as u16), c);
+                    for (i, indicator) in summary.indicators.iter().enumerate() {
+                        let c = dense[idx(level, q, i)];
+                        if c[0] == 0 {
+                            continue;
                         }
+                        app.append_row(duckdb::params![
+                            version,
+                            level.id(),
+                            read::period_label(q),
+                            indicator,
+                            c[0],
+                            c[1],
+                            c[2],
+                            c[3]
+                        ])
+                        .map_err(dberr)?;
                     }
                 }
-            }
-            let mut app = tx.appender("coverage").map_err(dberr)?;
-            for ((level, q, i), c) in cov {
-                app.append_row(duckdb::params![
-                    version,
-                    level.id(),
-                    read::period_label(q),
-                    summary.indicators[i as usize],
-                    c[0],
-                    c[1],
-                    c[2],
-                    c[3]
-                ])
-                .map_err(dberr)?;
             }
             app.flush().map_err(dberr)?;
         }
