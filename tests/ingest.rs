@@ -919,3 +919,66 @@ fn parquet_with_text_coordinates_and_dates_and_narrow_integers_is_read() {
         .unwrap()
         .contains(";42;postcode;"));
 }
+
+/// `src` with its data lines in a fixed pseudo-random order (header kept first).
+fn shuffled_csv(src: &Path, dir: &Path) -> PathBuf {
+    let bytes = std::fs::read(src).unwrap();
+    let mut lines: Vec<&[u8]> = bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    let header = lines.remove(0);
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    for i in (1..lines.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        #[expect(clippy::cast_possible_truncation, reason = "index below len")]
+        lines.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    let out = dir.join(src.file_name().unwrap());
+    let mut body = header.to_vec();
+    for l in lines {
+        body.push(b'\n');
+        body.extend_from_slice(l);
+    }
+    body.push(b'\n');
+    std::fs::write(&out, body).unwrap();
+    out
+}
+
+#[test]
+fn the_published_dataset_does_not_depend_on_the_order_of_rows_or_the_file_format() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    // The fixture's extracts again, every one as CSV, with the rows of each shuffled: the
+    // dwellings of the BRP no longer come in runs and every address count is combined.
+    let csv = wijkradar::demo::generate(
+        &dir.path().join("csv"),
+        &wijkradar::demo::Options {
+            format: wijkradar::demo::Format::Csv,
+            ..wijkradar::demo::Options::default()
+        },
+        &f.bounds,
+        &f.cat,
+    )
+    .unwrap();
+    let shuffled_dir = dir.path().join("shuffled");
+    std::fs::create_dir(&shuffled_dir).unwrap();
+    let extracts: Vec<PathBuf> = csv
+        .iter()
+        .map(|(p, ..)| shuffled_csv(p, &shuffled_dir))
+        .collect();
+    assert_eq!(extracts.len(), f.extracts.len());
+    let db = dir.path().join("shuffled.duckdb");
+    ingest::ingest(&db, &extracts, &f.cat, &f.bounds, &Options::default()).unwrap();
+    for sql in [
+        "SELECT level, code, period, indicator, count, rate FROM aggregate ORDER BY ALL",
+        "SELECT level, code, naam, parent, wijk, gemeente, geometry FROM unit ORDER BY ALL",
+    ] {
+        let (x, y) = (table_rows(&f.db, sql), table_rows(&db, sql));
+        assert!(x.len() > 100, "{sql}");
+        let only_x: Vec<_> = x.iter().filter(|r| !y.contains(r)).take(5).collect();
+        assert!(x == y, "{sql}: differs, e.g. {only_x:?}");
+    }
+}
