@@ -982,3 +982,101 @@ fn the_published_dataset_does_not_depend_on_the_order_of_rows_or_the_file_format
         assert!(x == y, "{sql}: differs, e.g. {only_x:?}");
     }
 }
+
+/// The fixture's Parquet BRP extract written again by arrow-rs with row groups of
+/// 4096 rows, its text columns dictionary-encoded or plain; `null_flag_at` empties the
+/// `volwassene` flag of one row (0-based).
+fn rewritten_brp(dir: &Path, dictionary: bool, null_flag_at: Option<usize>) -> PathBuf {
+    use duckdb::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::WriterProperties;
+    use std::sync::Arc;
+    let brp = extract("brp");
+    assert_eq!(
+        brp.extension().unwrap(),
+        "parquet",
+        "the demo writes the BRP as Parquet"
+    );
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&brp).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    let sub = dir.join(format!("{dictionary}-{null_flag_at:?}"));
+    std::fs::create_dir_all(&sub).unwrap();
+    let out = sub.join(brp.file_name().unwrap());
+    let mut w = None;
+    let mut row = 0;
+    for batch in reader {
+        // Every column nullable, as other writers declare them.
+        let batch = batch.unwrap();
+        let schema = Arc::new(duckdb::arrow::datatypes::Schema::new(
+            batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone().with_nullable(true))
+                .collect::<Vec<_>>(),
+        ));
+        let mut batch = RecordBatch::try_new(schema, batch.columns().to_vec()).unwrap();
+        if let Some(at) = null_flag_at.filter(|&at| (row..row + batch.num_rows()).contains(&at)) {
+            let i = batch.schema().index_of("volwassene").unwrap();
+            let old = batch.column(i).as_string::<i32>();
+            let new: StringArray = (0..old.len())
+                .map(|r| (r + row != at).then(|| old.value(r)))
+                .collect();
+            let mut cols: Vec<ArrayRef> = batch.columns().to_vec();
+            cols[i] = Arc::new(new);
+            batch = RecordBatch::try_new(batch.schema(), cols).unwrap();
+        }
+        row += batch.num_rows();
+        let w = w.get_or_insert_with(|| {
+            let props = WriterProperties::builder()
+                .set_dictionary_enabled(dictionary)
+                .set_max_row_group_row_count(Some(4096))
+                .build();
+            ArrowWriter::try_new(
+                std::fs::File::create(&out).unwrap(),
+                batch.schema(),
+                Some(props),
+            )
+            .unwrap()
+        });
+        w.write(&batch).unwrap();
+    }
+    w.unwrap().close().unwrap();
+    out
+}
+
+#[test]
+fn parquet_text_columns_are_read_alike_dictionary_encoded_or_plain() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let aggregate =
+        |p: PathBuf| ingest::aggregate_files(&[p], &f.cat, &f.bounds, Split::default()).unwrap();
+    let original = aggregate(extract("brp"));
+    for dictionary in [true, false] {
+        let ua = aggregate(rewritten_brp(dir.path(), dictionary, None));
+        assert_eq!(ua.units, original.units, "dictionary {dictionary}");
+        assert_eq!(ua.rows, original.rows, "dictionary {dictionary}");
+        for r in 0..ua.rows.len() {
+            for m in 0..ua.n_measures {
+                assert_eq!(ua.value(r, m), original.value(r, m), "row {r} measure {m}");
+            }
+        }
+        // An empty flag is refused with its line (data rows start at line 2).
+        let err = ingest::aggregate_files(
+            &[rewritten_brp(dir.path(), dictionary, Some(5000))],
+            &f.cat,
+            &f.bounds,
+            Split::default(),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            err.contains("line 5002, column 'volwassene'"),
+            "dictionary {dictionary}: {err}"
+        );
+    }
+}

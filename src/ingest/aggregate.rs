@@ -635,7 +635,20 @@ pub fn finish(partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
         .filter_map(|&i| located.locations[i as usize])
         .collect();
 
-    tracing::debug!(locations = locations.len(), "locations numbered");
+    tracing::debug!(
+        locations = locations.len(),
+        runs = partials
+            .iter()
+            .flat_map(|p| &p.src)
+            .map(|s| s.runs.len())
+            .sum::<usize>(),
+        rows = partials
+            .iter()
+            .flat_map(|p| &p.src)
+            .map(|s| s.lq_keys.len())
+            .sum::<usize>(),
+        "locations numbered"
+    );
     let nf = plan.finals.len();
     // Per location and quarter first (the dwellings of a building together), then per unit.
     let (mut q0, mut q1) = (u16::MAX, 0u16);

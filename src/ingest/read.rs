@@ -4,7 +4,9 @@
 
 use super::{IngestError, RowError};
 use crate::catalogue::{identifier_term, protected_term, ColumnType, Source, COMMON_COLUMNS};
-use duckdb::arrow::array::{Array, ArrayRef, Date32Array, Float64Array, Int64Array, StringArray};
+use duckdb::arrow::array::{
+    Array, ArrayRef, Date32Array, Float64Array, Int32Array, Int64Array, StringArray,
+};
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
@@ -511,12 +513,48 @@ fn check_number(line: u64, spec: &crate::catalogue::ColumnSpec, v: f64) -> Resul
     Ok(v)
 }
 
+/// A text column of a Parquet batch: plain strings, or (for columns with few distinct
+/// values, which Parquet writers dictionary-encode) keys into the row group's dictionary,
+/// so that the strings are not copied out for every row.
+#[derive(Clone, Copy)]
+enum Text<'b> {
+    Plain(&'b StringArray),
+    Dict(&'b Int32Array, &'b StringArray),
+}
+
+impl<'b> Text<'b> {
+    /// A column as decoded: text or dictionary-encoded text (see [`as_text`]).
+    fn of(a: &'b ArrayRef) -> Self {
+        use duckdb::arrow::array::AsArray;
+        use duckdb::arrow::datatypes::Int32Type;
+        match a.as_dictionary_opt::<Int32Type>() {
+            Some(d) => Self::Dict(d.keys(), d.values().as_string::<i32>()),
+            None => Self::Plain(a.as_string::<i32>()),
+        }
+    }
+
+    /// Row `r`'s bytes; `None` when empty (null).
+    #[inline]
+    fn get(self, r: usize) -> Option<&'b [u8]> {
+        match self {
+            Self::Plain(a) => (!a.is_null(r)).then(|| a.value(r).as_bytes()),
+            Self::Dict(k, v) => {
+                if k.is_null(r) {
+                    return None;
+                }
+                let i = usize::try_from(k.value(r)).ok()?;
+                (i < v.len() && !v.is_null(i)).then(|| v.value(i).as_bytes())
+            }
+        }
+    }
+}
+
 /// One Parquet batch, its columns typed as the normalising SELECT produces them.
 pub(crate) struct Batch<'b> {
     ids: &'b StringArray,
-    pcs: &'b StringArray,
+    pcs: Text<'b>,
     hn: &'b Int64Array,
-    toev: &'b StringArray,
+    toev: Option<Text<'b>>,
     xs: &'b Float64Array,
     ys: &'b Float64Array,
     ds: &'b Date32Array,
@@ -525,7 +563,7 @@ pub(crate) struct Batch<'b> {
 
 enum Col<'b> {
     Num(&'b Float64Array),
-    Text(&'b StringArray),
+    Text(Text<'b>),
 }
 
 /// Validates rows into [`Parsed`] rows, field by field, reusing what the previous row's
@@ -668,17 +706,14 @@ impl<'s> RowParser<'s> {
         if id.is_empty() {
             return Err(rule(line, "id", "pseudonymous id is empty"));
         }
-        let pc = (!b.pcs.is_null(r))
-            .then(|| self.pc.get(b.pcs.value(r).as_bytes(), parse_postcode))
-            .flatten();
+        let pc = b
+            .pcs
+            .get(r)
+            .and_then(|raw| self.pc.get(raw, parse_postcode));
         let postcode = check_postcode(line, pc)?;
         #[expect(clippy::cast_precision_loss, reason = "house numbers are small")]
         let huisnummer = check_huisnummer(line, (!b.hn.is_null(r)).then(|| b.hn.value(r) as f64))?;
-        let toev = if b.toev.is_null(r) {
-            &b""[..]
-        } else {
-            b.toev.value(r).as_bytes()
-        };
+        let toev = b.toev.and_then(|t| t.get(r)).unwrap_or_default();
         let address = self.address(postcode, huisnummer, toev);
         let (x, y) = check_xy(
             line,
@@ -706,12 +741,10 @@ impl<'s> RowParser<'s> {
                     }
                     check_number(line, spec, a.value(r))?
                 }
-                Col::Text(a) => {
-                    if a.is_null(r) {
-                        return Err(rule(line, &spec.name, "empty or of the wrong type"));
-                    }
-                    self.text(i, line, a.value(r).as_bytes())?
-                }
+                Col::Text(a) => match a.get(r) {
+                    Some(raw) => self.text(i, line, raw)?,
+                    None => return Err(rule(line, &spec.name, "empty or of the wrong type")),
+                },
             };
         }
         Ok(Parsed {
@@ -960,6 +993,7 @@ pub(crate) fn plan_parquet(path: &Path, source: &Source) -> Result<ParquetPlan, 
         .map(|f| f.name().clone())
         .collect();
     let lay = layout(&file, &header, source)?;
+    let meta = keep_dictionaries(meta, &lay, source);
     let mut roots = vec![lay.id, lay.postcode, lay.huisnummer, lay.x, lay.y, lay.date];
     roots.extend(lay.toevoeging);
     roots.extend(&lay.columns);
@@ -980,13 +1014,75 @@ pub(crate) fn plan_parquet(path: &Path, source: &Source) -> Result<ParquetPlan, 
     })
 }
 
-/// A column as text (Parquet strings of any width, or anything arrow can cast to text).
-fn as_text(a: &ArrayRef) -> Result<ArrayRef, IngestError> {
+/// Asks arrow-rs to keep the text columns with few distinct values (postcode, suffix, flags
+/// and categories) dictionary-encoded, as Parquet writers store them: decoding then copies
+/// the keys rather than every row's string. The file's metadata unchanged when that is not
+/// possible.
+fn keep_dictionaries(
+    meta: parquet::arrow::arrow_reader::ArrowReaderMetadata,
+    lay: &Layout,
+    source: &Source,
+) -> parquet::arrow::arrow_reader::ArrowReaderMetadata {
+    use duckdb::arrow::datatypes::{DataType, Schema};
+    use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+    let mut few: Vec<usize> = vec![lay.postcode];
+    few.extend(lay.toevoeging);
+    few.extend(
+        source
+            .columns
+            .iter()
+            .zip(&lay.columns)
+            .filter(|(c, _)| matches!(c.ty, ColumnType::Flag | ColumnType::Category))
+            .map(|(_, &pos)| pos),
+    );
+    let schema = meta.schema();
+    if !few
+        .iter()
+        .any(|&i| schema.field(i).data_type() == &DataType::Utf8)
+    {
+        return meta;
+    }
+    let fields: Vec<_> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            if few.contains(&i) && f.data_type() == &DataType::Utf8 {
+                Arc::new(f.as_ref().clone().with_data_type(DataType::Dictionary(
+                    Box::new(DataType::Int32),
+                    Box::new(DataType::Utf8),
+                )))
+            } else {
+                f.clone()
+            }
+        })
+        .collect();
+    let hinted = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    ArrowReaderMetadata::try_new(
+        meta.metadata().clone(),
+        ArrowReaderOptions::new().with_schema(hinted),
+    )
+    .unwrap_or(meta)
+}
+
+/// A column as plain text (Parquet strings of any width, or anything arrow can cast to text).
+fn as_plain_text(a: &ArrayRef) -> Result<ArrayRef, IngestError> {
     use duckdb::arrow::datatypes::DataType;
     if a.data_type() == &DataType::Utf8 {
         return Ok(a.clone());
     }
     duckdb::arrow::compute::cast(a, &DataType::Utf8).map_err(|e| IngestError::Other(e.to_string()))
+}
+
+/// A column as text, kept dictionary-encoded when it was decoded so (see [`Text`]).
+fn as_text(a: &ArrayRef) -> Result<ArrayRef, IngestError> {
+    use duckdb::arrow::datatypes::DataType;
+    match a.data_type() {
+        DataType::Dictionary(k, v) if **k == DataType::Int32 && **v == DataType::Utf8 => {
+            Ok(a.clone())
+        }
+        _ => as_plain_text(a),
+    }
 }
 
 /// A column as numbers: numeric types are cast, text is parsed with a decimal comma or point;
@@ -997,7 +1093,7 @@ fn as_f64(a: &ArrayRef) -> Result<ArrayRef, IngestError> {
     match a.data_type() {
         DataType::Float64 => Ok(a.clone()),
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
-            let t = as_text(a)?;
+            let t = as_plain_text(a)?;
             let t = t.as_string::<i32>();
             let v: Float64Array = t
                 .iter()
@@ -1051,7 +1147,7 @@ fn as_date(a: &ArrayRef) -> Result<ArrayRef, IngestError> {
     match a.data_type() {
         DataType::Date32 => Ok(a.clone()),
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
-            let t = as_text(a)?;
+            let t = as_plain_text(a)?;
             #[expect(clippy::cast_possible_truncation, reason = "years 2000–2100")]
             let v: Date32Array = t
                 .as_string::<i32>()
@@ -1124,12 +1220,9 @@ pub(crate) fn read_parquet(
                 .column_by_name(&names[i])
                 .ok_or_else(|| io(format!("column '{}' missing from a row group", names[i])))
         };
-        let ids = as_text(col(lay.id)?)?;
+        let ids = as_plain_text(col(lay.id)?)?;
         let pcs = as_text(col(lay.postcode)?)?;
-        let toev = match lay.toevoeging {
-            Some(t) => as_text(col(t)?)?,
-            None => Arc::new(StringArray::from(vec![""; n])),
-        };
+        let toev = lay.toevoeging.map(|t| as_text(col(t)?)).transpose()?;
         let hn = as_i64(col(lay.huisnummer)?)?;
         let xs = as_f64(col(lay.x)?)?;
         let ys = as_f64(col(lay.y)?)?;
@@ -1142,9 +1235,9 @@ pub(crate) fn read_parquet(
         }
         let b = Batch {
             ids: ids.as_string::<i32>(),
-            pcs: pcs.as_string::<i32>(),
+            pcs: Text::of(&pcs),
             hn: hn.as_primitive::<Int64Type>(),
-            toev: toev.as_string::<i32>(),
+            toev: toev.as_ref().map(Text::of),
             xs: xs.as_primitive::<Float64Type>(),
             ys: ys.as_primitive::<Float64Type>(),
             ds: ds.as_primitive::<Date32Type>(),
@@ -1154,7 +1247,7 @@ pub(crate) fn read_parquet(
                     if *numeric {
                         Col::Num(a.as_primitive::<Float64Type>())
                     } else {
-                        Col::Text(a.as_string::<i32>())
+                        Col::Text(Text::of(a))
                     }
                 })
                 .collect(),
@@ -1234,6 +1327,47 @@ mod tests {
         let mut out = Vec::new();
         split_line(b"a;\"b;c\";d", b';', &mut out);
         assert_eq!(out, vec![&b"a"[..], b"b;c", b"d"]);
+    }
+
+    #[test]
+    fn parquet_text_columns_with_few_values_are_decoded_as_dictionaries() {
+        use duckdb::arrow::datatypes::DataType;
+        let cat = crate::catalogue::Catalogue::builtin().unwrap();
+        let src = cat.source("politie").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("politie_x.parquet");
+        duckdb::Connection::open_in_memory()
+            .unwrap()
+            .execute_batch(&format!(
+                "COPY (SELECT 'P' || i AS id, '5925AB' AS postcode, i + 1 AS huisnummer,
+                              NULL::VARCHAR AS toevoeging, 209500.5 AS x, 376800.25 AS y,
+                              DATE '2025-02-15' AS datum, 'geweld' AS categorie
+                       FROM range(100) t(i)) TO '{}' (FORMAT PARQUET)",
+                p.display()
+            ))
+            .unwrap();
+        let plan = plan_parquet(&p, src).unwrap();
+        let ty = |name: &str| {
+            let schema = plan.meta.schema();
+            schema.field_with_name(name).unwrap().data_type().clone()
+        };
+        let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+        for name in ["postcode", "toevoeging", "categorie"] {
+            assert_eq!(ty(name), dict, "{name}");
+        }
+        // Identifiers are all distinct: plain text.
+        assert_eq!(ty("id"), DataType::Utf8);
+        let mut rows = 0;
+        let bar = indicatif::ProgressBar::hidden();
+        read_parquet(&p, &plan, src, &bar, (0, plan.groups.len()), &mut |r| {
+            let r = r.unwrap();
+            assert_eq!(&r.postcode, b"5925AB");
+            assert_eq!(r.values[0], 4.0, "geweld is the fifth category");
+            rows += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(rows, 100);
     }
 
     #[test]
