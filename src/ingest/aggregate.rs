@@ -304,17 +304,17 @@ struct SourceAcc {
     runs: Vec<Run>,
 }
 
-/// Consecutive rows of one address (dwelling) and quarter.
+/// Consecutive rows of one address (dwelling) and quarter (32 bytes: millions are kept).
 #[derive(Debug, Clone, Copy)]
 struct Run {
     key: u64,
-    loc: u32,
-    q: u16,
-    /// Its (location, quarter) row in the thread's accumulators.
+    /// Its (location, quarter) row in the thread's accumulators (`lq_keys` holds both).
     lq: u32,
     /// Rows (counting bases) or the column's max (max bases), per address base.
     vals: [f32; MAX_ADDR_BASES],
 }
+
+const _: () = assert!(std::mem::size_of::<Run>() == 32);
 
 /// Key hashes bucketed by their top byte.
 pub type KeyBuckets = Vec<Vec<u64>>;
@@ -444,15 +444,16 @@ impl<'p, 'a> Partial<'p, 'a> {
         }
         let run = s.run.get_or_insert(Run {
             key,
-            loc,
-            q: p.period,
             lq: row,
             vals: [0.0; MAX_ADDR_BASES],
         });
-        if run.loc != loc && self.locator.key(loc) < self.locator.key(run.loc) {
-            // One address at several coordinates: it counts at the smallest location.
-            run.loc = loc;
-            run.lq = row;
+        if run.lq != row {
+            #[expect(clippy::cast_possible_truncation, reason = "packed key")]
+            let run_loc = (s.lq_keys[run.lq as usize] >> 16) as u32;
+            if run_loc != loc && self.locator.key(loc) < self.locator.key(run_loc) {
+                // One address at several coordinates: it counts at the smallest location.
+                run.lq = row;
+            }
         }
         for (l, &b) in abases.iter().enumerate() {
             let base = &plan.bases[b];
@@ -477,10 +478,13 @@ impl<'p, 'a> Partial<'p, 'a> {
         }
     }
 
-    /// Reserves room for the key hashes of about `rows` rows, so that the buckets are not
-    /// copied while they grow.
-    pub fn reserve_keys(&mut self, rows: usize) {
-        let per = rows / 256 + rows / 2048 + 16;
+    /// Reserves room for a thread's share of `rows` (per source, read by `threads`
+    /// threads): key hashes and address runs are then written in place, not copied while
+    /// their vectors grow. Only what is written is backed by memory.
+    pub fn reserve(&mut self, rows: &[u64], threads: usize) {
+        let share = |n: u64| usize::try_from(n / threads.max(1) as u64).unwrap_or(0);
+        let all = share(rows.iter().sum());
+        let per = all / 256 + all / 2048 + 16;
         for b in &mut self.keys {
             b.reserve(per);
         }
@@ -654,12 +658,8 @@ pub fn finish(partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
     let (mut q0, mut q1) = (u16::MAX, 0u16);
     for p in &partials {
         for s in &p.src {
-            for q in s
-                .lq_keys
-                .iter()
-                .map(|&k| (k & 0xffff) as u16)
-                .chain(s.runs.iter().map(|r| r.q))
-            {
+            // Runs are counted at rows of `lq_keys`: their quarters are among these.
+            for q in s.lq_keys.iter().map(|&k| (k & 0xffff) as u16) {
                 q0 = q0.min(q);
                 q1 = q1.max(q);
             }
@@ -697,7 +697,7 @@ pub fn finish(partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
             }
         }
     }
-    tracing::debug!("row measures");
+    tracing::debug!(finals = nf, values = lp_vals.len(), "row measures");
     // Address-level measures were counted per run as the runs closed. A run is a whole
     // address and quarter unless its key comes back (a dwelling cut by a piece boundary):
     // those runs are taken out again and counted once, combined.
@@ -706,49 +706,62 @@ pub fn finish(partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
             continue;
         }
         let abases = &plan.addr_bases[source];
-        let runs = || partials.iter().flat_map(|p| p.src[source].runs.iter());
-        let repeated = repeated_in(runs().map(|r| r.key));
+        // Every run with its location and quarter (from its row's key).
+        let runs = || {
+            partials.iter().flat_map(|p| {
+                let s = &p.src[source];
+                s.runs.iter().map(move |r| {
+                    let lq = s.lq_keys[r.lq as usize];
+                    #[expect(clippy::cast_possible_truncation, reason = "packed key")]
+                    ((lq >> 16) as u32, (lq & 0xffff) as u16, r)
+                })
+            })
+        };
+        let repeated = repeated_in(runs().map(|(_, _, r)| r.key));
         tracing::debug!(repeated = repeated.len(), "runs checked");
         if repeated.is_empty() {
             continue;
         }
-        let mut add_run = |r: &Run, sign: f64, lp_vals: &mut Vec<f64>| {
-            let row = row_of(r.loc, r.q, lp_vals);
-            let dst = &mut lp_vals[row * nf * 2..(row + 1) * nf * 2];
-            for (j, f) in finals_of_source {
-                let (j, v) = (*j, sign * addr_value(f, &r.vals));
-                dst[j * 2] += v;
-                dst[j * 2 + 1] += v;
-            }
-        };
-        let mut combined: AHashMap<u64, Run> = AHashMap::new();
+        let mut add_run =
+            |loc: u32, q: u16, vals: &[f32; MAX_ADDR_BASES], sign: f64, lp_vals: &mut Vec<f64>| {
+                let row = row_of(loc, q, lp_vals);
+                let dst = &mut lp_vals[row * nf * 2..(row + 1) * nf * 2];
+                for (j, f) in finals_of_source {
+                    let (j, v) = (*j, sign * addr_value(f, vals));
+                    dst[j * 2] += v;
+                    dst[j * 2 + 1] += v;
+                }
+            };
+        // Per repeated key: location, quarter and the values of its runs combined.
+        let mut combined: AHashMap<u64, (u32, u16, [f32; MAX_ADDR_BASES])> = AHashMap::new();
         // A one-word filter in front of the set: most runs are passed over with a bit test.
         let filter = repeated.iter().fold(0u64, |f, k| f | 1 << (k & 63));
-        for r in runs().filter(|r| filter & (1 << (r.key & 63)) != 0 && repeated.contains(&r.key)) {
-            add_run(r, -1.0, &mut lp_vals);
+        for (loc, q, r) in runs()
+            .filter(|(_, _, r)| filter & (1 << (r.key & 63)) != 0 && repeated.contains(&r.key))
+        {
+            add_run(loc, q, &r.vals, -1.0, &mut lp_vals);
             match combined.get_mut(&r.key) {
                 None => {
-                    combined.insert(r.key, *r);
+                    combined.insert(r.key, (loc, q, r.vals));
                 }
                 Some(c) => {
-                    if c.loc != r.loc && located.keys[r.loc as usize] < located.keys[c.loc as usize]
-                    {
-                        c.loc = r.loc;
+                    if c.0 != loc && located.keys[loc as usize] < located.keys[c.0 as usize] {
+                        c.0 = loc;
                     }
                     for (l, &b) in abases.iter().enumerate() {
                         if matches!(plan.bases[b].value, BaseValue::Max(_)) {
-                            c.vals[l] = c.vals[l].max(r.vals[l]);
+                            c.2[l] = c.2[l].max(r.vals[l]);
                         } else {
-                            c.vals[l] += r.vals[l];
+                            c.2[l] += r.vals[l];
                         }
                     }
                 }
             }
         }
-        let mut combined: Vec<Run> = combined.into_values().collect();
-        combined.sort_unstable_by_key(|r| r.key);
-        for r in &combined {
-            add_run(r, 1.0, &mut lp_vals);
+        let mut combined: Vec<_> = combined.into_iter().collect();
+        combined.sort_unstable_by_key(|&(key, _)| key);
+        for (_, (loc, q, vals)) in &combined {
+            add_run(*loc, *q, vals, 1.0, &mut lp_vals);
         }
     }
     let rows = index.rows();
