@@ -586,6 +586,7 @@ fn aggregates_before_disclosure_equal_a_plain_group_by() {
             threads: 3,
             csv_piece_bytes: 16 << 10,
             parquet_piece_rows: 1,
+            ..Split::default()
         },
     )
     .unwrap();
@@ -690,18 +691,20 @@ fn k_below_five_is_refused() {
     assert!(err.contains("below the floor of 5"), "{err}");
 }
 
-/// Many small pieces over three threads.
+/// Many small pieces over three threads; location figures summed in a map.
 const FINE: Split = Split {
     threads: 3,
     csv_piece_bytes: 4 << 10,
     parquet_piece_rows: 1,
+    dense_values: 0,
 };
 
-/// One thread reading every file whole.
+/// One thread reading every file whole; location figures summed in a dense table.
 const WHOLE: Split = Split {
     threads: 1,
     csv_piece_bytes: u64::MAX,
     parquet_piece_rows: u64::MAX,
+    dense_values: usize::MAX,
 };
 
 fn table_rows(db: &Path, sql: &str) -> Vec<String> {

@@ -572,24 +572,6 @@ fn repeated_keys(keys: impl Iterator<Item = u64> + Clone, out: &mut Vec<u64>) {
     }
 }
 
-/// The keys that occur more than once: bucketed by their top byte, then checked per bucket on
-/// every core.
-fn repeated_in(keys: impl Iterator<Item = u64>) -> std::collections::HashSet<u64> {
-    use rayon::prelude::*;
-    let mut buckets: Vec<Vec<u64>> = vec![Vec::new(); 256];
-    for k in keys {
-        buckets[(k >> 56) as usize].push(k);
-    }
-    buckets
-        .par_iter()
-        .flat_map_iter(|b| {
-            let mut rep = Vec::new();
-            repeated_keys(b.iter().copied(), &mut rep);
-            rep
-        })
-        .collect()
-}
-
 /// The key hashes that occur more than once. `buckets` holds the key buckets of every thread.
 #[must_use]
 pub fn repeated_hashes(buckets: &[KeyBuckets]) -> std::collections::HashSet<u64> {
@@ -619,7 +601,7 @@ pub fn later_occurrences(mut found: Vec<(u64, u64)>) -> Vec<u64> {
 
 /// Rolls the accumulation of every thread up to every unit of every level.
 #[must_use]
-pub fn finish(partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
+pub fn finish(partials: Vec<Partial<'_, '_>>, dense_values: usize) -> UnitAggregates {
     let Some(first) = partials.first() else {
         unreachable!("a pass has at least one thread")
     };
@@ -665,10 +647,8 @@ pub fn finish(partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
             }
         }
     }
-    let mut index = LpIndex::new(locations.len(), q0, q1, nf);
+    let mut index = LpIndex::new(locations.len(), q0, q1, nf, dense_values);
     let mut lp_vals = index.values();
-    let mut row_of =
-        |loc: u32, q: u16, lp_vals: &mut Vec<f64>| index.row(renum[loc as usize], q, lp_vals);
     // Which finals each source feeds.
     let mut row_finals: Vec<Vec<(usize, usize)>> = vec![Vec::new(); plan.src_bases.len()];
     for (j, f) in plan.finals.iter().enumerate() {
@@ -676,27 +656,61 @@ pub fn finish(partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
             row_finals[source].push((j, local));
         }
     }
-    for part in &partials {
-        for (source, s) in part.src.iter().enumerate() {
-            let n = plan.src_bases[source].len() * 2;
-            for (r, &lq) in s.lq_keys.iter().enumerate() {
-                #[expect(clippy::cast_possible_truncation, reason = "packed key")]
-                let row = row_of((lq >> 16) as u32, (lq & 0xffff) as u16, &mut lp_vals);
-                let acc = &s.acc[r * n..(r + 1) * n];
-                let dst = &mut lp_vals[row * nf * 2..(row + 1) * nf * 2];
-                for &(j, l) in &row_finals[source] {
-                    dst[j * 2] += acc[l * 2];
-                    dst[j * 2 + 1] += acc[l * 2 + 1];
+    // Adds row `r` of a thread's accumulation of `source` into `dst`.
+    let add_row = |dst: &mut [f64], source: usize, s: &SourceAcc, r: usize| {
+        let n = plan.src_bases[source].len() * 2;
+        let acc = &s.acc[r * n..(r + 1) * n];
+        for &(j, l) in &row_finals[source] {
+            dst[j * 2] += acc[l * 2];
+            dst[j * 2 + 1] += acc[l * 2 + 1];
+        }
+        let fins = &plan.addr_finals[source];
+        for (k, &(j, _)) in fins.iter().enumerate() {
+            let v = s.afin[r * fins.len() + k];
+            dst[j * 2] += v;
+            dst[j * 2 + 1] += v;
+        }
+    };
+    if let Some((q0, _, l)) = index.dense {
+        // The dense table is quarter-major: each quarter is its own slice, summed on its own
+        // task.
+        use rayon::prelude::*;
+        let (partials, renum) = (&partials, &renum);
+        lp_vals
+            .par_chunks_mut((l * nf * 2).max(1))
+            .zip(index.present.par_chunks_mut(l.max(1)))
+            .enumerate()
+            .for_each(|(qi, (vals, present))| {
+                let q = u64::from(q0) + qi as u64;
+                for part in partials {
+                    for (source, s) in part.src.iter().enumerate() {
+                        for (r, &lq) in s.lq_keys.iter().enumerate() {
+                            if lq & 0xffff != q {
+                                continue;
+                            }
+                            let loc = renum[(lq >> 16) as usize] as usize;
+                            present[loc] = true;
+                            add_row(&mut vals[loc * nf * 2..(loc + 1) * nf * 2], source, s, r);
+                        }
+                    }
                 }
-                let fins = &plan.addr_finals[source];
-                for (k, &(j, _)) in fins.iter().enumerate() {
-                    let v = s.afin[r * fins.len() + k];
-                    dst[j * 2] += v;
-                    dst[j * 2 + 1] += v;
+            });
+    } else {
+        for part in &partials {
+            for (source, s) in part.src.iter().enumerate() {
+                for (r, &lq) in s.lq_keys.iter().enumerate() {
+                    let row = index.row(
+                        renum[(lq >> 16) as usize],
+                        (lq & 0xffff) as u16,
+                        &mut lp_vals,
+                    );
+                    add_row(&mut lp_vals[row * nf * 2..(row + 1) * nf * 2], source, s, r);
                 }
             }
         }
     }
+    let mut row_of =
+        |loc: u32, q: u16, lp_vals: &mut Vec<f64>| index.row(renum[loc as usize], q, lp_vals);
     tracing::debug!(finals = nf, values = lp_vals.len(), "row measures");
     // Address-level measures were counted per run as the runs closed. A run is a whole
     // address and quarter unless its key comes back (a dwelling cut by a piece boundary):
@@ -717,7 +731,21 @@ pub fn finish(partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
                 })
             })
         };
-        let repeated = repeated_in(runs().map(|(_, _, r)| r.key));
+        // The run keys of each thread bucketed on its own core, then checked per bucket.
+        let buckets: Vec<KeyBuckets> = {
+            use rayon::prelude::*;
+            partials
+                .par_iter()
+                .map(|p| {
+                    let mut b: KeyBuckets = vec![Vec::new(); 256];
+                    for r in &p.src[source].runs {
+                        b[(r.key >> 56) as usize].push(r.key);
+                    }
+                    b
+                })
+                .collect()
+        };
+        let repeated = repeated_hashes(&buckets);
         tracing::debug!(repeated = repeated.len(), "runs checked");
         if repeated.is_empty() {
             continue;
@@ -786,13 +814,11 @@ struct LpIndex {
 }
 
 impl LpIndex {
-    /// Dense tables up to this many values.
-    const DENSE_MAX: usize = 64 << 20;
-
-    fn new(locations: usize, q0: u16, q1: u16, nf: usize) -> Self {
+    /// A dense table when it holds at most `dense_max` values.
+    fn new(locations: usize, q0: u16, q1: u16, nf: usize, dense_max: usize) -> Self {
         let nq = usize::from(q1.saturating_sub(q0)) + 1;
         let dense =
-            (q0 <= q1 && locations * nq * nf * 2 <= Self::DENSE_MAX).then_some((q0, nq, locations));
+            (q0 <= q1 && locations * nq * nf * 2 <= dense_max).then_some((q0, nq, locations));
         Self {
             nf,
             dense,
@@ -1102,13 +1128,21 @@ mod tests {
         repeated_keys([5u64, 0, 7, 5, 9, 0, 5].into_iter(), &mut out);
         out.sort_unstable();
         assert_eq!(out, vec![0, 5, 5]);
-        let set = repeated_in(
-            (0..100_000u64)
-                .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-                .chain([42]),
-        );
-        assert_eq!(set.len(), 0);
-        let set = repeated_in([1u64 << 60, 3, 1 << 60, 3, 4].into_iter());
+        // Keys bucketed by their top byte, per thread; repeats are found across threads.
+        let bucketed = |keys: &[u64]| {
+            let mut b: KeyBuckets = vec![Vec::new(); 256];
+            for &k in keys {
+                b[(k >> 56) as usize].push(k);
+            }
+            b
+        };
+        let distinct: Vec<u64> = (0..100_000u64)
+            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .chain([42])
+            .collect();
+        let (a, b) = distinct.split_at(50_000);
+        assert_eq!(repeated_hashes(&[bucketed(a), bucketed(b)]).len(), 0);
+        let set = repeated_hashes(&[bucketed(&[1u64 << 60, 3]), bucketed(&[1 << 60, 3, 4])]);
         assert_eq!(set, [1u64 << 60, 3].into_iter().collect());
         assert_eq!(
             later_occurrences(vec![(9, 30), (9, 10), (4, 5), (9, 20)]),

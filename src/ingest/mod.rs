@@ -619,7 +619,7 @@ fn read_all(
     if repeated.is_empty() {
         bar.finish_and_clear();
         return Ok((
-            aggregate::finish(first.partials),
+            aggregate::finish(first.partials, split.dense_values),
             first.rejects,
             first.summary,
         ));
@@ -668,7 +668,7 @@ fn read_all(
     )?;
     bar.finish_and_clear();
     Ok((
-        aggregate::finish(second.partials),
+        aggregate::finish(second.partials, split.dense_values),
         second.rejects,
         second.summary,
     ))

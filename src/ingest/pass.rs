@@ -26,10 +26,14 @@ pub struct Split {
     pub csv_piece_bytes: u64,
     /// Parquet files are cut into pieces of about this many rows (whole row groups).
     pub parquet_piece_rows: u64,
+    /// The location × quarter table is a dense array up to this many values (summed on
+    /// every core), a map beyond.
+    pub dense_values: usize,
 }
 
 impl Default for Split {
-    /// One thread per core (or `WIJKRADAR_THREADS`), 64 MiB CSV pieces, 1 M-row Parquet pieces.
+    /// One thread per core (or `WIJKRADAR_THREADS`), 64 MiB CSV pieces, 1 M-row Parquet pieces,
+    /// dense location tables up to 64 Mi values (512 MiB).
     fn default() -> Self {
         let threads = std::env::var("WIJKRADAR_THREADS")
             .ok()
@@ -41,6 +45,7 @@ impl Default for Split {
             threads,
             csv_piece_bytes: 64 << 20,
             parquet_piece_rows: 1 << 20,
+            dense_values: 64 << 20,
         }
     }
 }
@@ -205,7 +210,7 @@ pub(crate) fn read_pass<'p, 'a>(
                 let (next, stopped_at, stop) = (&next, &stopped_at, &stop);
                 sc.spawn(move || -> ThreadOut<'p, 'a> {
                     let mut partial = Partial::new(plan, locator, find);
-                    partial.reserve(&expected, n_threads);
+                    partial.reserve(expected, n_threads);
                     let mut rejects = Vec::new();
                     let mut counts = Vec::new();
                     loop {
