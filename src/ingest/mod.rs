@@ -285,29 +285,15 @@ pub fn ingest(
         pairs = ua.structure.pairs.len(),
         "rolled up"
     );
-    // Disclosure control and the units' geometry at the same time.
     let codes = unit_codes(&ua, bounds);
-    let (published, units) = rayon::join(
-        || publish(&ua, &computed, params),
-        || unit_rows(&ua, bounds, &codes),
-    );
-    tracing::debug!(
-        seconds = started.elapsed().as_secs_f64(),
-        figures = published.len(),
-        "disclosure control and unit geometry"
-    );
-    summary.units = units.len();
-    summary.figures = published.len();
-    let suppressed = published
-        .iter()
-        .filter(|f| f.status != Status::Published)
-        .count();
-    #[expect(clippy::cast_precision_loss, reason = "share")]
-    {
-        summary.suppressed_share = suppressed as f64 / published.len().max(1) as f64;
-    }
-
-    let version = writer.take()?.commit(|tx| -> Result<i32, IngestError> {
+    // Disclosure control runs on another thread while this one computes the units' geometry
+    // and writes the new version's metadata and units; only the figures wait for it.
+    let (version, published, n_units) = std::thread::scope(|sc| {
+        let disclosure = sc.spawn(|| publish(&ua, &computed, params));
+        let units = unit_rows(&ua, bounds, &codes);
+        tracing::debug!(seconds = started.elapsed().as_secs_f64(), "unit geometry");
+        let mut published = Vec::new();
+        let version = writer.take()?.commit(|tx| -> Result<i32, IngestError> {
         let dberr = |source: duckdb::Error| StoreError::Db {
             file: db.display().to_string(),
             source,
@@ -390,6 +376,14 @@ pub fn ingest(
             app.flush().map_err(dberr)?;
         }
         tracing::debug!(seconds = started.elapsed().as_secs_f64(), "units appended");
+        published = disclosure
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        tracing::debug!(
+            seconds = started.elapsed().as_secs_f64(),
+            figures = published.len(),
+            "disclosure control"
+        );
         {
             use rayon::slice::ParallelSliceMut;
             let mut shown: Vec<&Figure> = published
@@ -516,7 +510,19 @@ pub fn ingest(
         }
         Ok(version)
     })?;
+        Ok::<_, IngestError>((version, published, units.len()))
+    })?;
     tracing::debug!(seconds = started.elapsed().as_secs_f64(), "written");
+    summary.units = n_units;
+    summary.figures = published.len();
+    let suppressed = published
+        .iter()
+        .filter(|f| f.status != Status::Published)
+        .count();
+    #[expect(clippy::cast_precision_loss, reason = "share")]
+    {
+        summary.suppressed_share = suppressed as f64 / published.len().max(1) as f64;
+    }
     summary.version = Some(version);
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
