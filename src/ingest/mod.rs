@@ -965,70 +965,77 @@ fn unit_rows(ua: &UnitAggregates, b: &Boundaries, codes: &[String]) -> Vec<UnitR
         }
     }
     let code_of = |u: u32| -> String { codes[u as usize].clone() };
-    let mut out = Vec::with_capacity(ua.units.len());
-    let mut seen_codes: HashSet<(Level, String)> = HashSet::new();
-    for (u, key) in ua.units.iter().enumerate() {
-        let u32_ = u32::try_from(u).unwrap_or(u32::MAX);
-        let (code, naam, geom) = match key.level {
-            Level::Gemeente | Level::Wijk | Level::Buurt => {
-                let Some(a) = area_code(key.level, key.key) else {
-                    continue;
-                };
-                (a.code.clone(), Some(a.naam.clone()), a.geometry.clone())
-            }
-            Level::Pc4 => {
-                let code = unit_code(*key);
-                match b.pc4.get(&code) {
-                    Some(a) => (code, Some(a.naam.clone()), a.geometry.clone()),
-                    None => {
-                        // A PC4 outside the shipped PC4 file: the outline of its children's cells.
-                        let cells: Vec<h3o::CellIndex> = ua
-                            .cells_of_pc6
-                            .iter()
-                            .filter(|(c, _)| ua.structure.parent[**c as usize] == Some(u32_))
-                            .flat_map(|(_, v)| v.iter().copied())
-                            .collect();
-                        (code, None, spatial::dissolve_cells(&cells))
+    // Geometry (PC6 outlines dissolved from their cells) and its JSON, unit by unit on every
+    // core.
+    use rayon::prelude::*;
+    let mut out: Vec<UnitRow> = ua
+        .units
+        .par_iter()
+        .enumerate()
+        .filter_map(|(u, key)| {
+            let u32_ = u32::try_from(u).unwrap_or(u32::MAX);
+            let (code, naam, geom) = match key.level {
+                Level::Gemeente | Level::Wijk | Level::Buurt => {
+                    let a = area_code(key.level, key.key)?;
+                    (a.code.clone(), Some(a.naam.clone()), a.geometry.clone())
+                }
+                Level::Pc4 => {
+                    let code = unit_code(*key);
+                    match b.pc4.get(&code) {
+                        Some(a) => (code, Some(a.naam.clone()), a.geometry.clone()),
+                        None => {
+                            // A PC4 outside the shipped PC4 file: the outline of its children's cells.
+                            let cells: Vec<h3o::CellIndex> = ua
+                                .cells_of_pc6
+                                .iter()
+                                .filter(|(c, _)| ua.structure.parent[**c as usize] == Some(u32_))
+                                .flat_map(|(_, v)| v.iter().copied())
+                                .collect();
+                            (code, None, spatial::dissolve_cells(&cells))
+                        }
                     }
                 }
-            }
-            Level::Pc6 => (
-                unit_code(*key),
-                None,
-                spatial::dissolve_cells(ua.cells_of_pc6.get(&u32_).map_or(&[][..], Vec::as_slice)),
-            ),
-            _ => {
-                let cell = h3o::CellIndex::try_from(key.key).unwrap_or_else(|_| unreachable!());
-                (
-                    cell.to_string(),
+                Level::Pc6 => (
+                    unit_code(*key),
                     None,
-                    geo::MultiPolygon::new(vec![spatial::cell_polygon(cell)]),
-                )
-            }
-        };
-        let parent = ua.structure.parent[u].map(code_of);
-        let (lon, lat) = spatial::centroid(&geom);
-        let r = geom.bounding_rect().map_or([lon, lat, lon, lat], |r| {
-            [r.min().x, r.min().y, r.max().x, r.max().y]
-        });
-        seen_codes.insert((key.level, code.clone()));
-        out.push(UnitRow {
-            level: key.level,
-            code,
-            naam,
-            parent,
-            wijk: if key.level == Level::Wijk {
-                None
-            } else {
-                wijk_of[u].clone()
-            },
-            gemeente: gemeente_of[u].clone(),
-            geometry: geometry_json(&geom),
-            lon,
-            lat,
-            bbox: r,
-        });
-    }
+                    spatial::dissolve_cells(
+                        ua.cells_of_pc6.get(&u32_).map_or(&[][..], Vec::as_slice),
+                    ),
+                ),
+                _ => {
+                    let cell = h3o::CellIndex::try_from(key.key).unwrap_or_else(|_| unreachable!());
+                    (
+                        cell.to_string(),
+                        None,
+                        geo::MultiPolygon::new(vec![spatial::cell_polygon(cell)]),
+                    )
+                }
+            };
+            let parent = ua.structure.parent[u].map(code_of);
+            let (lon, lat) = spatial::centroid(&geom);
+            let r = geom.bounding_rect().map_or([lon, lat, lon, lat], |r| {
+                [r.min().x, r.min().y, r.max().x, r.max().y]
+            });
+            Some(UnitRow {
+                level: key.level,
+                code,
+                naam,
+                parent,
+                wijk: if key.level == Level::Wijk {
+                    None
+                } else {
+                    wijk_of[u].clone()
+                },
+                gemeente: gemeente_of[u].clone(),
+                geometry: geometry_json(&geom),
+                lon,
+                lat,
+                bbox: r,
+            })
+        })
+        .collect();
+    let seen_codes: HashSet<(Level, String)> =
+        out.iter().map(|r| (r.level, r.code.clone())).collect();
     // Every buurt and wijk of the gemeenten in the data, also those without addresses.
     let gemeenten: HashSet<String> = out
         .iter()
