@@ -519,7 +519,8 @@ fn check_number(line: u64, spec: &crate::catalogue::ColumnSpec, v: f64) -> Resul
 #[derive(Clone, Copy)]
 enum Text<'b> {
     Plain(&'b StringArray),
-    Dict(&'b Int32Array, &'b StringArray),
+    /// Keys, the dictionary's strings and the dictionary itself.
+    Dict(&'b Int32Array, &'b StringArray, &'b ArrayRef),
 }
 
 impl<'b> Text<'b> {
@@ -528,7 +529,7 @@ impl<'b> Text<'b> {
         use duckdb::arrow::array::AsArray;
         use duckdb::arrow::datatypes::Int32Type;
         match a.as_dictionary_opt::<Int32Type>() {
-            Some(d) => Self::Dict(d.keys(), d.values().as_string::<i32>()),
+            Some(d) => Self::Dict(d.keys(), d.values().as_string::<i32>(), d.values()),
             None => Self::Plain(a.as_string::<i32>()),
         }
     }
@@ -537,15 +538,73 @@ impl<'b> Text<'b> {
     #[inline]
     fn get(self, r: usize) -> Option<&'b [u8]> {
         match self {
-            Self::Plain(a) => (!a.is_null(r)).then(|| a.value(r).as_bytes()),
-            Self::Dict(k, v) => {
-                if k.is_null(r) {
-                    return None;
-                }
-                let i = usize::try_from(k.value(r)).ok()?;
-                (i < v.len() && !v.is_null(i)).then(|| v.value(i).as_bytes())
+            Self::Plain(a) => (!null_at(a, r)).then(|| a.value(r).as_bytes()),
+            Self::Dict(k, v, _) => {
+                let i = dict_key(k, r)?;
+                (i < v.len() && !null_at(v, i)).then(|| v.value(i).as_bytes())
             }
         }
+    }
+}
+
+/// Whether row `r` of a column is empty (null).
+#[inline]
+fn null_at(a: &impl Array, r: usize) -> bool {
+    a.nulls().is_some_and(|n| n.is_null(r))
+}
+
+/// Row `r`'s dictionary key, if not empty.
+#[inline]
+fn dict_key(keys: &Int32Array, r: usize) -> Option<usize> {
+    if null_at(keys, r) {
+        return None;
+    }
+    usize::try_from(keys.value(r)).ok()
+}
+
+/// What each entry of a dictionary parses to, kept while batches share that dictionary (the
+/// batches of one row group do): a row then costs a lookup by its key.
+struct DictCache<T> {
+    /// The dictionary the values belong to; held, so that it cannot be freed and another
+    /// take its place.
+    dict: Option<ArrayRef>,
+    vals: Vec<Option<T>>,
+}
+
+impl<T: Copy> Default for DictCache<T> {
+    fn default() -> Self {
+        Self {
+            dict: None,
+            vals: Vec::new(),
+        }
+    }
+}
+
+impl<T: Copy> DictCache<T> {
+    fn refresh(
+        &mut self,
+        dict: &ArrayRef,
+        values: &StringArray,
+        parse: impl Fn(&[u8]) -> Option<T>,
+    ) {
+        if self.dict.as_ref().is_some_and(|d| Arc::ptr_eq(d, dict)) {
+            return;
+        }
+        self.vals.clear();
+        self.vals.extend((0..values.len()).map(|i| {
+            if null_at(values, i) {
+                None
+            } else {
+                parse(values.value(i).as_bytes())
+            }
+        }));
+        self.dict = Some(dict.clone());
+    }
+
+    /// The parsed value of row `r`; `None` when empty or not valid.
+    #[inline]
+    fn get(&self, keys: &Int32Array, r: usize) -> Option<T> {
+        self.vals.get(dict_key(keys, r)?).copied().flatten()
     }
 }
 
@@ -581,6 +640,9 @@ pub(crate) struct RowParser<'s> {
     /// (postcode, house number, suffix) → address hash.
     addr: ([u8; 6], u32, Vec<u8>, u64),
     texts: Vec<Last<f64>>,
+    /// Parquet dictionaries of the postcode and the text columns, parsed.
+    pc_dict: DictCache<[u8; 6]>,
+    text_dicts: Vec<DictCache<f64>>,
 }
 
 impl<'s> RowParser<'s> {
@@ -595,6 +657,25 @@ impl<'s> RowParser<'s> {
             day: (i32::MIN, 0),
             addr: ([0; 6], 0, Vec::new(), 0),
             texts: source.columns.iter().map(|_| Last::default()).collect(),
+            pc_dict: DictCache::default(),
+            text_dicts: source
+                .columns
+                .iter()
+                .map(|_| DictCache::default())
+                .collect(),
+        }
+    }
+
+    /// Parses the dictionaries of a Parquet batch (once per row group).
+    pub(crate) fn prepare(&mut self, b: &Batch<'_>) {
+        if let Text::Dict(_, values, dict) = b.pcs {
+            self.pc_dict.refresh(dict, values, parse_postcode);
+        }
+        for (i, col) in b.cols.iter().enumerate() {
+            if let Col::Text(Text::Dict(_, values, dict)) = col {
+                let spec = &self.source.columns[i];
+                self.text_dicts[i].refresh(dict, values, |raw| text_value(spec, raw).ok());
+            }
         }
     }
 
@@ -698,7 +779,7 @@ impl<'s> RowParser<'s> {
         r: usize,
         b: &Batch<'_>,
     ) -> Result<Parsed, RowError> {
-        let id = if b.ids.is_null(r) {
+        let id = if null_at(b.ids, r) {
             &b""[..]
         } else {
             trim(b.ids.value(r).as_bytes())
@@ -706,21 +787,24 @@ impl<'s> RowParser<'s> {
         if id.is_empty() {
             return Err(rule(line, "id", "pseudonymous id is empty"));
         }
-        let pc = b
-            .pcs
-            .get(r)
-            .and_then(|raw| self.pc.get(raw, parse_postcode));
+        let pc = match b.pcs {
+            Text::Dict(keys, _, _) => self.pc_dict.get(keys, r),
+            Text::Plain(_) => b
+                .pcs
+                .get(r)
+                .and_then(|raw| self.pc.get(raw, parse_postcode)),
+        };
         let postcode = check_postcode(line, pc)?;
         #[expect(clippy::cast_precision_loss, reason = "house numbers are small")]
-        let huisnummer = check_huisnummer(line, (!b.hn.is_null(r)).then(|| b.hn.value(r) as f64))?;
+        let huisnummer = check_huisnummer(line, (!null_at(b.hn, r)).then(|| b.hn.value(r) as f64))?;
         let toev = b.toev.and_then(|t| t.get(r)).unwrap_or_default();
         let address = self.address(postcode, huisnummer, toev);
         let (x, y) = check_xy(
             line,
-            (!b.xs.is_null(r)).then(|| b.xs.value(r)),
-            (!b.ys.is_null(r)).then(|| b.ys.value(r)),
+            (!null_at(b.xs, r)).then(|| b.xs.value(r)),
+            (!null_at(b.ys, r)).then(|| b.ys.value(r)),
         )?;
-        if b.ds.is_null(r) {
+        if null_at(b.ds, r) {
             return Err(rule(line, &self.source.date, "not a date"));
         }
         let d = b.ds.value(r);
@@ -736,15 +820,27 @@ impl<'s> RowParser<'s> {
             let spec = &self.source.columns[i];
             values[i] = match col {
                 Col::Num(a) => {
-                    if a.is_null(r) {
+                    if null_at(*a, r) {
                         return Err(rule(line, &spec.name, "empty or of the wrong type"));
                     }
                     check_number(line, spec, a.value(r))?
                 }
-                Col::Text(a) => match a.get(r) {
-                    Some(raw) => self.text(i, line, raw)?,
-                    None => return Err(rule(line, &spec.name, "empty or of the wrong type")),
-                },
+                Col::Text(a) => {
+                    let parsed = match a {
+                        Text::Dict(keys, _, _) => self.text_dicts[i].get(keys, r),
+                        Text::Plain(_) => None,
+                    };
+                    match parsed {
+                        Some(v) => v,
+                        // Plain text, or a value the dictionary does not allow: its error.
+                        None => match a.get(r) {
+                            Some(raw) => self.text(i, line, raw)?,
+                            None => {
+                                return Err(rule(line, &spec.name, "empty or of the wrong type"))
+                            }
+                        },
+                    }
+                }
             };
         }
         Ok(Parsed {
@@ -1252,6 +1348,7 @@ pub(crate) fn read_parquet(
                 })
                 .collect(),
         };
+        parser.prepare(&b);
         for r in 0..n {
             row(parser.parquet(line, r, &b))?;
             line += 1;
@@ -1342,7 +1439,10 @@ mod tests {
                 "COPY (SELECT 'P' || i AS id, '5925AB' AS postcode, i + 1 AS huisnummer,
                               NULL::VARCHAR AS toevoeging, 209500.5 AS x, 376800.25 AS y,
                               DATE '2025-02-15' AS datum, 'geweld' AS categorie
-                       FROM range(100) t(i)) TO '{}' (FORMAT PARQUET)",
+                       FROM range(100) t(i)
+                       UNION ALL
+                       SELECT 'PX', '5925AB', 1, NULL, 209500.5, 376800.25, DATE '2025-02-15',
+                              'onbekend') TO '{}' (FORMAT PARQUET)",
                 p.display()
             ))
             .unwrap();
@@ -1357,17 +1457,25 @@ mod tests {
         }
         // Identifiers are all distinct: plain text.
         assert_eq!(ty("id"), DataType::Utf8);
-        let mut rows = 0;
+        let (mut rows, mut errors) = (0, Vec::new());
         let bar = indicatif::ProgressBar::hidden();
         read_parquet(&p, &plan, src, &bar, (0, plan.groups.len()), &mut |r| {
-            let r = r.unwrap();
-            assert_eq!(&r.postcode, b"5925AB");
-            assert_eq!(r.values[0], 4.0, "geweld is the fifth category");
-            rows += 1;
+            match r {
+                Ok(r) => {
+                    assert_eq!(&r.postcode, b"5925AB");
+                    assert_eq!(r.values[0], 4.0, "geweld is the fifth category");
+                    rows += 1;
+                }
+                Err(e) => errors.push((e.line, e.column, e.rule)),
+            }
             Ok(())
         })
         .unwrap();
         assert_eq!(rows, 100);
+        // A value outside the catalogue's categories, met through the dictionary.
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!((errors[0].0, errors[0].1.as_str()), (102, "categorie"));
+        assert!(errors[0].2.contains("is not one of"), "{errors:?}");
     }
 
     #[test]
