@@ -513,6 +513,26 @@ fn check_number(line: u64, spec: &crate::catalogue::ColumnSpec, v: f64) -> Resul
     Ok(v)
 }
 
+/// Whether every value of a batch's number column keeps the rules [`check_number`] applies
+/// (whole numbers when the column was stored as integers, the range by the batch's minimum
+/// and maximum), so that its rows need no check of their own. `false` means: check each row.
+fn batch_keeps_rules(
+    spec: &crate::catalogue::ColumnSpec,
+    integers: bool,
+    a: &Float64Array,
+) -> bool {
+    use duckdb::arrow::compute::{max, min};
+    if spec.ty == ColumnType::Int && !integers {
+        return false;
+    }
+    // Floating-point minimum and maximum order NaN above every number; NaN also passes
+    // `check_number`'s range rules, so a NaN maximum only means checking row by row.
+    let (Some(lo), Some(hi)) = (min(a), max(a)) else {
+        return false;
+    };
+    spec.min.is_none_or(|m| lo >= m) && spec.max.is_none_or(|m| hi <= m)
+}
+
 /// A text column of a Parquet batch: plain strings, or (for columns with few distinct
 /// values, which Parquet writers dictionary-encode) keys into the row group's dictionary,
 /// so that the strings are not copied out for every row.
@@ -621,7 +641,9 @@ pub(crate) struct Batch<'b> {
 }
 
 enum Col<'b> {
-    Num(&'b Float64Array),
+    /// Numbers, and whether all of the batch's values keep the column's rules (then rows
+    /// are not checked one by one).
+    Num(&'b Float64Array, bool),
     Text(Text<'b>),
 }
 
@@ -819,11 +841,15 @@ impl<'s> RowParser<'s> {
         for (i, col) in b.cols.iter().enumerate() {
             let spec = &self.source.columns[i];
             values[i] = match col {
-                Col::Num(a) => {
+                Col::Num(a, checked) => {
                     if null_at(*a, r) {
                         return Err(rule(line, &spec.name, "empty or of the wrong type"));
                     }
-                    check_number(line, spec, a.value(r))?
+                    if *checked {
+                        a.value(r)
+                    } else {
+                        check_number(line, spec, a.value(r))?
+                    }
                 }
                 Col::Text(a) => {
                     let parsed = match a {
@@ -1327,7 +1353,12 @@ pub(crate) fn read_parquet(
         for (spec, &pos) in source.columns.iter().zip(&lay.columns) {
             let numeric = matches!(spec.ty, ColumnType::Int | ColumnType::Number);
             let a = col(pos)?;
-            values.push((numeric, if numeric { as_f64(a)? } else { as_text(a)? }));
+            let integers = a.data_type().is_integer();
+            values.push((
+                numeric,
+                integers,
+                if numeric { as_f64(a)? } else { as_text(a)? },
+            ));
         }
         let b = Batch {
             ids: ids.as_string::<i32>(),
@@ -1339,9 +1370,11 @@ pub(crate) fn read_parquet(
             ds: ds.as_primitive::<Date32Type>(),
             cols: values
                 .iter()
-                .map(|(numeric, a)| {
+                .zip(&source.columns)
+                .map(|((numeric, integers, a), spec)| {
                     if *numeric {
-                        Col::Num(a.as_primitive::<Float64Type>())
+                        let a = a.as_primitive::<Float64Type>();
+                        Col::Num(a, batch_keeps_rules(spec, *integers, a))
                     } else {
                         Col::Text(Text::of(a))
                     }
@@ -1476,6 +1509,76 @@ mod tests {
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert_eq!((errors[0].0, errors[0].1.as_str()), (102, "categorie"));
         assert!(errors[0].2.contains("is not one of"), "{errors:?}");
+    }
+
+    #[test]
+    fn parquet_numbers_outside_their_rules_are_refused_row_by_row() {
+        let cat = crate::catalogue::Catalogue::builtin().unwrap();
+        let src = cat.source("brp").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let bar = indicatif::ProgressBar::hidden();
+        // `maanden` as integers or as doubles; batches whose values all keep the rules skip
+        // the per-row check, the others must still name each bad row.
+        for maanden_type in ["BIGINT", "DOUBLE"] {
+            let p = dir.path().join(format!("brp_{maanden_type}.parquet"));
+            duckdb::Connection::open_in_memory()
+                .unwrap()
+                .execute_batch(&format!(
+                    "COPY (SELECT 'P' || i AS id, '5925AB' AS postcode, i + 1 AS huisnummer,
+                                  NULL::VARCHAR AS toevoeging, 209500.5 AS x, 376800.25 AS y,
+                                  DATE '2025-02-15' AS peildatum, 'J' AS volwassene,
+                                  (CASE i WHEN 20000 THEN 2000 ELSE 12 END)::{maanden_type}
+                                      AS maanden_op_adres,
+                                  CASE i WHEN 30000 THEN 0.5 ELSE 70.25 END AS woonoppervlak_m2
+                           FROM range(40000) t(i)
+                           UNION ALL
+                           SELECT 'PX', '5925AB', 1, NULL, 209500.5, 376800.25,
+                                  DATE '2025-02-15', 'J', 3.5::{maanden_type}, 70.0)
+                     TO '{}' (FORMAT PARQUET, ROW_GROUP_SIZE 10000)",
+                    p.display()
+                ))
+                .unwrap();
+            let plan = plan_parquet(&p, src).unwrap();
+            let (mut rows, mut errors) = (0, Vec::new());
+            read_parquet(&p, &plan, src, &bar, (0, plan.groups.len()), &mut |r| {
+                match r {
+                    Ok(r) => {
+                        let want = if r.line == 40_002 {
+                            [4.0, 70.0]
+                        } else {
+                            [12.0, 70.25]
+                        };
+                        assert_eq!(r.values[1..3], want, "line {}", r.line);
+                        rows += 1;
+                    }
+                    Err(e) => errors.push((e.line, e.column, e.rule)),
+                }
+                Ok(())
+            })
+            .unwrap();
+            let mut expected = vec![
+                (
+                    20_002,
+                    "maanden_op_adres".to_string(),
+                    "above the maximum 1500".to_string(),
+                ),
+                (
+                    30_002,
+                    "woonoppervlak_m2".into(),
+                    "below the minimum 1".into(),
+                ),
+            ];
+            if maanden_type == "DOUBLE" {
+                // 3.5 as a double is no whole number; as BIGINT it was rounded when written.
+                expected.push((
+                    40_002,
+                    "maanden_op_adres".into(),
+                    "not a whole number".into(),
+                ));
+            }
+            assert_eq!(errors, expected, "{maanden_type}");
+            assert_eq!(rows + errors.len(), 40_001, "{maanden_type}");
+        }
     }
 
     #[test]
