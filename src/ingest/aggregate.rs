@@ -323,7 +323,10 @@ pub type KeyBuckets = Vec<Vec<u64>>;
 pub struct Partial<'p, 'a> {
     plan: &'p Plan,
     locator: &'p Locator<'a>,
-    loc_cache: AHashMap<LocKey, (u32, bool)>,
+    /// Locations this thread has met. Ordered (postcode first) rather than hashed: extracts
+    /// list addresses by postcode, so the next building's entry is near the last one in
+    /// memory, where a hash table sends each lookup to a cold cache line.
+    loc_cache: std::collections::BTreeMap<LocKey, (u32, bool)>,
     last_loc: (LocKey, u32),
     src: Vec<SourceAcc>,
     keys: KeyBuckets,
@@ -344,7 +347,7 @@ impl<'p, 'a> Partial<'p, 'a> {
         Self {
             plan,
             locator,
-            loc_cache: AHashMap::new(),
+            loc_cache: std::collections::BTreeMap::new(),
             last_loc: (([0; 6], 0, 0), u32::MAX),
             src: (0..plan.src_bases.len())
                 .map(|_| SourceAcc {

@@ -385,12 +385,24 @@ fn check_huisnummer(line: u64, h: Option<f64>) -> Result<u32, RowError> {
             reason = "checked range"
         )]
         Some(h) if (1.0..=99_999.0).contains(&h) && is_whole(h) => Ok(h as u32),
-        _ => Err(rule(
-            line,
-            "huisnummer",
-            "not a house number (a whole number from 1 to 99999)",
-        )),
+        _ => Err(huisnummer_error(line)),
     }
+}
+
+/// The house number rule for a whole number (Parquet integers).
+#[inline]
+fn check_huisnummer_int(line: u64, h: Option<i64>) -> Result<u32, RowError> {
+    h.filter(|h| (1..=99_999).contains(h))
+        .and_then(|h| u32::try_from(h).ok())
+        .ok_or_else(|| huisnummer_error(line))
+}
+
+fn huisnummer_error(line: u64) -> RowError {
+    rule(
+        line,
+        "huisnummer",
+        "not a house number (a whole number from 1 to 99999)",
+    )
 }
 
 /// The coordinate rule: numbers in RD New within the Netherlands' bounding box.
@@ -817,8 +829,7 @@ impl<'s> RowParser<'s> {
                 .and_then(|raw| self.pc.get(raw, parse_postcode)),
         };
         let postcode = check_postcode(line, pc)?;
-        #[expect(clippy::cast_precision_loss, reason = "house numbers are small")]
-        let huisnummer = check_huisnummer(line, (!null_at(b.hn, r)).then(|| b.hn.value(r) as f64))?;
+        let huisnummer = check_huisnummer_int(line, (!null_at(b.hn, r)).then(|| b.hn.value(r)))?;
         let toev = b.toev.and_then(|t| t.get(r)).unwrap_or_default();
         let address = self.address(postcode, huisnummer, toev);
         let (x, y) = check_xy(
