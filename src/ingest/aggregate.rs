@@ -290,8 +290,9 @@ pub const MAX_ADDR_BASES: usize = 4;
 /// Per-source accumulators of one thread.
 #[derive(Default)]
 struct SourceAcc {
-    /// `(location << 16 | quarter)` → row in `acc`.
-    lq_of: AHashMap<u64, u32>,
+    /// `(location << 16 | quarter)` → row in `acc`. Ordered, as the location cache: locations
+    /// are numbered as they are met, so the next building's rows are near the last ones.
+    lq_of: std::collections::BTreeMap<u64, u32>,
     lq_keys: Vec<u64>,
     /// Per row and base: (sum, rows).
     acc: Vec<f64>,
