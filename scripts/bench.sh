@@ -14,7 +14,25 @@ bin="$CARGO_TARGET_DIR/release/wijkradar"
 work="${TMPDIR:-/tmp}/wijkradar-bench"
 mkdir -p "$work"
 
+# This machine's speed changes from minute to minute: print how fast it is now.
+calibrate() {
+  python3 - <<'PY'
+import subprocess, time
+loop = ["python3", "-c", "sum(range(3*10**7))"]
+t = time.time()
+subprocess.run(loop, check=True)
+one = time.time() - t
+t = time.time()
+ps = [subprocess.Popen(loop) for _ in range(2)]
+for p in ps:
+    p.wait()
+two = time.time() - t
+print(f"calibration: one loop {one:.2f} s (0.5-0.6 when quiet), two side by side {two:.2f} s (0.65-0.75)")
+PY
+}
+
 echo "== criterion (scale $WIJKRADAR_BENCH_SCALE)"
+calibrate
 cargo bench --bench ingest --bench layers
 
 echo "== whole command: ingest, peak memory"
@@ -23,7 +41,7 @@ for fmt in parquet csv; do
   [ -f "$dir/rows.txt" ] || { "$bin" demo --out "$dir" --scale "$WIJKRADAR_BENCH_SCALE" --format "$fmt" >/dev/null; }
   files=$(ls "$dir"/*.{csv,parquet} 2>/dev/null)
   rm -f "$work/$fmt.duckdb"
-  python3 -c "import time; t=time.time(); sum(range(3*10**7)); print(f\"calibration loop: {time.time()-t:.2f} s (0.6 s on a quiet machine)\")"
+  calibrate
   /usr/bin/time -v "$bin" ingest --db "$work/$fmt.duckdb" $files 2> "$work/$fmt.time" | tail -1
   grep -E "Maximum resident|Elapsed" "$work/$fmt.time"
   hyperfine -N --warmup 1 --runs 10 --prepare "rm -f $work/h-$fmt.duckdb" "$bin ingest --db $work/h-$fmt.duckdb $files"
