@@ -894,15 +894,7 @@ fn parquet_with_text_coordinates_and_dates_and_narrow_integers_is_read() {
         p.display()
     ))
     .unwrap();
-    let err = ingest::aggregate_files(
-        std::slice::from_ref(&p),
-        &f.cat,
-        &f.bounds,
-        Split::default(),
-    )
-    .err()
-    .unwrap()
-    .to_string();
+    let err = aggregate_error(&p);
     assert!(err.contains("line 42, column 'postcode'"), "{err}");
     let rf = dir.path().join("afgewezen.csv");
     let s = ingest::ingest(
@@ -921,6 +913,15 @@ fn parquet_with_text_coordinates_and_dates_and_narrow_integers_is_read() {
     assert!(std::fs::read_to_string(&rf)
         .unwrap()
         .contains(";42;postcode;"));
+}
+
+/// The error of aggregating one extract that must be refused.
+fn aggregate_error(p: &Path) -> String {
+    let f = fixture();
+    ingest::aggregate_files(&[p.to_path_buf()], &f.cat, &f.bounds, Split::default())
+        .err()
+        .expect("the extract is refused")
+        .to_string()
 }
 
 /// `src` with its data lines in a fixed pseudo-random order (header kept first).
@@ -1068,15 +1069,7 @@ fn parquet_text_columns_are_read_alike_dictionary_encoded_or_plain() {
             }
         }
         // An empty flag is refused with its line (data rows start at line 2).
-        let err = ingest::aggregate_files(
-            &[rewritten_brp(dir.path(), dictionary, Some(5000))],
-            &f.cat,
-            &f.bounds,
-            Split::default(),
-        )
-        .err()
-        .unwrap()
-        .to_string();
+        let err = aggregate_error(&rewritten_brp(dir.path(), dictionary, Some(5000)));
         assert!(
             err.contains("line 5002, column 'volwassene'"),
             "dictionary {dictionary}: {err}"
