@@ -482,13 +482,10 @@ impl<'p, 'a> Partial<'p, 'a> {
         }
     }
 
-    /// Reserves room for a thread's share of `rows` (per source, read by `threads`
-    /// threads): key hashes and address runs are then written in place, not copied while
-    /// their vectors grow. Only what is written is backed by memory.
-    pub fn reserve(&mut self, rows: &[u64], threads: usize) {
-        let share = |n: u64| usize::try_from(n / threads.max(1) as u64).unwrap_or(0);
-        let all = share(rows.iter().sum());
-        let per = all / 256 + all / 2048 + 16;
+    /// Reserves room for the key hashes of about `rows` rows, so that the buckets are not
+    /// copied while they grow.
+    pub fn reserve_keys(&mut self, rows: usize) {
+        let per = rows / 256 + rows / 2048 + 16;
         for b in &mut self.keys {
             b.reserve(per);
         }
@@ -574,6 +571,15 @@ fn repeated_keys(keys: impl Iterator<Item = u64> + Clone, out: &mut Vec<u64>) {
             i = (i + 1) & mask;
         }
     }
+}
+
+/// Key hashes in buckets by their top byte, as [`Partial`] keeps them.
+fn bucketed(keys: impl Iterator<Item = u64>) -> KeyBuckets {
+    let mut b: KeyBuckets = vec![Vec::new(); 256];
+    for k in keys {
+        b[(k >> 56) as usize].push(k);
+    }
+    b
 }
 
 /// The key hashes that occur more than once. `buckets` holds the key buckets of every thread.
@@ -740,13 +746,7 @@ pub fn finish(partials: Vec<Partial<'_, '_>>, dense_values: usize) -> UnitAggreg
             use rayon::prelude::*;
             partials
                 .par_iter()
-                .map(|p| {
-                    let mut b: KeyBuckets = vec![Vec::new(); 256];
-                    for r in &p.src[source].runs {
-                        b[(r.key >> 56) as usize].push(r.key);
-                    }
-                    b
-                })
+                .map(|p| bucketed(p.src[source].runs.iter().map(|r| r.key)))
                 .collect()
         };
         let repeated = repeated_hashes(&buckets);
@@ -1133,13 +1133,7 @@ mod tests {
         out.sort_unstable();
         assert_eq!(out, vec![0, 5, 5]);
         // Keys bucketed by their top byte, per thread; repeats are found across threads.
-        let bucketed = |keys: &[u64]| {
-            let mut b: KeyBuckets = vec![Vec::new(); 256];
-            for &k in keys {
-                b[(k >> 56) as usize].push(k);
-            }
-            b
-        };
+        let bucketed = |keys: &[u64]| bucketed(keys.iter().copied());
         let distinct: Vec<u64> = (0..100_000u64)
             .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
             .chain([42])

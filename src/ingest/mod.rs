@@ -294,222 +294,222 @@ pub fn ingest(
         tracing::debug!(seconds = started.elapsed().as_secs_f64(), "unit geometry");
         let mut published = Vec::new();
         let version = writer.take()?.commit(|tx| -> Result<i32, IngestError> {
-        let dberr = |source: duckdb::Error| StoreError::Db {
-            file: db.display().to_string(),
-            source,
-        };
-        let prev = store::latest_version(tx).map_err(dberr)?.map(|(v, _)| v);
-        let version = prev.unwrap_or(0) + 1;
-        tx.execute(
-            "INSERT INTO dataset_version VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, ?, 2024)",
-            duckdb::params![
-                version,
-                params.k,
-                params.k_fine,
-                params.round_to,
-                catalogue_sha,
-                fingerprint,
-                summary.rows_read,
-                summary.rows_rejected
-            ],
-        )
-        .map_err(dberr)?;
-        // Appenders rather than one INSERT per row: each statement costs a prepare.
-        let mut app = tx.appender("dataset_extract").map_err(dberr)?;
-        for (f, (_, _, _, sha)) in summary.files.iter().zip(&files) {
-            let name = Path::new(&f.file)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            app.append_row(duckdb::params![
-                version, f.source, name, sha, f.rows, f.rejected
-            ])
+            let dberr = |source: duckdb::Error| StoreError::Db {
+                file: db.display().to_string(),
+                source,
+            };
+            let prev = store::latest_version(tx).map_err(dberr)?.map(|(v, _)| v);
+            let version = prev.unwrap_or(0) + 1;
+            tx.execute(
+                "INSERT INTO dataset_version VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, ?, 2024)",
+                duckdb::params![
+                    version,
+                    params.k,
+                    params.k_fine,
+                    params.round_to,
+                    catalogue_sha,
+                    fingerprint,
+                    summary.rows_read,
+                    summary.rows_rejected
+                ],
+            )
             .map_err(dberr)?;
-        }
-        app.flush().map_err(dberr)?;
-        drop(app);
-        let mut app = tx.appender("indicator").map_err(dberr)?;
-        for ind in &cat.indicators {
-            let partners: Vec<&str> = ind
-                .sources()
-                .iter()
-                .filter_map(|s| cat.source(s))
-                .map(|s| s.partner.as_str())
-                .collect();
-            app.append_row(duckdb::params![
-                version,
-                ind.id,
-                ind.naam,
-                ind.name_en,
-                ind.theme,
-                ind.sources().join(","),
-                partners.join(", "),
-                ind.legal_basis,
-                ind.unit,
-                ind.scale,
-                format!("{:?}", ind.polarity).to_lowercase(),
-                ind.min_denominator,
-                ind.enforcement,
-                ind.numerator.sum.is_some()
-            ])
-            .map_err(dberr)?;
-        }
-        app.flush().map_err(dberr)?;
-        drop(app);
-        let mut app = tx.appender("theme").map_err(dberr)?;
-        for t in &cat.themes {
-            app.append_row(duckdb::params![version, t.id, t.naam, t.weight])
+            // Appenders rather than one INSERT per row: each statement costs a prepare.
+            let mut app = tx.appender("dataset_extract").map_err(dberr)?;
+            for (f, (_, _, _, sha)) in summary.files.iter().zip(&files) {
+                let name = Path::new(&f.file)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                app.append_row(duckdb::params![
+                    version, f.source, name, sha, f.rows, f.rejected
+                ])
                 .map_err(dberr)?;
-        }
-        app.flush().map_err(dberr)?;
-        drop(app);
-        tracing::debug!(
-            seconds = started.elapsed().as_secs_f64(),
-            "metadata appended"
-        );
-        {
-            let mut app = tx.appender("unit").map_err(dberr)?;
-            for chunk in units.chunks(50_000) {
-                app.append_record_batch(units_batch(version, chunk)?)
+            }
+            app.flush().map_err(dberr)?;
+            drop(app);
+            let mut app = tx.appender("indicator").map_err(dberr)?;
+            for ind in &cat.indicators {
+                let partners: Vec<&str> = ind
+                    .sources()
+                    .iter()
+                    .filter_map(|s| cat.source(s))
+                    .map(|s| s.partner.as_str())
+                    .collect();
+                app.append_row(duckdb::params![
+                    version,
+                    ind.id,
+                    ind.naam,
+                    ind.name_en,
+                    ind.theme,
+                    ind.sources().join(","),
+                    partners.join(", "),
+                    ind.legal_basis,
+                    ind.unit,
+                    ind.scale,
+                    format!("{:?}", ind.polarity).to_lowercase(),
+                    ind.min_denominator,
+                    ind.enforcement,
+                    ind.numerator.sum.is_some()
+                ])
+                .map_err(dberr)?;
+            }
+            app.flush().map_err(dberr)?;
+            drop(app);
+            let mut app = tx.appender("theme").map_err(dberr)?;
+            for t in &cat.themes {
+                app.append_row(duckdb::params![version, t.id, t.naam, t.weight])
                     .map_err(dberr)?;
             }
             app.flush().map_err(dberr)?;
-        }
-        tracing::debug!(seconds = started.elapsed().as_secs_f64(), "units appended");
-        published = disclosure
-            .join()
-            .unwrap_or_else(|e| std::panic::resume_unwind(e));
-        tracing::debug!(
-            seconds = started.elapsed().as_secs_f64(),
-            figures = published.len(),
-            "disclosure control"
-        );
-        {
-            use rayon::slice::ParallelSliceMut;
-            let mut shown: Vec<&Figure> = published
-                .iter()
-                .filter(|f| f.status == Status::Published)
-                .collect();
-            // Sorted by level and period so that DuckDB's zone maps prune on both.
-            shown.par_sort_unstable_by_key(|f| {
-                (
-                    ua.units[f.unit as usize].level,
-                    f.period,
-                    f.unit,
-                    f.indicator,
-                )
-            });
-            let mut app = tx.appender("aggregate").map_err(dberr)?;
-            let batches: Vec<RecordBatch> = {
-                use rayon::prelude::*;
-                shown
-                    .par_chunks(shown.len().div_ceil(rayon::current_num_threads()).max(1))
-                    .map(|chunk| figures_batch(version, chunk, &ua, &codes, &summary.indicators))
-                    .collect::<Result<_, _>>()?
-            };
-            tracing::debug!(seconds = started.elapsed().as_secs_f64(), "figures batches");
-            for batch in batches {
-                app.append_record_batch(batch).map_err(dberr)?;
-            }
-            app.flush().map_err(dberr)?;
+            drop(app);
             tracing::debug!(
                 seconds = started.elapsed().as_secs_f64(),
-                "figures appended"
+                "metadata appended"
             );
-            // Coverage: how many areas per level, quarter and indicator were published.
-            let (q0, q1) = published.iter().fold((u16::MAX, 0), |(a, b), f| {
-                (a.min(f.period), b.max(f.period))
-            });
-            let (nq, ni) = (
-                usize::from(q1.saturating_sub(q0)) + 1,
-                summary.indicators.len(),
-            );
-            let idx = |level: Level, q: u16, i: usize| {
-                (level as usize * nq + usize::from(q - q0)) * ni + i
-            };
-            let mut dense: Vec<[i64; 4]> = vec![[0; 4]; Level::ALL.len() * nq * ni];
-            for f in &published {
-                let level = ua.units[f.unit as usize].level;
-                let e = &mut dense[idx(level, f.period, usize::from(f.indicator))];
-                e[0] += 1;
-                if f.status == Status::Published {
-                    e[1] += 1;
-                    if f.rate.is_some() {
-                        e[3] += 1;
-                    }
-                } else {
-                    e[2] += 1;
-                }
-            }
-            // Rows in (level, quarter, indicator) order: the table's own order.
-            let mut app = tx.appender("coverage").map_err(dberr)?;
-            for level in Level::ALL {
-                for q in q0..=q1 {
-                    for (i, indicator) in summary.indicators.iter().enumerate() {
-                        let c = dense[idx(level, q, i)];
-                        if c[0] == 0 {
-                            continue;
-                        }
-                        app.append_row(duckdb::params![
-                            version,
-                            level.id(),
-                            read::period_label(q),
-                            indicator,
-                            c[0],
-                            c[1],
-                            c[2],
-                            c[3]
-                        ])
+            {
+                let mut app = tx.appender("unit").map_err(dberr)?;
+                for chunk in units.chunks(50_000) {
+                    app.append_record_batch(units_batch(version, chunk)?)
                         .map_err(dberr)?;
+                }
+                app.flush().map_err(dberr)?;
+            }
+            tracing::debug!(seconds = started.elapsed().as_secs_f64(), "units appended");
+            published = disclosure
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            tracing::debug!(
+                seconds = started.elapsed().as_secs_f64(),
+                figures = published.len(),
+                "disclosure control"
+            );
+            {
+                use rayon::slice::ParallelSliceMut;
+                let mut shown: Vec<&Figure> = published
+                    .iter()
+                    .filter(|f| f.status == Status::Published)
+                    .collect();
+                // Sorted by level and period so that DuckDB's zone maps prune on both.
+                shown.par_sort_unstable_by_key(|f| {
+                    (
+                        ua.units[f.unit as usize].level,
+                        f.period,
+                        f.unit,
+                        f.indicator,
+                    )
+                });
+                let mut app = tx.appender("aggregate").map_err(dberr)?;
+                let batches: Vec<RecordBatch> = {
+                    use rayon::prelude::*;
+                    shown
+                        .par_chunks(shown.len().div_ceil(rayon::current_num_threads()).max(1))
+                        .map(|chunk| figures_batch(version, chunk, &ua, &codes, &summary.indicators))
+                        .collect::<Result<_, _>>()?
+                };
+                tracing::debug!(seconds = started.elapsed().as_secs_f64(), "figures batches");
+                for batch in batches {
+                    app.append_record_batch(batch).map_err(dberr)?;
+                }
+                app.flush().map_err(dberr)?;
+                tracing::debug!(
+                    seconds = started.elapsed().as_secs_f64(),
+                    "figures appended"
+                );
+                // Coverage: how many areas per level, quarter and indicator were published.
+                let (q0, q1) = published.iter().fold((u16::MAX, 0), |(a, b), f| {
+                    (a.min(f.period), b.max(f.period))
+                });
+                let (nq, ni) = (
+                    usize::from(q1.saturating_sub(q0)) + 1,
+                    summary.indicators.len(),
+                );
+                let idx = |level: Level, q: u16, i: usize| {
+                    (level as usize * nq + usize::from(q - q0)) * ni + i
+                };
+                let mut dense: Vec<[i64; 4]> = vec![[0; 4]; Level::ALL.len() * nq * ni];
+                for f in &published {
+                    let level = ua.units[f.unit as usize].level;
+                    let e = &mut dense[idx(level, f.period, usize::from(f.indicator))];
+                    e[0] += 1;
+                    if f.status == Status::Published {
+                        e[1] += 1;
+                        if f.rate.is_some() {
+                            e[3] += 1;
+                        }
+                    } else {
+                        e[2] += 1;
                     }
                 }
+                // Rows in (level, quarter, indicator) order: the table's own order.
+                let mut app = tx.appender("coverage").map_err(dberr)?;
+                for level in Level::ALL {
+                    for q in q0..=q1 {
+                        for (i, indicator) in summary.indicators.iter().enumerate() {
+                            let c = dense[idx(level, q, i)];
+                            if c[0] == 0 {
+                                continue;
+                            }
+                            app.append_row(duckdb::params![
+                                version,
+                                level.id(),
+                                read::period_label(q),
+                                indicator,
+                                c[0],
+                                c[1],
+                                c[2],
+                                c[3]
+                            ])
+                            .map_err(dberr)?;
+                        }
+                    }
+                }
+                app.flush().map_err(dberr)?;
             }
-            app.flush().map_err(dberr)?;
-        }
-        tracing::debug!(
-            seconds = started.elapsed().as_secs_f64(),
-            "aggregates appended"
-        );
-        if let Some(prev) = prev {
-            // Indicators not recomputed in this ingest are carried over from the previous version.
-            let list = summary
-                .indicators
-                .iter()
-                .map(|i| format!("'{}'", i.replace('\'', "''")))
-                .collect::<Vec<_>>()
-                .join(",");
-            let not_in = if list.is_empty() {
-                String::new()
-            } else {
-                format!("AND indicator NOT IN ({list})")
-            };
-            for t in ["aggregate SELECT ?, level, code, period, indicator, count, rate FROM aggregate", "coverage SELECT ?, level, period, indicator, areas, published, suppressed, rates FROM coverage"] {
-                tx.execute(&format!("INSERT INTO {t} WHERE version = ? {not_in}"), duckdb::params![version, prev]).map_err(dberr)?;
-            }
-            tx.execute(
-                "INSERT INTO unit SELECT ?, u.level, u.code, u.naam, u.parent, u.wijk, u.gemeente, u.geometry, u.lon, u.lat, u.min_lon, u.min_lat, u.max_lon, u.max_lat
-                 FROM unit u WHERE u.version = ? AND NOT EXISTS (SELECT 1 FROM unit n WHERE n.version = ? AND n.level = u.level AND n.code = u.code)",
-                duckdb::params![version, prev, version],
-            )
-            .map_err(dberr)?;
-            // Keep the three newest versions.
-            for t in [
-                "aggregate",
-                "coverage",
-                "unit",
-                "indicator",
-                "theme",
-                "dataset_extract",
-            ] {
+            tracing::debug!(
+                seconds = started.elapsed().as_secs_f64(),
+                "aggregates appended"
+            );
+            if let Some(prev) = prev {
+                // Indicators not recomputed in this ingest are carried over from the previous version.
+                let list = summary
+                    .indicators
+                    .iter()
+                    .map(|i| format!("'{}'", i.replace('\'', "''")))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                let not_in = if list.is_empty() {
+                    String::new()
+                } else {
+                    format!("AND indicator NOT IN ({list})")
+                };
+                for t in ["aggregate SELECT ?, level, code, period, indicator, count, rate FROM aggregate", "coverage SELECT ?, level, period, indicator, areas, published, suppressed, rates FROM coverage"] {
+                    tx.execute(&format!("INSERT INTO {t} WHERE version = ? {not_in}"), duckdb::params![version, prev]).map_err(dberr)?;
+                }
                 tx.execute(
-                    &format!("DELETE FROM {t} WHERE version <= ?"),
-                    duckdb::params![version - 3],
+                    "INSERT INTO unit SELECT ?, u.level, u.code, u.naam, u.parent, u.wijk, u.gemeente, u.geometry, u.lon, u.lat, u.min_lon, u.min_lat, u.max_lon, u.max_lat
+                     FROM unit u WHERE u.version = ? AND NOT EXISTS (SELECT 1 FROM unit n WHERE n.version = ? AND n.level = u.level AND n.code = u.code)",
+                    duckdb::params![version, prev, version],
                 )
                 .map_err(dberr)?;
+                // Keep the three newest versions.
+                for t in [
+                    "aggregate",
+                    "coverage",
+                    "unit",
+                    "indicator",
+                    "theme",
+                    "dataset_extract",
+                ] {
+                    tx.execute(
+                        &format!("DELETE FROM {t} WHERE version <= ?"),
+                        duckdb::params![version - 3],
+                    )
+                    .map_err(dberr)?;
+                }
             }
-        }
-        Ok(version)
-    })?;
+            Ok(version)
+        })?;
         Ok::<_, IngestError>((version, published, units.len()))
     })?;
     tracing::debug!(seconds = started.elapsed().as_secs_f64(), "written");

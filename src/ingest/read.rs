@@ -1470,6 +1470,26 @@ mod tests {
         assert_eq!(out, vec![&b"a"[..], b"b;c", b"d"]);
     }
 
+    /// Every row of a planned Parquet extract: the valid ones, and (line, column, rule) of
+    /// the refused ones.
+    fn parquet_rows(
+        p: &Path,
+        plan: &ParquetPlan,
+        src: &Source,
+    ) -> (Vec<Parsed>, Vec<(u64, String, String)>) {
+        let (mut rows, mut errors) = (Vec::new(), Vec::new());
+        let bar = indicatif::ProgressBar::hidden();
+        read_parquet(p, plan, src, &bar, (0, plan.groups.len()), &mut |r| {
+            match r {
+                Ok(r) => rows.push(r),
+                Err(e) => errors.push((e.line, e.column, e.rule)),
+            }
+            Ok(())
+        })
+        .unwrap();
+        (rows, errors)
+    }
+
     #[test]
     fn parquet_text_columns_with_few_values_are_decoded_as_dictionaries() {
         use duckdb::arrow::datatypes::DataType;
@@ -1501,21 +1521,12 @@ mod tests {
         }
         // Identifiers are all distinct: plain text.
         assert_eq!(ty("id"), DataType::Utf8);
-        let (mut rows, mut errors) = (0, Vec::new());
-        let bar = indicatif::ProgressBar::hidden();
-        read_parquet(&p, &plan, src, &bar, (0, plan.groups.len()), &mut |r| {
-            match r {
-                Ok(r) => {
-                    assert_eq!(&r.postcode, b"5925AB");
-                    assert_eq!(r.values[0], 4.0, "geweld is the fifth category");
-                    rows += 1;
-                }
-                Err(e) => errors.push((e.line, e.column, e.rule)),
-            }
-            Ok(())
-        })
-        .unwrap();
-        assert_eq!(rows, 100);
+        let (rows, errors) = parquet_rows(&p, &plan, src);
+        for r in &rows {
+            assert_eq!(&r.postcode, b"5925AB");
+            assert_eq!(r.values[0], 4.0, "geweld is the fifth category");
+        }
+        assert_eq!(rows.len(), 100);
         // A value outside the catalogue's categories, met through the dictionary.
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert_eq!((errors[0].0, errors[0].1.as_str()), (102, "categorie"));
@@ -1527,7 +1538,6 @@ mod tests {
         let cat = crate::catalogue::Catalogue::builtin().unwrap();
         let src = cat.source("brp").unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let bar = indicatif::ProgressBar::hidden();
         // `maanden` as integers or as doubles; batches whose values all keep the rules skip
         // the per-row check, the others must still name each bad row.
         for maanden_type in ["BIGINT", "DOUBLE"] {
@@ -1550,23 +1560,15 @@ mod tests {
                 ))
                 .unwrap();
             let plan = plan_parquet(&p, src).unwrap();
-            let (mut rows, mut errors) = (0, Vec::new());
-            read_parquet(&p, &plan, src, &bar, (0, plan.groups.len()), &mut |r| {
-                match r {
-                    Ok(r) => {
-                        let want = if r.line == 40_002 {
-                            [4.0, 70.0]
-                        } else {
-                            [12.0, 70.25]
-                        };
-                        assert_eq!(r.values[1..3], want, "line {}", r.line);
-                        rows += 1;
-                    }
-                    Err(e) => errors.push((e.line, e.column, e.rule)),
-                }
-                Ok(())
-            })
-            .unwrap();
+            let (rows, errors) = parquet_rows(&p, &plan, src);
+            for r in &rows {
+                let want = if r.line == 40_002 {
+                    [4.0, 70.0]
+                } else {
+                    [12.0, 70.25]
+                };
+                assert_eq!(r.values[1..3], want, "line {}", r.line);
+            }
             let mut expected = vec![
                 (
                     20_002,
@@ -1588,7 +1590,7 @@ mod tests {
                 ));
             }
             assert_eq!(errors, expected, "{maanden_type}");
-            assert_eq!(rows + errors.len(), 40_001, "{maanden_type}");
+            assert_eq!(rows.len() + errors.len(), 40_001, "{maanden_type}");
         }
     }
 
