@@ -77,6 +77,25 @@ pub enum Polarity {
 }
 
 impl Polarity {
+    /// The name as stored and served (`higher_is_worse`, `lower_is_worse`).
+    #[must_use]
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::HigherIsWorse => "higher_is_worse",
+            Self::LowerIsWorse => "lower_is_worse",
+        }
+    }
+
+    /// Reads a stored name (also the spelling of versions written before 2026-12).
+    #[must_use]
+    pub fn from_id(s: &str) -> Option<Self> {
+        match s {
+            "higher_is_worse" | "higherisworse" => Some(Self::HigherIsWorse),
+            "lower_is_worse" | "lowerisworse" => Some(Self::LowerIsWorse),
+            _ => None,
+        }
+    }
+
     /// +1 when a higher value means more pressure, −1 otherwise.
     #[must_use]
     pub fn sign(self) -> f64 {

@@ -568,6 +568,16 @@ pub fn sparkline(values: &[Option<f64>], w: f64, h: f64) -> String {
     format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\"><path d=\"{d}\" fill=\"none\" stroke=\"#b2182b\" stroke-width=\"1.5\"/></svg>")
 }
 
+/// A label cut to 34 characters with an ellipsis (chart axes, briefing lines).
+#[must_use]
+pub fn short_label(s: &str) -> String {
+    if s.chars().count() > 34 {
+        format!("{}…", s.chars().take(33).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
 /// Escapes text for HTML and SVG.
 #[must_use]
 pub fn html_escape(s: &str) -> String {

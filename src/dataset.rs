@@ -21,7 +21,7 @@ pub struct IndicatorMeta {
     pub legal_basis: String,
     pub unit: String,
     pub scale: f64,
-    pub polarity: String,
+    pub polarity: crate::catalogue::Polarity,
     pub min_denominator: f64,
     pub enforcement: bool,
     /// The rate is a mean (of a score or value) and the count its number of units.
@@ -40,11 +40,7 @@ impl IndicatorMeta {
     /// +1 when higher means more pressure.
     #[must_use]
     pub fn sign(&self) -> f64 {
-        if self.polarity == "lowerisworse" || self.polarity == "lower_is_worse" {
-            -1.0
-        } else {
-            1.0
-        }
+        self.polarity.sign()
     }
 }
 
@@ -71,8 +67,6 @@ pub struct Fig {
     pub present: bool,
     pub count: Option<i64>,
     pub rate: Option<f64>,
-    pub suppressed: bool,
-    pub rate_suppressed: bool,
 }
 
 /// The figures of one level in one period: `values[i][j]` for the level's i-th unit and
@@ -171,7 +165,8 @@ impl Dataset {
                         legal_basis: r.get(6)?,
                         unit: r.get(7)?,
                         scale: r.get(8)?,
-                        polarity: r.get(9)?,
+                        polarity: crate::catalogue::Polarity::from_id(&r.get::<_, String>(9)?)
+                            .unwrap_or(crate::catalogue::Polarity::HigherIsWorse),
                         min_denominator: r.get(10)?,
                         enforcement: r.get(11)?,
                         mean: r.get(12)?,
@@ -340,7 +335,16 @@ impl Dataset {
         self.periods.iter().position(|x| x == p)
     }
 
-    /// Index of an indicator id.
+    /// The Dutch name of an indicator (its id when unknown).
+    #[must_use]
+    pub fn indicator_name(&self, id: &str) -> String {
+        self.indicators
+            .iter()
+            .find(|m| m.id == id)
+            .map_or_else(|| id.to_string(), |m| m.naam.clone())
+    }
+
+    /// Position of an indicator by id.
     #[must_use]
     pub fn indicator_index(&self, id: &str) -> Option<usize> {
         self.indicators.iter().position(|x| x.id == id)
@@ -382,7 +386,7 @@ impl Dataset {
                 let ind: String = r.get(1)?;
                 if let (Some(&p), Some(&j)) = (code_ix.get(code.as_str()), ind_ix.get(ind.as_str())) {
                     let rate: Option<f64> = r.get(3)?;
-                    values[p][j] = Fig { present: true, count: r.get(2)?, rate, suppressed: false, rate_suppressed: rate.is_none() };
+                    values[p][j] = Fig { present: true, count: r.get(2)?, rate };
                 }
             }
             Ok(())

@@ -404,7 +404,7 @@ impl Sink {
                     let mut b = Date32Builder::new();
                     for r in buf.iter() {
                         b.append_option(if let V::D(y, m, d) = r[j] {
-                            i32::try_from(crate::ingest::read::days_from_civil(y, m, d)).ok()
+                            i32::try_from(crate::period::days_from_civil(y, m, d)).ok()
                         } else {
                             None
                         });
@@ -1043,6 +1043,21 @@ pub fn generate(
         written.push(s.finish()?);
     }
     Ok(written)
+}
+
+/// The demo's LSI project in Klingerberg (2025), recorded on first start.
+///
+/// # Errors
+/// Database errors.
+pub fn record_intervention(db: &Path) -> Result<i32, crate::intervention::InterventionError> {
+    crate::intervention::add_intervention(
+        db,
+        "LSI-project Klingerberg",
+        crate::spatial::Level::Wijk,
+        &[KLINGERBERG.to_string()],
+        "2025-01-01",
+        "2025-12-31",
+    )
 }
 
 #[cfg(test)]

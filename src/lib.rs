@@ -12,6 +12,8 @@ pub mod dataset;
 pub mod demo;
 pub mod disclosure;
 pub mod ingest;
+pub mod intervention;
+pub mod period;
 pub mod score;
 pub mod spatial;
 pub mod store;

@@ -229,7 +229,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             drop(ds);
-            let id = wijkradar::score::add_intervention(&db, &naam, lvl, &codes, &start, &end)?;
+            let id = wijkradar::intervention::add_intervention(&db, &naam, lvl, &codes, &start, &end)?;
             println!("Interventie {id} vastgelegd.");
             Ok(())
         }
@@ -262,7 +262,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     },
                 )?;
                 print_summary(&s);
-                wijkradar::score::record_demo_intervention(&db)?;
+                wijkradar::demo::record_intervention(&db)?;
             }
             if prepare_only {
                 return Ok(());

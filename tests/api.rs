@@ -106,7 +106,7 @@ async fn items_are_flat_features_with_paging_and_suppression_flags() {
         "overlast_rate",
         "overlast_suppressed",
         "index",
-        "index_klasse",
+        "index_class",
     ] {
         assert!(props.get(k).is_some(), "missing {k}: {props}");
     }
@@ -508,4 +508,112 @@ async fn reference_can_be_the_gemeente_or_all_loaded_gemeenten() {
     let (status, _, body) = get("/v1/ranking/GM0983?reference=land").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(String::from_utf8_lossy(&body).contains("reference"));
+}
+
+/// A web folder with the app's files and things that must never be served.
+fn web_state() -> (tempfile::TempDir, AppState) {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let web = dir.path().join("web");
+    for p in [
+        "index.html",
+        "app.js",
+        "js/state.js",
+        "style.css",
+        "package.json",
+        "tests/map.test.mjs",
+        "node_modules/maplibre-gl/dist/maplibre-gl.js",
+        "node_modules/maplibre-gl/package.json",
+        "node_modules/playwright-core/index.js",
+    ] {
+        let path = web.join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, format!("// {p}")).unwrap();
+    }
+    (dir, AppState::new(&f.db, web))
+}
+
+#[tokio::test]
+async fn only_the_apps_own_files_are_served() {
+    let (_dir, s) = web_state();
+    for (uri, want) in [
+        ("/", "// index.html"),
+        ("/app.js", "// app.js"),
+        ("/js/state.js", "// js/state.js"),
+        ("/style.css", "// style.css"),
+        ("/vendor/maplibre-gl.js", "// node_modules/maplibre-gl/dist/maplibre-gl.js"),
+    ] {
+        let (status, _, body) = send(s.clone(), Request::get(uri).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert_eq!(String::from_utf8_lossy(&body), want, "{uri}");
+    }
+    for uri in [
+        "/package.json",
+        "/tests/map.test.mjs",
+        "/node_modules/maplibre-gl/package.json",
+        "/node_modules/playwright-core/index.js",
+        "/vendor/../package.json",
+        "/vendor/package.json",
+        "/js/../package.json",
+    ] {
+        let (status, headers, _) =
+            send(s.clone(), Request::get(uri).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(
+            headers.get(header::CONTENT_TYPE).unwrap(),
+            "application/problem+json",
+            "{uri}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
+    let doc = get_json("/v1/openapi.json").await;
+    let paths = doc["paths"].as_object().unwrap();
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (p, ops) in paths {
+        for m in ops.as_object().unwrap().keys() {
+            documented.push((format!("/v1{}", if p == "/" { "" } else { p }), m.clone()));
+        }
+    }
+    documented.sort();
+    let mut routed: Vec<(String, String)> = Vec::new();
+    for r in wijkradar::api::routes() {
+        if r.path.starts_with("/v1") {
+            assert!(!r.operations.is_empty(), "{} has no OpenAPI operation", r.path);
+        }
+        for (m, _) in &r.operations {
+            routed.push((r.path.to_string(), (*m).to_string()));
+        }
+    }
+    routed.sort();
+    assert_eq!(documented, routed);
+    // Every documented operation answers (not 404/405 from the router) on the demo.
+    for (path, method) in &documented {
+        let uri = path
+            .replace("{collectionId}", "wijken")
+            .replace("{level}", "wijken")
+            .replace("{featureId}", "WK098325")
+            .replace("{code}", "WK098325")
+            .replace("{gemeente}", "GM0983")
+            .replace("{id}", "1");
+        if method == "get" {
+            let uri = if uri.contains("/charts/") { format!("{uri}?f=svg&indicator=overbewoning") } else if uri.ends_with("/search") { format!("{uri}?q=kl") } else { uri };
+            let (status, _, body) = get(&uri).await;
+            assert_eq!(status, StatusCode::OK, "{uri}: {}", String::from_utf8_lossy(&body));
+        }
+    }
+    // Every path parameter is declared.
+    for (p, ops) in paths {
+        for op in ops.as_object().unwrap().values() {
+            let declared: Vec<&str> = op["parameters"].as_array().map_or(vec![], |a| {
+                a.iter().filter(|x| x["in"] == "path").map(|x| x["name"].as_str().unwrap()).collect()
+            });
+            for seg in p.split('/').filter(|s| s.starts_with('{')) {
+                let name = seg.trim_matches(|c| c == '{' || c == '}');
+                assert!(declared.contains(&name), "{p}: {name} not declared");
+            }
+        }
+    }
 }

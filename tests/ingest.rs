@@ -608,7 +608,7 @@ fn aggregates_before_disclosure_equal_a_plain_group_by() {
             let (v, n) = ua.value(r, m);
             if n > 0.0 {
                 out.insert(
-                    (codes[u as usize].clone(), ingest::read::period_label(q)),
+                    (codes[u as usize].clone(), wijkradar::period::period_label(q)),
                     if value { v } else { n },
                 );
             }
@@ -1075,4 +1075,40 @@ fn parquet_text_columns_are_read_alike_dictionary_encoded_or_plain() {
             "dictionary {dictionary}: {err}"
         );
     }
+}
+
+/// The digest of everything the demo publishes (figures, units with their geometry, coverage),
+/// kept in `tests/snapshots/demo_published.sha256`. A change of layout must leave it as it is;
+/// a deliberate change of what is published (a disclosure rule, the demo) updates the file in
+/// the same commit, with the reason in the commit message. On a difference the new digest and
+/// the rows behind it are written to `test-output/` for review.
+#[test]
+fn the_published_figures_of_the_demo_match_the_snapshot() {
+    let f = fixture();
+    let mut all = Vec::new();
+    for sql in [
+        "SELECT level, code, period, indicator, count, rate FROM aggregate ORDER BY ALL",
+        "SELECT level, code, naam, parent, wijk, gemeente, geometry FROM unit ORDER BY ALL",
+        "SELECT level, period, indicator, areas, published, suppressed, rates FROM coverage ORDER BY ALL",
+    ] {
+        let rows = table_rows(&f.db, sql);
+        assert!(rows.len() > 100, "{sql}");
+        all.push(sql.to_string());
+        all.extend(rows);
+    }
+    let text = all.join("\n");
+    let digest = store::sha256_hex(text.as_bytes());
+    let snap = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/demo_published.sha256");
+    let want = std::fs::read_to_string(&snap).unwrap_or_default();
+    if want.trim() != digest {
+        let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("test-output");
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(out.join("demo_published.txt"), &text).unwrap();
+        std::fs::write(out.join("demo_published.sha256"), &digest).unwrap();
+    }
+    assert_eq!(
+        want.trim(),
+        digest,
+        "the demo's published figures changed (rows in test-output/demo_published.txt)"
+    );
 }

@@ -1,18 +1,27 @@
-//! Area details, the indicator catalogue, periods, search, and the trend and distribution
-//! charts.
+//! Areas over HTTP: the indicator catalogue, periods, search, and an area's details (its
+//! figures against the gemeente, index, parent and children).
 
+use super::openapi::{datetime, levels, path_param, query_param};
 use super::problem::ApiError;
 use super::query::{self, Query};
+use super::route::{doc, Route};
 use super::AppState;
-use crate::charts;
 use crate::dataset::Dataset;
 use crate::spatial::Level;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use axum::Json;
 use serde_json::{json, Value};
-use std::sync::Arc;
+
+/// `/v1/indicators`, `/v1/periods`, `/v1/search`, `/v1/areas/…`.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new("/v1/indicators", get(indicators)).doc("get", doc("getIndicators", "Indicatorcatalogus met bron, wettelijke grondslag en indexgewicht", vec![], "Catalogus")),
+        Route::new("/v1/periods", get(periods)).doc("get", doc("getPeriods", "Beschikbare kwartalen", vec![], "Kwartalen")),
+        Route::new("/v1/search", get(search)).doc("get", doc("search", "Zoek wijk, buurt of postcode", vec![json!({"name": "q", "in": "query", "required": true, "schema": {"type": "string", "minLength": 2}}), query_param("limit", "max. 50", json!({"type": "integer"}))], "Resultaten")),
+        Route::new("/v1/areas/{level}/{code}", get(detail)).doc("get", doc("getArea", "Cijfers van een gebied tegen de gemeente, met index, ouder en kinderen", vec![levels("level"), path_param("code", "Code"), datetime(), query_param("theme", "Beperk de index tot een thema", json!({"type": "string"}))], "Gebied")),
+    ]
+}
 
 /// `GET /v1/indicators`: the catalogue with metadata, legal basis and index weights.
 pub async fn indicators(
@@ -144,11 +153,11 @@ pub async fn detail(
             figures.push(json!({
                 "id": m.id, "naam": m.naam, "theme": m.theme, "unit": m.unit, "polarity": m.polarity,
                 "count": f.count, "rate": f.rate,
-                "suppressed": !f.present || f.suppressed || f.rate_suppressed,
+                "suppressed": crate::disclosure::served_suppressed(f.present, f.rate.is_some()),
                 "gemeente_rate": g.and_then(|g| g.rate),
             }));
         }
-        let score = crate::score::unit_score(&ds, u, p, super::query::scope(&q)?)?;
+        let score = crate::score::unit_score(&ds, u, p, query::scope(&q)?)?;
         let unit = &ds.units[u];
         Ok(json!({
             "level": unit.level.id(),
@@ -172,158 +181,3 @@ pub async fn detail(
     Ok(Json(body))
 }
 
-/// Serves chart bytes with an ETag from the dataset version (304 when it matches).
-pub(crate) fn chart_response(
-    headers: &HeaderMap,
-    fmt: charts::Format,
-    etag: String,
-    bytes: Vec<u8>,
-) -> Response {
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        == Some(etag.as_str())
-    {
-        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
-    }
-    (
-        [
-            (header::CONTENT_TYPE, fmt.content_type().to_string()),
-            (header::ETAG, etag),
-            (header::CACHE_CONTROL, "private, max-age=300".to_string()),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
-fn chart_params(
-    ds: &Dataset,
-    q: &Query,
-    need_period: bool,
-) -> Result<(usize, charts::Format, Option<usize>), ApiError> {
-    let mut problems = Vec::new();
-    let ind = match q.get("indicator") {
-        Some(i) => ds
-            .indicator_index(i)
-            .ok_or_else(|| format!("indicator: '{i}' bestaat niet"))
-            .map_err(|e| problems.push(e))
-            .ok(),
-        None => {
-            problems.push("indicator: verplicht".into());
-            None
-        }
-    };
-    let fmt = charts::Format::parse(q.get("f"));
-    if fmt.is_none() {
-        problems.push("f: kies svg of png".into());
-    }
-    let p = if need_period {
-        query::period(ds, q.get("datetime"))
-            .map_err(|e| problems.push(e))
-            .ok()
-    } else {
-        None
-    };
-    match (ind, fmt) {
-        (Some(i), Some(f)) if problems.is_empty() => Ok((i, f, p)),
-        _ => Err(ApiError::invalid(&problems)),
-    }
-}
-
-fn label(ds: &Dataset, u: usize) -> String {
-    let x = &ds.units[u];
-    x.naam.clone().unwrap_or_else(|| x.code.clone())
-}
-
-/// `GET /v1/charts/trend/{level}/{code}?indicator=&f=svg|png`
-pub async fn trend_chart(
-    State(state): State<AppState>,
-    Path((level, code)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let q = Query::parse(q.as_deref(), &["indicator", "f"])?;
-    let ds: Arc<Dataset> = state.dataset()?;
-    tokio::task::spawn_blocking(move || -> Result<Response, ApiError> {
-        let u = find(&ds, &level, &code)?;
-        let (j, fmt, _) = chart_params(&ds, &q, false)?;
-        let m = &ds.indicators[j];
-        let series: Vec<Option<f64>> = (0..ds.periods.len())
-            .map(|p| ds.fig(u, j, p).map(|f| f.rate))
-            .collect::<Result<_, _>>()?;
-        let gm = ds.gemeente_of(u);
-        let reference: Vec<Option<f64>> = (0..ds.periods.len())
-            .map(|p| gm.map_or(Ok(None), |g| ds.fig(g, j, p).map(|f| f.rate)))
-            .collect::<Result<_, _>>()?;
-        let gname = gm.map_or_else(
-            || "gemeente".to_string(),
-            |g| format!("gemeente {}", label(&ds, g)),
-        );
-        let bytes = charts::trend(
-            fmt,
-            &format!("{} — {}", m.naam, label(&ds, u)),
-            &m.unit,
-            &ds.periods,
-            &series,
-            &reference,
-            (&label(&ds, u), &gname),
-        )
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(chart_response(
-            &headers,
-            fmt,
-            format!("\"v{}-trend-{}-{}-{}\"", ds.version, level, code, m.id),
-            bytes,
-        ))
-    })
-    .await?
-}
-
-/// `GET /v1/charts/distribution/{level}/{code}?indicator=&datetime=&f=svg|png`
-pub async fn distribution_chart(
-    State(state): State<AppState>,
-    Path((level, code)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let q = Query::parse(q.as_deref(), &["indicator", "f", "datetime"])?;
-    let ds: Arc<Dataset> = state.dataset()?;
-    tokio::task::spawn_blocking(move || -> Result<Response, ApiError> {
-        let u = find(&ds, &level, &code)?;
-        let (j, fmt, p) = chart_params(&ds, &q, true)?;
-        let p = p.unwrap_or(0);
-        let m = &ds.indicators[j];
-        let unit = &ds.units[u];
-        let layer = ds.layer(unit.level, p)?;
-        let values: Vec<f64> = ds
-            .level_units(unit.level)
-            .iter()
-            .filter(|&&x| ds.units[x].gemeente == unit.gemeente)
-            .filter_map(|&x| layer.values[ds.pos_in_level[x]][j].rate)
-            .collect();
-        let own = layer.values[ds.pos_in_level[u]][j].rate;
-        let name = label(&ds, u);
-        let bytes = charts::distribution(
-            fmt,
-            &format!(
-                "{} — {} in {} ({})",
-                m.naam,
-                unit.level.title().to_lowercase(),
-                ds.gemeente_of(u).map_or(String::new(), |g| label(&ds, g)),
-                ds.periods[p]
-            ),
-            &m.unit,
-            &values,
-            own.map(|v| (v, name.as_str())),
-        )
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(chart_response(
-            &headers,
-            fmt,
-            format!("\"v{}-dist-{}-{}-{}-{}\"", ds.version, level, code, m.id, p),
-            bytes,
-        ))
-    })
-    .await?
-}

@@ -1,235 +1,25 @@
-//! The pressure index over HTTP: explanation per area, ranking, method, interventions and
-//! their effect, and the wethouder's one-page briefing.
+//! The wethouder's one-page briefing (HTML, printable) and its map (SVG).
 
-use super::areas::{chart_response, find};
 use super::problem::ApiError;
-use super::query::{self, Query};
+use super::route::{doc, Route};
 use super::AppState;
 use crate::charts::{self, html_escape};
 use crate::dataset::Dataset;
+use crate::intervention;
 use crate::score::{self, CLASS_LABELS};
 use crate::spatial::Level;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap};
+use axum::extract::{Path, State};
+use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
-use axum::Json;
-use serde_json::{json, Value};
+use axum::routing::get;
 use std::fmt::Write as _;
-use std::sync::Arc;
 
-fn ind_name(ds: &Dataset, id: &str) -> String {
-    ds.indicators
-        .iter()
-        .find(|m| m.id == id)
-        .map_or_else(|| id.to_string(), |m| m.naam.clone())
-}
-
-/// `GET /v1/index/{level}/{code}`: index, class, interval and drivers.
-pub async fn explain(
-    State(state): State<AppState>,
-    Path((level, code)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-) -> Result<Json<Value>, ApiError> {
-    let q = Query::parse(q.as_deref(), &["datetime", "theme", "reference"])?;
-    let ds = state.dataset()?;
-    let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
-        let u = find(&ds, &level, &code)?;
-        let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
-        let s = score::unit_score(&ds, u, p, super::query::scope(&q)?)?.ok_or_else(|| ApiError::NotFound(format!("geen gegevens voor '{code}' in {}", ds.periods[p])))?;
-        let mut drivers = s.contributions.clone();
-        drivers.sort_by(|a, b| b.contribution.abs().total_cmp(&a.contribution.abs()));
-        Ok(json!({
-            "level": level, "code": code, "naam": ds.units[u].naam, "period": ds.periods[p], "theme": q.get("theme"),
-            "index": s.index, "class": s.class, "class_label": CLASS_LABELS[usize::from(s.class - 1)],
-            "low": s.low, "high": s.high, "se": s.se, "low_confidence": s.low_confidence, "missing_weight": s.missing_weight,
-            "sum_of_contributions": score::contributions_sum(&s),
-            "themes": score::theme_scores(&s),
-            "drivers": drivers.iter().map(|c| json!({
-                "indicator": c.indicator, "naam": ind_name(&ds, &c.indicator), "theme": c.theme, "rate": c.rate,
-                "estimate": c.estimate, "z": c.z, "weight": c.weight, "contribution": c.contribution, "observed": c.observed
-            })).collect::<Vec<_>>(),
-            "method": "/v1/index/method",
-        }))
-    })
-    .await??;
-    Ok(Json(v))
-}
-
-/// `GET /v1/index/method`: method, weights and parameters.
-pub async fn method(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let ds = state.dataset()?;
-    let weights = score::indicator_weights(&ds, None);
-    Ok(Json(json!({
-        "steps": [
-            "Per gebied en kwartaal: de gepubliceerde rate van elke indicator (na onthullingscontrole).",
-            "Empirische-Bayesstabilisatie: de rate wordt naar die van het bovenliggende gebied getrokken (buurt → wijk, overige → gemeente), des te sterker naarmate de noemer kleiner is. Een onderdrukte rate telt als het bovenliggende gemiddelde, met volle onzekerheid.",
-            "Standaardisatie: (geschatte rate − gemiddelde) / standaarddeviatie over de gebieden van hetzelfde niveau; het teken zo dat positief = meer druk.",
-            "Themascores en index: gewogen som met de gewichten hieronder, daarna uitgedrukt in standaarddeviaties over de gebieden van hetzelfde niveau; per indicator is de bijdrage = gewicht × gestandaardiseerde waarde (op dezelfde schaal), en de bijdragen tellen op tot de index.",
-            "Onzekerheid: 95%-interval uit de posterieure varianties; 'laag vertrouwen' als meer dan 40% van het gewicht op ontbrekende cijfers rust of de standaardfout groter is dan 0,6 standaarddeviatie.",
-            "Klassen: 9 klassen op vaste grenzen in standaarddeviaties, zoals de Leefbaarometer er 9 kent."
-        ],
-        "class_bounds": score::CLASS_BOUNDS,
-        "class_labels": CLASS_LABELS,
-        "mean_cv": score::MEAN_CV,
-        "themes": ds.themes,
-        "indicator_weights": ds.indicators.iter().zip(&weights).map(|(m, w)| json!({"indicator": m.id, "naam": m.naam, "theme": m.theme, "weight": w, "enforcement": m.enforcement})).collect::<Vec<_>>(),
-        "note": "Indicatoren die handhavingsactiviteit weerspiegelen krijgen gewicht 0, zodat de index zich niet voedt met eigen interventies. De index adviseert; een mens beslist.",
-    })))
-}
-
-/// `GET /v1/ranking/{gemeente}?level=wijken|buurten&theme=&datetime=`
-pub async fn ranking(
-    State(state): State<AppState>,
-    Path(gemeente): Path<String>,
-    RawQuery(q): RawQuery,
-) -> Result<Json<Value>, ApiError> {
-    let q = Query::parse(q.as_deref(), &["level", "theme", "reference", "datetime"])?;
-    let ds = state.dataset()?;
-    let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
-        if ds.unit(Level::Gemeente, &gemeente).is_none() {
-            return Err(ApiError::NotFound(format!("gemeente '{gemeente}' komt niet voor in de dataset")));
-        }
-        let level = match q.get("level").unwrap_or("wijken") {
-            "wijken" => Level::Wijk,
-            "buurten" => Level::Buurt,
-            other => return Err(ApiError::invalid(&[format!("level: '{other}' (kies wijken of buurten)")])),
-        };
-        let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
-        let rows = score::ranking(&ds, &gemeente, level, p, super::query::scope(&q)?)?;
-        Ok(json!({"gemeente": gemeente, "level": level.id(), "period": ds.periods[p], "periods": ds.periods, "theme": q.get("theme"), "ranking": rows}))
-    })
-    .await??;
-    Ok(Json(v))
-}
-
-/// `GET /v1/charts/contributions/{level}/{code}?f=svg|png&datetime=`
-pub async fn contributions_chart(
-    State(state): State<AppState>,
-    Path((level, code)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let q = Query::parse(q.as_deref(), &["f", "datetime", "theme", "reference"])?;
-    let ds: Arc<Dataset> = state.dataset()?;
-    tokio::task::spawn_blocking(move || -> Result<Response, ApiError> {
-        let u = find(&ds, &level, &code)?;
-        let fmt = charts::Format::parse(q.get("f"))
-            .ok_or_else(|| ApiError::invalid(&["f: kies svg of png".into()]))?;
-        let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
-        let s = score::unit_score(&ds, u, p, super::query::scope(&q)?)?
-            .ok_or_else(|| ApiError::NotFound("geen index voor dit gebied".into()))?;
-        let mut items: Vec<(String, f64)> = s
-            .contributions
-            .iter()
-            .filter(|c| c.weight > 0.0)
-            .map(|c| (short(&ind_name(&ds, &c.indicator)), c.contribution))
-            .collect();
-        items.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
-        items.truncate(10);
-        let name = ds.units[u].naam.clone().unwrap_or_else(|| code.clone());
-        let bytes = charts::contributions(
-            fmt,
-            &format!("Wat drijft de index van {name} ({})", ds.periods[p]),
-            &items,
-        )
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(chart_response(
-            &headers,
-            fmt,
-            format!(
-                "\"v{}-contrib-{level}-{code}-{p}-{}\"",
-                ds.version,
-                q.get("theme").unwrap_or("")
-            ),
-            bytes,
-        ))
-    })
-    .await?
-}
-
-fn short(s: &str) -> String {
-    if s.chars().count() > 34 {
-        format!("{}…", s.chars().take(33).collect::<String>())
-    } else {
-        s.to_string()
-    }
-}
-
-/// `GET /v1/interventions`
-pub async fn interventions(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let ds = state.dataset()?;
-    let list = tokio::task::spawn_blocking(move || score::interventions(&ds)).await??;
-    Ok(Json(json!({"interventions": list})))
-}
-
-/// Body of `POST /v1/interventions`.
-#[derive(Debug, serde::Deserialize)]
-pub struct NewIntervention {
-    pub naam: String,
-    pub level: String,
-    pub codes: Vec<String>,
-    pub start_date: String,
-    pub end_date: String,
-}
-
-/// `POST /v1/interventions`: records an LSI project (copy-on-write write; the served
-/// dataset reloads).
-pub async fn add_intervention(
-    State(state): State<AppState>,
-    Json(body): Json<NewIntervention>,
-) -> Result<Response, ApiError> {
-    let ds = state.dataset()?;
-    let level = Level::from_id(&body.level)
-        .ok_or_else(|| ApiError::invalid(&[format!("level: '{}' bestaat niet", body.level)]))?;
-    let unknown: Vec<String> = body
-        .codes
-        .iter()
-        .filter(|c| ds.unit(level, c).is_none())
-        .map(|c| format!("codes: '{c}' bestaat niet op niveau {}", level.id()))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(ApiError::invalid(&unknown));
-    }
-    let db = state.db.clone();
-    let st = state.clone();
-    let id = tokio::task::spawn_blocking(move || {
-        let id = score::add_intervention(
-            &db,
-            &body.naam,
-            level,
-            &body.codes,
-            &body.start_date,
-            &body.end_date,
-        )
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        st.reload_if_changed();
-        Ok::<i32, ApiError>(id)
-    })
-    .await??;
-    Ok((
-        axum::http::StatusCode::CREATED,
-        [(header::LOCATION, format!("/v1/interventions/{id}/effect"))],
-        Json(json!({"id": id})),
-    )
-        .into_response())
-}
-
-/// `GET /v1/interventions/{id}/effect`
-pub async fn effect(
-    State(state): State<AppState>,
-    Path(id): Path<i32>,
-) -> Result<Json<Value>, ApiError> {
-    let ds = state.dataset()?;
-    let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
-        let iv = score::interventions(&ds)?
-            .into_iter()
-            .find(|i| i.id == id)
-            .ok_or_else(|| ApiError::NotFound(format!("interventie {id} bestaat niet")))?;
-        let e = score::effect(&ds, &iv)?;
-        Ok(serde_json::to_value(e).unwrap_or(Value::Null))
-    })
-    .await??;
-    Ok(Json(v))
+/// `/briefing/…` (HTML and SVG for people, not in the OpenAPI document).
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new("/briefing/{gemeente}", get(page)),
+        Route::new("/briefing/{gemeente}/map.svg", get(map_svg)),
+    ]
 }
 
 fn area_geometries(
@@ -387,7 +177,7 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
             .drivers
             .iter()
             .take(2)
-            .map(|d| html_escape(&short(&ind_name(ds, &d.indicator))))
+            .map(|d| html_escape(&charts::short_label(&ds.indicator_name(&d.indicator))))
             .collect();
         let _ = write!(
             h,
@@ -433,7 +223,7 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
         );
     }
     h.push_str("</ul><h2>Lopende en afgeronde interventies</h2>");
-    let ivs = score::interventions(ds)?;
+    let ivs = intervention::interventions(ds)?;
     if ivs.is_empty() {
         h.push_str("<p>Er zijn geen LSI-projecten vastgelegd.</p>");
     }
@@ -456,7 +246,7 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
             iv.start_date,
             iv.end_date
         );
-        match score::effect(ds, iv)? {
+        match intervention::effect(ds, iv)? {
             Some(e) => {
                 for o in &e.outcomes {
                     let what = if o.outcome == "index" {

@@ -1,19 +1,24 @@
-//! The HTTP shell over the dataset: OGC API Features under `/v1`, area details, charts, the
-//! index and ranking, the briefing, and the static map app. DuckDB work runs in
-//! `spawn_blocking`.
+//! Step 7, the HTTP shell over the dataset. One file per resource, each with its `routes()`:
+//! [`collections`] (OGC API Features), [`areas`], [`index`] (index, ranking, method),
+//! [`charts`], [`interventions`], [`briefing`] (the wethouder's page), [`openapi`]; the map
+//! app's files from an allow-list ([`statics`]). DuckDB work runs in `spawn_blocking`.
 
 pub mod areas;
 pub mod briefing;
-pub mod ogc;
+pub mod charts;
+pub mod collections;
+pub mod index;
+pub mod interventions;
 pub mod openapi;
 pub mod problem;
 pub mod query;
+pub mod route;
+pub mod statics;
 
 use crate::dataset::Dataset;
 use axum::http::{header, HeaderName, HeaderValue, Request};
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::routing::get;
 use axum::Router;
 use problem::ApiError;
 use std::path::{Path, PathBuf};
@@ -131,46 +136,30 @@ async fn common_headers(req: Request<axum::body::Body>, next: Next) -> Response 
     res
 }
 
+/// Every route of the application, resource by resource: the one definition from which the
+/// router and the OpenAPI document are built.
+#[must_use]
+pub fn routes() -> Vec<route::Route> {
+    let mut all = collections::routes();
+    all.extend(areas::routes());
+    all.extend(charts::routes());
+    all.extend(index::routes());
+    all.extend(interventions::routes());
+    all.extend(briefing::routes());
+    all.extend(openapi::routes());
+    all
+}
+
 /// The whole application.
 pub fn app(state: AppState) -> Router {
     let web = state.web.clone();
-    let vendor = web.join("node_modules/maplibre-gl/dist");
-    let api = Router::new()
-        .route("/v1", get(ogc::landing))
-        .route("/v1/conformance", get(ogc::conformance))
-        .route("/v1/collections", get(ogc::collections))
-        .route("/v1/collections/{id}", get(ogc::collection))
-        .route("/v1/collections/{id}/items", get(ogc::items))
-        .route("/v1/collections/{id}/items/{code}", get(ogc::item))
-        .route("/v1/openapi.json", get(openapi::document))
-        .route("/v1/indicators", get(areas::indicators))
-        .route("/v1/periods", get(areas::periods))
-        .route("/v1/search", get(areas::search))
-        .route("/v1/areas/{level}/{code}", get(areas::detail))
-        .route("/v1/charts/trend/{level}/{code}", get(areas::trend_chart))
-        .route(
-            "/v1/charts/distribution/{level}/{code}",
-            get(areas::distribution_chart),
-        )
-        .route(
-            "/v1/charts/contributions/{level}/{code}",
-            get(briefing::contributions_chart),
-        )
-        .route("/v1/index/method", get(briefing::method))
-        .route("/v1/index/{level}/{code}", get(briefing::explain))
-        .route("/v1/ranking/{gemeente}", get(briefing::ranking))
-        .route(
-            "/v1/interventions",
-            get(briefing::interventions).post(briefing::add_intervention),
-        )
-        .route("/v1/interventions/{id}/effect", get(briefing::effect))
-        .route("/briefing/{gemeente}", get(briefing::page))
-        .route("/briefing/{gemeente}/map.svg", get(briefing::map_svg))
-        .with_state(state);
-    api.nest_service("/vendor", tower_http::services::ServeDir::new(vendor))
-        .fallback_service(tower_http::services::ServeDir::new(web).fallback(
-            axum::handler::HandlerWithoutStateExt::into_service(not_found),
-        ))
+    let mut api = Router::new();
+    for r in routes() {
+        api = api.route(r.path, r.handler);
+    }
+    api.with_state(state)
+        .merge(statics::router(&web))
+        .fallback(not_found)
         .layer(axum::middleware::from_fn(common_headers))
         .layer(tower_http::compression::CompressionLayer::new())
 }

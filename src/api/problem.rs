@@ -41,6 +41,18 @@ impl From<crate::score::ScoreError> for ApiError {
     }
 }
 
+impl From<crate::intervention::InterventionError> for ApiError {
+    fn from(e: crate::intervention::InterventionError) -> Self {
+        use crate::intervention::InterventionError as E;
+        match e {
+            E::Invalid(m) => Self::BadRequest(m),
+            E::Score(s) => Self::from(s),
+            E::Db(d) => Self::from(d),
+            E::Store(s) => Self::Internal(s.to_string()),
+        }
+    }
+}
+
 impl From<tokio::task::JoinError> for ApiError {
     fn from(e: tokio::task::JoinError) -> Self {
         Self::Internal(e.to_string())

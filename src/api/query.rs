@@ -89,17 +89,17 @@ pub fn period(ds: &Dataset, raw: Option<&str>) -> Result<usize, String> {
         return Ok(last);
     };
     let to_q = |s: &str| -> Option<u16> {
-        if let Some(q) = crate::ingest::read::parse_period(s) {
+        if let Some(q) = crate::period::parse_period(s) {
             return Some(q);
         }
         let date = s.get(..10)?;
-        let (y, m, _) = crate::ingest::read::parse_date(date.as_bytes())?;
-        Some(crate::ingest::read::quarter_index(y, m))
+        let (y, m, _) = crate::period::parse_date(date.as_bytes())?;
+        Some(crate::period::quarter_index(y, m))
     };
     let known: Vec<u16> = ds
         .periods
         .iter()
-        .filter_map(|p| crate::ingest::read::parse_period(p))
+        .filter_map(|p| crate::period::parse_period(p))
         .collect();
     let pick = |lo: u16, hi: u16| known.iter().rposition(|&q| q >= lo && q <= hi);
     let res = if let Some((a, b)) = raw.split_once('/') {

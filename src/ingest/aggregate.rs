@@ -7,27 +7,14 @@
 //! finished into [`UnitAggregates`]. The result does not depend on how the rows were split
 //! over threads. Nothing here outlives the ingest.
 
+use super::error::RowError;
+use super::locate::{LocKey, Location, Locator};
 use super::read::Parsed;
-use super::RowError;
 use crate::catalogue::{AddressRule, Catalogue, Condition, Measure, MeasureSpec, RowValue};
 use crate::disclosure::Structure;
-use crate::spatial::{h3_cells, rd_to_wgs84, Boundaries, Level};
+use crate::spatial::Level;
 use ahash::AHashMap;
 use h3o::CellIndex;
-use std::sync::Mutex;
-
-/// Where a coordinate lies.
-#[derive(Debug, Clone, Copy)]
-pub struct Location {
-    pub cells: [CellIndex; 4],
-    pub postcode: [u8; 6],
-    pub buurt: Option<u32>,
-    pub wijk: Option<u32>,
-    pub gemeente: u32,
-}
-
-/// A distinct location: postcode and the bits of the RD coordinates.
-pub type LocKey = ([u8; 6], u64, u64);
 
 /// A row-level accumulator: a measure without its address rule, or the max of a column.
 #[derive(Debug, Clone, PartialEq)]
@@ -208,78 +195,6 @@ impl Plan {
     #[must_use]
     pub fn measure_index(&self, spec: &MeasureSpec) -> Option<usize> {
         self.measure_specs.iter().position(|m| m == spec)
-    }
-}
-
-/// Locations shared by the reading threads: each distinct coordinate is located once.
-pub struct Locator<'a> {
-    bounds: &'a Boundaries,
-    inner: Mutex<Located>,
-}
-
-#[derive(Default)]
-struct Located {
-    id_of: AHashMap<LocKey, u32>,
-    keys: Vec<LocKey>,
-    /// `None`: in no Dutch gemeente.
-    locations: Vec<Option<Location>>,
-}
-
-impl<'a> Locator<'a> {
-    #[must_use]
-    pub fn new(bounds: &'a Boundaries) -> Self {
-        Self {
-            bounds,
-            inner: Mutex::new(Located::default()),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Located> {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// The id of a location, and whether it lies in a Dutch gemeente.
-    fn locate(&self, key: LocKey) -> (u32, bool) {
-        {
-            let l = self.lock();
-            if let Some(&id) = l.id_of.get(&key) {
-                return (id, l.locations[id as usize].is_some());
-            }
-        }
-        // Located outside the lock; a racing thread computes the same value.
-        let (x, y) = (f64::from_bits(key.1), f64::from_bits(key.2));
-        let (lon, lat) = rd_to_wgs84(x, y);
-        let loc = match (h3_cells(lon, lat), self.bounds.locate(lon, lat)) {
-            (Some(cells), Some((buurt, gemeente))) => {
-                let wijk = buurt.and_then(|b| {
-                    let code = self.bounds.buurten.areas[b].wijk.as_deref()?;
-                    self.bounds.wijken.index(code)
-                });
-                Some(Location {
-                    cells,
-                    postcode: key.0,
-                    buurt: buurt.and_then(|b| u32::try_from(b).ok()),
-                    wijk: wijk.and_then(|w| u32::try_from(w).ok()),
-                    gemeente: u32::try_from(gemeente).unwrap_or(u32::MAX),
-                })
-            }
-            _ => None,
-        };
-        let mut l = self.lock();
-        if let Some(&id) = l.id_of.get(&key) {
-            return (id, l.locations[id as usize].is_some());
-        }
-        let id = u32::try_from(l.keys.len()).unwrap_or(u32::MAX);
-        l.id_of.insert(key, id);
-        l.keys.push(key);
-        l.locations.push(loc);
-        (id, loc.is_some())
-    }
-
-    fn key(&self, id: u32) -> LocKey {
-        self.lock().keys[id as usize]
     }
 }
 
@@ -616,7 +531,7 @@ pub fn finish(partials: Vec<Partial<'_, '_>>, dense_values: usize) -> UnitAggreg
         unreachable!("a pass has at least one thread")
     };
     let (plan, locator) = (first.plan, first.locator);
-    let located = std::mem::take(&mut *locator.lock());
+    let located = locator.take();
     // Locations in key order, so that unit numbering does not depend on thread timing.
     let mut order: Vec<u32> = (0..u32::try_from(located.keys.len()).unwrap_or(u32::MAX))
         .filter(|&i| located.locations[i as usize].is_some())

@@ -5,9 +5,11 @@
 //! Errors are reported as if the files were read one after another: without `tolerant`, the
 //! first bad row in file order stops the ingest.
 
-use super::aggregate::{Locator, Partial, Plan};
+use super::aggregate::{Partial, Plan};
+use super::error::{IngestError, RowError};
+use super::locate::Locator;
 use super::read::{self, ParquetPlan, Parsed};
-use super::{FileSummary, IngestError, RowError, Summary};
+use super::summary::{FileSummary, Summary};
 use crate::catalogue::Catalogue;
 use std::collections::HashSet;
 use std::path::PathBuf;

@@ -30,7 +30,7 @@ pub fn fixture() -> &'static Fixture {
         let extracts: Vec<PathBuf> = files.into_iter().map(|f| f.0).collect();
         let db = dir.path().join("base.duckdb");
         ingest::ingest(&db, &extracts, &cat, &bounds, &ingest::Options::default()).unwrap();
-        wijkradar::score::record_demo_intervention(&db).unwrap();
+        wijkradar::demo::record_intervention(&db).unwrap();
         Fixture {
             dir,
             extracts,

@@ -9,6 +9,14 @@
 //!   two published counts is 0 or at least `k`;
 //! - published counts are rounded to multiples of `round_to` (deterministic, so stable across
 //!   reruns); rates only where the denominator reaches the indicator's minimum.
+//!
+//! [`protect`] decides which counts may be shown; [`publish`] applies that decision and the
+//! publishing rule (rounding, the rate rule and its precision) to every indicator, unit and
+//! quarter of an ingest; [`served_suppressed`] is the flag the API shows beside a figure.
+
+mod publish;
+
+pub use publish::{publish, served_suppressed, Figure};
 
 use crate::spatial::Level;
 use serde::{Deserialize, Serialize};

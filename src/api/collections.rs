@@ -1,17 +1,43 @@
 //! OGC API Features, Part 1 (core, GeoJSON): landing page, conformance, collections, items.
 //! One collection per spatial level; features carry flat per-indicator properties.
 
+use super::openapi::{datetime, levels, path_param, query_param};
 use super::problem::ApiError;
 use super::query::{self, Query};
+use super::route::{doc, doc_as, Route};
 use super::AppState;
 use crate::dataset::Dataset;
+use crate::period::{quarter_end, quarter_start};
 use crate::spatial::Level;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use axum::Json;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
+
+/// `/v1` (landing page, conformance) and `/v1/collections/…`.
+pub fn routes() -> Vec<Route> {
+    let f = || query_param("f", "json", json!({"type": "string"}));
+    vec![
+        Route::new("/v1", get(landing)).doc("get", doc("getLandingPage", "Landingspagina", vec![f()], "Links")),
+        Route::new("/v1/conformance", get(conformance)).doc("get", doc("getConformance", "Conformiteitsklassen", vec![f()], "conformsTo")),
+        Route::new("/v1/collections", get(collections)).doc("get", doc("getCollections", "Collecties (één per ruimtelijk niveau)", vec![f()], "Collecties")),
+        Route::new("/v1/collections/{collectionId}", get(collection)).doc("get", doc("describeCollection", "Eén collectie", vec![levels("collectionId"), f()], "Collectie")),
+        Route::new("/v1/collections/{collectionId}/items", get(items)).doc("get", doc_as("getFeatures", "Features van een niveau in een kwartaal", vec![
+            levels("collectionId"),
+            query_param("bbox", "minLon,minLat,maxLon,maxLat (CRS84)", json!({"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 6})),
+            datetime(),
+            query_param("limit", "Aantal features per pagina; groter dan 10000 wordt 10000", json!({"type": "integer", "minimum": 1, "default": 1000})),
+            query_param("offset", "Startpositie (volg de next-link)", json!({"type": "integer", "minimum": 0, "default": 0})),
+            query_param("gemeente", "Alleen gebieden van deze gemeente (GM0983)", json!({"type": "string"})),
+            query_param("crs", "Alleen CRS84", json!({"type": "string"})),
+            f(),
+        ], "GeoJSON FeatureCollection met numberMatched, numberReturned en links", "application/geo+json")),
+        Route::new("/v1/collections/{collectionId}/items/{featureId}", get(item)).doc("get", doc_as("getFeature", "Eén feature", vec![levels("collectionId"), path_param("featureId", "Code van het gebied"), datetime(), f()], "GeoJSON Feature", "application/geo+json")),
+    ]
+}
 
 /// Maximum `limit`; larger values are clamped, not refused.
 pub const MAX_LIMIT: usize = 10_000;
@@ -99,20 +125,6 @@ fn collection_json(ds: &Dataset, level: Level, b: &str) -> Value {
     })
 }
 
-fn quarter_start(p: &str) -> String {
-    crate::ingest::read::parse_period(p).map_or_else(String::new, |q| {
-        format!("{}-{:02}-01T00:00:00Z", q / 4, (q % 4) * 3 + 1)
-    })
-}
-
-fn quarter_end(p: &str) -> String {
-    crate::ingest::read::parse_period(p).map_or_else(String::new, |q| {
-        let (y, m) = (q / 4, (q % 4) * 3 + 3);
-        let d = if m == 6 || m == 9 { 30 } else { 31 };
-        format!("{y}-{m:02}-{d}T23:59:59Z")
-    })
-}
-
 /// `GET /v1/collections`
 pub async fn collections(
     State(state): State<AppState>,
@@ -194,7 +206,7 @@ pub(crate) fn write_feature(
         Some(n) => json_str(out, n),
         None => out.push_str("null"),
     }
-    out.push_str(",\"niveau\":");
+    out.push_str(",\"level\":");
     json_str(out, unit.level.id());
     out.push_str(",\"period\":");
     json_str(out, &ds.periods[p]);
@@ -227,7 +239,7 @@ pub(crate) fn write_feature(
             out,
             ",\"{}_suppressed\":{}",
             m.id,
-            !f.present || f.suppressed || f.rate_suppressed
+            crate::disclosure::served_suppressed(f.present, f.rate.is_some())
         );
     }
     if let Some(s) = scores.and_then(|s| s[pos].as_ref()) {
@@ -235,15 +247,15 @@ pub(crate) fn write_feature(
         num(out, Some(s.index));
         let _ = write!(
             out,
-            ",\"index_klasse\":{},\"index_laag_vertrouwen\":{}",
+            ",\"index_class\":{},\"index_low_confidence\":{}",
             s.class, s.low_confidence
         );
-        out.push_str(",\"index_ondergrens\":");
+        out.push_str(",\"index_low\":");
         num(out, Some(s.low));
-        out.push_str(",\"index_bovengrens\":");
+        out.push_str(",\"index_high\":");
         num(out, Some(s.high));
     } else {
-        out.push_str(",\"index\":null,\"index_klasse\":null,\"index_laag_vertrouwen\":true,\"index_ondergrens\":null,\"index_bovengrens\":null");
+        out.push_str(",\"index\":null,\"index_class\":null,\"index_low_confidence\":true,\"index_low\":null,\"index_high\":null");
     }
     out.push_str("}}");
 }

@@ -5,11 +5,15 @@
 //! temporary file, change the copy in one transaction, and rename it over the original. A
 //! server that holds the old file open keeps serving it until it notices the new one.
 
+mod version;
+
+pub use version::{statement, write_version, Extract, UnitIndex, VersionHead};
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// The schema DuckDB runs on every open.
-pub const SCHEMA: &str = include_str!("../sql/schema.sql");
+pub const SCHEMA: &str = include_str!("../../sql/schema.sql");
 
 /// Errors from the database layer.
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +154,39 @@ impl Drop for Writer {
         wal.push(".wal");
         let _ = std::fs::remove_file(PathBuf::from(wal));
     }
+}
+
+/// One intervention as stored: name, level id, unit codes, dates as `jjjj-mm-dd`.
+#[derive(Debug, Clone, Copy)]
+pub struct InterventionRow<'a> {
+    pub naam: &'a str,
+    pub level: &'a str,
+    pub codes: &'a [String],
+    pub start_date: &'a str,
+    pub end_date: &'a str,
+}
+
+/// Records an intervention in one copy-on-write transaction; returns its id. Validation is
+/// the caller's ([`crate::intervention`]).
+///
+/// # Errors
+/// I/O and DuckDB errors.
+pub fn insert_intervention(db: &Path, iv: InterventionRow<'_>) -> Result<i32, StoreError> {
+    let file = db.display().to_string();
+    write_transaction(db, |tx| {
+        tx.query_row(
+            statement("insert_intervention"),
+            duckdb::params![
+                iv.naam,
+                iv.level,
+                iv.codes.join(","),
+                iv.start_date,
+                iv.end_date
+            ],
+            |r| r.get(0),
+        )
+        .map_err(|source| StoreError::Db { file, source })
+    })
 }
 
 /// Opens the database read-only (for queries and tests).

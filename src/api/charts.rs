@@ -1,0 +1,242 @@
+//! Charts over HTTP (plotters, SVG or PNG, with an ETag from the dataset version): an
+//! indicator's trend against the gemeente, its distribution over the gemeente's areas, and
+//! the contributions to the index.
+
+use super::areas::find;
+use super::openapi::{datetime, levels, path_param, query_param};
+use super::problem::ApiError;
+use super::query::{self, Query};
+use super::route::{doc, Route};
+use super::AppState;
+use crate::charts;
+use crate::dataset::Dataset;
+use crate::score;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+fn chart_op(id: &str, summary: &str, mut params: Vec<Value>) -> Value {
+    let mut p = vec![levels("level"), path_param("code", "Code")];
+    p.append(&mut params);
+    json!({"summary": summary, "operationId": id, "parameters": p, "responses": {
+        "200": {"description": "SVG of PNG", "content": {"image/svg+xml": {}, "image/png": {}}},
+        "304": {"description": "Ongewijzigd (ETag)"},
+        "400": {"$ref": "#/components/responses/Problem"},
+        "404": {"$ref": "#/components/responses/Problem"}}})
+}
+
+/// `/v1/charts/…`.
+pub fn routes() -> Vec<Route> {
+    let ind = || json!({"name": "indicator", "in": "query", "required": true, "schema": {"type": "string"}});
+    let fmt = || query_param("f", "svg of png", json!({"type": "string", "enum": ["svg", "png"]}));
+    vec![
+        Route::new("/v1/charts/trend/{level}/{code}", get(trend_chart)).doc("get", chart_op("getTrendChart", "Trendgrafiek van een indicator, met de gemeente als referentie", vec![ind(), fmt()])),
+        Route::new("/v1/charts/distribution/{level}/{code}", get(distribution_chart)).doc("get", chart_op("getDistributionChart", "Verdeling van een indicator over de gebieden van de gemeente", vec![ind(), fmt(), datetime()])),
+        Route::new("/v1/charts/contributions/{level}/{code}", get(contributions_chart)).doc("get", chart_op("getContributionsChart", "Bijdragen per indicator aan de index", vec![fmt(), datetime(), query_param("theme", "Thema", json!({"type": "string"})), query_param("reference", "alle of gemeente", json!({"type": "string"}))])),
+    ]
+}
+
+/// Serves chart bytes with an ETag from the dataset version (304 when it matches).
+fn chart_response(
+    headers: &HeaderMap,
+    fmt: charts::Format,
+    etag: String,
+    bytes: Vec<u8>,
+) -> Response {
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    (
+        [
+            (header::CONTENT_TYPE, fmt.content_type().to_string()),
+            (header::ETAG, etag),
+            (header::CACHE_CONTROL, "private, max-age=300".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+fn chart_params(
+    ds: &Dataset,
+    q: &Query,
+    need_period: bool,
+) -> Result<(usize, charts::Format, Option<usize>), ApiError> {
+    let mut problems = Vec::new();
+    let ind = match q.get("indicator") {
+        Some(i) => ds
+            .indicator_index(i)
+            .ok_or_else(|| format!("indicator: '{i}' bestaat niet"))
+            .map_err(|e| problems.push(e))
+            .ok(),
+        None => {
+            problems.push("indicator: verplicht".into());
+            None
+        }
+    };
+    let fmt = charts::Format::parse(q.get("f"));
+    if fmt.is_none() {
+        problems.push("f: kies svg of png".into());
+    }
+    let p = if need_period {
+        query::period(ds, q.get("datetime"))
+            .map_err(|e| problems.push(e))
+            .ok()
+    } else {
+        None
+    };
+    match (ind, fmt) {
+        (Some(i), Some(f)) if problems.is_empty() => Ok((i, f, p)),
+        _ => Err(ApiError::invalid(&problems)),
+    }
+}
+
+fn label(ds: &Dataset, u: usize) -> String {
+    let x = &ds.units[u];
+    x.naam.clone().unwrap_or_else(|| x.code.clone())
+}
+
+/// `GET /v1/charts/trend/{level}/{code}?indicator=&f=svg|png`
+pub async fn trend_chart(
+    State(state): State<AppState>,
+    Path((level, code)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let q = Query::parse(q.as_deref(), &["indicator", "f"])?;
+    let ds: Arc<Dataset> = state.dataset()?;
+    tokio::task::spawn_blocking(move || -> Result<Response, ApiError> {
+        let u = find(&ds, &level, &code)?;
+        let (j, fmt, _) = chart_params(&ds, &q, false)?;
+        let m = &ds.indicators[j];
+        let series: Vec<Option<f64>> = (0..ds.periods.len())
+            .map(|p| ds.fig(u, j, p).map(|f| f.rate))
+            .collect::<Result<_, _>>()?;
+        let gm = ds.gemeente_of(u);
+        let reference: Vec<Option<f64>> = (0..ds.periods.len())
+            .map(|p| gm.map_or(Ok(None), |g| ds.fig(g, j, p).map(|f| f.rate)))
+            .collect::<Result<_, _>>()?;
+        let gname = gm.map_or_else(
+            || "gemeente".to_string(),
+            |g| format!("gemeente {}", label(&ds, g)),
+        );
+        let bytes = charts::trend(
+            fmt,
+            &format!("{} — {}", m.naam, label(&ds, u)),
+            &m.unit,
+            &ds.periods,
+            &series,
+            &reference,
+            (&label(&ds, u), &gname),
+        )
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(chart_response(
+            &headers,
+            fmt,
+            format!("\"v{}-trend-{}-{}-{}\"", ds.version, level, code, m.id),
+            bytes,
+        ))
+    })
+    .await?
+}
+
+/// `GET /v1/charts/distribution/{level}/{code}?indicator=&datetime=&f=svg|png`
+pub async fn distribution_chart(
+    State(state): State<AppState>,
+    Path((level, code)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let q = Query::parse(q.as_deref(), &["indicator", "f", "datetime"])?;
+    let ds: Arc<Dataset> = state.dataset()?;
+    tokio::task::spawn_blocking(move || -> Result<Response, ApiError> {
+        let u = find(&ds, &level, &code)?;
+        let (j, fmt, p) = chart_params(&ds, &q, true)?;
+        let p = p.unwrap_or(0);
+        let m = &ds.indicators[j];
+        let unit = &ds.units[u];
+        let layer = ds.layer(unit.level, p)?;
+        let values: Vec<f64> = ds
+            .level_units(unit.level)
+            .iter()
+            .filter(|&&x| ds.units[x].gemeente == unit.gemeente)
+            .filter_map(|&x| layer.values[ds.pos_in_level[x]][j].rate)
+            .collect();
+        let own = layer.values[ds.pos_in_level[u]][j].rate;
+        let name = label(&ds, u);
+        let bytes = charts::distribution(
+            fmt,
+            &format!(
+                "{} — {} in {} ({})",
+                m.naam,
+                unit.level.title().to_lowercase(),
+                ds.gemeente_of(u).map_or(String::new(), |g| label(&ds, g)),
+                ds.periods[p]
+            ),
+            &m.unit,
+            &values,
+            own.map(|v| (v, name.as_str())),
+        )
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(chart_response(
+            &headers,
+            fmt,
+            format!("\"v{}-dist-{}-{}-{}-{}\"", ds.version, level, code, m.id, p),
+            bytes,
+        ))
+    })
+    .await?
+}
+
+/// `GET /v1/charts/contributions/{level}/{code}?f=svg|png&datetime=`
+pub async fn contributions_chart(
+    State(state): State<AppState>,
+    Path((level, code)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let q = Query::parse(q.as_deref(), &["f", "datetime", "theme", "reference"])?;
+    let ds: Arc<Dataset> = state.dataset()?;
+    tokio::task::spawn_blocking(move || -> Result<Response, ApiError> {
+        let u = find(&ds, &level, &code)?;
+        let fmt = charts::Format::parse(q.get("f"))
+            .ok_or_else(|| ApiError::invalid(&["f: kies svg of png".into()]))?;
+        let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
+        let s = score::unit_score(&ds, u, p, query::scope(&q)?)?
+            .ok_or_else(|| ApiError::NotFound("geen index voor dit gebied".into()))?;
+        let mut items: Vec<(String, f64)> = s
+            .contributions
+            .iter()
+            .filter(|c| c.weight > 0.0)
+            .map(|c| (charts::short_label(&ds.indicator_name(&c.indicator)), c.contribution))
+            .collect();
+        items.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+        items.truncate(10);
+        let name = ds.units[u].naam.clone().unwrap_or_else(|| code.clone());
+        let bytes = charts::contributions(
+            fmt,
+            &format!("Wat drijft de index van {name} ({})", ds.periods[p]),
+            &items,
+        )
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(chart_response(
+            &headers,
+            fmt,
+            format!(
+                "\"v{}-contrib-{level}-{code}-{p}-{}\"",
+                ds.version,
+                q.get("theme").unwrap_or("")
+            ),
+            bytes,
+        ))
+    })
+    .await?
+}
+

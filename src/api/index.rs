@@ -1,0 +1,103 @@
+//! The pressure index over HTTP: its explanation per area, the ranking of a gemeente's wijken
+//! or buurten, and the published method and weights.
+
+use super::areas::find;
+use super::openapi::{datetime, levels, path_param, query_param};
+use super::problem::ApiError;
+use super::query::{self, Query};
+use super::route::{doc, Route};
+use super::AppState;
+use crate::score::{self, CLASS_LABELS};
+use crate::spatial::Level;
+use axum::extract::{Path, RawQuery, State};
+use axum::routing::get;
+use axum::Json;
+use serde_json::{json, Value};
+
+/// `/v1/index/…` and `/v1/ranking/…`.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new("/v1/index/method", get(method)).doc("get", doc("getIndexMethod", "Methode en gewichten van de drukindex", vec![], "Methode")),
+        Route::new("/v1/index/{level}/{code}", get(explain)).doc("get", doc("getIndex", "Index, klasse, interval en oorzaken van een gebied", vec![levels("level"), path_param("code", "Code"), datetime(), query_param("theme", "Thema", json!({"type": "string"}))], "Uitleg")),
+        Route::new("/v1/ranking/{gemeente}", get(ranking)).doc("get", doc("getRanking", "Rangorde van wijken of buurten naar druk", vec![path_param("gemeente", "GM-code"), query_param("level", "wijken of buurten", json!({"type": "string", "enum": ["wijken", "buurten"]})), query_param("theme", "Thema", json!({"type": "string"})), query_param("reference", "Standaardiseren tegen alle geladen gemeenten (alle) of de eigen gemeente (gemeente)", json!({"type": "string", "enum": ["alle", "gemeente"]})), datetime()], "Rangorde")),
+    ]
+}
+
+/// `GET /v1/index/{level}/{code}`: index, class, interval and drivers.
+pub async fn explain(
+    State(state): State<AppState>,
+    Path((level, code)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let q = Query::parse(q.as_deref(), &["datetime", "theme", "reference"])?;
+    let ds = state.dataset()?;
+    let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
+        let u = find(&ds, &level, &code)?;
+        let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
+        let s = score::unit_score(&ds, u, p, query::scope(&q)?)?.ok_or_else(|| ApiError::NotFound(format!("geen gegevens voor '{code}' in {}", ds.periods[p])))?;
+        let mut drivers = s.contributions.clone();
+        drivers.sort_by(|a, b| b.contribution.abs().total_cmp(&a.contribution.abs()));
+        Ok(json!({
+            "level": level, "code": code, "naam": ds.units[u].naam, "period": ds.periods[p], "theme": q.get("theme"),
+            "index": s.index, "class": s.class, "class_label": CLASS_LABELS[usize::from(s.class - 1)],
+            "low": s.low, "high": s.high, "se": s.se, "low_confidence": s.low_confidence, "missing_weight": s.missing_weight,
+            "sum_of_contributions": score::contributions_sum(&s),
+            "themes": score::theme_scores(&s),
+            "drivers": drivers.iter().map(|c| json!({
+                "indicator": c.indicator, "naam": ds.indicator_name(&c.indicator), "theme": c.theme, "rate": c.rate,
+                "estimate": c.estimate, "z": c.z, "weight": c.weight, "contribution": c.contribution, "observed": c.observed
+            })).collect::<Vec<_>>(),
+            "method": "/v1/index/method",
+        }))
+    })
+    .await??;
+    Ok(Json(v))
+}
+
+/// `GET /v1/index/method`: method, weights and parameters.
+pub async fn method(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let ds = state.dataset()?;
+    let weights = score::indicator_weights(&ds, None);
+    Ok(Json(json!({
+        "steps": [
+            "Per gebied en kwartaal: de gepubliceerde rate van elke indicator (na onthullingscontrole).",
+            "Empirische-Bayesstabilisatie: de rate wordt naar die van het bovenliggende gebied getrokken (buurt → wijk, overige → gemeente), des te sterker naarmate de noemer kleiner is. Een onderdrukte rate telt als het bovenliggende gemiddelde, met volle onzekerheid.",
+            "Standaardisatie: (geschatte rate − gemiddelde) / standaarddeviatie over de gebieden van hetzelfde niveau; het teken zo dat positief = meer druk.",
+            "Themascores en index: gewogen som met de gewichten hieronder, daarna uitgedrukt in standaarddeviaties over de gebieden van hetzelfde niveau; per indicator is de bijdrage = gewicht × gestandaardiseerde waarde (op dezelfde schaal), en de bijdragen tellen op tot de index.",
+            "Onzekerheid: 95%-interval uit de posterieure varianties; 'laag vertrouwen' als meer dan 40% van het gewicht op ontbrekende cijfers rust of de standaardfout groter is dan 0,6 standaarddeviatie.",
+            "Klassen: 9 klassen op vaste grenzen in standaarddeviaties, zoals de Leefbaarometer er 9 kent."
+        ],
+        "class_bounds": score::CLASS_BOUNDS,
+        "class_labels": CLASS_LABELS,
+        "mean_cv": score::MEAN_CV,
+        "themes": ds.themes,
+        "indicator_weights": ds.indicators.iter().zip(&weights).map(|(m, w)| json!({"indicator": m.id, "naam": m.naam, "theme": m.theme, "weight": w, "enforcement": m.enforcement})).collect::<Vec<_>>(),
+        "note": "Indicatoren die handhavingsactiviteit weerspiegelen krijgen gewicht 0, zodat de index zich niet voedt met eigen interventies. De index adviseert; een mens beslist.",
+    })))
+}
+
+/// `GET /v1/ranking/{gemeente}?level=wijken|buurten&theme=&datetime=`
+pub async fn ranking(
+    State(state): State<AppState>,
+    Path(gemeente): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let q = Query::parse(q.as_deref(), &["level", "theme", "reference", "datetime"])?;
+    let ds = state.dataset()?;
+    let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
+        if ds.unit(Level::Gemeente, &gemeente).is_none() {
+            return Err(ApiError::NotFound(format!("gemeente '{gemeente}' komt niet voor in de dataset")));
+        }
+        let level = match q.get("level").unwrap_or("wijken") {
+            "wijken" => Level::Wijk,
+            "buurten" => Level::Buurt,
+            other => return Err(ApiError::invalid(&[format!("level: '{other}' (kies wijken of buurten)")])),
+        };
+        let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
+        let rows = score::ranking(&ds, &gemeente, level, p, query::scope(&q)?)?;
+        Ok(json!({"gemeente": gemeente, "level": level.id(), "period": ds.periods[p], "periods": ds.periods, "theme": q.get("theme"), "ranking": rows}))
+    })
+    .await??;
+    Ok(Json(v))
+}
+

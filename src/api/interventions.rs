@@ -1,0 +1,103 @@
+//! LSI projects over HTTP: listing, recording (through [`crate::intervention`], which
+//! validates and writes through the store) and their measured effect.
+
+use super::openapi::{levels_schema, path_param};
+use super::problem::ApiError;
+use super::route::{doc, Route};
+use super::AppState;
+use crate::intervention;
+use crate::spatial::Level;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Json;
+use serde_json::{json, Value};
+
+/// `/v1/interventions…`.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new("/v1/interventions", get(interventions).post(add_intervention))
+            .doc("get", doc("getInterventions", "Vastgelegde LSI-projecten", vec![], "Projecten"))
+            .doc("post", json!({"summary": "Leg een LSI-project vast", "operationId": "addIntervention", "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["naam", "level", "codes", "start_date", "end_date"], "properties": {"naam": {"type": "string"}, "level": levels_schema(), "codes": {"type": "array", "items": {"type": "string"}}, "start_date": {"type": "string", "format": "date"}, "end_date": {"type": "string", "format": "date"}}}}}}, "responses": {"201": {"description": "Vastgelegd"}, "400": {"$ref": "#/components/responses/Problem"}}})),
+        Route::new("/v1/interventions/{id}/effect", get(effect)).doc("get", doc("getInterventionEffect", "Verschil-in-verschillen-effect van een project", vec![path_param("id", "Id")], "Effect")),
+    ]
+}
+
+/// `GET /v1/interventions`
+pub async fn interventions(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let ds = state.dataset()?;
+    let list = tokio::task::spawn_blocking(move || intervention::interventions(&ds)).await??;
+    Ok(Json(json!({"interventions": list})))
+}
+
+/// Body of `POST /v1/interventions`.
+#[derive(Debug, serde::Deserialize)]
+pub struct NewIntervention {
+    pub naam: String,
+    pub level: String,
+    pub codes: Vec<String>,
+    pub start_date: String,
+    pub end_date: String,
+}
+
+/// `POST /v1/interventions`: records an LSI project (copy-on-write write; the served
+/// dataset reloads).
+pub async fn add_intervention(
+    State(state): State<AppState>,
+    Json(body): Json<NewIntervention>,
+) -> Result<Response, ApiError> {
+    let ds = state.dataset()?;
+    let level = Level::from_id(&body.level)
+        .ok_or_else(|| ApiError::invalid(&[format!("level: '{}' bestaat niet", body.level)]))?;
+    let unknown: Vec<String> = body
+        .codes
+        .iter()
+        .filter(|c| ds.unit(level, c).is_none())
+        .map(|c| format!("codes: '{c}' bestaat niet op niveau {}", level.id()))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(ApiError::invalid(&unknown));
+    }
+    let db = state.db.clone();
+    let st = state.clone();
+    let id = tokio::task::spawn_blocking(move || {
+        let id = intervention::add_intervention(
+            &db,
+            &body.naam,
+            level,
+            &body.codes,
+            &body.start_date,
+            &body.end_date,
+        )
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        st.reload_if_changed();
+        Ok::<i32, ApiError>(id)
+    })
+    .await??;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        [(header::LOCATION, format!("/v1/interventions/{id}/effect"))],
+        Json(json!({"id": id})),
+    )
+        .into_response())
+}
+
+/// `GET /v1/interventions/{id}/effect`
+pub async fn effect(
+    State(state): State<AppState>,
+    Path(id): Path<i32>,
+) -> Result<Json<Value>, ApiError> {
+    let ds = state.dataset()?;
+    let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
+        let iv = intervention::interventions(&ds)?
+            .into_iter()
+            .find(|i| i.id == id)
+            .ok_or_else(|| ApiError::NotFound(format!("interventie {id} bestaat niet")))?;
+        let e = intervention::effect(&ds, &iv)?;
+        Ok(serde_json::to_value(e).unwrap_or(Value::Null))
+    })
+    .await??;
+    Ok(Json(v))
+}
+

@@ -1,0 +1,63 @@
+//! One definition per route: its path, its handlers and, for `/v1`, its OpenAPI operations.
+//! The router ([`super::app`]) and the OpenAPI document ([`super::openapi`]) are both built
+//! from [`super::routes`], so that they cannot drift apart.
+
+use super::AppState;
+use axum::routing::MethodRouter;
+use serde_json::{json, Value};
+
+/// A path with its handlers and the OpenAPI operation of each documented method.
+pub struct Route {
+    /// As axum spells it (`/v1/areas/{level}/{code}`); the same names appear in the
+    /// OpenAPI path.
+    pub path: &'static str,
+    pub handler: MethodRouter<AppState>,
+    /// `(method, operation)`: `("get", {...})`.
+    pub operations: Vec<(&'static str, Value)>,
+}
+
+impl Route {
+    /// A route without documentation (pages for people, outside `/v1`).
+    #[must_use]
+    pub fn new(path: &'static str, handler: MethodRouter<AppState>) -> Self {
+        Self {
+            path,
+            handler,
+            operations: Vec::new(),
+        }
+    }
+
+    /// Adds the OpenAPI operation of `method`.
+    #[must_use]
+    pub fn doc(mut self, method: &'static str, operation: Value) -> Self {
+        self.operations.push((method, operation));
+        self
+    }
+}
+
+/// A JSON operation: `200` with `description`, and problem responses for 400 and 404.
+#[must_use]
+pub fn doc(operation_id: &str, summary: &str, parameters: Vec<Value>, description: &str) -> Value {
+    doc_as(operation_id, summary, parameters, description, "application/json")
+}
+
+/// As [`doc`], with another content type for the `200` response.
+#[must_use]
+pub fn doc_as(
+    operation_id: &str,
+    summary: &str,
+    parameters: Vec<Value>,
+    description: &str,
+    content_type: &str,
+) -> Value {
+    json!({
+        "summary": summary,
+        "operationId": operation_id,
+        "parameters": parameters,
+        "responses": {
+            "200": {"description": description, "content": {content_type: {"schema": {"type": "object"}}}},
+            "400": {"$ref": "#/components/responses/Problem"},
+            "404": {"$ref": "#/components/responses/Problem"}
+        }
+    })
+}

@@ -1,0 +1,220 @@
+//! Step 3 (geometry): the published code, name, parents and outline of every unit. Outlines
+//! come from the boundaries (gemeente, wijk, buurt, PC4) or the H3 cells; PC6 outlines are
+//! the dissolved cells of their addresses.
+
+use super::aggregate::{unpack_pc6, UnitAggregates, UnitKey};
+use crate::spatial::{self, Boundaries, Level};
+use std::collections::HashSet;
+
+/// The published code of every unit (CBS code, postcode or H3 index).
+#[must_use]
+pub fn unit_codes(ua: &UnitAggregates, b: &Boundaries) -> Vec<String> {
+    ua.units
+        .iter()
+        .map(|u| match b.set(u.level).filter(|_| u.level != Level::Pc4) {
+            Some(set) => usize::try_from(u.key)
+                .ok()
+                .and_then(|i| set.areas.get(i))
+                .map(|a| a.code.clone())
+                .unwrap_or_default(),
+            None => unit_code(*u),
+        })
+        .collect()
+}
+
+/// The published code of a unit.
+#[must_use]
+pub fn unit_code(u: UnitKey) -> String {
+    match u.level {
+        Level::Pc4 => format!("{:04}", u.key),
+        Level::Pc6 => unpack_pc6(u.key),
+        Level::H3_7 | Level::H3_8 | Level::H3_9 | Level::H3_10 => h3o::CellIndex::try_from(u.key)
+            .map(|c| c.to_string())
+            .unwrap_or_default(),
+        Level::Gemeente | Level::Wijk | Level::Buurt => String::new(),
+    }
+}
+
+/// A unit row as stored.
+#[derive(Debug, Clone)]
+pub struct UnitRow {
+    pub level: Level,
+    pub code: String,
+    pub naam: Option<String>,
+    pub parent: Option<String>,
+    pub wijk: Option<String>,
+    pub gemeente: String,
+    pub geometry: String,
+    pub lon: f64,
+    pub lat: f64,
+    pub bbox: [f64; 4],
+}
+
+fn geometry_json(g: &geo::MultiPolygon<f64>) -> String {
+    use geo::MapCoords;
+    let r = g.map_coords(|c| geo::Coord {
+        x: (c.x * 1e6).round() / 1e6,
+        y: (c.y * 1e6).round() / 1e6,
+    });
+    let geom = if r.0.len() == 1 {
+        geojson::Geometry::from(&r.0[0])
+    } else {
+        geojson::Geometry::from(&r)
+    };
+    serde_json::to_string(&geom).unwrap_or_default()
+}
+
+pub fn unit_rows(ua: &UnitAggregates, b: &Boundaries, codes: &[String]) -> Vec<UnitRow> {
+    use geo::BoundingRect;
+    let area_code = |level: Level, key: u64| -> Option<&spatial::Area> {
+        let set = b.set(level)?;
+        set.areas.get(usize::try_from(key).ok()?)
+    };
+    // gemeente and wijk of each unit: those of its first address (H3 cells and postcodes may
+    // straddle borders).
+    let mut gemeente_of = vec![String::new(); ua.units.len()];
+    let mut wijk_of: Vec<Option<String>> = vec![None; ua.units.len()];
+    for (u, key) in ua.units.iter().enumerate() {
+        match key.level {
+            Level::Gemeente => {
+                gemeente_of[u] = area_code(Level::Gemeente, key.key)
+                    .map(|a| a.code.clone())
+                    .unwrap_or_default()
+            }
+            Level::Wijk | Level::Buurt => {
+                if let Some(a) = area_code(key.level, key.key) {
+                    gemeente_of[u] = a.gemeente.clone().unwrap_or_default();
+                    wijk_of[u] = if key.level == Level::Wijk {
+                        Some(a.code.clone())
+                    } else {
+                        a.wijk.clone()
+                    };
+                }
+            }
+            _ => {}
+        }
+    }
+    for (u, anc) in ua.unit_gemeente.iter().enumerate() {
+        if gemeente_of[u].is_empty() {
+            gemeente_of[u] = gemeente_of[*anc as usize].clone();
+        }
+    }
+    for (u, w) in ua.unit_wijk.iter().enumerate() {
+        if wijk_of[u].is_none() {
+            wijk_of[u] = w.and_then(|w| wijk_of[w as usize].clone());
+        }
+    }
+    let code_of = |u: u32| -> String { codes[u as usize].clone() };
+    // Geometry (PC6 outlines dissolved from their cells) and its JSON, unit by unit on every
+    // core.
+    use rayon::prelude::*;
+    let mut out: Vec<UnitRow> = ua
+        .units
+        .par_iter()
+        .enumerate()
+        .filter_map(|(u, key)| {
+            let u32_ = u32::try_from(u).unwrap_or(u32::MAX);
+            let (code, naam, geom) = match key.level {
+                Level::Gemeente | Level::Wijk | Level::Buurt => {
+                    let a = area_code(key.level, key.key)?;
+                    (a.code.clone(), Some(a.naam.clone()), a.geometry.clone())
+                }
+                Level::Pc4 => {
+                    let code = unit_code(*key);
+                    match b.pc4.get(&code) {
+                        Some(a) => (code, Some(a.naam.clone()), a.geometry.clone()),
+                        None => {
+                            // A PC4 outside the shipped PC4 file: the outline of its children's cells.
+                            let cells: Vec<h3o::CellIndex> = ua
+                                .cells_of_pc6
+                                .iter()
+                                .filter(|(c, _)| ua.structure.parent[**c as usize] == Some(u32_))
+                                .flat_map(|(_, v)| v.iter().copied())
+                                .collect();
+                            (code, None, spatial::dissolve_cells(&cells))
+                        }
+                    }
+                }
+                Level::Pc6 => (
+                    unit_code(*key),
+                    None,
+                    spatial::dissolve_cells(
+                        ua.cells_of_pc6.get(&u32_).map_or(&[][..], Vec::as_slice),
+                    ),
+                ),
+                _ => {
+                    let cell = h3o::CellIndex::try_from(key.key).unwrap_or_else(|_| unreachable!());
+                    (
+                        cell.to_string(),
+                        None,
+                        geo::MultiPolygon::new(vec![spatial::cell_polygon(cell)]),
+                    )
+                }
+            };
+            let parent = ua.structure.parent[u].map(code_of);
+            let (lon, lat) = spatial::centroid(&geom);
+            let r = geom.bounding_rect().map_or([lon, lat, lon, lat], |r| {
+                [r.min().x, r.min().y, r.max().x, r.max().y]
+            });
+            Some(UnitRow {
+                level: key.level,
+                code,
+                naam,
+                parent,
+                wijk: if key.level == Level::Wijk {
+                    None
+                } else {
+                    wijk_of[u].clone()
+                },
+                gemeente: gemeente_of[u].clone(),
+                geometry: geometry_json(&geom),
+                lon,
+                lat,
+                bbox: r,
+            })
+        })
+        .collect();
+    let seen_codes: HashSet<(Level, String)> =
+        out.iter().map(|r| (r.level, r.code.clone())).collect();
+    // Every buurt and wijk of the gemeenten in the data, also those without addresses.
+    let gemeenten: HashSet<String> = out
+        .iter()
+        .filter(|u| u.level == Level::Gemeente)
+        .map(|u| u.code.clone())
+        .collect();
+    for (level, set) in [(Level::Wijk, &b.wijken), (Level::Buurt, &b.buurten)] {
+        for a in &set.areas {
+            let gm = a.gemeente.clone().unwrap_or_default();
+            if gemeenten.contains(&gm) && !seen_codes.contains(&(level, a.code.clone())) {
+                let (lon, lat) = spatial::centroid(&a.geometry);
+                let r = a
+                    .geometry
+                    .bounding_rect()
+                    .map_or([lon, lat, lon, lat], |r| {
+                        [r.min().x, r.min().y, r.max().x, r.max().y]
+                    });
+                out.push(UnitRow {
+                    level,
+                    code: a.code.clone(),
+                    naam: Some(a.naam.clone()),
+                    parent: if level == Level::Wijk {
+                        Some(gm.clone())
+                    } else {
+                        a.wijk.clone()
+                    },
+                    wijk: if level == Level::Buurt {
+                        a.wijk.clone()
+                    } else {
+                        None
+                    },
+                    gemeente: gm,
+                    geometry: geometry_json(&a.geometry),
+                    lon,
+                    lat,
+                    bbox: r,
+                });
+            }
+        }
+    }
+    out
+}

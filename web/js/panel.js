@@ -1,0 +1,92 @@
+// The side panel (an area's figures, index, charts and projects) and the ranking.
+
+import { LAAG_TITELS, $, nl, esc, json } from './format.js';
+import { app, schrijfHash } from './state.js';
+import { laadLaag, markeerSelectie } from './layers.js';
+
+export async function openPaneel(laag, code) {
+  app.staat.selectie = `${laag}/${code}`;
+  markeerSelectie();
+  schrijfHash();
+  const p = $('paneel');
+  p.hidden = false;
+  const inhoud = $('paneel-inhoud');
+  inhoud.innerHTML = '<p class="klein">Laden…</p>';
+  let d;
+  try {
+    d = await json(`/v1/areas/${laag}/${encodeURIComponent(code)}?datetime=${app.staat.periode}`);
+  } catch (e) {
+    inhoud.innerHTML = `<p>Kon het gebied niet laden: ${esc(e.message)}</p>`;
+    return;
+  }
+  const ind = app.staat.indicator === 'index' ? (app.indicatoren[0]?.id) : app.staat.indicator;
+  const idx = d.index;
+  const nav = [];
+  if (d.parent) nav.push(`<a data-laag="${d.parent.level}" data-code="${esc(d.parent.code)}">↑ ${esc(d.parent.naam || d.parent.code)}</a>`);
+  const kinderen = d.children.slice(0, 40).map((c) => `<a data-laag="${c.level}" data-code="${esc(c.code)}">${esc(c.naam || c.code)}</a>`).join(' ');
+  const rijen = d.figures.map((f) => `<tr><td>${esc(f.naam)}</td><td class="r">${f.suppressed ? '<span class="klein">onderdrukt</span>' : nl(f.rate) + (f.count !== null ? ` <span class="klein">(${nl(f.count, 0)})</span>` : '')}</td><td class="r">${nl(f.gemeente_rate)}</td></tr>`).join('');
+  inhoud.innerHTML = `
+    <h2 id="paneel-titel">${esc(d.naam || d.code)}</h2>
+    <div class="klein"><span id="paneel-code">${esc(d.code)}</span> · ${esc(LAAG_TITELS[d.level] || d.level)} · ${esc(d.period)}</div>
+    <div class="nav-links">${nav.join(' ')}</div>
+    ${idx ? `<h3>Drukindex</h3><div class="index-blok"><b>${nl(idx.index, 2)}</b> · klasse ${idx.class} van 9 (${esc(idx.class_label)})<br>
+      <span class="klein">95%-interval ${nl(idx.low, 2)} tot ${nl(idx.high, 2)}</span>
+      ${idx.low_confidence ? '<div class="laag-vertrouwen">Laag vertrouwen: te veel cijfers onderdrukt of onzeker; niet rangschikken.</div>' : ''}</div>
+      <img id="bijdragen-grafiek" alt="Bijdragen per indicator aan de index" src="/v1/charts/contributions/${d.level}/${encodeURIComponent(d.code)}?f=svg&datetime=${d.period}">` : '<p class="klein">Geen index: te weinig gegevens.</p>'}
+    <h3>Trend</h3>
+    <img id="trend-grafiek" alt="Trend" src="/v1/charts/trend/${d.level}/${encodeURIComponent(d.code)}?indicator=${ind}&f=svg">
+    <h3>Verdeling over de gemeente</h3>
+    <img id="verdeling-grafiek" alt="Verdeling" src="/v1/charts/distribution/${d.level}/${encodeURIComponent(d.code)}?indicator=${ind}&f=svg&datetime=${d.period}">
+    <h3>Cijfers tegen de gemeente</h3>
+    <table><thead><tr><th>Indicator</th><th>Gebied</th><th>Gemeente</th></tr></thead><tbody>${rijen}</tbody></table>
+    ${kinderen ? `<h3>Onderliggende gebieden</h3><div class="nav-links">${kinderen}</div>` : ''}
+    <div id="interventies"></div>
+    <p class="klein">Aantallen afgerond op ${d.disclosure.round_to}; aantallen uit minder dan ${d.disclosure.k} eenheden zijn onderdrukt.</p>`;
+  inhoud.querySelectorAll('a[data-laag]').forEach((a) => a.addEventListener('click', () => kiesGebied(a.dataset.laag, a.dataset.code)));
+  toonInterventies(d.level, d.code).catch(() => {});
+}
+
+export async function toonInterventies(laag, code) {
+  const lijst = (await json('/v1/interventions')).interventions.filter((i) => i.level === laag && i.codes.includes(code));
+  if (!lijst.length) return;
+  const blokken = [];
+  for (const iv of lijst) {
+    const e = await json(`/v1/interventions/${iv.id}/effect`).catch(() => null);
+    const regels = (e?.outcomes || []).map((o) => {
+      const wat = o.outcome === 'index' ? 'Drukindex' : 'Veiligheidsbeleving (cijfer)';
+      const zeker = o.low > 0 || o.high < 0;
+      return `<tr><td>${wat}</td><td class="r">${nl(o.treated_before, 2)} → ${nl(o.treated_after, 2)}</td><td class="r">${nl(o.control_before, 2)} → ${nl(o.control_after, 2)}</td>
+        <td class="r"><b>${o.effect > 0 ? '+' : ''}${nl(o.effect, 2)}</b><br><span class="klein">${nl(o.low, 2)} … ${nl(o.high, 2)}${zeker ? '' : ' (niet zeker)'}</span></td></tr>`;
+    }).join('');
+    blokken.push(`<h3>Interventie: ${esc(iv.naam)}</h3><div class="klein">${esc(iv.start_date)} t/m ${esc(iv.end_date)}; vergeleken met ${e?.controls?.length ?? 0} vergelijkbare gebieden zonder project (verschil in verschillen, 95%-interval).</div>
+      <table id="effect"><thead><tr><th>Uitkomst</th><th>Project: voor → na</th><th>Vergelijking</th><th>Effect</th></tr></thead><tbody>${regels || '<tr><td colspan="4">Nog geen meting voor en na de start.</td></tr>'}</tbody></table>`);
+  }
+  const doel = document.getElementById('interventies');
+  if (doel) doel.innerHTML = blokken.join('');
+}
+
+export async function kiesGebied(laag, code, bbox) {
+  if (['wijken', 'buurten', 'pc4', 'pc6', 'h3-7', 'h3-8', 'h3-9', 'h3-10', 'gemeenten'].includes(laag) && laag !== 'gemeenten') {
+    app.staat.laag = laag;
+    if (![...$('laag').options].some((o) => o.value === laag)) $('laag').insertAdjacentHTML('beforeend', `<option value="${laag}">${LAAG_TITELS[laag]}</option>`);
+    $('laag').value = laag;
+  }
+  if (bbox) app.map.fitBounds([[bbox[0], bbox[1]], [bbox[2], bbox[3]]], { padding: 60, maxZoom: 15, duration: 0 });
+  await laadLaag();
+  await openPaneel(laag, code);
+}
+
+export async function laadRangorde() {
+  const niveau = $('rangorde-niveau').value;
+  const thema = $('rangorde-thema').value;
+  const q = new URLSearchParams({ level: niveau, datetime: app.staat.periode });
+  if (thema) q.set('theme', thema);
+  const d = await json(`/v1/ranking/${app.config.gemeente}?${q}`);
+  const namen = Object.fromEntries(app.indicatoren.map((i) => [i.id, i.naam]));
+  $('rangorde').querySelector('tbody').innerHTML = d.ranking.map((r) => `<tr data-code="${esc(r.code)}" data-laag="${r.level}">
+    <td>${r.rank ?? '—'}</td><td>${esc(r.naam)}${r.low_confidence ? ' <span class="laag-vertrouwen" title="laag vertrouwen">?</span>' : ''}</td>
+    <td class="r">${nl(r.index, 2)}<br><span class="klein">${nl(r.low, 1)}…${nl(r.high, 1)}</span></td>
+    <td class="r">${r.change_previous === null ? '—' : (r.change_previous > 0 ? '+' : '') + nl(r.change_previous, 2)}</td>
+    <td class="klein">${r.drivers.map((x) => esc(namen[x.indicator] || x.indicator)).join('; ')}</td></tr>`).join('');
+  $('rangorde').querySelectorAll('tbody tr').forEach((tr) => tr.addEventListener('click', () => kiesGebied(tr.dataset.laag, tr.dataset.code)));
+}

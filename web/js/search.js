@@ -1,0 +1,54 @@
+// Search by wijk, buurt or postcode, and the map's tooltip and click.
+
+import { LAAG_TITELS, $, nl, esc, json } from './format.js';
+import { app, eigenschap, indicatorMeta } from './state.js';
+import { kiesGebied, openPaneel } from './panel.js';
+
+let zoekTimer = null;
+export function zoekOpzetten() {
+  const invoer = $('zoek');
+  const lijst = $('zoek-resultaten');
+  invoer.addEventListener('input', () => {
+    clearTimeout(zoekTimer);
+    zoekTimer = setTimeout(async () => {
+      const q = invoer.value.trim();
+      if (q.length < 2) { lijst.hidden = true; return; }
+      const d = await json(`/v1/search?q=${encodeURIComponent(q)}`).catch(() => ({ results: [] }));
+      lijst.innerHTML = d.results.map((r, i) => `<li data-i="${i}">${esc(r.naam || r.code)} <span class="klein">${esc(r.code)} · ${esc(LAAG_TITELS[r.level] || r.level)}</span></li>`).join('') || '<li class="klein">Geen resultaten</li>';
+      lijst.hidden = false;
+      lijst.querySelectorAll('li[data-i]').forEach((li) => li.addEventListener('click', () => {
+        const r = d.results[Number(li.dataset.i)];
+        lijst.hidden = true;
+        invoer.value = r.naam || r.code;
+        kiesGebied(r.level, r.code, r.bbox);
+      }));
+    }, 200);
+  });
+  invoer.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') lijst.querySelector('li[data-i]')?.click();
+    if (e.key === 'Escape') lijst.hidden = true;
+  });
+}
+
+export function tooltipOpzetten() {
+  const tip = $('tooltip');
+  app.map.on('mousemove', 'vlakken-alle', (e) => {
+    const f = e.features[0];
+    if (!f) return;
+    const p = f.properties;
+    const meta = indicatorMeta(app.staat.indicator);
+    const v = p[eigenschap()];
+    const waarde = (v === null || v === undefined || v === 'null') ? 'onderdrukt of te weinig gegevens'
+      : app.staat.indicator === 'index' ? `index ${nl(v, 2)} (klasse ${p.index_class})` : `${nl(v)} ${meta?.unit ?? ''}`;
+    tip.innerHTML = `<b>${esc(p.naam && p.naam !== 'null' ? p.naam : p.code)}</b><br>${esc(waarde)}`;
+    tip.style.left = `${e.originalEvent.clientX + 12}px`;
+    tip.style.top = `${e.originalEvent.clientY + 12}px`;
+    tip.hidden = false;
+    app.map.getCanvas().style.cursor = 'pointer';
+  });
+  app.map.on('mouseleave', 'vlakken-alle', () => { tip.hidden = true; app.map.getCanvas().style.cursor = ''; });
+  app.map.on('click', 'vlakken-alle', (e) => {
+    const f = e.features[0];
+    if (f) openPaneel(app.geladenLaag, f.properties.code);
+  });
+}

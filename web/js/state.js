@@ -1,0 +1,58 @@
+// The app's state and its URL (the hash holds the view).
+
+export const app = {
+  map: null,
+  klaar: false,
+  config: null,
+  indicatoren: [],
+  themas: [],
+  perioden: [],
+  staat: { laag: 'wijken', indicator: 'index', periode: null, selectie: null },
+  geladenLaag: null,
+  data: null,
+  afspelen: null,
+};
+window.wijkradar = app;
+
+export function leesHash() {
+  const h = new URLSearchParams(location.hash.slice(1));
+  if (h.get('laag')) app.staat.laag = h.get('laag');
+  if (h.get('indicator')) app.staat.indicator = h.get('indicator');
+  if (h.get('periode')) app.staat.periode = h.get('periode');
+  if (h.get('selectie')) app.staat.selectie = h.get('selectie');
+  const kaart = h.get('kaart');
+  if (kaart) {
+    const [z, lat, lon] = kaart.split('/').map(Number);
+    if ([z, lat, lon].every(Number.isFinite)) return { zoom: z, center: [lon, lat] };
+  }
+  return null;
+}
+
+export function schrijfHash() {
+  if (!app.map) return;
+  const c = app.map.getCenter();
+  const h = new URLSearchParams();
+  h.set('laag', app.staat.laag);
+  h.set('indicator', app.staat.indicator);
+  if (app.staat.periode) h.set('periode', app.staat.periode);
+  if (app.staat.selectie) h.set('selectie', app.staat.selectie);
+  h.set('kaart', `${app.map.getZoom().toFixed(2)}/${c.lat.toFixed(5)}/${c.lng.toFixed(5)}`);
+  history.replaceState(null, '', '#' + h.toString());
+}
+
+export function effectieveLaag() {
+  if (app.staat.laag !== 'auto') return app.staat.laag;
+  const z = app.map.getZoom();
+  if (z < 10.5) return 'h3-7';
+  if (z < 12) return 'h3-8';
+  if (z < 13.5) return 'h3-9';
+  return 'h3-10';
+}
+
+export function eigenschap() {
+  return app.staat.indicator === 'index' ? 'index' : `${app.staat.indicator}_rate`;
+}
+
+export function indicatorMeta(id) {
+  return app.indicatoren.find((i) => i.id === id);
+}
