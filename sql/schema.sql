@@ -83,8 +83,12 @@ CREATE TABLE IF NOT EXISTS aggregate (
     period    VARCHAR NOT NULL,   -- 2025-Q3
     indicator VARCHAR NOT NULL,
     count     BIGINT NOT NULL,    -- multiple of round_to, from at least k units
-    rate      DOUBLE              -- NULL when the denominator is below the indicator's minimum
+    rate      DOUBLE,             -- NULL when the denominator is below the indicator's minimum;
+                                  -- for counts: from the rounded count and denominator
+    denominator BIGINT            -- rounded like a count; NULL where the rate is
 );
+-- Databases written before the denominator was published.
+ALTER TABLE aggregate ADD COLUMN IF NOT EXISTS denominator BIGINT;
 
 -- What disclosure control did per level, quarter and indicator (counts of areas, no values).
 CREATE TABLE IF NOT EXISTS coverage (

@@ -15,7 +15,7 @@ DELETE FROM computed_indicator
 
 -- name: carry_aggregates
 INSERT INTO aggregate
-SELECT ?, level, code, period, indicator, count, rate FROM aggregate
+SELECT ?, level, code, period, indicator, count, rate, denominator FROM aggregate
 WHERE version = ? AND indicator NOT IN (SELECT indicator FROM computed_indicator)
 -- end
 

@@ -166,6 +166,23 @@ impl Indicator {
         }
         s
     }
+
+    /// A share: numerator and denominator count the same units of one source and the
+    /// numerator is a subset of them (overcrowded addresses among addresses). A share close
+    /// to 100 % tells something about every unit of an area.
+    #[must_use]
+    pub fn is_share(&self) -> bool {
+        self.numerator.sum.is_none()
+            && self.numerator.source == self.denominator.source
+            && self.numerator.count == self.denominator.count
+            && self.denominator.conditions.is_empty()
+    }
+
+    /// The rate is a mean (of a score or value), its count the number of units behind it.
+    #[must_use]
+    pub fn is_mean(&self) -> bool {
+        self.numerator.sum.is_some()
+    }
 }
 
 /// A theme with its default weight in the index.

@@ -67,6 +67,8 @@ pub struct Fig {
     pub present: bool,
     pub count: Option<i64>,
     pub rate: Option<f64>,
+    /// The rounded denominator behind the rate.
+    pub denominator: Option<i64>,
 }
 
 /// The figures of one level in one period: `values[i][j]` for the level's i-th unit and
@@ -378,7 +380,7 @@ impl Dataset {
             .collect();
         self.with_conn(|c| {
             let mut st = c.prepare_cached(
-                "SELECT code, indicator, count, rate FROM aggregate WHERE version = ? AND level = ? AND period = ?",
+                "SELECT code, indicator, count, rate, denominator FROM aggregate WHERE version = ? AND level = ? AND period = ?",
             )?;
             let mut rows = st.query(duckdb::params![self.version, level.id(), self.periods.get(period).map_or("", String::as_str)])?;
             while let Some(r) = rows.next()? {
@@ -386,7 +388,7 @@ impl Dataset {
                 let ind: String = r.get(1)?;
                 if let (Some(&p), Some(&j)) = (code_ix.get(code.as_str()), ind_ix.get(ind.as_str())) {
                     let rate: Option<f64> = r.get(3)?;
-                    values[p][j] = Fig { present: true, count: r.get(2)?, rate };
+                    values[p][j] = Fig { present: true, count: r.get(2)?, rate, denominator: r.get(4)? };
                 }
             }
             Ok(())

@@ -5,6 +5,9 @@
   const [m, cat] = await Promise.all([fetch('/v1/index/method').then((r) => r.json()), fetch('/v1/indicators').then((r) => r.json())]);
   document.getElementById('k').textContent = cat.disclosure.k;
   document.getElementById('r').textContent = cat.disclosure.round_to;
+  document.querySelectorAll('.k').forEach((e) => { e.textContent = cat.disclosure.k; });
+  document.querySelectorAll('.kf').forEach((e) => { e.textContent = cat.disclosure.k_fine; });
+  document.querySelectorAll('.r').forEach((e) => { e.textContent = cat.disclosure.round_to; });
   document.querySelector('#themas tbody').innerHTML = m.themes.map((t) => `<tr><td>${esc(t.naam)}</td><td>${pct(t.weight)}</td></tr>`).join('');
   document.querySelector('#indicatoren tbody').innerHTML = cat.indicators.map((i) => `<tr><td>${esc(i.naam)}</td><td>${esc(i.partners)}</td><td>${esc(i.legal_basis)}</td><td>${i.enforcement ? '0 (handhaving)' : pct(i.index_weight)}</td></tr>`).join('');
 })();

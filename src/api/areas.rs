@@ -46,7 +46,9 @@ pub async fn indicators(
         "disclosure": {"k": ds.params.k, "k_fine": ds.params.k_fine, "round_to": ds.params.round_to},
         "themes": ds.themes,
         "indicators": list,
-        "sources": ds.sources.iter().map(|(s, f, n)| json!({"source": s, "file": f, "rows": n})).collect::<Vec<_>>(),
+        // Row counts of extracts only to the nearest thousand: a file of one source and quarter
+        // would otherwise give that quarter's exact total, also where the figure is hidden.
+        "sources": ds.sources.iter().map(|(s, f, n)| json!({"source": s, "file": f, "rows_approx": crate::disclosure::rows_approx(*n)})).collect::<Vec<_>>(),
     })))
 }
 
@@ -152,7 +154,7 @@ pub async fn detail(
             let g = gm.map(|g| ds.fig(g, j, p)).transpose()?;
             figures.push(json!({
                 "id": m.id, "naam": m.naam, "theme": m.theme, "unit": m.unit, "polarity": m.polarity,
-                "count": f.count, "rate": f.rate,
+                "count": f.count, "rate": f.rate, "denominator": f.denominator,
                 "suppressed": crate::disclosure::served_suppressed(f.present, f.rate.is_some()),
                 "gemeente_rate": g.and_then(|g| g.rate),
             }));

@@ -235,6 +235,13 @@ pub(crate) fn write_feature(
         }
         let _ = write!(out, ",\"{}_rate\":", m.id);
         num(out, f.rate);
+        let _ = write!(out, ",\"{}_denominator\":", m.id);
+        match f.denominator {
+            Some(d) => {
+                let _ = write!(out, "{d}");
+            }
+            None => out.push_str("null"),
+        }
         let _ = write!(
             out,
             ",\"{}_suppressed\":{}",

@@ -94,6 +94,12 @@ impl Params {
     }
 }
 
+/// An extract's row count as served: to the nearest thousand (0: fewer than 500).
+#[must_use]
+pub fn rows_approx(rows: i64) -> i64 {
+    (rows.max(0) + 500) / 1000 * 1000
+}
+
 /// What happened to a unit's count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -129,6 +135,19 @@ pub struct Structure {
     children: Vec<u32>,
     /// `(sub, sup)`: every address of `sub` lies in `sup`, and `sup` has more addresses.
     pub pairs: Vec<(u32, u32)>,
+    /// Sets of units that partition another unit (or, with `whole == None`, all the data):
+    /// the children of a unit in its family, the top level of each family (gemeenten, PC4,
+    /// H3 res 7, whose sum is the total), and units of another family that together hold
+    /// exactly the addresses of a unit (the PC6s of a buurt, the PC4s of a gemeente).
+    pub covers: Vec<Cover>,
+}
+
+/// `whole` = the sum of `parts`, a relation every attacker can use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cover {
+    /// `None`: the total over all loaded data, taken as known.
+    pub whole: Option<u32>,
+    pub parts: Vec<u32>,
 }
 
 impl Structure {
@@ -192,13 +211,25 @@ impl Structure {
                 pairs.push((u32::try_from(u).unwrap_or(u32::MAX), s));
             }
         }
+        let covers = covers(&levels, &counts, &children, &size, &pairs);
         Self {
             levels,
             parent,
             children_start: counts,
             children,
             pairs,
+            covers,
         }
+    }
+
+    /// The families' top levels and every unit whose children are known.
+    #[must_use]
+    pub fn family_top(level: Level) -> Level {
+        let mut l = level;
+        while let Some(p) = l.parent() {
+            l = p;
+        }
+        l
     }
 
     /// The children of a unit in its family.
@@ -221,58 +252,242 @@ impl Structure {
     }
 }
 
+/// The covers of a structure: family children, family tops against the total, and
+/// cross-family sets of units that hold exactly a unit's addresses.
+fn covers(
+    levels: &[Level],
+    children_start: &[u32],
+    children: &[u32],
+    size: &[u32],
+    pairs: &[(u32, u32)],
+) -> Vec<Cover> {
+    let n = levels.len();
+    let mut out = Vec::new();
+    for u in 0..n {
+        let kids = &children[children_start[u] as usize..children_start[u + 1] as usize];
+        if !kids.is_empty() {
+            out.push(Cover {
+                whole: u32::try_from(u).ok(),
+                parts: kids.to_vec(),
+            });
+        }
+    }
+    // The coarsest level present in each family partitions all the data.
+    let depth = |mut l: Level| {
+        let mut d = 0;
+        while let Some(p) = l.parent() {
+            l = p;
+            d += 1;
+        }
+        d
+    };
+    let mut tops: std::collections::BTreeMap<Level, (usize, Vec<u32>)> = Default::default();
+    for (u, &l) in levels.iter().enumerate() {
+        if size[u] == 0 {
+            continue;
+        }
+        let e = tops
+            .entry(Structure::family_top(l))
+            .or_insert((usize::MAX, Vec::new()));
+        let d = depth(l);
+        if d < e.0 {
+            *e = (d, Vec::new());
+        }
+        if d == e.0 {
+            e.1.push(u32::try_from(u).unwrap_or(u32::MAX));
+        }
+    }
+    for (_, parts) in tops.into_values() {
+        out.push(Cover { whole: None, parts });
+    }
+    // Cross-family: the subs of one level inside a unit of another family, when their
+    // addresses add up to the unit's.
+    let mut inside: std::collections::BTreeMap<(u32, Level), (u64, Vec<u32>)> = Default::default();
+    for &(sub, sup) in pairs {
+        let (ls, lp) = (levels[sub as usize], levels[sup as usize]);
+        if Structure::family_top(ls) == Structure::family_top(lp) {
+            continue;
+        }
+        let e = inside.entry((sup, ls)).or_default();
+        e.0 += u64::from(size[sub as usize]);
+        e.1.push(sub);
+    }
+    for ((sup, _), (total, parts)) in inside {
+        if total == u64::from(size[sup as usize]) && parts.len() > 1 {
+            out.push(Cover {
+                whole: Some(sup),
+                parts,
+            });
+        }
+    }
+    out
+}
+
 /// Decides which counts may be published. `n[u]` is the exact number of units behind unit
 /// `u`'s count, `None` where the unit has no data.
 #[must_use]
 pub fn protect(s: &Structure, p: Params, n: &[Option<f64>]) -> Vec<Status> {
-    let k = f64::from(p.k);
+    protect_with(s, p, n, &[])
+}
+
+/// Which counts an attacker knows from published ones: published counts (and units
+/// without data), and every count that follows from a cover (a whole and all but one of its
+/// parts, or all parts). The total over all data is taken as known. Returns, per unit,
+/// whether it is known and, for a hidden one, the cover it follows from.
+#[must_use]
+pub fn derivable(s: &Structure, status: &[Status]) -> (Vec<bool>, Vec<Option<usize>>) {
+    let mut known: Vec<bool> = status
+        .iter()
+        .map(|st| matches!(st, Status::Published | Status::Absent))
+        .collect();
+    let mut via = vec![None; status.len()];
+    loop {
+        let mut changed = false;
+        for (i, c) in s.covers.iter().enumerate() {
+            let whole_known = c.whole.is_none_or(|w| known[w as usize]);
+            let mut unknown = c.parts.iter().filter(|&&x| !known[x as usize]);
+            match (whole_known, unknown.next(), unknown.next()) {
+                (true, Some(&only), None) => {
+                    known[only as usize] = true;
+                    via[only as usize] = Some(i);
+                    changed = true;
+                }
+                (false, None, _) => {
+                    if let Some(w) = c.whole {
+                        known[w as usize] = true;
+                        via[w as usize] = Some(i);
+                        changed = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !changed {
+            return (known, via);
+        }
+    }
+}
+
+/// The published count whose hiding breaks the derivation of unit `u`: a published count
+/// of the cover `u` follows from, or else one that breaks the derivation of another hidden
+/// count of that cover.
+fn breaker(
+    s: &Structure,
+    status: &[Status],
+    known: &[bool],
+    via: &[Option<usize>],
+    u: u32,
+    smallest_published: &dyn Fn(&[Status], &Cover, u32) -> Option<u32>,
+    depth: usize,
+) -> Option<u32> {
+    let c = &s.covers[via[u as usize]?];
+    if let Some(y) = smallest_published(status, c, u) {
+        return Some(y);
+    }
+    if depth > 32 {
+        return None;
+    }
+    c.parts
+        .iter()
+        .copied()
+        .chain(c.whole)
+        .filter(|&x| x != u && known[x as usize] && status[x as usize] != Status::Published)
+        .find_map(|x| breaker(s, status, known, via, x, smallest_published, depth + 1))
+}
+
+/// As [`protect`], with units whose count must be hidden for another reason (`force[u]`,
+/// e.g. a share of nearly 100 %; empty for none).
+///
+/// Complementary suppression works on the relations an attacker has ([`Structure::covers`]
+/// and nested pairs): for every cover whose whole is known (published or derivable), the
+/// parts not known must add up to 0 or at least the threshold of their level; for every
+/// nested pair of known counts, the difference likewise. Where not, the smallest published
+/// part is hidden as well, until nothing changes.
+#[must_use]
+pub fn protect_with(s: &Structure, p: Params, n: &[Option<f64>], force: &[bool]) -> Vec<Status> {
     let mut status: Vec<Status> = n
         .iter()
         .zip(&s.levels)
-        .map(|(v, &l)| match v {
+        .enumerate()
+        .map(|(u, (v, &l))| match v {
             None => Status::Absent,
+            Some(_) if force.get(u).copied().unwrap_or(false) => Status::Primary,
             Some(v) if *v < p.threshold(l) => Status::Primary,
             Some(_) => Status::Published,
         })
         .collect();
     let val = |u: u32| n[u as usize].unwrap_or(0.0);
+    let smallest_published = |status: &[Status], c: &Cover, not: u32| {
+        c.parts
+            .iter()
+            .copied()
+            .chain(c.whole)
+            .filter(|&x| x != not && status[x as usize] == Status::Published)
+            .min_by(|&a, &b| val(a).total_cmp(&val(b)).then(a.cmp(&b)))
+    };
     loop {
+        let (known, via) = derivable(s, &status);
         let mut changed = false;
+        // A hidden count below its threshold that follows from published ones: hide one more
+        // count of the relation it follows from.
         for u in 0..s.len() {
-            let u32_ = u32::try_from(u).unwrap_or(u32::MAX);
-            if status[u] != Status::Published {
-                continue;
+            let x = u32::try_from(u).unwrap_or(u32::MAX);
+            let v = val(x);
+            if status[u] != Status::Published
+                && known[u]
+                && v > 0.0
+                && v < p.threshold(s.levels[u])
+            {
+                if let Some(y) = breaker(s, &status, &known, &via, x, &smallest_published, 0) {
+                    status[y as usize] = Status::Secondary;
+                    changed = true;
+                }
             }
-            let kids = s.children(u32_);
-            if kids.is_empty() {
-                continue;
-            }
-            let visible: f64 = kids
-                .iter()
-                .filter(|&&c| status[c as usize] == Status::Published)
-                .map(|&c| val(c))
-                .sum();
-            let residual = val(u32_) - visible;
-            if residual > 0.0 && residual < k {
-                let smallest = kids
+        }
+        if changed {
+            continue;
+        }
+        for c in &s.covers {
+            let whole = match c.whole {
+                None => c.parts.iter().map(|&x| val(x)).sum::<f64>(),
+                Some(w) if known[w as usize] => val(w),
+                Some(_) => continue,
+            };
+            let visible: f64 = c.parts.iter().filter(|&&x| known[x as usize]).map(|&x| val(x)).sum();
+            let residual = whole - visible;
+            let Some(&first) = c.parts.first() else { continue };
+            let thr = p.threshold(s.levels[first as usize]);
+            if residual > 0.0 && residual < thr {
+                let smallest = c
+                    .parts
                     .iter()
                     .copied()
-                    .filter(|&c| status[c as usize] == Status::Published)
+                    .filter(|&x| status[x as usize] == Status::Published)
                     .min_by(|&a, &b| val(a).total_cmp(&val(b)).then(a.cmp(&b)));
-                match smallest {
-                    Some(c) => status[c as usize] = Status::Secondary,
-                    None => status[u] = Status::Secondary,
+                match (smallest, c.whole) {
+                    (Some(x), _) => status[x as usize] = Status::Secondary,
+                    (None, Some(w)) if status[w as usize] == Status::Published => {
+                        status[w as usize] = Status::Secondary;
+                    }
+                    // Nothing published to hide here: the whole is known through other
+                    // relations, which the next round closes.
+                    _ => continue,
                 }
                 changed = true;
             }
         }
         for &(sub, sup) in &s.pairs {
-            if status[sub as usize] == Status::Published
-                && status[sup as usize] == Status::Published
-            {
+            if known[sub as usize] && known[sup as usize] {
                 let d = val(sup) - val(sub);
-                if d > 0.0 && d < k {
-                    status[sub as usize] = Status::Secondary;
+                let thr = p.threshold(s.levels[sub as usize]).max(p.threshold(s.levels[sup as usize]));
+                if d > 0.0 && d < thr {
+                    if status[sub as usize] == Status::Published {
+                        status[sub as usize] = Status::Secondary;
+                    } else if status[sup as usize] == Status::Published {
+                        status[sup as usize] = Status::Secondary;
+                    } else {
+                        continue;
+                    }
                     changed = true;
                 }
             }
@@ -356,6 +571,49 @@ mod tests {
         // wijk 1 − buurt 4 would reveal buurt 3: buurt 4 must go too.
         assert_eq!(st[4], Status::Secondary);
         assert_eq!(st[1], Status::Published);
+    }
+
+    #[test]
+    fn the_total_minus_published_top_units_never_reveals_a_small_one() {
+        // Two families over the same 3 addresses: gemeente 0 ⊃ wijk 1 (all); pc4 2, 3 with no
+        // parent. pc4 3 holds 4 units: the total (40) minus pc4 2 (36) would reveal it.
+        let levels = vec![Level::Gemeente, Level::Wijk, Level::Pc4, Level::Pc4];
+        let parent = vec![None, Some(0), None, None];
+        let m = vec![vec![0, 1, 2], vec![0, 1, 2], vec![0, 1, 3]];
+        let s = Structure::new(levels, parent, &m);
+        assert!(s.covers.contains(&Cover { whole: None, parts: vec![2, 3] }));
+        let n = [Some(40.0), Some(40.0), Some(36.0), Some(4.0)];
+        let st = protect(&s, Params::default(), &n);
+        assert_eq!(st[3], Status::Primary);
+        assert_ne!(st[2], Status::Published, "{st:?}");
+    }
+
+    #[test]
+    fn units_of_another_family_that_fill_a_unit_are_a_cover() {
+        // buurt 0 holds addresses a, b, c; pc6 1 holds a, b and pc6 2 holds c.
+        let levels = vec![Level::Buurt, Level::Pc6, Level::Pc6];
+        let parent = vec![None, None, None];
+        let m = vec![vec![0, 1], vec![0, 1], vec![0, 2]];
+        let s = Structure::new(levels, parent, &m);
+        assert!(s.covers.contains(&Cover { whole: Some(0), parts: vec![1, 2] }));
+        // buurt 30, pc6 1 = 27 (published), pc6 2 = 3: buurt − pc6 1 reveals pc6 2.
+        let n = [Some(30.0), Some(27.0), Some(3.0)];
+        let st = protect(&s, Params { k: 10, k_fine: 20, round_to: 5 }, &n);
+        assert_eq!(st[2], Status::Primary);
+        assert_ne!(st[1], Status::Published);
+    }
+
+    #[test]
+    fn fine_levels_are_held_to_k_fine_in_complements() {
+        // h3-9 0 ⊃ h3-10 1 (40), h3-10 2 (15): 15 ≥ k but < k_fine, so 1 must go too.
+        let levels = vec![Level::H3_9, Level::H3_10, Level::H3_10];
+        let parent = vec![None, Some(0), Some(0)];
+        let m = vec![vec![0, 1], vec![0, 2]];
+        let s = Structure::new(levels, parent, &m);
+        let n = [Some(55.0), Some(40.0), Some(15.0)];
+        let st = protect(&s, Params::default(), &n);
+        assert_eq!(st[2], Status::Primary);
+        assert_eq!(st[1], Status::Secondary);
     }
 
     #[test]
@@ -452,6 +710,37 @@ mod tests {
                 let hidden = n[u].unwrap() - visible;
                 prop_assert!(hidden == 0.0 || hidden >= 5.0, "parent {u} leaves {hidden}");
             }
+        }
+
+        #[test]
+        fn no_hidden_count_below_its_threshold_follows_from_published_ones((s, n) in world()) {
+            let p = Params { k: 5, k_fine: 8, round_to: 5 };
+            let st = protect(&s, p, &n);
+            let (known, _) = derivable(&s, &st);
+            for u in 0..s.len() {
+                let v = n[u].unwrap_or(0.0);
+                if st[u] != Status::Published && v > 0.0 && v < p.threshold(s.levels[u]) {
+                    prop_assert!(!known[u], "unit {u} ({v}) follows from published counts");
+                }
+            }
+            // Every relation with a known whole leaves its unknown parts at 0 or ≥ threshold.
+            for c in &s.covers {
+                let whole_known = c.whole.is_none_or(|w| known[w as usize]);
+                if !whole_known { continue; }
+                let rest: f64 = c.parts.iter().filter(|&&x| !known[x as usize]).map(|&x| n[x as usize].unwrap_or(0.0)).sum();
+                let thr = p.threshold(s.levels[c.parts[0] as usize]);
+                prop_assert!(rest == 0.0 || rest >= thr, "{c:?} leaves {rest}");
+            }
+        }
+
+        #[test]
+        fn a_forced_count_is_hidden_and_not_derivable((s, n) in world(), pick in 0usize..1000) {
+            let p = Params { k: 5, k_fine: 8, round_to: 5 };
+            let u = pick % s.len();
+            let mut force = vec![false; s.len()];
+            force[u] = true;
+            let st = protect_with(&s, p, &n, &force);
+            prop_assert!(st[u] != Status::Published);
         }
 
         #[test]

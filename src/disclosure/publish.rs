@@ -1,8 +1,7 @@
 //! The publishing rule: which figure of an ingest is shown, rounded how, with which rate.
-//! Counts come from [`protect`]; a rate only beside a published count whose denominator
-//! reaches the indicator's minimum, to two decimals.
+//! Counts come from [`super::protect`]; see [`publish`] for the rule.
 
-use super::{protect, Params, Status};
+use super::{protect_with, Params, Status};
 use crate::ingest::aggregate::UnitAggregates;
 use std::collections::BTreeMap;
 
@@ -12,14 +11,42 @@ pub struct Figure {
     pub unit: u32,
     pub period: u16,
     pub indicator: u16,
+    /// Rounded to a multiple of `round_to`; `None` unless published.
     pub count: Option<u64>,
+    /// From the published (rounded) count and denominator, or a mean; `None` unless the
+    /// count is published and the denominator reaches the indicator's minimum.
     pub rate: Option<f64>,
+    /// The denominator behind the rate, rounded like a count; `None` where the rate is.
+    pub denominator: Option<u64>,
     pub status: Status,
     pub rate_suppressed: bool,
 }
 
+/// The published rate of a count indicator: from the rounded count and the rounded
+/// denominator, so that it tells nothing the two published figures do not (an exact rate
+/// beside a rounded count gives the exact denominator away, and with it every numerator).
+#[must_use]
+pub fn share_rate(count: u64, denominator: u64, scale: f64) -> Option<f64> {
+    if denominator == 0 {
+        return None;
+    }
+    #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+    let r = count as f64 / denominator as f64 * scale;
+    Some((r * 100.0).round() / 100.0)
+}
+
 /// Applies disclosure control to every computed indicator, unit and quarter (in parallel
 /// over indicators and quarters; each is protected on its own).
+///
+/// The rule, also on the method page:
+/// - counts from fewer than k units (k_fine at the fine levels) are hidden, with
+///   complementary suppression ([`protect`]);
+/// - a share (overcrowded addresses among addresses) is hidden, count and rate, where fewer
+///   than k units of the denominator lack the attribute (nearly 100 %): it would tell the
+///   attribute of (nearly) every address in the area;
+/// - counts are rounded to multiples of `round_to`; a rate only beside a published count
+///   whose exact denominator reaches the indicator's minimum, computed from the rounded count
+///   and the rounded denominator (which is published with it); means to two decimals.
 #[must_use]
 pub fn publish(
     ua: &UnitAggregates,
@@ -46,16 +73,22 @@ pub fn publish(
     jobs.par_iter()
         .flat_map_iter(|&(ii, num, den, q)| {
             let ind = indicators[ii];
+            let share = ind.is_share();
             let rows = &by_period[&q];
             let mut n: Vec<Option<f64>> = vec![None; ua.units.len()];
+            let mut attribute = vec![false; if share { ua.units.len() } else { 0 }];
             for &r in rows {
+                let u = ua.rows[r].0 as usize;
                 let (_, nn) = ua.value(r, num);
                 let (dv, _) = ua.value(r, den);
                 if nn > 0.0 || dv > 0.0 {
-                    n[ua.rows[r].0 as usize] = Some(nn);
+                    n[u] = Some(nn);
+                }
+                if share && nn > 0.0 && dv - nn < params.threshold(ua.structure.levels[u]) {
+                    attribute[u] = true;
                 }
             }
-            let status = protect(&ua.structure, params, &n);
+            let status = protect_with(&ua.structure, params, &n, &attribute);
             let mut out = Vec::new();
             for &r in rows {
                 let u = ua.rows[r].0;
@@ -67,21 +100,30 @@ pub fn publish(
                 let (dv, _) = ua.value(r, den);
                 let published = st == Status::Published;
                 let rate_ok = published && dv >= ind.min_denominator && dv > 0.0;
+                let count = published.then(|| params.round(nn));
+                let denominator = rate_ok.then(|| params.round(dv));
+                let rate = match (count, denominator) {
+                    (Some(_), Some(_)) if ind.is_mean() => {
+                        Some((nv / dv * ind.scale * 100.0).round() / 100.0)
+                    }
+                    (Some(c), Some(d)) => share_rate(c, d, ind.scale),
+                    _ => None,
+                };
                 out.push(Figure {
                     unit: u,
                     period: q,
                     indicator: u16::try_from(ii).unwrap_or(u16::MAX),
-                    count: published.then(|| params.round(nn)),
-                    rate: rate_ok.then(|| (nv / dv * ind.scale * 100.0).round() / 100.0),
+                    count,
+                    rate,
+                    denominator: rate.and(denominator),
                     status: st,
-                    rate_suppressed: !rate_ok,
+                    rate_suppressed: rate.is_none(),
                 });
             }
             out
         })
         .collect()
 }
-
 
 /// The suppression flag served beside a figure: set when the unit has no published count or
 /// no published rate (a suppressed figure and one without data look alike on purpose).

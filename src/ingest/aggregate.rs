@@ -524,6 +524,9 @@ pub fn later_occurrences(mut found: Vec<(u64, u64)>) -> Vec<u64> {
     out
 }
 
+/// The source whose addresses draw PC6 outlines: the population register.
+pub const REGISTER_SOURCE: &str = "brp";
+
 /// Rolls the accumulation of every thread up to every unit of every level.
 #[must_use]
 pub fn finish(partials: Vec<Partial<'_, '_>>, dense_values: usize) -> UnitAggregates {
@@ -951,8 +954,32 @@ fn rollup(
         )
     });
     tracing::debug!("structure");
+    // PC6 outlines only from addresses in the population register (BRP), when it is in the
+    // extracts: one row of another partner at an address where nobody is registered must not
+    // draw a cell on the map.
+    let register: Vec<usize> = plan
+        .measure_specs
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.source == REGISTER_SOURCE)
+        .map(|(i, _)| i)
+        .collect();
+    let mut registered = vec![register.is_empty(); locations.len()];
+    for &(r, loc, _) in lp {
+        if register
+            .iter()
+            .any(|&m| lp_vals[(r * nf + m) * 2 + 1] > 0.0)
+        {
+            registered[loc as usize] = true;
+        }
+    }
     let mut cells_of_pc6: AHashMap<u32, Vec<CellIndex>> = AHashMap::new();
-    for (loc, m) in locations.iter().zip(&memberships) {
+    for ((loc, m), _) in locations
+        .iter()
+        .zip(&memberships)
+        .zip(&registered)
+        .filter(|(_, &reg)| reg)
+    {
         if let Some(&u) = m.iter().find(|&&u| units[u as usize].level == Level::Pc6) {
             cells_of_pc6.entry(u).or_default().push(loc.cells[3]);
         }
@@ -1013,7 +1040,7 @@ pub struct UnitAggregates {
     pub measure_specs: Vec<MeasureSpec>,
     /// Distinct located coordinates.
     pub addresses: usize,
-    /// The res-10 cells of each PC6's addresses: its published geometry.
+    /// The res-10 cells of each PC6's registered (BRP) addresses: its published geometry.
     pub cells_of_pc6: AHashMap<u32, Vec<CellIndex>>,
     /// The gemeente unit of each unit's first address.
     pub unit_gemeente: Vec<u32>,

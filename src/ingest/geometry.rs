@@ -1,6 +1,9 @@
 //! Step 3 (geometry): the published code, name, parents and outline of every unit. Outlines
 //! come from the boundaries (gemeente, wijk, buurt, PC4) or the H3 cells; PC6 outlines are
-//! the dissolved cells of their addresses.
+//! the dissolved cells of their registered (BRP) addresses.
+//!
+//! Which units are served at all is decided after disclosure control ([`served`]): areas
+//! from the public boundaries always, postcodes and H3 cells only with a published figure.
 
 use super::aggregate::{unpack_pc6, UnitAggregates, UnitKey};
 use crate::spatial::{self, Boundaries, Level};
@@ -151,6 +154,10 @@ pub fn unit_rows(ua: &UnitAggregates, b: &Boundaries, codes: &[String]) -> Vec<U
                     )
                 }
             };
+            if geom.0.is_empty() {
+                // A postcode without a registered address: not drawn, not served.
+                return None;
+            }
             let parent = ua.structure.parent[u].map(code_of);
             let (lon, lat) = spatial::centroid(&geom);
             let r = geom.bounding_rect().map_or([lon, lat, lon, lat], |r| {
@@ -217,4 +224,16 @@ pub fn unit_rows(ua: &UnitAggregates, b: &Boundaries, codes: &[String]) -> Vec<U
         }
     }
     out
+}
+
+/// Whether a unit is served: an area from the public boundaries (its existence is public),
+/// or a postcode or H3 cell with at least one published figure. A cell or postcode without
+/// one would place records at a few buildings by its mere existence.
+#[must_use]
+pub fn served(row: &UnitRow, has_published_figure: bool) -> bool {
+    match row.level {
+        Level::Gemeente | Level::Wijk | Level::Buurt => true,
+        Level::Pc4 => row.naam.is_some() || has_published_figure,
+        _ => has_published_figure,
+    }
 }

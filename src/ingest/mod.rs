@@ -245,24 +245,34 @@ pub fn ingest(
             boundary_year: 2024,
             extracts: &extracts,
             computed: &summary.indicators,
-            units: &units,
         };
         let index = store::UnitIndex {
             levels: &levels,
             codes: &codes,
         };
-        let (version, published) = writer.take()?.commit(|tx| {
+        let (version, body) = writer.take()?.commit(|tx| {
             store::write_version(tx, &head, index, || {
-                disclosure
+                let figures = disclosure
                     .join()
-                    .unwrap_or_else(|e| std::panic::resume_unwind(e))
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+                let mut published = HashSet::new();
+                for f in figures.iter().filter(|f| f.status == Status::Published) {
+                    published.insert((levels[f.unit as usize], codes[f.unit as usize].as_str()));
+                }
+                let units = units
+                    .into_iter()
+                    .filter(|u| {
+                        geometry::served(u, published.contains(&(u.level, u.code.as_str())))
+                    })
+                    .collect();
+                store::VersionBody { units, figures }
             })
             .map_err(|source| StoreError::Db {
                 file: db.display().to_string(),
                 source,
             })
         })?;
-        Ok::<_, IngestError>((version, published, units.len()))
+        Ok::<_, IngestError>((version, body.figures, body.units.len()))
     })?;
     tracing::debug!(seconds = started.elapsed().as_secs_f64(), "written");
     summary.units = n_units;

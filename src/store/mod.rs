@@ -7,7 +7,7 @@
 
 mod version;
 
-pub use version::{statement, write_version, Extract, UnitIndex, VersionHead};
+pub use version::{statement, write_version, Extract, UnitIndex, VersionBody, VersionHead};
 
 use std::fs::File;
 use std::path::{Path, PathBuf};

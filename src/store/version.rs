@@ -57,7 +57,13 @@ pub struct VersionHead<'a> {
     pub extracts: &'a [Extract],
     /// The indicators computed in this version; the others are carried over.
     pub computed: &'a [String],
-    pub units: &'a [UnitRow],
+}
+
+/// The units and figures of a version.
+#[derive(Debug, Clone, Default)]
+pub struct VersionBody {
+    pub units: Vec<UnitRow>,
+    pub figures: Vec<Figure>,
 }
 
 /// Level and published code of every unit number a [`Figure`] refers to.
@@ -67,9 +73,9 @@ pub struct UnitIndex<'a> {
     pub codes: &'a [String],
 }
 
-/// Writes a new version in `tx`: the head first, then the figures that `figures` returns
-/// (so that disclosure control may still be running while the head is written). Returns the
-/// version number and the figures.
+/// Writes a new version in `tx`: the head first, then the units and figures that `body`
+/// returns (so that disclosure control may still be running while the head is written).
+/// Returns the version number and the body.
 ///
 /// # Errors
 /// DuckDB errors; the transaction is then not committed by the caller.
@@ -77,8 +83,8 @@ pub fn write_version(
     tx: &duckdb::Transaction<'_>,
     head: &VersionHead<'_>,
     units: UnitIndex<'_>,
-    figures: impl FnOnce() -> Vec<Figure>,
-) -> Result<(i32, Vec<Figure>), duckdb::Error> {
+    body: impl FnOnce() -> VersionBody,
+) -> Result<(i32, VersionBody), duckdb::Error> {
     let prev = super::latest_version(tx)?.map(|(v, _)| v);
     let version = prev.unwrap_or(0) + 1;
     let p = head.params;
@@ -112,21 +118,21 @@ pub fn write_version(
     drop(app);
     write_catalogue(tx, version, head.catalogue)?;
     tracing::debug!("metadata appended");
+    let body = body();
     {
         let mut app = tx.appender("unit")?;
-        for chunk in head.units.chunks(50_000) {
+        for chunk in body.units.chunks(50_000) {
             app.append_record_batch(units_batch(version, chunk)?)?;
         }
         app.flush()?;
     }
     tracing::debug!("units appended");
-    let published = figures();
-    write_figures(tx, version, units, head.computed, &published)?;
+    write_figures(tx, version, units, head.computed, &body.figures)?;
     tracing::debug!("figures appended");
     if let Some(prev) = prev {
         carry_over_and_retain(tx, version, prev, head.computed)?;
     }
-    Ok((version, published))
+    Ok((version, body))
 }
 
 fn write_catalogue(
@@ -324,6 +330,7 @@ fn figures_batch(
     let mut ind = StringBuilder::new();
     let mut count = Int64Builder::new();
     let mut rate = Float64Builder::new();
+    let mut denominator = Int64Builder::new();
     let mut labels: BTreeMap<u16, String> = BTreeMap::new();
     for f in figs {
         v.append_value(version);
@@ -337,6 +344,7 @@ fn figures_batch(
         ind.append_value(&ids[f.indicator as usize]);
         count.append_value(f.count.map_or(0, |c| i64::try_from(c).unwrap_or(i64::MAX)));
         rate.append_option(f.rate);
+        denominator.append_option(f.denominator.map(|d| i64::try_from(d).unwrap_or(i64::MAX)));
     }
     let cols: Vec<ArrayRef> = vec![
         Arc::new(v.finish()),
@@ -346,6 +354,7 @@ fn figures_batch(
         Arc::new(ind.finish()),
         Arc::new(count.finish()),
         Arc::new(rate.finish()),
+        Arc::new(denominator.finish()),
     ];
     let names = [
         "version",
@@ -355,6 +364,7 @@ fn figures_batch(
         "indicator",
         "count",
         "rate",
+        "denominator",
     ];
     RecordBatch::try_from_iter(names.into_iter().zip(cols)).map_err(arrow_err)
 }

@@ -1,0 +1,596 @@
+//! The attacker of issue 12: someone with only the public HTTP API and the indicator
+//! catalogue, who combines published numbers to learn something about one address or a
+//! group smaller than k. Each test runs one attack against the demo (in process, over the
+//! router) and checks it against the truth: the exact aggregates of the same extracts, which
+//! the attacker does not have.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::fixture;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::OnceLock;
+use tower::ServiceExt;
+use wijkradar::api::{app, AppState};
+use wijkradar::disclosure::Params;
+use wijkradar::ingest::{self, Split};
+use wijkradar::spatial::Level;
+
+async fn get_json(state: &AppState, uri: &str) -> Value {
+    let res = app(state.clone())
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{uri}");
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    serde_json::from_slice(&body).unwrap()
+}
+
+fn state() -> AppState {
+    let f = fixture();
+    AppState::new(&f.db, f.dir.path().join("web-none"))
+}
+
+/// What the attacker collects: every feature of every level and period, all pages.
+struct Published {
+    /// (level, code, period) → properties
+    features: HashMap<(String, String, String), Value>,
+    periods: Vec<String>,
+    params: Params,
+}
+
+async fn crawl(state: &AppState, levels: &[Level]) -> Published {
+    let per = get_json(state, "/v1/periods").await;
+    let periods: Vec<String> = per["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    let cat = get_json(state, "/v1/indicators").await;
+    let d = &cat["disclosure"];
+    let params = Params {
+        k: u32::try_from(d["k"].as_u64().unwrap()).unwrap(),
+        k_fine: u32::try_from(d["k_fine"].as_u64().unwrap()).unwrap(),
+        round_to: u32::try_from(d["round_to"].as_u64().unwrap()).unwrap(),
+    };
+    let mut features = HashMap::new();
+    for level in levels {
+        for p in &periods {
+            let mut offset = 0;
+            loop {
+                let fc = get_json(
+                    state,
+                    &format!(
+                        "/v1/collections/{}/items?limit=10000&offset={offset}&datetime={p}",
+                        level.id()
+                    ),
+                )
+                .await;
+                let feats = fc["features"].as_array().unwrap();
+                for f in feats {
+                    let props = f["properties"].clone();
+                    let code = props["code"].as_str().unwrap().to_string();
+                    features.insert((level.id().to_string(), code, p.clone()), props);
+                }
+                offset += feats.len();
+                if feats.is_empty() || offset as u64 >= fc["numberMatched"].as_u64().unwrap() {
+                    break;
+                }
+            }
+        }
+    }
+    Published {
+        features,
+        periods,
+        params,
+    }
+}
+
+/// The truth: exact numerator units and denominators per (level, code, period, indicator).
+struct Truth {
+    values: HashMap<(String, String, String, String), (f64, f64)>,
+    ua: ingest::aggregate::UnitAggregates,
+    codes: Vec<String>,
+}
+
+fn truth() -> &'static Truth {
+    static T: OnceLock<Truth> = OnceLock::new();
+    T.get_or_init(|| {
+        let f = fixture();
+        let ua = ingest::aggregate_files(&f.extracts, &f.cat, &f.bounds, Split::default()).unwrap();
+        let codes = ingest::unit_codes(&ua, &f.bounds);
+        let mut values = HashMap::new();
+        for ind in &f.cat.indicators {
+            let (Some(num), Some(den)) = (
+                ua.measure_index(&ind.numerator),
+                ua.measure_index(&ind.denominator),
+            ) else {
+                continue;
+            };
+            for (r, &(u, q)) in ua.rows.iter().enumerate() {
+                let (_, nn) = ua.value(r, num);
+                let (dv, _) = ua.value(r, den);
+                values.insert(
+                    (
+                        ua.units[u as usize].level.id().to_string(),
+                        codes[u as usize].clone(),
+                        wijkradar::period::period_label(q),
+                        ind.id.clone(),
+                    ),
+                    (nn, dv),
+                );
+            }
+        }
+        Truth { values, ua, codes }
+    })
+}
+
+const LEVELS: [Level; 9] = Level::ALL;
+
+fn published_crawl() -> &'static Published {
+    static P: OnceLock<Published> = OnceLock::new();
+    P.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(crawl(&state(), &LEVELS))
+    })
+}
+
+fn num(v: &Value) -> Option<f64> {
+    v.as_f64()
+}
+
+#[test]
+fn a_rate_is_a_function_of_the_published_rounded_count_and_denominator() {
+    let p = published_crawl();
+    let f = fixture();
+    let mut checked = 0;
+    for props in p.features.values() {
+        for ind in f.cat.indicators.iter().filter(|i| !i.is_mean()) {
+            let c = num(&props[format!("{}_count", ind.id)]);
+            let r = num(&props[format!("{}_rate", ind.id)]);
+            let d = num(&props[format!("{}_denominator", ind.id)]);
+            if let Some(c) = c {
+                assert_eq!(c % f64::from(p.params.round_to), 0.0, "{props}");
+            }
+            match (c, r, d) {
+                (Some(c), Some(r), Some(d)) => {
+                    assert_eq!(d % f64::from(p.params.round_to), 0.0);
+                    let want = (c / d * ind.scale * 100.0).round() / 100.0;
+                    assert!((r - want).abs() < 1e-9, "{}: rate {r} from {c}/{d}", ind.id);
+                    checked += 1;
+                }
+                (_, Some(_), None) => panic!("{}: a rate without its denominator", ind.id),
+                _ => {}
+            }
+        }
+    }
+    assert!(checked > 10_000, "only {checked} rates checked");
+}
+
+/// The rate-inversion attack: for every unit and period, the indicators that share a
+/// denominator narrow the exact denominator down (each published rate and rounded count
+/// must be reproducible from it). Where they pin it to one value, the attacker claims it.
+/// The claim may not beat the plain guess "the published rounded denominator".
+#[test]
+fn rate_inversion_recovers_nothing_finer_than_the_rounding() {
+    let p = published_crawl();
+    let t = truth();
+    let f = fixture();
+    let half = f64::from(p.params.round_to / 2);
+    let mut groups: HashMap<String, Vec<&wijkradar::catalogue::Indicator>> = HashMap::new();
+    for ind in f.cat.indicators.iter().filter(|i| !i.is_mean()) {
+        groups
+            .entry(format!("{:?}", ind.denominator))
+            .or_default()
+            .push(ind);
+    }
+    let (mut claims, mut right, mut naive_right, mut cases) = (0u64, 0u64, 0u64, 0u64);
+    for ((level, code, period), props) in &p.features {
+        for inds in groups.values().filter(|g| g.len() >= 2) {
+            let seen: Vec<(f64, f64, f64)> = inds
+                .iter()
+                .filter_map(|i| {
+                    Some((
+                        num(&props[format!("{}_count", i.id)])?,
+                        num(&props[format!("{}_rate", i.id)])?,
+                        i.scale,
+                    ))
+                })
+                .collect();
+            if seen.len() < 2 {
+                continue;
+            }
+            let published_d = num(&props[format!("{}_denominator", inds[0].id)]).unwrap();
+            let Some(&(_, exact_d)) =
+                t.values
+                    .get(&(level.clone(), code.clone(), period.clone(), inds[0].id.clone()))
+            else {
+                continue;
+            };
+            cases += 1;
+            let lo = (published_d - half).max(1.0) as i64;
+            let hi = (published_d + half) as i64;
+            let consistent: Vec<i64> = (lo..=hi)
+                .filter(|&d| {
+                    seen.iter().all(|&(c, r, scale)| {
+                        ((c - half).max(0.0) as i64..=(c + half) as i64).any(|n| {
+                            ((n as f64 / d as f64 * scale * 100.0).round() / 100.0 - r).abs()
+                                < 1e-9
+                        })
+                    })
+                })
+                .collect();
+            if published_d == exact_d {
+                naive_right += 1;
+            }
+            if consistent.len() == 1 {
+                claims += 1;
+                if consistent[0] as f64 == exact_d {
+                    right += 1;
+                }
+            }
+        }
+    }
+    assert!(cases > 1000, "only {cases} cases");
+    // Right claims beyond what guessing the published value gets right.
+    let edge = right.saturating_sub(naive_right);
+    eprintln!("cases {cases}, claims {claims}, right {right}, naive guess right {naive_right}");
+    assert!(
+        (edge as f64) < 0.01 * cases as f64,
+        "the attack pins {right} exact denominators, {edge} more than guessing ({cases} cases)"
+    );
+}
+
+/// Every relation the attacker can read from the API (a unit's parent link, the families'
+/// top levels summing to the same total) leaves hidden groups of 0 or at least k units
+/// (k_fine at the fine levels), in every quarter, for every indicator.
+#[test]
+fn no_difference_of_published_counts_isolates_a_group_below_k() {
+    let p = published_crawl();
+    let t = truth();
+    let f = fixture();
+    let mut relations = 0;
+    for ind in &f.cat.indicators {
+        for period in &p.periods {
+            let exact = |level: &str, code: &str| {
+                t.values
+                    .get(&(level.to_string(), code.to_string(), period.clone(), ind.id.clone()))
+                    .map_or(0.0, |v| v.0)
+            };
+            let shown = |level: &str, code: &str| {
+                p.features
+                    .get(&(level.to_string(), code.to_string(), period.clone()))
+                    .is_some_and(|props| !props[format!("{}_count", ind.id)].is_null())
+            };
+            // parent − published children, per family.
+            let mut children: HashMap<(String, String), Vec<(String, String)>> = HashMap::new();
+            for (u, &key) in t.ua.units.iter().enumerate() {
+                if let Some(par) = t.ua.structure.parent[u] {
+                    children
+                        .entry((
+                            t.ua.units[par as usize].level.id().to_string(),
+                            t.codes[par as usize].clone(),
+                        ))
+                        .or_default()
+                        .push((key.level.id().to_string(), t.codes[u].clone()));
+                }
+            }
+            for ((pl, pc), kids) in &children {
+                if !shown(pl, pc) {
+                    continue;
+                }
+                let hidden: f64 = kids
+                    .iter()
+                    .filter(|(l, c)| !shown(l, c))
+                    .map(|(l, c)| exact(l, c))
+                    .sum();
+                let thr = p.params.threshold(Level::from_id(&kids[0].0).unwrap());
+                relations += 1;
+                assert!(
+                    hidden == 0.0 || hidden >= thr,
+                    "{}, {period}: {pl} {pc} minus its published children leaves {hidden}",
+                    ind.id
+                );
+            }
+            // The total (sum of all gemeenten) minus the published PC4s or res-7 cells.
+            let total: f64 = t
+                .values
+                .iter()
+                .filter(|((l, _, q, i), _)| l == "gemeenten" && q == period && *i == ind.id)
+                .map(|(_, v)| v.0)
+                .sum();
+            for top in ["pc4", "h3-7"] {
+                let visible: f64 = t
+                    .values
+                    .iter()
+                    .filter(|((l, c, q, i), _)| l == top && q == period && *i == ind.id && shown(l, c))
+                    .map(|(_, v)| v.0)
+                    .sum();
+                let hidden = total - visible;
+                relations += 1;
+                assert!(
+                    hidden.abs() < 1e-9 || hidden >= f64::from(p.params.k),
+                    "{}, {period}: the total minus the published {top} leaves {hidden}",
+                    ind.id
+                );
+            }
+        }
+    }
+    assert!(relations > 1000, "{relations}");
+}
+
+/// A unit whose count is hidden and below its threshold does not follow from the published
+/// counts through any relation the disclosure model knows (family trees, the total, and
+/// units of another family that fill a unit, such as the PC6s of a buurt), checked on the
+/// counts the API actually serves.
+#[test]
+fn no_small_hidden_count_follows_from_the_served_counts() {
+    let p = published_crawl();
+    let t = truth();
+    let f = fixture();
+    let mut hidden_small = 0;
+    for ind in &f.cat.indicators {
+        let Some(num_m) = t.ua.measure_index(&ind.numerator) else {
+            continue;
+        };
+        let mut by_q: HashMap<u16, Vec<usize>> = HashMap::new();
+        for (r, &(_, q)) in t.ua.rows.iter().enumerate() {
+            by_q.entry(q).or_default().push(r);
+        }
+        for (q, rows) in by_q {
+            let period = wijkradar::period::period_label(q);
+            let mut n = vec![None; t.ua.units.len()];
+            for &r in &rows {
+                let u = t.ua.rows[r].0 as usize;
+                n[u] = Some(t.ua.value(r, num_m).1);
+            }
+            let status: Vec<wijkradar::disclosure::Status> = (0..t.ua.units.len())
+                .map(|u| {
+                    let served = p
+                        .features
+                        .get(&(
+                            t.ua.units[u].level.id().to_string(),
+                            t.codes[u].clone(),
+                            period.clone(),
+                        ))
+                        .is_some_and(|props| !props[format!("{}_count", ind.id)].is_null());
+                    if served {
+                        wijkradar::disclosure::Status::Published
+                    } else if n[u].is_none() {
+                        wijkradar::disclosure::Status::Absent
+                    } else {
+                        wijkradar::disclosure::Status::Secondary
+                    }
+                })
+                .collect();
+            let (known, _) = wijkradar::disclosure::derivable(&t.ua.structure, &status);
+            for u in 0..t.ua.units.len() {
+                let v = n[u].unwrap_or(0.0);
+                let thr = p.params.threshold(t.ua.units[u].level);
+                if status[u] != wijkradar::disclosure::Status::Published && v > 0.0 && v < thr {
+                    hidden_small += 1;
+                    assert!(
+                        !known[u],
+                        "{} {period}: {} {} ({v}) follows from served counts",
+                        ind.id,
+                        t.ua.units[u].level.id(),
+                        t.codes[u]
+                    );
+                }
+            }
+        }
+    }
+    assert!(hidden_small > 1000, "{hidden_small}");
+}
+
+/// A share of (nearly) 100 % tells the attribute of every address in the area.
+#[test]
+fn no_share_is_shown_where_fewer_than_k_units_lack_the_attribute() {
+    let p = published_crawl();
+    let t = truth();
+    let f = fixture();
+    let mut shares = 0;
+    for ((level, code, period), props) in &p.features {
+        for ind in f.cat.indicators.iter().filter(|i| i.is_share()) {
+            if props[format!("{}_count", ind.id)].is_null() {
+                continue;
+            }
+            let (nn, dv) = t.values[&(level.clone(), code.clone(), period.clone(), ind.id.clone())];
+            shares += 1;
+            let thr = p.params.threshold(Level::from_id(level).unwrap());
+            assert!(
+                nn == 0.0 || dv - nn >= thr,
+                "{} {level} {code} {period}: {nn} of {dv}",
+                ind.id
+            );
+        }
+    }
+    assert!(shares > 1000, "{shares}");
+}
+
+/// Postcodes and H3 cells exist in the API only with a published figure: the existence of a
+/// cell may not place a record at a few buildings.
+#[test]
+fn every_served_cell_and_postcode_has_a_published_figure() {
+    let p = published_crawl();
+    let f = fixture();
+    let mut with_figure: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut all: BTreeSet<(String, String)> = BTreeSet::new();
+    for ((level, code, _), props) in &p.features {
+        if !matches!(level.as_str(), "pc6" | "h3-7" | "h3-8" | "h3-9" | "h3-10") {
+            continue;
+        }
+        all.insert((level.clone(), code.clone()));
+        if f
+            .cat
+            .indicators
+            .iter()
+            .any(|i| !props[format!("{}_count", i.id)].is_null())
+        {
+            with_figure.insert((level.clone(), code.clone()));
+        }
+    }
+    assert!(all.len() > 1000);
+    let bare: Vec<_> = all.difference(&with_figure).take(5).collect();
+    assert!(bare.is_empty(), "served without any published figure: {bare:?}");
+}
+
+/// What the catalogue says about the extracts: row counts only to the nearest thousand.
+#[test]
+fn extract_metadata_carries_no_exact_count() {
+    let f = fixture();
+    let cat = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(get_json(&state(), "/v1/indicators"));
+    let text = cat.to_string();
+    let sources = cat["sources"].as_array().unwrap();
+    assert!(!sources.is_empty());
+    for s in sources {
+        assert!(s.get("rows").is_none(), "{s}");
+        assert_eq!(s["rows_approx"].as_i64().unwrap() % 1000, 0, "{s}");
+    }
+    // No exact row count of an extract appears anywhere in the document.
+    let s = ingest::ingest(
+        &f.dir.path().join("attack-meta.duckdb"),
+        &f.extracts,
+        &f.cat,
+        &f.bounds,
+        &ingest::Options::default(),
+    )
+    .unwrap();
+    for file in &s.files {
+        if file.rows % 1000 != 0 {
+            assert!(
+                !text.contains(&format!(":{}", file.rows)),
+                "{} rows of {} appear in /v1/indicators",
+                file.rows,
+                file.source
+            );
+        }
+    }
+}
+
+/// A shifted column puts a name or an address where a category belongs: the error, on stderr
+/// and in the reject file, names file, line, column and the allowed values, never the value.
+#[test]
+fn a_bad_category_is_reported_without_its_value() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let mut body = String::from("id;postcode;huisnummer;toevoeging;x;y;datum;categorie\n");
+    for i in 0..300 {
+        body.push_str(&format!(
+            "PL{i};5925AB;{};;209500,5;376800,25;15-02-2025;geweld\n",
+            i + 1
+        ));
+    }
+    body.push_str("PLX;5925AB;7;;209501;376801;15-02-2025;Jansen Kerkstraat 12\n");
+    let p = dir.path().join("politie_shifted.csv");
+    std::fs::write(&p, body).unwrap();
+    let brp = common::extract("brp");
+    let err = ingest::ingest(
+        &dir.path().join("a.duckdb"),
+        &[brp.clone(), p.clone()],
+        &f.cat,
+        &f.bounds,
+        &ingest::Options::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("line 302") && err.contains("categorie"), "{err}");
+    assert!(err.contains("woninginbraak"), "the allowed values are listed: {err}");
+    assert!(!err.contains("Jansen") && !err.contains("Kerkstraat"), "{err}");
+    let rf = dir.path().join("afgewezen.csv");
+    ingest::ingest(
+        &dir.path().join("b.duckdb"),
+        &[brp, p],
+        &f.cat,
+        &f.bounds,
+        &ingest::Options {
+            reject_file: Some(rf.clone()),
+            ..ingest::Options::default()
+        },
+    )
+    .unwrap();
+    let report = std::fs::read_to_string(rf).unwrap();
+    assert!(report.contains(";302;categorie;"), "{report}");
+    assert!(!report.contains("Jansen") && !report.contains("Kerkstraat"), "{report}");
+}
+
+/// One politie row at an address where nobody is registered: no cell appears for it and no
+/// postcode outline grows.
+#[tokio::test]
+async fn a_record_where_nobody_lives_adds_no_cell_and_no_outline() {
+    let f = fixture();
+    let base = state();
+    let pc6_before = get_json(&base, "/v1/collections/pc6/items?limit=10000").await;
+    let cells_before = get_json(&base, "/v1/collections/h3-10/items?limit=10000").await;
+    let served: BTreeSet<String> = cells_before["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_str().unwrap().to_string())
+        .collect();
+    // A postcode that is served, and a point 300 m east of its first corner that lies in no
+    // served res-10 cell.
+    let pc = &pc6_before["features"][0];
+    let code = pc["id"].as_str().unwrap().to_string();
+    let geom = pc["geometry"].to_string();
+    let first: Vec<f64> = pc["geometry"]["coordinates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|x| x.as_array().unwrap().iter())
+        .find_map(|c| {
+            let a = c.as_array()?;
+            if a.len() == 2 && a[0].is_number() {
+                Some(vec![a[0].as_f64()?, a[1].as_f64()?])
+            } else {
+                a.first()?.as_array().map(|p| vec![p[0].as_f64().unwrap(), p[1].as_f64().unwrap()])
+            }
+        })
+        .unwrap();
+    let mut lon = first[0];
+    let lat = first[1];
+    let cell = loop {
+        lon += 0.0045;
+        let c = h3o::LatLng::new(lat, lon).unwrap().to_cell(h3o::Resolution::Ten);
+        if !served.contains(&c.to_string()) {
+            break c;
+        }
+    };
+    let (x, y) = wijkradar::spatial::wgs84_to_rd(lon, lat);
+    let dir = tempfile::tempdir().unwrap();
+    let extra = dir.path().join("politie_extra.csv");
+    std::fs::write(
+        &extra,
+        format!(
+            "id;postcode;huisnummer;toevoeging;x;y;datum;categorie\nPZ1;{code};999;;{};{};15-11-2025;woninginbraak\n",
+            format!("{x:.2}").replace('.', ","),
+            format!("{y:.2}").replace('.', ",")
+        ),
+    )
+    .unwrap();
+    let db = dir.path().join("extra.duckdb");
+    let mut extracts = f.extracts.clone();
+    extracts.push(extra);
+    ingest::ingest(&db, &extracts, &f.cat, &f.bounds, &ingest::Options::default()).unwrap();
+    let s = AppState::new(&db, dir.path().join("web-none"));
+    let cells = get_json(&s, "/v1/collections/h3-10/items?limit=10000").await;
+    assert!(
+        !cells["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["id"] == cell.to_string()),
+        "the record's cell {cell} is served"
+    );
+    let pc6 = get_json(&s, &format!("/v1/collections/pc6/items/{code}")).await;
+    assert_eq!(pc6["geometry"].to_string(), geom, "the outline of {code} changed");
+}
