@@ -2,8 +2,11 @@
 //! Dutch-Excel CSV (`;`, decimal comma, some Windows-1252, some with a BOM, some with
 //! `dd-mm-jjjj` dates) and Parquet. Deterministic for a seed.
 //!
-//! Dwellings lie in Venlo's real buurten, as many per wijk as CBS counts (2024), on synthetic
-//! streets. Planted patterns, which a correct pipeline must find (see `docs/demo.md`):
+//! Dwellings lie in the real wijken (and, where shipped, buurten) of one or more gemeenten, as
+//! many per wijk as CBS counts (2024), on synthetic streets. Any gemeente with shipped wijken
+//! works (`--gemeente GM0392`, or `GM0983,GM0392` for several); for gemeenten other than Venlo
+//! the planted wijken are chosen by a fixed rule ([`Plants::of`]). Planted patterns, which a
+//! correct pipeline must find (see `docs/demo.md`):
 //! - Klingerberg (WK098325): overcrowded dwellings with 5–9 adults and short registrations,
 //!   mostly owned by one private landlord with ~150 dwellings; labour-inspection findings of
 //!   many workers of one employer per address; overlast rising through 2024; lower perceived
@@ -70,10 +73,8 @@ impl Default for Options {
 pub enum DemoError {
     #[error("{file}: {message}")]
     Io { file: String, message: String },
-    #[error(
-        "no buurten for gemeente {0} in the shipped boundaries (the demo ships Venlo, GM0983)"
-    )]
-    UnknownGemeente(String),
+    #[error("no wijken for gemeente {0} in the shipped boundaries; the demo knows {1}")]
+    UnknownGemeente(String, String),
     #[error("the demo writes columns {written:?} for source '{source_id}', the catalogue expects {expected:?}")]
     Catalogue {
         source_id: String,
@@ -82,6 +83,68 @@ pub enum DemoError {
     },
     #[error("scale must be positive")]
     Scale,
+}
+
+/// The planted wijken of one gemeente.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plants {
+    /// Overcrowding, short registrations, one big landlord, labour-inspection findings,
+    /// rising overlast, low perceived safety; the LSI project (Klingerberg in Venlo).
+    pub hotspot: String,
+    /// Nightlife nuisance, violence and litter: pressure of another kind.
+    pub decoy: String,
+    /// More benefits and rent arrears.
+    pub benefits: String,
+}
+
+impl Plants {
+    /// Venlo's are Klingerberg, Venlo-Centrum and Venlo-Oost-Noord. Elsewhere, by a rule
+    /// that needs no local knowledge: the hotspot is the wijk whose dwellings are closest to
+    /// Klingerberg's 1,661, the decoy the wijk with the most dwellings, the benefits wijk the
+    /// one closest to 2,500 dwellings (each different).
+    #[must_use]
+    pub fn of(gemeente: &str, wijken: &[&spatial::Area]) -> Option<Self> {
+        if gemeente == "GM0983" {
+            return Some(Self {
+                hotspot: KLINGERBERG.into(),
+                decoy: "WK098311".into(),
+                benefits: "WK098313".into(),
+            });
+        }
+        let mut ws: Vec<(&str, f64)> = wijken
+            .iter()
+            .filter(|w| w.gemeente.as_deref() == Some(gemeente))
+            .map(|w| (w.code.as_str(), w.woningen.unwrap_or(0.0)))
+            .collect();
+        ws.sort_by(|a, b| a.0.cmp(b.0));
+        let closest = |target: f64, not: &[&str]| {
+            ws.iter()
+                .filter(|w| !not.contains(&w.0))
+                .min_by(|a, b| (a.1 - target).abs().total_cmp(&(b.1 - target).abs()))
+                .map(|w| w.0.to_string())
+        };
+        let hotspot = closest(1661.0, &[])?;
+        let decoy = ws
+            .iter()
+            .filter(|w| w.0 != hotspot)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|w| w.0.to_string())?;
+        let benefits = closest(2500.0, &[&hotspot, &decoy])?;
+        Some(Self {
+            hotspot,
+            decoy,
+            benefits,
+        })
+    }
+}
+
+/// The gemeenten of a `--gemeente` value (`GM0983` or `GM0983,GM0392`).
+#[must_use]
+pub fn gemeenten(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(|s| s.trim().to_uppercase())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// A small deterministic PRNG (splitmix64).
@@ -477,15 +540,41 @@ pub fn generate(
     }
     std::fs::create_dir_all(out).map_err(ioerr(out))?;
     let mut rng = Rng::new(opts.seed);
+    let chosen = gemeenten(&opts.gemeente);
+    let all_wijken: Vec<&spatial::Area> = bounds.wijken.areas.iter().collect();
+    let mut plants = Vec::new();
+    for gm in &chosen {
+        plants.push(Plants::of(gm, &all_wijken).ok_or_else(|| {
+            let mut known: Vec<&str> = bounds
+                .wijken
+                .areas
+                .iter()
+                .filter_map(|w| w.gemeente.as_deref())
+                .collect();
+            known.sort_unstable();
+            known.dedup();
+            DemoError::UnknownGemeente(gm.clone(), known.join(", "))
+        })?);
+    }
+    let role = |code: &str| -> Option<u8> {
+        plants.iter().find_map(|p| {
+            if p.hotspot == code {
+                Some(0)
+            } else if p.decoy == code {
+                Some(1)
+            } else if p.benefits == code {
+                Some(2)
+            } else {
+                None
+            }
+        })
+    };
     let wijken: Vec<&spatial::Area> = bounds
         .wijken
         .areas
         .iter()
-        .filter(|w| w.gemeente.as_deref() == Some(&opts.gemeente))
+        .filter(|w| w.gemeente.as_ref().is_some_and(|g| chosen.contains(g)))
         .collect();
-    if wijken.is_empty() {
-        return Err(DemoError::UnknownGemeente(opts.gemeente.clone()));
-    }
     let profiles: Vec<WijkProfile> = wijken
         .iter()
         .map(|w| {
@@ -502,22 +591,22 @@ pub fn generate(
                 woz: rng.normal(1.0, 0.15).clamp(0.7, 1.4),
                 signalen: rng.normal(1.0, 0.3).clamp(0.4, 1.8),
             };
-            match w.code.as_str() {
-                KLINGERBERG => {
+            match role(&w.code) {
+                Some(0) => {
                     p.verloedering = 1.7;
                     p.uitkering = 1.3;
                     p.veiligheid = -1.2;
                     p.woz = 0.72;
                     p.signalen = 1.5;
                 }
-                "WK098311" => {
+                Some(1) => {
                     p.horeca = 4.0;
                     p.geweld = 2.2;
                     p.verloedering = 1.8;
                     p.overlast = 1.4;
                     p.veiligheid = -0.5;
                 }
-                "WK098313" => {
+                Some(2) => {
                     p.uitkering = 1.9;
                     p.achterstand = 2.2;
                 }
@@ -534,16 +623,20 @@ pub fn generate(
     let mut next_id: u64 = 0;
     let big_owner: u32 = 999_999;
     for (wi, w) in wijken.iter().enumerate() {
-        let buurten: Vec<&spatial::Area> = bounds
+        let mut buurten: Vec<&spatial::Area> = bounds
             .buurten
             .areas
             .iter()
             .filter(|b| b.wijk.as_deref() == Some(&w.code))
             .collect();
+        if buurten.is_empty() {
+            // No shipped buurten: the wijk is one area for placing dwellings.
+            buurten.push(w);
+        }
         let total_area: f64 = buurten.iter().map(|b| b.geometry.unsigned_area()).sum();
         let woningen = w.woningen.unwrap_or(1000.0);
         let per_dwelling = w.inwoners.unwrap_or(2000.0) / woningen;
-        let kb = w.code == KLINGERBERG;
+        let kb = role(&w.code) == Some(0);
         for b in &buurten {
             #[expect(
                 clippy::cast_possible_truncation,
@@ -567,10 +660,18 @@ pub fn generate(
                     continue;
                 }
                 let (sx, sy) = spatial::wgs84_to_rd(lon, lat);
+                // The PC4 area of the point; in a gap between generalised outlines the nearest
+                // one around it.
                 let pc4 = bounds
                     .pc4
                     .locate(lon, lat)
-                    .map_or_else(|| "5911".to_string(), |i| bounds.pc4.areas[i].code.clone());
+                    .or_else(|| {
+                        bounds
+                            .pc4
+                            .in_envelope([lon - 0.01, lat - 0.01], [lon + 0.01, lat + 0.01])
+                            .next()
+                    })
+                    .map_or_else(|| "9999".to_string(), |i| bounds.pc4.areas[i].code.clone());
                 let angle = rng.f() * std::f64::consts::PI;
                 let (dx, dy) = (angle.cos(), angle.sin());
                 let street_len = 4 + rng.below(14);
@@ -879,7 +980,7 @@ pub fn generate(
             }
             let d = &dwellings[di];
             let prof = &profiles[d.wijk];
-            let kb = prof.code == KLINGERBERG;
+            let kb = role(&prof.code) == Some(0);
             for r in &d.residents {
                 let mut row = addr(d, pseudo('P', opts.seed, r.id), peil);
                 row.extend([

@@ -27,6 +27,7 @@ enum Command {
     Demo {
         #[arg(long)]
         out: PathBuf,
+        /// One or more gemeenten with shipped wijken, comma-separated (GM0983,GM0392).
         #[arg(long, default_value = "GM0983")]
         gemeente: String,
         #[arg(long, default_value_t = 1)]
@@ -102,6 +103,9 @@ enum Command {
         /// Generate and ingest the demo if needed, then exit without serving.
         #[arg(long)]
         prepare_only: bool,
+        /// The demo's gemeenten on first start (Venlo and Haarlem by default).
+        #[arg(long, default_value = "GM0983,GM0392")]
+        gemeente: String,
     },
 }
 
@@ -148,6 +152,26 @@ fn print_summary(s: &ingest::Summary) {
     }
 }
 
+/// Says plainly which levels a gemeente lacks (no buurten shipped, say).
+fn print_levels(b: &Boundaries, gemeenten: &[String]) {
+    for g in gemeenten {
+        let naam = b
+            .gemeenten
+            .get(g)
+            .map_or_else(|| g.clone(), |a| a.naam.clone());
+        let (_, without) = b.levels_of(g);
+        if without.is_empty() {
+            println!("  {naam} ({g}): alle niveaus");
+        } else {
+            let names: Vec<&str> = without.iter().map(|l| l.id()).collect();
+            println!(
+                "  {naam} ({g}): geen grenzen voor {}; die niveaus blijven leeg, alle andere werken",
+                names.join(", ")
+            );
+        }
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     let bounds = || Boundaries::embedded().context("loading the shipped boundaries");
     match cli.command.unwrap_or(Command::Run {
@@ -155,6 +179,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         addr: "127.0.0.1:8080".into(),
         web: None,
         prepare_only: false,
+        gemeente: "GM0983,GM0392".into(),
     }) {
         Command::Demo {
             out,
@@ -163,6 +188,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             scale,
             format,
         } => {
+            let gemeente_list = gemeente.clone();
             let cat = Catalogue::builtin()?;
             let files = demo::generate(
                 &out,
@@ -180,6 +206,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{:<60} {n:>10} rijen", p.display());
             }
             println!("{total} rijen in {} bestanden", files.len());
+            print_levels(&bounds()?, &demo::gemeenten(&gemeente_list));
             Ok(())
         }
         Command::Ingest {
@@ -239,6 +266,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             addr,
             web,
             prepare_only,
+            gemeente,
         } => {
             let db = data_dir.join("wijkradar.duckdb");
             if !db.exists() {
@@ -249,7 +277,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 let cat = Catalogue::builtin()?;
                 let b = bounds()?;
-                let files = demo::generate(&extracts, &demo::Options::default(), &b, &cat)?;
+                let files = demo::generate(
+                    &extracts,
+                    &demo::Options {
+                        gemeente: gemeente.clone(),
+                        ..demo::Options::default()
+                    },
+                    &b,
+                    &cat,
+                )?;
                 let paths: Vec<PathBuf> = files.into_iter().map(|f| f.0).collect();
                 let s = ingest::ingest(
                     &db,
@@ -262,7 +298,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     },
                 )?;
                 print_summary(&s);
-                wijkradar::demo::record_intervention(&db)?;
+                print_levels(&b, &demo::gemeenten(&gemeente));
+                if demo::gemeenten(&gemeente).iter().any(|g| g == "GM0983") {
+                    wijkradar::demo::record_intervention(&db)?;
+                }
             }
             if prepare_only {
                 return Ok(());

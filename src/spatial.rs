@@ -118,6 +118,8 @@ pub struct Area {
     pub inwoners: Option<f64>,
     /// CBS dwellings (2024) where known.
     pub woningen: Option<f64>,
+    /// The place (PC4 areas).
+    pub plaats: Option<String>,
 }
 
 /// Errors loading boundary files.
@@ -127,12 +129,15 @@ pub enum SpatialError {
     Boundary { file: String, message: String },
 }
 
-/// The embedded boundary files (CBS/Kadaster 2024, CC BY 4.0; see data/README.md).
+/// The embedded boundary files (CBS/Kadaster 2024, CC BY 4.0; see data/README.md): all
+/// gemeenten, the wijken of seven gemeenten, Venlo's buurten, every PC4 area (Venlo's at
+/// source resolution, the rest generalised).
 pub mod embedded {
     pub const BUURTEN: &str = include_str!("../data/venlo_buurten_2024.geojson");
-    pub const WIJKEN: &str = include_str!("../data/venlo_wijken_2024.geojson");
+    pub const WIJKEN: &str = include_str!("../data/wijken_2024_selected_gemeenten.geojson");
     pub const GEMEENTEN: &str = include_str!("../data/nl_gemeenten_2023.geojson");
     pub const PC4: &str = include_str!("../data/venlo_pc4.geojson");
+    pub const PC4_NL: &str = include_str!("../data/nl_pc4_generalised.geojson");
     pub const PC4_NAMEN: &str = include_str!("../data/venlo_pc4_namen_spatialrisk.csv");
 }
 
@@ -174,14 +179,16 @@ impl AreaSet {
         }
     }
 
-    /// The area containing the point (lon, lat), if any.
+    /// The area containing the point (lon, lat), if any; where generalised outlines overlap,
+    /// the first in the file (so that detailed outlines listed first win).
     #[must_use]
     pub fn locate(&self, lon: f64, lat: f64) -> Option<usize> {
         let p = Point::new(lon, lat);
         self.tree
             .locate_all_at_point(&[lon, lat])
             .map(|g| g.data)
-            .find(|&i| self.areas[i].geometry.contains(&p))
+            .filter(|&i| self.areas[i].geometry.contains(&p))
+            .min()
     }
 
     /// Index of the area with this code.
@@ -271,6 +278,7 @@ pub fn read_areas(
             geometry,
             inwoners: prop_f64(f, "inwoners_2024").or_else(|| prop_f64(f, "inwoners_2021")),
             woningen: prop_f64(f, "woningvoorraad_2024"),
+            plaats: prop_str(f, "plaats"),
             code,
         });
     }
@@ -278,12 +286,13 @@ pub fn read_areas(
 }
 
 impl Boundaries {
-    /// The boundaries embedded in the binary: Venlo's buurten, wijken and PC4, all gemeenten.
+    /// The boundaries embedded in the binary: all gemeenten, the wijken of Venlo, Haarlem,
+    /// Rotterdam, Utrecht, Eindhoven, Tilburg and Zwolle, Venlo's buurten, and every PC4 area.
     ///
     /// # Errors
     /// Only if an embedded file is damaged (a test loads them).
     pub fn embedded() -> Result<Self, SpatialError> {
-        let mut pc4 = read_areas(embedded::PC4, "venlo_pc4.geojson", "pc4", "pc4", None, None)?;
+        let venlo_pc4 = read_areas(embedded::PC4, "venlo_pc4.geojson", "pc4", "pc4", None, None)?;
         let names: HashMap<&str, &str> = embedded::PC4_NAMEN
             .lines()
             .skip(1)
@@ -292,15 +301,36 @@ impl Boundaries {
                 Some((it.next()?, it.next()?))
             })
             .collect();
-        for a in &mut pc4 {
+        let mut pc4 = Vec::new();
+        for mut a in venlo_pc4 {
             if let Some(n) = names.get(a.code.as_str()) {
                 a.naam = (*n).to_string();
             }
             a.gemeente = Some("GM0983".into());
+            pc4.push(a);
+        }
+        let detailed: std::collections::HashSet<String> =
+            pc4.iter().map(|a| a.code.clone()).collect();
+        for mut a in read_areas(
+            embedded::PC4_NL,
+            "nl_pc4_generalised.geojson",
+            "pc4",
+            "pc4",
+            None,
+            None,
+        )? {
+            if !detailed.contains(&a.code) {
+                // Name the area after its place: "2011 Haarlem".
+                a.naam = match &a.plaats {
+                    Some(p) => format!("{} {p}", a.code),
+                    None => a.code.clone(),
+                };
+                pc4.push(a);
+            }
         }
         let mut wijken = read_areas(
             embedded::WIJKEN,
-            "venlo_wijken_2024.geojson",
+            "wijken_2024_selected_gemeenten.geojson",
             "wijkcode",
             "wijknaam",
             None,
@@ -309,8 +339,10 @@ impl Boundaries {
         for w in &mut wijken {
             // "Wijk 25 Klingerberg" → "Klingerberg": the number is CBS's, the name is the residents'.
             if let Some(rest) = w.naam.strip_prefix("Wijk ") {
-                if let Some((_, name)) = rest.split_once(' ') {
-                    w.naam = name.to_string();
+                if let Some((num, name)) = rest.split_once(' ') {
+                    if num.chars().all(|c| c.is_ascii_digit()) {
+                        w.naam = name.to_string();
+                    }
                 }
             }
         }
@@ -336,6 +368,35 @@ impl Boundaries {
         })
     }
 
+    /// The levels with boundaries for a gemeente, and those it lacks (buurten or wijken not
+    /// shipped or imported): those levels stay empty for it, all others work.
+    #[must_use]
+    pub fn levels_of(&self, gemeente: &str) -> (Vec<Level>, Vec<Level>) {
+        let has = |set: &AreaSet| {
+            set.areas
+                .iter()
+                .any(|a| a.gemeente.as_deref() == Some(gemeente))
+        };
+        let mut with = vec![Level::Gemeente];
+        let mut without = Vec::new();
+        for (level, set) in [(Level::Wijk, &self.wijken), (Level::Buurt, &self.buurten)] {
+            if has(set) {
+                with.push(level);
+            } else {
+                without.push(level);
+            }
+        }
+        with.extend([
+            Level::Pc4,
+            Level::Pc6,
+            Level::H3_7,
+            Level::H3_8,
+            Level::H3_9,
+            Level::H3_10,
+        ]);
+        (with, without)
+    }
+
     /// The area set of a boundary level (`None` for PC6 and H3, which have no boundary file).
     #[must_use]
     pub fn set(&self, level: Level) -> Option<&AreaSet> {
@@ -348,20 +409,45 @@ impl Boundaries {
         }
     }
 
-    /// Locates a WGS84 point: `(buurt index, gemeente index)`. `None` outside every gemeente.
+    /// Locates a WGS84 point in the boundaries. `None` outside every gemeente. The wijk is
+    /// the buurt's where buurten are known, else found among the wijken.
     #[must_use]
-    pub fn locate(&self, lon: f64, lat: f64) -> Option<(Option<usize>, usize)> {
+    pub fn locate(&self, lon: f64, lat: f64) -> Option<Place> {
         if let Some(b) = self.buurten.locate(lon, lat) {
-            let gm = self.buurten.areas[b]
+            let area = &self.buurten.areas[b];
+            let gm = area
                 .gemeente
                 .as_deref()
                 .and_then(|c| self.gemeenten.index(c));
-            if let Some(g) = gm {
-                return Some((Some(b), g));
+            if let Some(gemeente) = gm {
+                let wijk = area.wijk.as_deref().and_then(|c| self.wijken.index(c));
+                return Some(Place {
+                    buurt: Some(b),
+                    wijk,
+                    gemeente,
+                });
             }
         }
-        self.gemeenten.locate(lon, lat).map(|g| (None, g))
+        let gemeente = self.gemeenten.locate(lon, lat)?;
+        let code = &self.gemeenten.areas[gemeente].code;
+        let wijk = self
+            .wijken
+            .locate(lon, lat)
+            .filter(|&w| self.wijken.areas[w].gemeente.as_deref() == Some(code.as_str()));
+        Some(Place {
+            buurt: None,
+            wijk,
+            gemeente,
+        })
     }
+}
+
+/// Where a point lies: indices into the buurten, wijken and gemeenten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    pub buurt: Option<usize>,
+    pub wijk: Option<usize>,
+    pub gemeente: usize,
 }
 
 // ------------------------------------------------------------------------------------------
@@ -549,16 +635,29 @@ mod tests {
     fn embedded_boundaries_hold_klingerberg() {
         let b = Boundaries::embedded().unwrap();
         assert_eq!(b.buurten.areas.len(), 114);
-        assert_eq!(b.wijken.areas.len(), 21);
+        assert_eq!(b.wijken.areas.len(), 168);
+        assert!(b.pc4.areas.len() > 4000);
+        assert_eq!(b.pc4.get("5925").unwrap().naam, "5925 Klingerberg");
+        assert_eq!(b.pc4.get("2011").unwrap().naam, "2011 Haarlem");
         assert_eq!(b.gemeenten.areas.len(), 342);
         let w = b.wijken.get("WK098325").unwrap();
         assert_eq!(w.naam, "Klingerberg");
         assert_eq!(w.inwoners, Some(3845.0));
         let kb = b.buurten.get("BU09832501").unwrap();
         let (lon, lat) = centroid(&kb.geometry);
-        let (bu, gm) = b.locate(lon, lat).unwrap();
-        assert_eq!(b.buurten.areas[bu.unwrap()].code, "BU09832501");
-        assert_eq!(b.gemeenten.areas[gm].code, "GM0983");
+        let place = b.locate(lon, lat).unwrap();
+        assert_eq!(b.buurten.areas[place.buurt.unwrap()].code, "BU09832501");
+        assert_eq!(b.wijken.areas[place.wijk.unwrap()].code, "WK098325");
+        assert_eq!(b.gemeenten.areas[place.gemeente].code, "GM0983");
+        // Haarlem has wijken but no shipped buurten: the wijk is found among the wijken.
+        let oude_stad = b.wijken.get("WK039201").unwrap();
+        let (lon, lat) = centroid(&oude_stad.geometry);
+        let place = b.locate(lon, lat).unwrap();
+        assert_eq!(place.buurt, None);
+        assert_eq!(b.wijken.areas[place.wijk.unwrap()].code, "WK039201");
+        assert_eq!(b.gemeenten.areas[place.gemeente].code, "GM0392");
+        let (with, without) = b.levels_of("GM0392");
+        assert!(with.contains(&Level::Wijk) && without == vec![Level::Buurt]);
         // The North Sea is in no gemeente.
         assert!(b.locate(3.0, 53.5).is_none());
     }

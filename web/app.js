@@ -50,16 +50,39 @@ async function start() {
   $('laag').value = app.staat.laag;
   $('periode').max = String(app.perioden.length - 1);
   zetPeriode(app.perioden.indexOf(app.staat.periode));
-  $('briefing-link').href = `/briefing/${app.config.gemeente}`;
+  // The gemeenten come from the dataset: the one in the link, else the first.
+  app.gemeenten = (await json('/v1/gemeenten')).gemeenten;
+  if (!app.gemeenten.some((g) => g.code === app.staat.gemeente)) {
+    // A shared view without a gemeente: the one under its centre.
+    const [lon, lat] = hashKaart?.center ?? [NaN, NaN];
+    const onder = app.gemeenten.find((g) => lon >= g.bbox[0] && lon <= g.bbox[2] && lat >= g.bbox[1] && lat <= g.bbox[3]);
+    app.staat.gemeente = (onder ?? app.gemeenten[0])?.code ?? null;
+  }
+  const kies = $('gemeente');
+  kies.innerHTML = app.gemeenten.map((g) => `<option value="${esc(g.code)}">${esc(g.naam || g.code)}</option>`).join('');
+  kies.value = app.staat.gemeente;
+  $('gemeente-blok').style.display = app.gemeenten.length < 2 ? 'none' : '';
+  const gekozen = () => app.gemeenten.find((g) => g.code === app.staat.gemeente);
+  $('briefing-link').href = `/briefing/${app.staat.gemeente}`;
+  const eerste = gekozen();
   app.map = new maplibregl.Map({
     container: 'kaart',
     style: stijl(),
-    center: hashKaart?.center ?? app.config.center,
-    zoom: hashKaart?.zoom ?? app.config.zoom,
+    center: hashKaart?.center ?? (eerste ? [eerste.lon, eerste.lat] : [5.3, 52.1]),
+    zoom: hashKaart?.zoom ?? 7,
     attributionControl: { compact: false, customAttribution: 'Grenzen: Kadaster / CBS, 2024 · PC4: © CBS, © ESRI Nederland' },
   });
   app.map.addControl(new maplibregl.NavigationControl(), 'top-left');
   await new Promise((r) => app.map.on('load', r));
+  if (!hashKaart && eerste) app.map.fitBounds([[eerste.bbox[0], eerste.bbox[1]], [eerste.bbox[2], eerste.bbox[3]]], { padding: 20, duration: 0 });
+  kies.addEventListener('change', () => {
+    app.staat.gemeente = kies.value;
+    $('briefing-link').href = `/briefing/${app.staat.gemeente}`;
+    const g = gekozen();
+    if (g) app.map.fitBounds([[g.bbox[0], g.bbox[1]], [g.bbox[2], g.bbox[3]]], { padding: 20, duration: 0 });
+    laadLaag();
+    if (!$('rangorde').hidden) laadRangorde();
+  });
   app.map.addImage('arcering', arcering());
   app.map.addSource('gebieden', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'code' });
   app.map.addLayer({ id: 'vlakken-alle', type: 'fill', source: 'gebieden', paint: { 'fill-color': '#000', 'fill-opacity': 0 } });

@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 pub fn routes() -> Vec<Route> {
     vec![
         Route::new("/v1/indicators", get(indicators)).doc("get", doc("getIndicators", "Indicatorcatalogus met bron, wettelijke grondslag en indexgewicht", vec![], "Catalogus")),
+        Route::new("/v1/gemeenten", get(gemeenten)).doc("get", doc("getGemeenten", "De gemeenten in de dataset, met hun omgrenzing en de niveaus die er wel en niet zijn", vec![], "Gemeenten")),
         Route::new("/v1/periods", get(periods)).doc("get", doc("getPeriods", "Beschikbare kwartalen", vec![], "Kwartalen")),
         Route::new("/v1/search", get(search)).doc("get", doc("search", "Zoek wijk, buurt of postcode", vec![json!({"name": "q", "in": "query", "required": true, "schema": {"type": "string", "minLength": 2}}), query_param("limit", "max. 50", json!({"type": "integer"}))], "Resultaten")),
         Route::new("/v1/areas/{level}/{code}", get(detail)).doc("get", doc("getArea", "Cijfers van een gebied tegen de gemeente, met index, ouder en kinderen", vec![levels("level"), path_param("code", "Code"), datetime(), query_param("theme", "Beperk de index tot een thema", json!({"type": "string"}))], "Gebied")),
@@ -50,6 +51,41 @@ pub async fn indicators(
         // would otherwise give that quarter's exact total, also where the figure is hidden.
         "sources": ds.sources.iter().map(|(s, f, n)| json!({"source": s, "file": f, "rows_approx": crate::disclosure::rows_approx(*n)})).collect::<Vec<_>>(),
     })))
+}
+
+/// `GET /v1/gemeenten`: the gemeenten of the dataset (the map's picker and start view), with
+/// the levels that have areas there and those that do not (no buurten shipped, say).
+pub async fn gemeenten(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    Query::parse(q.as_deref(), &["f"])?;
+    let ds = state.dataset()?;
+    let mut with: std::collections::HashMap<&str, std::collections::BTreeSet<Level>> =
+        std::collections::HashMap::new();
+    for u in &ds.units {
+        with.entry(u.gemeente.as_str()).or_default().insert(u.level);
+    }
+    let list: Vec<Value> = ds
+        .level_units(Level::Gemeente)
+        .iter()
+        .map(|&g| {
+            let u = &ds.units[g];
+            let have = with.get(u.code.as_str()).cloned().unwrap_or_default();
+            let lacking: Vec<&str> = Level::ALL
+                .iter()
+                .filter(|l| !have.contains(l))
+                .map(|l| l.id())
+                .collect();
+            json!({
+                "code": u.code, "naam": u.naam, "bbox": u.bbox, "lon": u.lon, "lat": u.lat,
+                "levels": have.iter().map(|l| l.id()).collect::<Vec<_>>(),
+                "lacking": lacking,
+                "briefing": format!("/briefing/{}", u.code),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"gemeenten": list})))
 }
 
 /// `GET /v1/periods`

@@ -207,7 +207,19 @@ pub fn serve_blocking(db: &Path, addr: &str, web: Option<PathBuf>) -> anyhow::Re
             }
         });
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        println!("Wijkradar draait op http://{addr}  (API: http://{addr}/v1, briefing: http://{addr}/briefing/GM0983)");
+        let briefings: Vec<String> = state
+            .dataset()
+            .map(|ds| {
+                ds.level_units(crate::spatial::Level::Gemeente)
+                    .iter()
+                    .map(|&g| format!("http://{addr}/briefing/{}", ds.units[g].code))
+                    .collect()
+            })
+            .unwrap_or_default();
+        println!(
+            "Wijkradar draait op http://{addr}  (API: http://{addr}/v1; briefing: {})",
+            briefings.join(", ")
+        );
         axum::serve(listener, app(state)).with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -61,19 +61,13 @@ impl<'a> Locator<'a> {
         let (x, y) = (f64::from_bits(key.1), f64::from_bits(key.2));
         let (lon, lat) = rd_to_wgs84(x, y);
         let loc = match (h3_cells(lon, lat), self.bounds.locate(lon, lat)) {
-            (Some(cells), Some((buurt, gemeente))) => {
-                let wijk = buurt.and_then(|b| {
-                    let code = self.bounds.buurten.areas[b].wijk.as_deref()?;
-                    self.bounds.wijken.index(code)
-                });
-                Some(Location {
-                    cells,
-                    postcode: key.0,
-                    buurt: buurt.and_then(|b| u32::try_from(b).ok()),
-                    wijk: wijk.and_then(|w| u32::try_from(w).ok()),
-                    gemeente: u32::try_from(gemeente).unwrap_or(u32::MAX),
-                })
-            }
+            (Some(cells), Some(place)) => Some(Location {
+                cells,
+                postcode: key.0,
+                buurt: place.buurt.and_then(|b| u32::try_from(b).ok()),
+                wijk: place.wijk.and_then(|w| u32::try_from(w).ok()),
+                gemeente: u32::try_from(place.gemeente).unwrap_or(u32::MAX),
+            }),
             _ => None,
         };
         let mut l = self.lock();

@@ -68,7 +68,7 @@ let laadTeller = 0;
 export async function laadLaag() {
   const laag = effectieveLaag();
   const periode = app.staat.periode;
-  const params = new URLSearchParams({ limit: '10000', datetime: periode, gemeente: app.config.gemeente });
+  const params = new URLSearchParams({ limit: '10000', datetime: periode, gemeente: app.staat.gemeente });
   if (laag === 'h3-10' || laag === 'pc6') {
     const b = app.map.getBounds();
     params.set('bbox', [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(','));

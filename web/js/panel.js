@@ -81,7 +81,7 @@ export async function laadRangorde() {
   const thema = $('rangorde-thema').value;
   const q = new URLSearchParams({ level: niveau, datetime: app.staat.periode });
   if (thema) q.set('theme', thema);
-  const d = await json(`/v1/ranking/${app.config.gemeente}?${q}`);
+  const d = await json(`/v1/ranking/${app.staat.gemeente}?${q}`);
   const namen = Object.fromEntries(app.indicatoren.map((i) => [i.id, i.naam]));
   $('rangorde').querySelector('tbody').innerHTML = d.ranking.map((r) => `<tr data-code="${esc(r.code)}" data-laag="${r.level}">
     <td>${r.rank ?? '—'}</td><td>${esc(r.naam)}${r.low_confidence ? ' <span class="laag-vertrouwen" title="laag vertrouwen">?</span>' : ''}</td>

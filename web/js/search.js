@@ -20,6 +20,11 @@ export function zoekOpzetten() {
         const r = d.results[Number(li.dataset.i)];
         lijst.hidden = true;
         invoer.value = r.naam || r.code;
+        if (r.gemeente && r.gemeente !== app.staat.gemeente && app.gemeenten.some((g) => g.code === r.gemeente)) {
+          app.staat.gemeente = r.gemeente;
+          $('gemeente').value = r.gemeente;
+          $('briefing-link').href = `/briefing/${r.gemeente}`;
+        }
         kiesGebied(r.level, r.code, r.bbox);
       }));
     }, 200);

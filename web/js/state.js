@@ -7,7 +7,8 @@ export const app = {
   indicatoren: [],
   themas: [],
   perioden: [],
-  staat: { laag: 'wijken', indicator: 'index', periode: null, selectie: null },
+  staat: { gemeente: null, laag: 'wijken', indicator: 'index', periode: null, selectie: null },
+  gemeenten: [],
   geladenLaag: null,
   data: null,
   afspelen: null,
@@ -16,6 +17,7 @@ window.wijkradar = app;
 
 export function leesHash() {
   const h = new URLSearchParams(location.hash.slice(1));
+  if (h.get('gemeente')) app.staat.gemeente = h.get('gemeente');
   if (h.get('laag')) app.staat.laag = h.get('laag');
   if (h.get('indicator')) app.staat.indicator = h.get('indicator');
   if (h.get('periode')) app.staat.periode = h.get('periode');
@@ -32,6 +34,7 @@ export function schrijfHash() {
   if (!app.map) return;
   const c = app.map.getCenter();
   const h = new URLSearchParams();
+  if (app.staat.gemeente) h.set('gemeente', app.staat.gemeente);
   h.set('laag', app.staat.laag);
   h.set('indicator', app.staat.indicator);
   if (app.staat.periode) h.set('periode', app.staat.periode);

@@ -45,7 +45,7 @@ test('the map draws Venlo, a click opens the side panel with code and chart', as
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${base}/#laag=wijken&indicator=index`);
+  await page.goto(`${base}/#gemeente=GM0983&laag=wijken&indicator=index`);
   await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
   const drawn = await page.evaluate(() => window.wijkradar.map.queryRenderedFeatures({ layers: ['vlak', 'onderdrukt'] }).length);
   assert.ok(drawn >= 15, `only ${drawn} wijken rendered`);

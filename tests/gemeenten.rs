@@ -1,0 +1,141 @@
+//! Any gemeente and several at once: the demo for Haarlem (wijken but no shipped buurten)
+//! together with Venlo in one dataset, through the ingest and the API.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use tower::ServiceExt;
+use wijkradar::api::{app, AppState};
+use wijkradar::{catalogue::Catalogue, demo, ingest, spatial::Boundaries};
+
+struct Two {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+    bounds: Boundaries,
+}
+
+fn two() -> &'static Two {
+    static T: OnceLock<Two> = OnceLock::new();
+    T.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let bounds = Boundaries::embedded().unwrap();
+        let cat = Catalogue::builtin().unwrap();
+        let files = demo::generate(
+            &dir.path().join("extracts"),
+            &demo::Options {
+                gemeente: "GM0983,GM0392".into(),
+                ..demo::Options::default()
+            },
+            &bounds,
+            &cat,
+        )
+        .unwrap();
+        let extracts: Vec<PathBuf> = files.into_iter().map(|f| f.0).collect();
+        let db = dir.path().join("two.duckdb");
+        ingest::ingest(&db, &extracts, &cat, &bounds, &ingest::Options::default()).unwrap();
+        Two { dir, db, bounds }
+    })
+}
+
+async fn get(uri: &str) -> (StatusCode, Vec<u8>) {
+    let t = two();
+    let s = AppState::new(&t.db, t.dir.path().join("web-none"));
+    let res = app(s)
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.into_body().collect().await.unwrap().to_bytes().to_vec())
+}
+
+async fn get_json(uri: &str) -> Value {
+    let (status, body) = get(uri).await;
+    assert_eq!(status, StatusCode::OK, "{uri}: {}", String::from_utf8_lossy(&body));
+    serde_json::from_slice(&body).unwrap()
+}
+
+#[tokio::test]
+async fn both_gemeenten_are_loaded_and_haarlem_says_it_has_no_buurten() {
+    let g = get_json("/v1/gemeenten").await;
+    let list = g["gemeenten"].as_array().unwrap();
+    let codes: Vec<&str> = list.iter().map(|x| x["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["GM0392", "GM0983"]);
+    let haarlem = &list[0];
+    assert_eq!(haarlem["naam"], "Haarlem");
+    assert_eq!(haarlem["lacking"], serde_json::json!(["buurten"]));
+    for level in ["wijken", "pc4", "pc6", "h3-9"] {
+        assert!(
+            haarlem["levels"].as_array().unwrap().iter().any(|l| l == level),
+            "{haarlem}"
+        );
+    }
+    assert!(list[1]["lacking"].as_array().unwrap().is_empty(), "{}", list[1]);
+}
+
+#[tokio::test]
+async fn every_address_lies_in_its_own_gemeente() {
+    for (gm, n, prefix) in [("GM0983", 21, "WK0983"), ("GM0392", 21, "WK0392")] {
+        let fc = get_json(&format!("/v1/collections/wijken/items?gemeente={gm}&limit=1000")).await;
+        let feats = fc["features"].as_array().unwrap();
+        assert_eq!(feats.len(), n, "{gm}");
+        for f in feats {
+            assert_eq!(f["properties"]["gemeente"], gm);
+            assert!(f["id"].as_str().unwrap().starts_with(prefix), "{}", f["id"]);
+        }
+    }
+    // Haarlem's postcodes are Haarlem's (2000–2099), Venlo's Venlo's (59xx).
+    let fc = get_json("/v1/collections/pc4/items?gemeente=GM0392&limit=1000").await;
+    let feats = fc["features"].as_array().unwrap();
+    assert!(feats.len() > 10);
+    for f in feats {
+        let code = f["id"].as_str().unwrap();
+        assert!(code.starts_with("20") || code.starts_with("21"), "{code}");
+    }
+}
+
+#[tokio::test]
+async fn each_gemeente_has_its_ranking_and_briefing_and_its_planted_wijk_on_top() {
+    let t = two();
+    let wijken: Vec<&wijkradar::spatial::Area> = t.bounds.wijken.areas.iter().collect();
+    for gm in ["GM0983", "GM0392"] {
+        let plants = demo::Plants::of(gm, &wijken).unwrap();
+        let r = get_json(&format!("/v1/ranking/{gm}?level=wijken")).await;
+        let rows = r["ranking"].as_array().unwrap();
+        assert!(rows.len() >= 15, "{gm}: {} wijken", rows.len());
+        assert!(rows.iter().all(|x| x["code"].as_str().unwrap().starts_with(&format!("WK{}", &gm[2..]))));
+        let pos = rows.iter().position(|x| x["code"] == plants.hotspot.as_str()).unwrap();
+        assert!(pos < 3, "{gm}: planted wijk {} ranks {}", plants.hotspot, pos + 1);
+        let (status, body) = get(&format!("/briefing/{gm}")).await;
+        assert_eq!(status, StatusCode::OK);
+        let html = String::from_utf8(body).unwrap();
+        let naam = t.bounds.gemeenten.get(gm).unwrap().naam.clone();
+        assert!(html.contains(&naam), "{gm}");
+    }
+    // Planted by a rule, not by hand: Haarlem's hotspot is the wijk closest to 1,661 dwellings.
+    let p = demo::Plants::of("GM0392", &wijken).unwrap();
+    assert_eq!(
+        (p.hotspot.as_str(), p.decoy.as_str(), p.benefits.as_str()),
+        ("WK039214", "WK039201", "WK039215")
+    );
+}
+
+#[test]
+fn a_gemeente_without_shipped_wijken_is_refused_with_the_known_ones() {
+    let t = two();
+    let cat = Catalogue::builtin().unwrap();
+    let err = demo::generate(
+        &t.dir.path().join("x"),
+        &demo::Options {
+            gemeente: "GM0363".into(),
+            ..demo::Options::default()
+        },
+        &t.bounds,
+        &cat,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("GM0363") && err.contains("GM0392") && err.contains("GM0983"), "{err}");
+}
