@@ -2,6 +2,7 @@
 //! warm dataset, the way a request does it (layer cached, GeoJSON written per request).
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use wijkradar::api::collections::{items_page, ItemsParams};
 use wijkradar::api::query::Query;
 use wijkradar::{
     catalogue::Catalogue, dataset::Dataset, demo, ingest, spatial::Boundaries, spatial::Level,
@@ -29,14 +30,13 @@ fn bench(c: &mut Criterion) {
     .unwrap();
     let ds = Dataset::open(&db, 2).unwrap();
     let q = Query::parse(Some("limit=10000"), &["limit"]).unwrap();
-    let first = wijkradar::api::ogc::items_page(&ds, Level::H3_9, &q, "/v1/collections/h3-9/items")
-        .unwrap();
+    let p = ItemsParams::parse(&ds, &q).unwrap();
+    let first = items_page(&ds, Level::H3_9, &p, "/v1/collections/h3-9/items").unwrap();
     let n = first.matches("\"type\":\"Feature\"").count();
     let mut g = c.benchmark_group("layers");
     g.bench_function(format!("h3-9_items_{n}_features"), |b| {
         b.iter(|| {
-            wijkradar::api::ogc::items_page(&ds, Level::H3_9, &q, "/v1/collections/h3-9/items")
-                .unwrap()
+            items_page(&ds, Level::H3_9, &p, "/v1/collections/h3-9/items").unwrap()
         })
     });
     g.bench_function("wijken_ranking", |b| {

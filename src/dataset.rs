@@ -97,8 +97,8 @@ pub struct Dataset {
     pool: Vec<Mutex<duckdb::Connection>>,
     next: std::sync::atomic::AtomicUsize,
     pub sources: Vec<(String, String, i64)>,
-    /// Derived results (scores, rankings) computed once per dataset version.
-    cache: Mutex<HashMap<String, Arc<dyn std::any::Any + Send + Sync>>>,
+    /// Derived results (scores, pages, charts), bounded by bytes.
+    cache: Mutex<crate::cache::Lru>,
 }
 
 impl std::fmt::Debug for Dataset {
@@ -268,7 +268,7 @@ impl Dataset {
             pool,
             next: std::sync::atomic::AtomicUsize::new(0),
             sources,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(crate::cache::Lru::new(crate::cache::default_capacity())),
         })
     }
 
@@ -292,7 +292,9 @@ impl Dataset {
         f(&c)
     }
 
-    /// A derived result, computed once per dataset version under `key`.
+    /// A derived result, computed once per dataset version under `key` (made from
+    /// normalised parameters) and kept while the bounded cache has room; `bytes` estimates
+    /// its size.
     ///
     /// # Errors
     /// Whatever `make` returns (nothing is cached then).
@@ -300,6 +302,7 @@ impl Dataset {
         &self,
         key: &str,
         make: impl FnOnce() -> Result<T, E>,
+        bytes: impl FnOnce(&T) -> usize,
     ) -> Result<Arc<T>, E> {
         if let Some(v) = self
             .cache
@@ -307,16 +310,36 @@ impl Dataset {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(key)
         {
-            if let Ok(t) = v.clone().downcast::<T>() {
+            if let Ok(t) = v.downcast::<T>() {
                 return Ok(t);
             }
         }
         let v = Arc::new(make()?);
+        let size = bytes(&v) + key.len();
         self.cache
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(key.to_string(), v.clone());
+            .insert(key.to_string(), v.clone(), size);
         Ok(v)
+    }
+
+    /// Sets the bound of the cache of derived results (evicting what no longer fits).
+    pub fn set_cache_capacity(&self, bytes: usize) {
+        let mut c = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        c.set_capacity(bytes);
+    }
+
+    /// Bytes and entries in the cache of derived results.
+    #[must_use]
+    pub fn cache_use(&self) -> (usize, usize) {
+        let c = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (c.bytes(), c.len())
     }
 
     /// A unit by level and code.

@@ -298,7 +298,22 @@ pub fn layer_scores(
         scope.theme.unwrap_or(""),
         scope.reference
     );
-    ds.cached(&key, || compute_layer(ds, level, p, scope))
+    ds.cached(
+        &key,
+        || compute_layer(ds, level, p, scope),
+        |scores: &LayerScores| {
+            scores
+                .iter()
+                .flatten()
+                .map(|s| {
+                    std::mem::size_of::<UnitScore>()
+                        + s.contributions.len()
+                            * (std::mem::size_of::<Contribution>() + 2 * 24)
+                })
+                .sum::<usize>()
+                + scores.len() * std::mem::size_of::<Option<UnitScore>>()
+        },
+    )
 }
 
 fn compute_layer(

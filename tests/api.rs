@@ -617,3 +617,151 @@ async fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
         }
     }
 }
+
+#[tokio::test]
+async fn requests_beyond_the_concurrency_limit_or_time_are_refused_with_503_and_retry_after() {
+    use std::time::Duration;
+    use wijkradar::api::{app_with, Limits};
+    // No request may run at once: every one is shed at once, none waits.
+    let shed = app_with(
+        state(),
+        Limits {
+            concurrency: 0,
+            ..Limits::default()
+        },
+    );
+    let res = shed
+        .oneshot(Request::get("/v1").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "1");
+    assert_eq!(
+        res.headers().get(header::CONTENT_TYPE).unwrap(),
+        "application/problem+json"
+    );
+    // A request that takes longer than the timeout (area details go to the blocking pool).
+    let slow = app_with(
+        state(),
+        Limits {
+            timeout: Duration::ZERO,
+            ..Limits::default()
+        },
+    );
+    let res = slow
+        .oneshot(
+            Request::get("/v1/areas/wijken/WK098325")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(res.headers().get(header::RETRY_AFTER).is_some());
+}
+
+#[tokio::test]
+async fn a_request_body_above_the_limit_is_refused() {
+    let big = format!(
+        "{{\"naam\":\"{}\",\"level\":\"wijken\",\"codes\":[\"WK098325\"],\"start_date\":\"2025-01-01\",\"end_date\":\"2025-02-01\"}}",
+        "x".repeat(20_000)
+    );
+    let (status, _, _) = send(
+        state(),
+        Request::post("/v1/interventions")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(big))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn a_write_in_progress_makes_a_new_intervention_wait_elsewhere_not_in_the_request() {
+    let (_dir, db) = copy_db("busy.duckdb");
+    let f = fixture();
+    let s = AppState::new(&db, f.dir.path().join("web-none"));
+    // Another process (an ingest) holds the write lock.
+    let mut lock_path = db.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(std::path::PathBuf::from(lock_path))
+        .unwrap();
+    lock.lock().unwrap();
+    let body = r#"{"naam":"Project","level":"wijken","codes":["WK098325"],"start_date":"2025-01-01","end_date":"2025-06-30"}"#;
+    let started = std::time::Instant::now();
+    let (status, headers, _) = send(
+        s.clone(),
+        Request::post("/v1/interventions")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers.get(header::RETRY_AFTER).unwrap(), "5");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    // Reads go on.
+    let (status, _, _) = send(s.clone(), Request::get("/v1/collections/wijken/items").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    drop(lock);
+    let (status, _, _) = send(
+        s,
+        Request::post("/v1/interventions")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn the_page_cache_is_bounded_and_keyed_by_parameters_not_by_host_or_raw_query() {
+    let s = state();
+    let ds = s.dataset().unwrap();
+    ds.set_cache_capacity(1 << 20);
+    for i in 0..60 {
+        // Unknown hosts link to the public URL and share one cache entry per page.
+        let host = format!("evil{i}.example");
+        let (status, _, body) = send(
+            s.clone(),
+            Request::get("/v1/collections/h3-9/items?limit=100&offset=0")
+                .header(header::HOST, host)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        let next = v["links"][0]["href"].as_str().unwrap();
+        assert!(next.starts_with("http://127.0.0.1:8080/v1/"), "{next}");
+    }
+    let (_, entries_after_hosts) = ds.cache_use();
+    // The same page asked with its parameters spelled differently.
+    for q in ["limit=100&offset=0", "offset=0&limit=100", "limit=0100&offset=00"] {
+        send(
+            s.clone(),
+            Request::get(format!("/v1/collections/h3-9/items?{q}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    }
+    assert_eq!(ds.cache_use().1, entries_after_hosts, "one page, one entry");
+    // Many pages: the bound holds, the oldest go.
+    for offset in (0..2000).step_by(20) {
+        send(
+            s.clone(),
+            Request::get(format!("/v1/collections/h3-9/items?limit=200&offset={offset}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert!(ds.cache_use().0 <= 1 << 20);
+    }
+}

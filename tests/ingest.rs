@@ -1112,3 +1112,20 @@ fn the_published_figures_of_the_demo_match_the_snapshot() {
         "the demo's published figures changed (rows in test-output/demo_published.txt)"
     );
 }
+
+#[test]
+fn two_identical_ingests_started_together_write_one_version() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("twice.duckdb");
+    let files = vec![extract("brp"), extract("politie")];
+    let results: Vec<ingest::Summary> = std::thread::scope(|sc| {
+        let a = sc.spawn(|| ingest::ingest(&db, &files, &f.cat, &f.bounds, &Options::default()).unwrap());
+        let b = sc.spawn(|| ingest::ingest(&db, &files, &f.cat, &f.bounds, &Options::default()).unwrap());
+        vec![a.join().unwrap(), b.join().unwrap()]
+    });
+    let written = results.iter().filter(|s| s.version.is_some()).count();
+    assert_eq!(written, 1, "{results:?}");
+    let versions = table_rows(&db, "SELECT version FROM dataset_version");
+    assert_eq!(versions.len(), 1);
+}

@@ -45,25 +45,36 @@ pub const MAX_LIMIT: usize = 10_000;
 pub const DEFAULT_LIMIT: usize = 1_000;
 const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 
-/// The absolute base URL of the API (`http://host/v1`), from the request's Host header, so
-/// that links work in clients that do not resolve relative links (GDAL's OAPIF driver).
-pub(crate) fn base(headers: &HeaderMap) -> String {
+/// The absolute base URL of the API (`http://host/v1`), so that links work in clients that
+/// do not resolve relative links (GDAL's OAPIF driver). The request's `Host` is used only
+/// when it is one the server answers to ([`AppState::hosts`]); otherwise the configured
+/// public URL.
+pub(crate) fn base(state: &AppState, headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1:8080");
-    let proto = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .filter(|p| *p == "https")
-        .unwrap_or("http");
-    format!("{proto}://{host}/v1")
+        .filter(|h| state.hosts.iter().any(|x| x.eq_ignore_ascii_case(h)));
+    match host {
+        Some(h) => {
+            let proto = headers
+                .get("x-forwarded-proto")
+                .and_then(|h| h.to_str().ok())
+                .filter(|p| *p == "https")
+                .unwrap_or("http");
+            format!("{proto}://{h}/v1")
+        }
+        None => format!("{}/v1", state.public_url),
+    }
 }
 
 /// `GET /v1`
-pub async fn landing(headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
+pub async fn landing(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     Query::parse(q.as_deref(), &["f"])?;
-    let b = base(&headers);
+    let b = base(&state, &headers);
     let b = b.as_str();
     Ok(Json(json!({
         "title": "Wijkradar",
@@ -133,7 +144,7 @@ pub async fn collections(
 ) -> Result<Json<Value>, ApiError> {
     Query::parse(q.as_deref(), &["f"])?;
     let ds = state.dataset()?;
-    let b = base(&headers);
+    let b = base(&state, &headers);
     let cols: Vec<Value> = Level::ALL
         .into_iter()
         .filter(|l| !ds.level_units(*l).is_empty())
@@ -168,7 +179,7 @@ pub async fn collection(
     Query::parse(q.as_deref(), &["f"])?;
     let level = level_of(&id)?;
     let ds = state.dataset()?;
-    Ok(Json(collection_json(&ds, level, &base(&headers))))
+    Ok(Json(collection_json(&ds, level, &base(&state, &headers))))
 }
 
 fn json_str(out: &mut String, s: &str) {
@@ -267,45 +278,97 @@ pub(crate) fn write_feature(
     out.push_str("}}");
 }
 
+/// The validated parameters of an items request; also the cache key of its page.
+#[derive(Debug, Clone)]
+pub struct ItemsParams {
+    pub limit: usize,
+    pub offset: usize,
+    pub bbox: Option<[f64; 4]>,
+    pub period: usize,
+    pub gemeente: Option<String>,
+}
+
+impl ItemsParams {
+    /// Checks every parameter, listing every problem.
+    ///
+    /// # Errors
+    /// 400 with every problem.
+    pub fn parse(ds: &Dataset, q: &Query) -> Result<Self, ApiError> {
+        let mut problems = Vec::new();
+        let limit = query::uint("limit", q.get("limit"), DEFAULT_LIMIT)
+            .map_err(|e| problems.push(e))
+            .unwrap_or(DEFAULT_LIMIT)
+            .clamp(1, MAX_LIMIT);
+        let offset = query::uint("offset", q.get("offset"), 0)
+            .map_err(|e| problems.push(e))
+            .unwrap_or(0);
+        let bbox = query::bbox(q.get("bbox"))
+            .map_err(|e| problems.push(e))
+            .unwrap_or(None);
+        let period = query::period(ds, q.get("datetime"))
+            .map_err(|e| problems.push(e))
+            .unwrap_or(0);
+        if let Some(f) = q.get("f") {
+            if !matches!(f, "json" | "geojson") {
+                problems.push(format!("f: '{f}' wordt niet ondersteund (json, geojson)"));
+            }
+        }
+        if let Some(c) = q.get("crs") {
+            if c != CRS84 {
+                problems.push(format!(
+                    "crs: alleen {CRS84} wordt ondersteund; gebruik de GeoPackage-export voor RD New"
+                ));
+            }
+        }
+        let gemeente = q.get("gemeente").map(str::to_string);
+        if let Some(g) = &gemeente {
+            if ds.unit(Level::Gemeente, g).is_none() {
+                problems.push(format!("gemeente: '{g}' komt niet voor in de dataset"));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ApiError::invalid(&problems));
+        }
+        Ok(Self {
+            limit,
+            offset,
+            bbox,
+            period,
+            gemeente,
+        })
+    }
+
+    /// The cache key of the page: only validated values (no raw query, no header).
+    #[must_use]
+    pub fn key(&self, level: Level, base: &str) -> String {
+        format!(
+            "items|{}|{}|{}|{}|{}|{base}",
+            level.id(),
+            self.period,
+            self.limit,
+            self.offset,
+            self.gemeente.as_deref().unwrap_or("")
+        )
+    }
+}
+
 /// Builds an items page (blocking work).
 ///
 /// # Errors
-/// Bad parameters (400, every problem listed) or database errors.
-pub fn items_page(ds: &Dataset, level: Level, q: &Query, path: &str) -> Result<String, ApiError> {
-    let mut problems = Vec::new();
-    let limit = query::uint("limit", q.get("limit"), DEFAULT_LIMIT)
-        .map_err(|e| problems.push(e))
-        .unwrap_or(DEFAULT_LIMIT)
-        .clamp(1, MAX_LIMIT);
-    let offset = query::uint("offset", q.get("offset"), 0)
-        .map_err(|e| problems.push(e))
-        .unwrap_or(0);
-    let bbox = query::bbox(q.get("bbox"))
-        .map_err(|e| problems.push(e))
-        .unwrap_or(None);
-    let period = query::period(ds, q.get("datetime"))
-        .map_err(|e| problems.push(e))
-        .unwrap_or(0);
-    if let Some(f) = q.get("f") {
-        if !matches!(f, "json" | "geojson") {
-            problems.push(format!("f: '{f}' wordt niet ondersteund (json, geojson)"));
-        }
-    }
-    if let Some(c) = q.get("crs") {
-        if c != CRS84 {
-            problems.push(format!(
-                "crs: alleen {CRS84} wordt ondersteund; gebruik de GeoPackage-export voor RD New"
-            ));
-        }
-    }
-    if let Some(g) = q.get("gemeente") {
-        if ds.unit(Level::Gemeente, g).is_none() {
-            problems.push(format!("gemeente: '{g}' komt niet voor in de dataset"));
-        }
-    }
-    if !problems.is_empty() {
-        return Err(ApiError::invalid(&problems));
-    }
+/// Database errors.
+pub fn items_page(
+    ds: &Dataset,
+    level: Level,
+    p: &ItemsParams,
+    path: &str,
+) -> Result<String, ApiError> {
+    let ItemsParams {
+        limit,
+        offset,
+        bbox,
+        period,
+        ..
+    } = *p;
     let layer = ds.layer(level, period)?;
     let scores = crate::score::layer_scores(ds, level, period, crate::score::Scope::default()).ok();
     let matched: Vec<usize> = ds
@@ -315,7 +378,7 @@ pub fn items_page(ds: &Dataset, level: Level, q: &Query, path: &str) -> Result<S
         .filter(|&u| {
             let b = ds.units[u].bbox;
             bbox.is_none_or(|q| b[0] <= q[2] && b[2] >= q[0] && b[1] <= q[3] && b[3] >= q[1])
-                && q.get("gemeente").is_none_or(|g| ds.units[u].gemeente == g)
+                && p.gemeente.as_ref().is_none_or(|g| &ds.units[u].gemeente == g)
         })
         .collect();
     let page: Vec<usize> = matched.iter().copied().skip(offset).take(limit).collect();
@@ -327,10 +390,17 @@ pub fn items_page(ds: &Dataset, level: Level, q: &Query, path: &str) -> Result<S
         }
         write_feature(&mut out, ds, u, period, &layer, scores.as_deref());
     }
-    let keep: Vec<String> = ["bbox", "datetime", "gemeente"]
-        .iter()
-        .filter_map(|k| q.get(k).map(|v| format!("{k}={}", urlencode(v))))
-        .collect();
+    let mut keep: Vec<String> = Vec::new();
+    if let Some(b) = bbox {
+        keep.push(format!(
+            "bbox={}",
+            urlencode(&b.iter().map(ToString::to_string).collect::<Vec<_>>().join(","))
+        ));
+    }
+    keep.push(format!("datetime={}", urlencode(&ds.periods[period])));
+    if let Some(g) = &p.gemeente {
+        keep.push(format!("gemeente={}", urlencode(g)));
+    }
     let link = |off: usize| {
         let mut parts = keep.clone();
         parts.push(format!("limit={limit}"));
@@ -378,7 +448,6 @@ pub async fn items(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let raw_query = q.clone().unwrap_or_default();
     let q = Query::parse(
         q.as_deref(),
         &[
@@ -387,23 +456,25 @@ pub async fn items(
     )?;
     let level = level_of(&id)?;
     let ds = state.dataset()?;
-    let path = format!("{}/collections/{id}/items", base(&headers));
+    let path = format!("{}/collections/{id}/items", base(&state, &headers));
     let version = ds.version;
     let gzip = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("gzip"));
+    let base_url = base(&state, &headers);
     // Pages without bbox (what the map asks for) are built and compressed once per dataset
-    // version; the dataset never changes under a version.
-    let cacheable = q.get("bbox").is_none();
-    let key = format!("items:{path}?{raw_query}");
+    // version (the dataset never changes under a version), in the bounded cache.
     let page = tokio::task::spawn_blocking(move || -> Result<std::sync::Arc<Page>, ApiError> {
+        let p = ItemsParams::parse(&ds, &q)?;
         let build = || -> Result<Page, ApiError> {
-            let body = items_page(&ds, level, &q, &path)?;
+            let body = items_page(&ds, level, &p, &path)?;
             Ok(Page::new(body))
         };
-        if cacheable {
-            ds.cached(&key, build)
+        if p.bbox.is_none() {
+            ds.cached(&p.key(level, &base_url), build, |page: &Page| {
+                page.raw.len() + page.gzip.len()
+            })
         } else {
             build().map(std::sync::Arc::new)
         }
@@ -480,7 +551,7 @@ pub async fn item(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let q = Query::parse(q.as_deref(), &["datetime", "f"])?;
-    let b = base(&headers);
+    let b = base(&state, &headers);
     let level = level_of(&id)?;
     let ds = state.dataset()?;
     let version = ds.version;

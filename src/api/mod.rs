@@ -18,7 +18,7 @@ pub mod statics;
 use crate::dataset::Dataset;
 use axum::http::{header, HeaderName, HeaderValue, Request};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use problem::ApiError;
 use std::path::{Path, PathBuf};
@@ -35,6 +35,11 @@ pub struct AppState {
     current: Arc<RwLock<Option<Arc<Dataset>>>>,
     stamp: Arc<RwLock<Option<(SystemTime, u64)>>>,
     pub web: PathBuf,
+    /// `Host` values the server answers to; links use the request's `Host` only when it is
+    /// one of these.
+    pub hosts: Arc<Vec<String>>,
+    /// Scheme and authority for links otherwise (`http://127.0.0.1:8080`).
+    pub public_url: Arc<String>,
 }
 
 fn file_stamp(p: &Path) -> Option<(SystemTime, u64)> {
@@ -51,9 +56,32 @@ impl AppState {
             current: Arc::default(),
             stamp: Arc::default(),
             web,
+            hosts: Arc::new(vec!["127.0.0.1:8080".into(), "localhost:8080".into()]),
+            public_url: Arc::new("http://127.0.0.1:8080".into()),
         };
         s.reload_if_changed();
         s
+    }
+
+    /// Answers to `addr` (and `localhost` on its port) and, when given, links to
+    /// `public_url` (`https://wijkradar.example.nl`) for any other `Host`.
+    #[must_use]
+    pub fn with_address(mut self, addr: &str, public_url: Option<&str>) -> Self {
+        let mut hosts = vec![addr.to_string()];
+        if let Some((_, port)) = addr.rsplit_once(':') {
+            hosts.push(format!("localhost:{port}"));
+            hosts.push(format!("127.0.0.1:{port}"));
+        }
+        let public = public_url.map_or_else(
+            || format!("http://{addr}"),
+            |u| u.trim_end_matches('/').to_string(),
+        );
+        if let Some(h) = public.split_once("://").map(|(_, h)| h.to_string()) {
+            hosts.push(h);
+        }
+        self.hosts = Arc::new(hosts);
+        self.public_url = Arc::new(public);
+        self
     }
 
     /// Reloads the dataset when the file was replaced (after an ingest). A failed load keeps
@@ -150,8 +178,65 @@ pub fn routes() -> Vec<route::Route> {
     all
 }
 
-/// The whole application.
+/// Bounds on the work the server takes on at once.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Requests handled at once; more are refused at once with 503 and `Retry-After`.
+    pub concurrency: usize,
+    /// Longest a request may take before it is answered with 503.
+    pub timeout: std::time::Duration,
+    /// Largest request body (only `POST /v1/interventions` takes one).
+    pub body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            concurrency: 256,
+            timeout: std::time::Duration::from_secs(30),
+            body_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// Answers a request refused by [`Limits`]: 503 problem+json with `Retry-After`.
+async fn overloaded(err: tower::BoxError) -> Response {
+    let (detail, status) = if err.is::<tower::timeout::error::Elapsed>() {
+        (
+            "Het antwoord duurde te lang; probeer het zo opnieuw.",
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        )
+    } else if err.is::<tower::load_shed::error::Overloaded>() {
+        (
+            "De server is even te druk; probeer het over een seconde opnieuw.",
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        )
+    } else {
+        tracing::error!(error = %err, "request failed");
+        (
+            "Er ging iets mis op de server; de fout is gelogd.",
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        )
+    };
+    let body = serde_json::json!({"type": "about:blank", "title": "Niet beschikbaar", "status": status.as_u16(), "detail": detail});
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/problem+json"),
+            (header::RETRY_AFTER, "1"),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// The whole application, with the default [`Limits`].
 pub fn app(state: AppState) -> Router {
+    app_with(state, Limits::default())
+}
+
+/// The whole application.
+pub fn app_with(state: AppState, l: Limits) -> Router {
     let web = state.web.clone();
     let mut api = Router::new();
     for r in routes() {
@@ -160,6 +245,16 @@ pub fn app(state: AppState) -> Router {
     api.with_state(state)
         .merge(statics::router(&web))
         .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(l.body_bytes))
+        // Load shedding, a concurrency limit and a timeout: a request beyond the limit or
+        // over time gets 503 with Retry-After at once, never a queue that grows.
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
+                .load_shed()
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(l.concurrency))
+                .timeout(l.timeout),
+        )
         .layer(axum::middleware::from_fn(common_headers))
         .layer(tower_http::compression::CompressionLayer::new())
 }
@@ -193,11 +288,13 @@ pub fn serve_blocking(db: &Path, addr: &str, web: Option<PathBuf>) -> anyhow::Re
         if !web.join("node_modules/maplibre-gl/dist/maplibre-gl.js").exists() {
             tracing::warn!("MapLibre GL is not installed: run `npm ci --prefix web` (the README's run command does)");
         }
+        let public = std::env::var("WIJKRADAR_PUBLIC_URL").ok();
         let state = tokio::task::spawn_blocking({
             let db = db.to_path_buf();
             move || AppState::new(&db, web)
         })
-        .await?;
+        .await?
+        .with_address(addr, public.as_deref());
         let watcher = state.clone();
         tokio::spawn(async move {
             loop {

@@ -14,6 +14,9 @@ pub enum ApiError {
     Internal(String),
     #[error("Er is nog geen dataset: lees eerst extracten in.")]
     NoData,
+    /// A write (ingest, intervention) is in progress: 503 with `Retry-After`.
+    #[error("Er wordt op dit moment een nieuwe dataset of interventie weggeschreven; probeer het over enkele seconden opnieuw.")]
+    Busy,
 }
 
 impl ApiError {
@@ -48,6 +51,7 @@ impl From<crate::intervention::InterventionError> for ApiError {
             E::Invalid(m) => Self::BadRequest(m),
             E::Score(s) => Self::from(s),
             E::Db(d) => Self::from(d),
+            E::Store(crate::store::StoreError::Busy { .. }) => Self::Busy,
             E::Store(s) => Self::Internal(s.to_string()),
         }
     }
@@ -69,6 +73,11 @@ impl IntoResponse for ApiError {
                 "Geen gegevens",
                 self.to_string(),
             ),
+            Self::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Bezig met schrijven",
+                self.to_string(),
+            ),
             Self::Internal(d) => {
                 tracing::error!(error = %d, "internal error");
                 (
@@ -84,11 +93,16 @@ impl IntoResponse for ApiError {
             "status": status.as_u16(),
             "detail": detail,
         });
-        (
+        let mut res = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body.to_string(),
         )
-            .into_response()
+            .into_response();
+        if matches!(self, Self::Busy) {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+        }
+        res
     }
 }

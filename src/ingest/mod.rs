@@ -231,7 +231,7 @@ pub fn ingest(
         .collect();
     // Disclosure control runs on another thread while this one computes the units' geometry
     // and writes the new version's metadata and units; only the figures wait for it.
-    let (version, published, n_units) = std::thread::scope(|sc| {
+    let Some((version, published, n_units)) = std::thread::scope(|sc| {
         let disclosure = sc.spawn(|| disclosure::publish(&ua, &computed, params));
         let units = geometry::unit_rows(&ua, bounds, &codes);
         tracing::debug!(seconds = started.elapsed().as_secs_f64(), "unit geometry");
@@ -250,7 +250,12 @@ pub fn ingest(
             levels: &levels,
             codes: &codes,
         };
-        let (version, body) = writer.take()?.commit(|tx| {
+        let writer = writer.take()?;
+        // Under the lock: an identical ingest that finished meanwhile wrote this version.
+        if writer.latest_version()?.is_some_and(|(_, f)| f == fingerprint) {
+            return Ok::<_, IngestError>(None);
+        }
+        let (version, body) = writer.commit(|tx| {
             store::write_version(tx, &head, index, || {
                 let figures = disclosure
                     .join()
@@ -272,8 +277,14 @@ pub fn ingest(
                 source,
             })
         })?;
-        Ok::<_, IngestError>((version, body.figures, body.units.len()))
-    })?;
+        Ok::<_, IngestError>(Some((version, body.figures, body.units.len())))
+    })?
+    else {
+        return Ok(Summary {
+            seconds: started.elapsed().as_secs_f64(),
+            ..Summary::default()
+        });
+    };
     tracing::debug!(seconds = started.elapsed().as_secs_f64(), "written");
     summary.units = n_units;
     summary.figures = published.len();

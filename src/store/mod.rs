@@ -24,6 +24,8 @@ pub enum StoreError {
     Io { file: String, message: String },
     #[error("database {file} holds no dataset yet: run `wijkradar ingest` (or `wijkradar run` for the demo)")]
     Empty { file: String },
+    #[error("database {file}: another write (an ingest or an intervention) is in progress; try again when it is done")]
+    Busy { file: String },
 }
 
 fn tmp_path(db: &Path) -> PathBuf {
@@ -66,6 +68,19 @@ impl Writer {
     /// # Errors
     /// I/O and DuckDB errors.
     pub fn begin(db: &Path) -> Result<Self, StoreError> {
+        Self::begin_with(db, true)
+    }
+
+    /// As [`Writer::begin`], but [`StoreError::Busy`] at once when another write holds the
+    /// lock (for requests, which must not wait for an ingest).
+    ///
+    /// # Errors
+    /// [`StoreError::Busy`], I/O and DuckDB errors.
+    pub fn try_begin(db: &Path) -> Result<Self, StoreError> {
+        Self::begin_with(db, false)
+    }
+
+    fn begin_with(db: &Path, wait: bool) -> Result<Self, StoreError> {
         let file = db.display().to_string();
         let io = |e: std::io::Error| StoreError::Io {
             file: file.clone(),
@@ -80,14 +95,28 @@ impl Writer {
             .write(true)
             .open(lock_path(db))
             .map_err(io)?;
-        lock.lock().map_err(io)?;
+        if wait {
+            lock.lock().map_err(io)?;
+        } else {
+            match lock.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(StoreError::Busy { file: file.clone() })
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+            }
+        }
         let tmp = tmp_path(db);
         let _ = std::fs::remove_file(&tmp);
         let mut wal = tmp.as_os_str().to_owned();
         wal.push(".wal");
         let _ = std::fs::remove_file(&wal);
         if db.exists() {
-            std::fs::copy(db, &tmp).map_err(io)?;
+            if let Err(e) = std::fs::copy(db, &tmp) {
+                // A partial copy (disk full) does not stay behind.
+                let _ = std::fs::remove_file(&tmp);
+                return Err(io(e));
+            }
         }
         let mut w = Self {
             db: db.to_path_buf(),
@@ -103,6 +132,19 @@ impl Writer {
         conn.execute_batch(SCHEMA).map_err(dberr)?;
         w.conn = Some(conn);
         Ok(w)
+    }
+
+    /// The newest version in the copy, read under the lock (so that two identical ingests
+    /// started together write one version).
+    ///
+    /// # Errors
+    /// DuckDB errors.
+    pub fn latest_version(&self) -> Result<Option<(i32, String)>, StoreError> {
+        let file = self.db.display().to_string();
+        match &self.conn {
+            Some(c) => latest_version(c).map_err(|source| StoreError::Db { file, source }),
+            None => Ok(None),
+        }
     }
 
     /// Runs `f` in one transaction on the copy and, when `f` and the commit succeed,
@@ -167,13 +209,14 @@ pub struct InterventionRow<'a> {
 }
 
 /// Records an intervention in one copy-on-write transaction; returns its id. Validation is
-/// the caller's ([`crate::intervention`]).
+/// the caller's ([`crate::intervention`]). Does not wait for another write:
+/// [`StoreError::Busy`] then.
 ///
 /// # Errors
 /// I/O and DuckDB errors.
 pub fn insert_intervention(db: &Path, iv: InterventionRow<'_>) -> Result<i32, StoreError> {
     let file = db.display().to_string();
-    write_transaction(db, |tx| {
+    Writer::try_begin(db)?.commit(|tx| {
         tx.query_row(
             statement("insert_intervention"),
             duckdb::params![
