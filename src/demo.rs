@@ -631,7 +631,7 @@ pub fn generate(
             .collect();
         if buurten.is_empty() {
             // No shipped buurten: the wijk is one area for placing dwellings.
-            buurten.push(w);
+            buurten.push(*w);
         }
         let total_area: f64 = buurten.iter().map(|b| b.geometry.unsigned_area()).sum();
         let woningen = w.woningen.unwrap_or(1000.0);

@@ -135,6 +135,7 @@ fn published_crawl() -> &'static Published {
     static P: OnceLock<Published> = OnceLock::new();
     P.get_or_init(|| {
         tokio::runtime::Builder::new_current_thread()
+            .enable_all()
             .build()
             .unwrap()
             .block_on(crawl(&state(), &LEVELS))
@@ -219,7 +220,8 @@ fn rate_inversion_recovers_nothing_finer_than_the_rounding() {
             let consistent: Vec<i64> = (lo..=hi)
                 .filter(|&d| {
                     seen.iter().all(|&(c, r, scale)| {
-                        ((c - half).max(0.0) as i64..=(c + half) as i64).any(|n| {
+                        let (n0, n1) = ((c - half).max(0.0) as i64, (c + half) as i64);
+                        (n0..=n1).any(|n| {
                             ((n as f64 / d as f64 * scale * 100.0).round() / 100.0 - r).abs()
                                 < 1e-9
                         })
@@ -446,6 +448,7 @@ fn every_served_cell_and_postcode_has_a_published_figure() {
 fn extract_metadata_carries_no_exact_count() {
     let f = fixture();
     let cat = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .unwrap()
         .block_on(get_json(&state(), "/v1/indicators"));

@@ -255,7 +255,7 @@ fn carry_over_and_retain(
     {
         let mut app = tx.appender("computed_indicator")?;
         for id in computed {
-            app.append_row([id])?;
+            app.append_row(duckdb::params![id])?;
         }
         app.flush()?;
     }
