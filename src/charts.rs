@@ -131,6 +131,7 @@ fn draw_trend<DB: DrawingBackend>(
     series: &[Option<f64>],
     reference: &[Option<f64>],
     names: (&str, &str),
+    marks: &[(usize, String)],
 ) -> Result<(), ChartError> {
     root.fill(&WHITE).map_err(e)?;
     let vals: Vec<f64> = series.iter().chain(reference).flatten().copied().collect();
@@ -168,11 +169,34 @@ fn draw_trend<DB: DrawingBackend>(
             let i = x.round().max(0.0) as usize;
             labels.get(i).cloned().unwrap_or_default()
         })
+        .y_label_formatter(&|v| axis_num(*v))
         .y_desc(y_label)
         .label_style(font(s, 11.0))
         .axis_desc_style(font(s, 11.0))
         .draw()
         .map_err(e)?;
+    // The project's start and end, between the quarters before and after.
+    for (i, text) in marks {
+        #[expect(clippy::cast_precision_loss, reason = "index")]
+        let x = *i as f64 - 0.5;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(x, lo), (x, hi)],
+                ShapeStyle {
+                    color: RGBColor(60, 110, 180).to_rgba(),
+                    filled: false,
+                    stroke_width: px(s, 1.5).unsigned_abs(),
+                },
+            )))
+            .map_err(e)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                text.clone(),
+                (x + 0.05, hi - (hi - lo) * 0.04),
+                font(s, 10.0).color(&RGBColor(60, 110, 180)),
+            )))
+            .map_err(e)?;
+    }
     let points = |v: &[Option<f64>]| -> Vec<Vec<(f64, f64)>> {
         // Break the line at suppressed periods.
         let mut runs = vec![Vec::new()];
@@ -244,10 +268,13 @@ fn draw_trend<DB: DrawingBackend>(
     Ok(())
 }
 
-/// An indicator's trend for an area, with the gemeente as reference line.
+/// An indicator's trend for an area, with the gemeente as reference line and, where given,
+/// marks (a project's start and end: the index of the first quarter after the mark, and its
+/// label).
 ///
 /// # Errors
 /// Drawing or encoding errors.
+#[expect(clippy::too_many_arguments, reason = "chart parameters")]
 pub fn trend(
     fmt: Format,
     title: &str,
@@ -256,9 +283,10 @@ pub fn trend(
     series: &[Option<f64>],
     reference: &[Option<f64>],
     names: (&str, &str),
+    marks: &[(usize, String)],
 ) -> Result<Vec<u8>, ChartError> {
     render_with!(fmt, 640u32, 320u32, |root, s| draw_trend(
-        &root, s, title, y_label, periods, series, reference, names
+        &root, s, title, y_label, periods, series, reference, names, marks
     ))
 }
 
@@ -306,6 +334,8 @@ fn draw_distribution<DB: DrawingBackend>(
         .configure_mesh()
         .light_line_style(GRID)
         .bold_line_style(GRID)
+        .x_label_formatter(&|v| axis_num(*v))
+        .y_label_formatter(&|v| axis_num(*v))
         .x_desc(x_label)
         .y_desc("aantal gebieden")
         .label_style(font(s, 11.0))
@@ -347,6 +377,32 @@ fn draw_distribution<DB: DrawingBackend>(
         legend(&mut chart, s, SeriesLabelPosition::UpperRight)?;
     }
     Ok(())
+}
+
+/// An axis tick in Dutch: decimal comma, no trailing zeros, never "-0".
+#[must_use]
+pub fn axis_num(v: f64) -> String {
+    let v = if v.abs() < 1e-9 { 0.0 } else { v };
+    let d = if v.abs() >= 100.0 {
+        0
+    } else if v.abs() >= 10.0 {
+        1
+    } else {
+        2
+    };
+    let mut s = format!("{v:.d$}");
+    if s.contains('.') {
+        while s.ends_with('0') {
+            s.pop();
+        }
+        if s.ends_with('.') {
+            s.pop();
+        }
+    }
+    if s == "-0" {
+        s = "0".into();
+    }
+    s.replace('.', ",")
 }
 
 /// Dutch number formatting with a decimal comma.
@@ -401,6 +457,7 @@ fn draw_contributions<DB: DrawingBackend>(
         .disable_y_mesh()
         .y_labels(0)
         .x_labels(5)
+        .x_label_formatter(&|v| axis_num(*v))
         .x_desc("bijdrage aan de index")
         .label_style(font(s, 10.0))
         .axis_desc_style(font(s, 10.0))
@@ -605,6 +662,7 @@ mod tests {
             &[Some(10.0), None, Some(14.0)],
             &[Some(8.0), Some(8.5), Some(9.0)],
             ("Klingerberg", "gemeente Venlo"),
+            &[(1, "start project".to_string())],
         )
         .unwrap();
         let text = String::from_utf8(svg).unwrap();
@@ -612,7 +670,16 @@ mod tests {
             text.contains("<svg")
                 && text.contains("Overlast in Klingerberg")
                 && text.contains("gemeente Venlo")
+                && text.contains("start project")
         );
+        // Every number the chart prints has a decimal comma, and none is "-0".
+        for label in text.split('>').filter_map(|t| t.split('<').next()) {
+            let t = label.trim();
+            if t.chars().any(|c| c.is_ascii_digit()) && !t.contains("Q") {
+                assert!(!t.contains('.'), "{t}");
+                assert!(t != "-0" && !t.starts_with("-0,0"), "{t}");
+            }
+        }
         let png = trend(
             Format::Png,
             "t",
@@ -621,6 +688,7 @@ mod tests {
             &[Some(1.0), Some(2.0), Some(3.0)],
             &[None, None, None],
             ("a", "b"),
+            &[],
         )
         .unwrap();
         assert_eq!(&png[1..4], b"PNG");
@@ -641,6 +709,16 @@ mod tests {
         assert!(String::from_utf8(svg)
             .unwrap()
             .contains("Klingerberg: 7,00"));
+    }
+
+    #[test]
+    fn axis_numbers_are_dutch() {
+        assert_eq!(axis_num(18.0), "18");
+        assert_eq!(axis_num(-0.0), "0");
+        assert_eq!(axis_num(-1e-12), "0");
+        assert_eq!(axis_num(0.5), "0,5");
+        assert_eq!(axis_num(12.25), "12,3");
+        assert_eq!(axis_num(1234.0), "1234");
     }
 
     #[test]

@@ -71,8 +71,26 @@ async function start() {
     center: hashKaart?.center ?? (eerste ? [eerste.lon, eerste.lat] : [5.3, 52.1]),
     zoom: hashKaart?.zoom ?? 7,
     attributionControl: { compact: false, customAttribution: 'Grenzen: Kadaster / CBS, 2024 · PC4: © CBS, © ESRI Nederland' },
+    locale: {
+      'NavigationControl.ZoomIn': 'Inzoomen',
+      'NavigationControl.ZoomOut': 'Uitzoomen',
+      'NavigationControl.ResetBearing': 'Noorden boven',
+      'AttributionControl.ToggleAttribution': 'Bronvermelding tonen of verbergen',
+      'AttributionControl.MapFeedback': 'Kaartfout melden',
+      'FullscreenControl.Enter': 'Volledig scherm',
+      'FullscreenControl.Exit': 'Volledig scherm verlaten',
+      'GeolocateControl.FindMyLocation': 'Mijn locatie',
+      'ScrollZoomBlocker.CtrlMessage': 'Gebruik Ctrl + scrollen om te zoomen',
+      'TouchPanBlocker.Message': 'Gebruik twee vingers om de kaart te verplaatsen',
+    },
   });
   app.map.addControl(new maplibregl.NavigationControl(), 'top-left');
+  // Esc closes the panel and the ranking.
+  document.addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape') return;
+    if (!$('paneel').hidden) $('paneel-sluit').click();
+    else if (!$('rangorde').hidden) $('rangorde-sluit').click();
+  });
   await new Promise((r) => app.map.on('load', r));
   if (!hashKaart && eerste) app.map.fitBounds([[eerste.bbox[0], eerste.bbox[1]], [eerste.bbox[2], eerste.bbox[3]]], { padding: 20, duration: 0 });
   kies.addEventListener('change', () => {

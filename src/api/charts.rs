@@ -98,6 +98,38 @@ fn chart_params(
     }
 }
 
+/// The start and end of the projects recorded for a unit, as marks on its trend: the index
+/// of the first quarter after each.
+fn project_marks(ds: &Dataset, u: usize) -> Result<Vec<(usize, String)>, ApiError> {
+    let unit = &ds.units[u];
+    let quarters: Vec<u16> = ds
+        .periods
+        .iter()
+        .filter_map(|p| crate::period::parse_period(p))
+        .collect();
+    let first_after = |date: &str, after_end: bool| -> Option<usize> {
+        let (y, m, _) = crate::period::parse_date(date.as_bytes())?;
+        let q = crate::period::quarter_index(y, m);
+        let i = quarters
+            .iter()
+            .position(|&x| if after_end { x > q } else { x >= q })?;
+        (i > 0).then_some(i)
+    };
+    let mut marks = Vec::new();
+    for iv in crate::intervention::interventions(ds)? {
+        if iv.level != unit.level.id() || !iv.codes.contains(&unit.code) {
+            continue;
+        }
+        if let Some(i) = first_after(&iv.start_date, false) {
+            marks.push((i, format!("start {}", iv.naam)));
+        }
+        if let Some(i) = first_after(&iv.end_date, true) {
+            marks.push((i, "einde project".to_string()));
+        }
+    }
+    Ok(marks)
+}
+
 fn label(ds: &Dataset, u: usize) -> String {
     let x = &ds.units[u];
     x.naam.clone().unwrap_or_else(|| x.code.clone())
@@ -127,6 +159,7 @@ pub async fn trend_chart(
             || "gemeente".to_string(),
             |g| format!("gemeente {}", label(&ds, g)),
         );
+        let marks = project_marks(&ds, u)?;
         let bytes = charts::trend(
             fmt,
             &format!("{} — {}", m.naam, label(&ds, u)),
@@ -135,6 +168,7 @@ pub async fn trend_chart(
             &series,
             &reference,
             (&label(&ds, u), &gname),
+            &marks,
         )
         .map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(chart_response(

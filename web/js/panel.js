@@ -22,8 +22,8 @@ export async function openPaneel(laag, code) {
   const ind = app.staat.indicator === 'index' ? (app.indicatoren[0]?.id) : app.staat.indicator;
   const idx = d.index;
   const nav = [];
-  if (d.parent) nav.push(`<a data-laag="${d.parent.level}" data-code="${esc(d.parent.code)}">↑ ${esc(d.parent.naam || d.parent.code)}</a>`);
-  const kinderen = d.children.slice(0, 40).map((c) => `<a data-laag="${c.level}" data-code="${esc(c.code)}">${esc(c.naam || c.code)}</a>`).join(' ');
+  if (d.parent) nav.push(`<a href="#" data-laag="${d.parent.level}" data-code="${esc(d.parent.code)}">↑ ${esc(d.parent.naam || d.parent.code)}</a>`);
+  const kinderen = d.children.slice(0, 40).map((c) => `<a href="#" data-laag="${c.level}" data-code="${esc(c.code)}">${esc(c.naam || c.code)}</a>`).join(' ');
   const rijen = d.figures.map((f) => `<tr><td>${esc(f.naam)}</td><td class="r">${f.suppressed ? '<span class="klein">onderdrukt</span>' : nl(f.rate) + (f.count !== null ? ` <span class="klein">(${nl(f.count, 0)})</span>` : '')}</td><td class="r">${nl(f.gemeente_rate)}</td></tr>`).join('');
   inhoud.innerHTML = `
     <h2 id="paneel-titel">${esc(d.naam || d.code)}</h2>
@@ -42,8 +42,9 @@ export async function openPaneel(laag, code) {
     ${kinderen ? `<h3>Onderliggende gebieden</h3><div class="nav-links">${kinderen}</div>` : ''}
     <div id="interventies"></div>
     <p class="klein">Aantallen afgerond op ${d.disclosure.round_to}; aantallen uit minder dan ${d.disclosure.k} eenheden zijn onderdrukt.</p>`;
-  inhoud.querySelectorAll('a[data-laag]').forEach((a) => a.addEventListener('click', () => kiesGebied(a.dataset.laag, a.dataset.code)));
+  inhoud.querySelectorAll('a[data-laag]').forEach((a) => a.addEventListener('click', (e) => { e.preventDefault(); kiesGebied(a.dataset.laag, a.dataset.code); }));
   toonInterventies(d.level, d.code).catch(() => {});
+  return d;
 }
 
 export async function toonInterventies(laag, code) {
@@ -73,7 +74,9 @@ export async function kiesGebied(laag, code, bbox) {
   }
   if (bbox) app.map.fitBounds([[bbox[0], bbox[1]], [bbox[2], bbox[3]]], { padding: 60, maxZoom: 15, duration: 0 });
   await laadLaag();
-  await openPaneel(laag, code);
+  const d = await openPaneel(laag, code);
+  // From the ranking or a panel link: zoom to the area.
+  if (!bbox && d?.bbox) app.map.fitBounds([[d.bbox[0], d.bbox[1]], [d.bbox[2], d.bbox[3]]], { padding: 60, maxZoom: 15, duration: 0 });
 }
 
 export async function laadRangorde() {
@@ -83,10 +86,13 @@ export async function laadRangorde() {
   if (thema) q.set('theme', thema);
   const d = await json(`/v1/ranking/${app.staat.gemeente}?${q}`);
   const namen = Object.fromEntries(app.indicatoren.map((i) => [i.id, i.naam]));
-  $('rangorde').querySelector('tbody').innerHTML = d.ranking.map((r) => `<tr data-code="${esc(r.code)}" data-laag="${r.level}">
+  $('rangorde').querySelector('tbody').innerHTML = d.ranking.map((r) => `<tr tabindex="0" data-code="${esc(r.code)}" data-laag="${r.level}">
     <td>${r.rank ?? '—'}</td><td>${esc(r.naam)}${r.low_confidence ? ' <span class="laag-vertrouwen" title="laag vertrouwen">?</span>' : ''}</td>
     <td class="r">${nl(r.index, 2)}<br><span class="klein">${nl(r.low, 1)}…${nl(r.high, 1)}</span></td>
     <td class="r">${r.change_previous === null ? '—' : (r.change_previous > 0 ? '+' : '') + nl(r.change_previous, 2)}</td>
     <td class="klein">${r.drivers.map((x) => esc(namen[x.indicator] || x.indicator)).join('; ')}</td></tr>`).join('');
-  $('rangorde').querySelectorAll('tbody tr').forEach((tr) => tr.addEventListener('click', () => kiesGebied(tr.dataset.laag, tr.dataset.code)));
+  $('rangorde').querySelectorAll('tbody tr').forEach((tr) => {
+    tr.addEventListener('click', () => kiesGebied(tr.dataset.laag, tr.dataset.code));
+    tr.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); kiesGebied(tr.dataset.laag, tr.dataset.code); } });
+  });
 }

@@ -13,8 +13,15 @@ export function zoekOpzetten() {
     zoekTimer = setTimeout(async () => {
       const q = invoer.value.trim();
       if (q.length < 2) { lijst.hidden = true; return; }
-      const d = await json(`/v1/search?q=${encodeURIComponent(q)}`).catch(() => ({ results: [] }));
-      lijst.innerHTML = d.results.map((r, i) => `<li data-i="${i}">${esc(r.naam || r.code)} <span class="klein">${esc(r.code)} · ${esc(LAAG_TITELS[r.level] || r.level)}</span></li>`).join('') || '<li class="klein">Geen resultaten</li>';
+      let d;
+      try {
+        d = await json(`/v1/search?q=${encodeURIComponent(q)}`);
+      } catch (e) {
+        lijst.innerHTML = `<li class="klein">Zoeken mislukt (${esc(e.message)}); probeer het opnieuw.</li>`;
+        lijst.hidden = false;
+        return;
+      }
+      lijst.innerHTML = d.results.map((r, i) => `<li data-i="${i}" role="option" aria-selected="false">${esc(r.naam || r.code)} <span class="klein">${esc(r.code)} · ${esc(LAAG_TITELS[r.level] || r.level)}</span></li>`).join('') || '<li class="klein">Geen wijk, buurt of postcode gevonden</li>';
       lijst.hidden = false;
       lijst.querySelectorAll('li[data-i]').forEach((li) => li.addEventListener('click', () => {
         const r = d.results[Number(li.dataset.i)];
@@ -29,8 +36,17 @@ export function zoekOpzetten() {
       }));
     }, 200);
   });
+  // Arrow keys move through the results, Enter picks, Esc closes.
   invoer.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter') lijst.querySelector('li[data-i]')?.click();
+    const items = [...lijst.querySelectorAll('li[data-i]')];
+    const nu = items.findIndex((li) => li.getAttribute('aria-selected') === 'true');
+    const kies = (i) => {
+      items.forEach((li, j) => li.setAttribute('aria-selected', String(j === i)));
+      items[i]?.scrollIntoView({ block: 'nearest' });
+    };
+    if (e.key === 'ArrowDown' && items.length) { e.preventDefault(); kies(Math.min(items.length - 1, nu + 1)); }
+    if (e.key === 'ArrowUp' && items.length) { e.preventDefault(); kies(Math.max(0, nu - 1)); }
+    if (e.key === 'Enter') (items[nu] ?? items[0])?.click();
     if (e.key === 'Escape') lijst.hidden = true;
   });
 }

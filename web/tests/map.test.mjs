@@ -95,6 +95,55 @@ test('H3 cells, search, period slider and the URL reproduce a view', async () =>
   await page.close();
 });
 
+test('keyboard only: search with arrow keys, the panel, Esc, the ranking', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/#gemeente=GM0983&laag=wijken&indicator=index`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  // Map controls speak Dutch.
+  assert.ok(await page.$('button[title="Inzoomen"]'), 'zoom button in Dutch');
+  await page.focus('#zoek');
+  await page.keyboard.type('Klingerberg');
+  await page.waitForSelector('#zoek-resultaten li[data-i]', { timeout: 10000 });
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  const chosen = await page.$eval('#zoek-resultaten li[aria-selected="true"]', (li) => li.dataset.i);
+  assert.equal(chosen, '1');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#paneel:not([hidden]) #paneel-code', { timeout: 15000 });
+  // Panel links are reachable with Tab.
+  const links = await page.$$eval('#paneel-inhoud a[data-laag]', (as) => as.map((a) => a.tabIndex));
+  assert.ok(links.length > 0 && links.every((t) => t >= 0), `links ${links}`);
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#paneel', { state: 'hidden', timeout: 5000 });
+  // The ranking: rows take focus, Enter opens the area.
+  await page.click('#rangorde-knop');
+  await page.waitForSelector('#rangorde tbody tr[tabindex="0"]', { timeout: 15000 });
+  await page.focus('#rangorde tbody tr');
+  const code = await page.$eval('#rangorde tbody tr', (tr) => tr.dataset.code);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((c) => document.getElementById('paneel-code')?.textContent === c, code, { timeout: 15000 });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('the gemeente picker follows the dataset: Haarlem and Venlo', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(`${base}/#gemeente=GM0392&laag=wijken&indicator=index`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  const options = await page.$$eval('#gemeente option', (os) => os.map((o) => o.value));
+  assert.ok(options.includes('GM0392') && options.includes('GM0983'), `${options}`);
+  const codes = await page.evaluate(() => window.wijkradar.data.features.map((f) => f.properties.gemeente));
+  assert.ok(codes.length >= 15 && codes.every((c) => c === 'GM0392'), `${codes.length} features`);
+  assert.match(await page.getAttribute('#briefing-link', 'href'), /GM0392/);
+  await page.selectOption('#gemeente', 'GM0983');
+  await page.waitForFunction(() => window.wijkradar.data.features.every((f) => f.properties.gemeente === 'GM0983'), null, { timeout: 30000 });
+  assert.match(page.url(), /gemeente=GM0983/);
+  await page.screenshot({ path: join(out, 'gemeenten.png') });
+  await page.close();
+});
+
 test('the briefing prints to one or two A4 pages with the wijk names', async () => {
   const page = await browser.newPage();
   await page.goto(`${base}/briefing/GM0983`);
