@@ -35,9 +35,7 @@ fn bench(c: &mut Criterion) {
     let n = first.matches("\"type\":\"Feature\"").count();
     let mut g = c.benchmark_group("layers");
     g.bench_function(format!("h3-9_items_{n}_features"), |b| {
-        b.iter(|| {
-            items_page(&ds, Level::H3_9, &p, "/v1/collections/h3-9/items").unwrap()
-        })
+        b.iter(|| items_page(&ds, Level::H3_9, &p, "/v1/collections/h3-9/items").unwrap())
     });
     g.bench_function("wijken_ranking", |b| {
         b.iter(|| {

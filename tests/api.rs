@@ -93,8 +93,10 @@ async fn items_are_flat_features_with_paging_and_suppression_flags() {
         "application/geo+json"
     );
     let fc: Value = serde_json::from_slice(&body).unwrap();
+    // Only cells with a published figure are served (issue 12: a cell's existence may not
+    // place records at a few buildings).
     let n = fc["numberMatched"].as_u64().unwrap();
-    assert!(n > 800 && n < 3000, "{n} res-9 cells");
+    assert!(n > 300 && n < 3000, "{n} res-9 cells");
     assert_eq!(fc["numberReturned"].as_u64().unwrap(), n);
     assert_eq!(fc["period"], "2025-Q4");
     let props = &fc["features"][0]["properties"];
@@ -441,7 +443,8 @@ fn gdal_ogrinfo_lists_collections_and_reads_features() {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr = listener.local_addr().unwrap();
-    rt.spawn(async move { axum::serve(listener, app(state())).await.unwrap() });
+    let s = state().with_address(&addr.to_string(), None);
+    rt.spawn(async move { axum::serve(listener, app(s)).await.unwrap() });
     let out = std::process::Command::new("ogrinfo")
         .arg("-ro")
         .arg("-so")
@@ -541,9 +544,13 @@ async fn only_the_apps_own_files_are_served() {
         ("/app.js", "// app.js"),
         ("/js/state.js", "// js/state.js"),
         ("/style.css", "// style.css"),
-        ("/vendor/maplibre-gl.js", "// node_modules/maplibre-gl/dist/maplibre-gl.js"),
+        (
+            "/vendor/maplibre-gl.js",
+            "// node_modules/maplibre-gl/dist/maplibre-gl.js",
+        ),
     ] {
-        let (status, _, body) = send(s.clone(), Request::get(uri).body(Body::empty()).unwrap()).await;
+        let (status, _, body) =
+            send(s.clone(), Request::get(uri).body(Body::empty()).unwrap()).await;
         assert_eq!(status, StatusCode::OK, "{uri}");
         assert_eq!(String::from_utf8_lossy(&body), want, "{uri}");
     }
@@ -581,7 +588,11 @@ async fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
     let mut routed: Vec<(String, String)> = Vec::new();
     for r in wijkradar::api::routes() {
         if r.path.starts_with("/v1") {
-            assert!(!r.operations.is_empty(), "{} has no OpenAPI operation", r.path);
+            assert!(
+                !r.operations.is_empty(),
+                "{} has no OpenAPI operation",
+                r.path
+            );
         }
         for (m, _) in &r.operations {
             routed.push((r.path.to_string(), (*m).to_string()));
@@ -609,14 +620,22 @@ async fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
                 uri
             };
             let (status, _, body) = get(&uri).await;
-            assert_eq!(status, StatusCode::OK, "{uri}: {}", String::from_utf8_lossy(&body));
+            assert_eq!(
+                status,
+                StatusCode::OK,
+                "{uri}: {}",
+                String::from_utf8_lossy(&body)
+            );
         }
     }
     // Every path parameter is declared.
     for (p, ops) in paths {
         for op in ops.as_object().unwrap().values() {
             let declared: Vec<&str> = op["parameters"].as_array().map_or(vec![], |a| {
-                a.iter().filter(|x| x["in"] == "path").map(|x| x["name"].as_str().unwrap()).collect()
+                a.iter()
+                    .filter(|x| x["in"] == "path")
+                    .map(|x| x["name"].as_str().unwrap())
+                    .collect()
             });
             for seg in p.split('/').filter(|s| s.starts_with('{')) {
                 let name = seg.trim_matches(|c| c == '{' || c == '}');
@@ -702,7 +721,7 @@ async fn a_write_in_progress_makes_a_new_intervention_wait_elsewhere_not_in_the_
     lock.lock().unwrap();
     let body = r#"{"naam":"Project","level":"wijken","codes":["WK098325"],"start_date":"2025-01-01","end_date":"2025-06-30"}"#;
     let started = std::time::Instant::now();
-    let (status, headers, _) = send(
+    let (status, headers, _body) = send(
         s.clone(),
         Request::post("/v1/interventions")
             .header(header::CONTENT_TYPE, "application/json")
@@ -710,11 +729,22 @@ async fn a_write_in_progress_makes_a_new_intervention_wait_elsewhere_not_in_the_
             .unwrap(),
     )
     .await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        String::from_utf8_lossy(&_body)
+    );
     assert_eq!(headers.get(header::RETRY_AFTER).unwrap(), "5");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     // Reads go on.
-    let (status, _, _) = send(s.clone(), Request::get("/v1/collections/wijken/items").body(Body::empty()).unwrap()).await;
+    let (status, _, _) = send(
+        s.clone(),
+        Request::get("/v1/collections/wijken/items")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     drop(lock);
     let (status, _, _) = send(
@@ -751,7 +781,11 @@ async fn the_page_cache_is_bounded_and_keyed_by_parameters_not_by_host_or_raw_qu
     }
     let (_, entries_after_hosts) = ds.cache_use();
     // The same page asked with its parameters spelled differently.
-    for q in ["limit=100&offset=0", "offset=0&limit=100", "limit=0100&offset=00"] {
+    for q in [
+        "limit=100&offset=0",
+        "offset=0&limit=100",
+        "limit=0100&offset=00",
+    ] {
         send(
             s.clone(),
             Request::get(format!("/v1/collections/h3-9/items?{q}"))
@@ -765,9 +799,11 @@ async fn the_page_cache_is_bounded_and_keyed_by_parameters_not_by_host_or_raw_qu
     for offset in (0..2000).step_by(20) {
         send(
             s.clone(),
-            Request::get(format!("/v1/collections/h3-9/items?limit=200&offset={offset}"))
-                .body(Body::empty())
-                .unwrap(),
+            Request::get(format!(
+                "/v1/collections/h3-9/items?limit=200&offset={offset}"
+            ))
+            .body(Body::empty())
+            .unwrap(),
         )
         .await;
         assert!(ds.cache_use().0 <= 1 << 20);

@@ -254,9 +254,11 @@ fn klingerberg_overcrowding_and_ownership_rank_at_the_top_of_venlo() {
         "eigendomsconcentratie",
         "kort_ingeschreven",
     ] {
+        // (Disclosure control that holds against differencing hides more: at least half of
+        // the 21 wijken; docs/disclosure.md gives the cost.)
         let rates = wijk_rates(&f.db, ind, "2025-Q4");
         assert!(
-            rates.len() >= 15,
+            rates.len() >= 11,
             "{ind}: only {} wijken published",
             rates.len()
         );
@@ -608,7 +610,10 @@ fn aggregates_before_disclosure_equal_a_plain_group_by() {
             let (v, n) = ua.value(r, m);
             if n > 0.0 {
                 out.insert(
-                    (codes[u as usize].clone(), wijkradar::period::period_label(q)),
+                    (
+                        codes[u as usize].clone(),
+                        wijkradar::period::period_label(q),
+                    ),
                     if value { v } else { n },
                 );
             }
@@ -1120,8 +1125,10 @@ fn two_identical_ingests_started_together_write_one_version() {
     let db = dir.path().join("twice.duckdb");
     let files = vec![extract("brp"), extract("politie")];
     let results: Vec<ingest::Summary> = std::thread::scope(|sc| {
-        let a = sc.spawn(|| ingest::ingest(&db, &files, &f.cat, &f.bounds, &Options::default()).unwrap());
-        let b = sc.spawn(|| ingest::ingest(&db, &files, &f.cat, &f.bounds, &Options::default()).unwrap());
+        let a = sc
+            .spawn(|| ingest::ingest(&db, &files, &f.cat, &f.bounds, &Options::default()).unwrap());
+        let b = sc
+            .spawn(|| ingest::ingest(&db, &files, &f.cat, &f.bounds, &Options::default()).unwrap());
         vec![a.join().unwrap(), b.join().unwrap()]
     });
     let written = results.iter().filter(|s| s.version.is_some()).count();

@@ -218,4 +218,3 @@ pub async fn detail(
     .await??;
     Ok(Json(body))
 }
-

@@ -1,12 +1,12 @@
 //! The wethouder's one-page briefing (HTML, printable) and its map (SVG).
 
 use super::problem::ApiError;
-use super::route::{doc, Route};
+use super::route::Route;
 use super::AppState;
 use crate::charts::{self, html_escape};
 use crate::dataset::Dataset;
 use crate::intervention;
-use crate::score::{self, CLASS_LABELS};
+use crate::score;
 use crate::spatial::Level;
 use axum::extract::{Path, State};
 use axum::http::header;

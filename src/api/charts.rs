@@ -6,7 +6,7 @@ use super::areas::find;
 use super::openapi::{datetime, levels, path_param, query_param};
 use super::problem::ApiError;
 use super::query::{self, Query};
-use super::route::{doc, Route};
+use super::route::Route;
 use super::AppState;
 use crate::charts;
 use crate::dataset::Dataset;
@@ -31,11 +31,51 @@ fn chart_op(id: &str, summary: &str, mut params: Vec<Value>) -> Value {
 /// `/v1/charts/…`.
 pub fn routes() -> Vec<Route> {
     let ind = || json!({"name": "indicator", "in": "query", "required": true, "schema": {"type": "string"}});
-    let fmt = || query_param("f", "svg of png", json!({"type": "string", "enum": ["svg", "png"]}));
+    let fmt = || {
+        query_param(
+            "f",
+            "svg of png",
+            json!({"type": "string", "enum": ["svg", "png"]}),
+        )
+    };
     vec![
-        Route::new("/v1/charts/trend/{level}/{code}", get(trend_chart)).doc("get", chart_op("getTrendChart", "Trendgrafiek van een indicator, met de gemeente als referentie", vec![ind(), fmt()])),
-        Route::new("/v1/charts/distribution/{level}/{code}", get(distribution_chart)).doc("get", chart_op("getDistributionChart", "Verdeling van een indicator over de gebieden van de gemeente", vec![ind(), fmt(), datetime()])),
-        Route::new("/v1/charts/contributions/{level}/{code}", get(contributions_chart)).doc("get", chart_op("getContributionsChart", "Bijdragen per indicator aan de index", vec![fmt(), datetime(), query_param("theme", "Thema", json!({"type": "string"})), query_param("reference", "alle of gemeente", json!({"type": "string"}))])),
+        Route::new("/v1/charts/trend/{level}/{code}", get(trend_chart)).doc(
+            "get",
+            chart_op(
+                "getTrendChart",
+                "Trendgrafiek van een indicator, met de gemeente als referentie",
+                vec![ind(), fmt()],
+            ),
+        ),
+        Route::new(
+            "/v1/charts/distribution/{level}/{code}",
+            get(distribution_chart),
+        )
+        .doc(
+            "get",
+            chart_op(
+                "getDistributionChart",
+                "Verdeling van een indicator over de gebieden van de gemeente",
+                vec![ind(), fmt(), datetime()],
+            ),
+        ),
+        Route::new(
+            "/v1/charts/contributions/{level}/{code}",
+            get(contributions_chart),
+        )
+        .doc(
+            "get",
+            chart_op(
+                "getContributionsChart",
+                "Bijdragen per indicator aan de index",
+                vec![
+                    fmt(),
+                    datetime(),
+                    query_param("theme", "Thema", json!({"type": "string"})),
+                    query_param("reference", "alle of gemeente", json!({"type": "string"})),
+                ],
+            ),
+        ),
     ]
 }
 
@@ -249,7 +289,12 @@ pub async fn contributions_chart(
             .contributions
             .iter()
             .filter(|c| c.weight > 0.0)
-            .map(|c| (charts::short_label(&ds.indicator_name(&c.indicator)), c.contribution))
+            .map(|c| {
+                (
+                    charts::short_label(&ds.indicator_name(&c.indicator)),
+                    c.contribution,
+                )
+            })
             .collect();
         items.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
         items.truncate(10);
@@ -273,4 +318,3 @@ pub async fn contributions_chart(
     })
     .await?
 }
-

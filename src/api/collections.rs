@@ -378,7 +378,9 @@ pub fn items_page(
         .filter(|&u| {
             let b = ds.units[u].bbox;
             bbox.is_none_or(|q| b[0] <= q[2] && b[2] >= q[0] && b[1] <= q[3] && b[3] >= q[1])
-                && p.gemeente.as_ref().is_none_or(|g| &ds.units[u].gemeente == g)
+                && p.gemeente
+                    .as_ref()
+                    .is_none_or(|g| &ds.units[u].gemeente == g)
         })
         .collect();
     let page: Vec<usize> = matched.iter().copied().skip(offset).take(limit).collect();
@@ -394,7 +396,12 @@ pub fn items_page(
     if let Some(b) = bbox {
         keep.push(format!(
             "bbox={}",
-            urlencode(&b.iter().map(ToString::to_string).collect::<Vec<_>>().join(","))
+            urlencode(
+                &b.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
         ));
     }
     keep.push(format!("datetime={}", urlencode(&ds.periods[period])));

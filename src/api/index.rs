@@ -100,4 +100,3 @@ pub async fn ranking(
     .await??;
     Ok(Json(v))
 }
-

@@ -69,8 +69,7 @@ pub async fn add_intervention(
             &body.codes,
             &body.start_date,
             &body.end_date,
-        )
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        )?;
         st.reload_if_changed();
         Ok::<i32, ApiError>(id)
     })
@@ -100,4 +99,3 @@ pub async fn effect(
     .await??;
     Ok(Json(v))
 }
-

@@ -252,7 +252,9 @@ pub fn app_with(state: AppState, l: Limits) -> Router {
             tower::ServiceBuilder::new()
                 .layer(axum::error_handling::HandleErrorLayer::new(overloaded))
                 .load_shed()
-                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(l.concurrency))
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                    l.concurrency,
+                ))
                 .timeout(l.timeout),
         )
         .layer(axum::middleware::from_fn(common_headers))

@@ -23,10 +23,7 @@ pub fn path_param(name: &str, desc: &str) -> Value {
 /// The level ids (collections).
 #[must_use]
 pub fn levels_schema() -> Value {
-    let ids: Vec<&str> = crate::spatial::Level::ALL
-        .iter()
-        .map(|l| l.id())
-        .collect();
+    let ids: Vec<&str> = crate::spatial::Level::ALL.iter().map(|l| l.id()).collect();
     json!({"type": "string", "enum": ids})
 }
 
@@ -48,10 +45,8 @@ pub fn datetime() -> Value {
 
 /// `/v1/openapi.json`.
 pub fn routes() -> Vec<Route> {
-    vec![Route::new("/v1/openapi.json", get(document)).doc(
-        "get",
-        doc("getOpenApi", "Dit document", vec![], "OpenAPI"),
-    )]
+    vec![Route::new("/v1/openapi.json", get(document))
+        .doc("get", doc("getOpenApi", "Dit document", vec![], "OpenAPI"))]
 }
 
 /// The document for these routes.

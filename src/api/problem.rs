@@ -100,8 +100,10 @@ impl IntoResponse for ApiError {
         )
             .into_response();
         if matches!(self, Self::Busy) {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
         }
         res
     }

@@ -38,7 +38,13 @@ impl Route {
 /// A JSON operation: `200` with `description`, and problem responses for 400 and 404.
 #[must_use]
 pub fn doc(operation_id: &str, summary: &str, parameters: Vec<Value>, description: &str) -> Value {
-    doc_as(operation_id, summary, parameters, description, "application/json")
+    doc_as(
+        operation_id,
+        summary,
+        parameters,
+        description,
+        "application/json",
+    )
 }
 
 /// As [`doc`], with another content type for the `200` response.

@@ -38,7 +38,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(web: &Path) -> Router<S> {
     }
     let vendor = web.join("node_modules/maplibre-gl/dist");
     for file in VENDOR_FILES {
-        r = r.route_service(&format!("/vendor/{file}"), ServeFile::new(vendor.join(file)));
+        r = r.route_service(
+            &format!("/vendor/{file}"),
+            ServeFile::new(vendor.join(file)),
+        );
     }
     r
 }

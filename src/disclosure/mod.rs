@@ -332,32 +332,33 @@ pub fn protect(s: &Structure, p: Params, n: &[Option<f64>]) -> Vec<Status> {
 
 /// Which counts an attacker knows from published ones: published counts (and units
 /// without data), and every count that follows from a cover (a whole and all but one of its
-/// parts, or all parts). The total over all data is taken as known. Returns, per unit,
+/// parts, or all parts). The total over all data is a virtual unit with index `s.len()`: it
+/// is known once every top unit of one family is. Returns, per unit and for the total,
 /// whether it is known and, for a hidden one, the cover it follows from.
 #[must_use]
 pub fn derivable(s: &Structure, status: &[Status]) -> (Vec<bool>, Vec<Option<usize>>) {
+    let total = status.len();
     let mut known: Vec<bool> = status
         .iter()
         .map(|st| matches!(st, Status::Published | Status::Absent))
         .collect();
-    let mut via = vec![None; status.len()];
+    known.push(false);
+    let mut via = vec![None; total + 1];
     loop {
         let mut changed = false;
         for (i, c) in s.covers.iter().enumerate() {
-            let whole_known = c.whole.is_none_or(|w| known[w as usize]);
+            let w = c.whole.map_or(total, |w| w as usize);
             let mut unknown = c.parts.iter().filter(|&&x| !known[x as usize]);
-            match (whole_known, unknown.next(), unknown.next()) {
+            match (known[w], unknown.next(), unknown.next()) {
                 (true, Some(&only), None) => {
                     known[only as usize] = true;
                     via[only as usize] = Some(i);
                     changed = true;
                 }
                 (false, None, _) => {
-                    if let Some(w) = c.whole {
-                        known[w as usize] = true;
-                        via[w as usize] = Some(i);
-                        changed = true;
-                    }
+                    known[w] = true;
+                    via[w] = Some(i);
+                    changed = true;
                 }
                 _ => {}
             }
@@ -368,30 +369,31 @@ pub fn derivable(s: &Structure, status: &[Status]) -> (Vec<bool>, Vec<Option<usi
     }
 }
 
-/// The published count whose hiding breaks the derivation of unit `u`: a published count
-/// of the cover `u` follows from, or else one that breaks the derivation of another hidden
-/// count of that cover.
+/// The published count whose hiding breaks the derivation of unit `u` (or of the total,
+/// `u == s.len()`): a published count of the cover `u` follows from, or else one that breaks
+/// the derivation of another hidden count (or the total) in that cover.
 fn breaker(
     s: &Structure,
     status: &[Status],
     known: &[bool],
     via: &[Option<usize>],
-    u: u32,
-    smallest_published: &dyn Fn(&[Status], &Cover, u32) -> Option<u32>,
+    u: usize,
+    smallest_published: &dyn Fn(&[Status], &Cover, usize) -> Option<u32>,
     depth: usize,
 ) -> Option<u32> {
-    let c = &s.covers[via[u as usize]?];
+    let c = &s.covers[via[u]?];
     if let Some(y) = smallest_published(status, c, u) {
         return Some(y);
     }
     if depth > 32 {
         return None;
     }
+    let total = s.len();
     c.parts
         .iter()
-        .copied()
-        .chain(c.whole)
-        .filter(|&x| x != u && known[x as usize] && status[x as usize] != Status::Published)
+        .map(|&x| x as usize)
+        .chain(std::iter::once(c.whole.map_or(total, |w| w as usize)))
+        .filter(|&x| x != u && known[x] && (x == total || status[x] != Status::Published))
         .find_map(|x| breaker(s, status, known, via, x, smallest_published, depth + 1))
 }
 
@@ -399,10 +401,11 @@ fn breaker(
 /// e.g. a share of nearly 100 %; empty for none).
 ///
 /// Complementary suppression works on the relations an attacker has ([`Structure::covers`]
-/// and nested pairs): for every cover whose whole is known (published or derivable), the
-/// parts not known must add up to 0 or at least the threshold of their level; for every
-/// nested pair of known counts, the difference likewise. Where not, the smallest published
-/// part is hidden as well, until nothing changes.
+/// and nested pairs): no hidden count below its threshold may follow from published ones;
+/// for every cover whose whole is known (published or derivable), the parts not known must
+/// add up to 0 or at least the threshold of their level; for every nested pair of known
+/// counts, the difference likewise. Where not, the smallest published count of the relation
+/// is hidden as well, until nothing changes.
 #[must_use]
 pub fn protect_with(s: &Structure, p: Params, n: &[Option<f64>], force: &[bool]) -> Vec<Status> {
     let mut status: Vec<Status> = n
@@ -416,13 +419,14 @@ pub fn protect_with(s: &Structure, p: Params, n: &[Option<f64>], force: &[bool])
             Some(_) => Status::Published,
         })
         .collect();
+    let total = s.len();
     let val = |u: u32| n[u as usize].unwrap_or(0.0);
-    let smallest_published = |status: &[Status], c: &Cover, not: u32| {
+    let smallest_published = |status: &[Status], c: &Cover, not: usize| {
         c.parts
             .iter()
             .copied()
             .chain(c.whole)
-            .filter(|&x| x != not && status[x as usize] == Status::Published)
+            .filter(|&x| x as usize != not && status[x as usize] == Status::Published)
             .min_by(|&a, &b| val(a).total_cmp(&val(b)).then(a.cmp(&b)))
     };
     loop {
@@ -430,15 +434,11 @@ pub fn protect_with(s: &Structure, p: Params, n: &[Option<f64>], force: &[bool])
         let mut changed = false;
         // A hidden count below its threshold that follows from published ones: hide one more
         // count of the relation it follows from.
-        for u in 0..s.len() {
-            let x = u32::try_from(u).unwrap_or(u32::MAX);
-            let v = val(x);
-            if status[u] != Status::Published
-                && known[u]
-                && v > 0.0
-                && v < p.threshold(s.levels[u])
+        for u in 0..total {
+            let v = n[u].unwrap_or(0.0);
+            if status[u] != Status::Published && known[u] && v > 0.0 && v < p.threshold(s.levels[u])
             {
-                if let Some(y) = breaker(s, &status, &known, &via, x, &smallest_published, 0) {
+                if let Some(y) = breaker(s, &status, &known, &via, u, &smallest_published, 0) {
                     status[y as usize] = Status::Secondary;
                     changed = true;
                 }
@@ -449,13 +449,26 @@ pub fn protect_with(s: &Structure, p: Params, n: &[Option<f64>], force: &[bool])
         }
         for c in &s.covers {
             let whole = match c.whole {
-                None => c.parts.iter().map(|&x| val(x)).sum::<f64>(),
+                None if known[total] => c.parts.iter().map(|&x| val(x)).sum::<f64>(),
                 Some(w) if known[w as usize] => val(w),
-                Some(_) => continue,
+                _ => continue,
             };
-            let visible: f64 = c.parts.iter().filter(|&&x| known[x as usize]).map(|&x| val(x)).sum();
+            let mut any_known = false;
+            let visible: f64 = c
+                .parts
+                .iter()
+                .filter(|&&x| known[x as usize])
+                .inspect(|_| any_known = true)
+                .map(|&x| val(x))
+                .sum();
+            // With no part known the rest is the whole itself, which is known already.
+            if !any_known {
+                continue;
+            }
             let residual = whole - visible;
-            let Some(&first) = c.parts.first() else { continue };
+            let Some(&first) = c.parts.first() else {
+                continue;
+            };
             let thr = p.threshold(s.levels[first as usize]);
             if residual > 0.0 && residual < thr {
                 let smallest = c
@@ -469,9 +482,20 @@ pub fn protect_with(s: &Structure, p: Params, n: &[Option<f64>], force: &[bool])
                     (None, Some(w)) if status[w as usize] == Status::Published => {
                         status[w as usize] = Status::Secondary;
                     }
-                    // Nothing published to hide here: the whole is known through other
-                    // relations, which the next round closes.
-                    _ => continue,
+                    (None, None) => {
+                        match breaker(s, &status, &known, &via, total, &smallest_published, 0) {
+                            Some(y) => status[y as usize] = Status::Secondary,
+                            None => continue,
+                        }
+                    }
+                    // The whole is known through other relations: break that derivation.
+                    (None, Some(w)) => {
+                        match breaker(s, &status, &known, &via, w as usize, &smallest_published, 0)
+                        {
+                            Some(y) => status[y as usize] = Status::Secondary,
+                            None => continue,
+                        }
+                    }
                 }
                 changed = true;
             }
@@ -479,7 +503,9 @@ pub fn protect_with(s: &Structure, p: Params, n: &[Option<f64>], force: &[bool])
         for &(sub, sup) in &s.pairs {
             if known[sub as usize] && known[sup as usize] {
                 let d = val(sup) - val(sub);
-                let thr = p.threshold(s.levels[sub as usize]).max(p.threshold(s.levels[sup as usize]));
+                let thr = p
+                    .threshold(s.levels[sub as usize])
+                    .max(p.threshold(s.levels[sup as usize]));
                 if d > 0.0 && d < thr {
                     if status[sub as usize] == Status::Published {
                         status[sub as usize] = Status::Secondary;
@@ -581,7 +607,10 @@ mod tests {
         let parent = vec![None, Some(0), None, None];
         let m = vec![vec![0, 1, 2], vec![0, 1, 2], vec![0, 1, 3]];
         let s = Structure::new(levels, parent, &m);
-        assert!(s.covers.contains(&Cover { whole: None, parts: vec![2, 3] }));
+        assert!(s.covers.contains(&Cover {
+            whole: None,
+            parts: vec![2, 3]
+        }));
         let n = [Some(40.0), Some(40.0), Some(36.0), Some(4.0)];
         let st = protect(&s, Params::default(), &n);
         assert_eq!(st[3], Status::Primary);
@@ -595,10 +624,21 @@ mod tests {
         let parent = vec![None, None, None];
         let m = vec![vec![0, 1], vec![0, 1], vec![0, 2]];
         let s = Structure::new(levels, parent, &m);
-        assert!(s.covers.contains(&Cover { whole: Some(0), parts: vec![1, 2] }));
+        assert!(s.covers.contains(&Cover {
+            whole: Some(0),
+            parts: vec![1, 2]
+        }));
         // buurt 30, pc6 1 = 27 (published), pc6 2 = 3: buurt − pc6 1 reveals pc6 2.
         let n = [Some(30.0), Some(27.0), Some(3.0)];
-        let st = protect(&s, Params { k: 10, k_fine: 20, round_to: 5 }, &n);
+        let st = protect(
+            &s,
+            Params {
+                k: 10,
+                k_fine: 20,
+                round_to: 5,
+            },
+            &n,
+        );
         assert_eq!(st[2], Status::Primary);
         assert_ne!(st[1], Status::Published);
     }
@@ -725,8 +765,9 @@ mod tests {
             }
             // Every relation with a known whole leaves its unknown parts at 0 or ≥ threshold.
             for c in &s.covers {
-                let whole_known = c.whole.is_none_or(|w| known[w as usize]);
+                let whole_known = c.whole.map_or(known[s.len()], |w| known[w as usize]);
                 if !whole_known { continue; }
+                if c.parts.iter().all(|&x| !known[x as usize]) { continue; }
                 let rest: f64 = c.parts.iter().filter(|&&x| !known[x as usize]).map(|&x| n[x as usize].unwrap_or(0.0)).sum();
                 let thr = p.threshold(s.levels[c.parts[0] as usize]);
                 prop_assert!(rest == 0.0 || rest >= thr, "{c:?} leaves {rest}");

@@ -46,4 +46,3 @@ pub enum IngestError {
     #[error("stopped: an earlier part of the extracts had an error")]
     Stopped,
 }
-

@@ -90,4 +90,3 @@ impl<'a> Locator<'a> {
         std::mem::take(&mut *self.lock())
     }
 }
-

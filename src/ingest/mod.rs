@@ -14,9 +14,9 @@ pub mod read;
 mod summary;
 
 pub use error::{IngestError, RowError};
-pub use summary::{FileSummary, Summary};
 pub use geometry::{unit_code, unit_codes, UnitRow};
 pub use locate::Locator;
+pub use summary::{FileSummary, Summary};
 
 pub use pass::Split;
 
@@ -252,7 +252,10 @@ pub fn ingest(
         };
         let writer = writer.take()?;
         // Under the lock: an identical ingest that finished meanwhile wrote this version.
-        if writer.latest_version()?.is_some_and(|(_, f)| f == fingerprint) {
+        if writer
+            .latest_version()?
+            .is_some_and(|(_, f)| f == fingerprint)
+        {
             return Ok::<_, IngestError>(None);
         }
         let (version, body) = writer.commit(|tx| {
@@ -474,4 +477,3 @@ pub fn aggregate_files(
     let (ua, _, _) = read_all(&files, cat, bounds, false, false, split)?;
     Ok(ua)
 }
-

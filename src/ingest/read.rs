@@ -3,8 +3,8 @@
 //! copied into an error message.
 
 use super::error::{IngestError, RowError};
-use crate::period::{civil_from_days, days_from_civil, parse_date, quarter_index};
 use crate::catalogue::{identifier_term, protected_term, ColumnType, Source, COMMON_COLUMNS};
+use crate::period::{civil_from_days, days_from_civil, parse_date, quarter_index};
 use duckdb::arrow::array::{
     Array, ArrayRef, Date32Array, Float64Array, Int32Array, Int64Array, StringArray,
 };
@@ -209,7 +209,6 @@ pub fn parse_number(raw: &[u8]) -> Option<f64> {
     }
     Some(if neg { -v } else { v })
 }
-
 
 fn trim(mut s: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = s {
@@ -1305,7 +1304,6 @@ mod tests {
             assert_eq!(parse_number(bad), None, "{}", String::from_utf8_lossy(bad));
         }
     }
-
 
     #[test]
     fn quoted_fields_split() {

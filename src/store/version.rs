@@ -188,7 +188,9 @@ fn write_figures(
         .iter()
         .filter(|f| f.status == Status::Published)
         .collect();
-    shown.par_sort_unstable_by_key(|f| (units.levels[f.unit as usize], f.period, f.unit, f.indicator));
+    shown.par_sort_unstable_by_key(|f| {
+        (units.levels[f.unit as usize], f.period, f.unit, f.indicator)
+    });
     let mut app = tx.appender("aggregate")?;
     let batches: Vec<RecordBatch> = shown
         .par_chunks(shown.len().div_ceil(rayon::current_num_threads()).max(1))
@@ -199,14 +201,18 @@ fn write_figures(
     }
     app.flush()?;
     drop(app);
-    let (q0, q1) = published
-        .iter()
-        .fold((u16::MAX, 0), |(a, b), f| (a.min(f.period), b.max(f.period)));
+    let (q0, q1) = published.iter().fold((u16::MAX, 0), |(a, b), f| {
+        (a.min(f.period), b.max(f.period))
+    });
     let (nq, ni) = (usize::from(q1.saturating_sub(q0)) + 1, ids.len());
     let idx = |level: Level, q: u16, i: usize| (level as usize * nq + usize::from(q - q0)) * ni + i;
     let mut dense: Vec<[i64; 4]> = vec![[0; 4]; Level::ALL.len() * nq * ni];
     for f in published {
-        let e = &mut dense[idx(units.levels[f.unit as usize], f.period, usize::from(f.indicator))];
+        let e = &mut dense[idx(
+            units.levels[f.unit as usize],
+            f.period,
+            usize::from(f.indicator),
+        )];
         e[0] += 1;
         if f.status == Status::Published {
             e[1] += 1;
@@ -368,7 +374,6 @@ fn figures_batch(
     ];
     RecordBatch::try_from_iter(names.into_iter().zip(cols)).map_err(arrow_err)
 }
-
 
 #[cfg(test)]
 mod tests {
