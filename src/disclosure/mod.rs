@@ -369,6 +369,9 @@ pub fn derivable(s: &Structure, status: &[Status]) -> (Vec<bool>, Vec<Option<usi
     }
 }
 
+/// Picks the published count of a cover to hide (not the given unit).
+type Pick<'a> = dyn Fn(&[Status], &Cover, usize) -> Option<u32> + 'a;
+
 /// The published count whose hiding breaks the derivation of unit `u` (or of the total,
 /// `u == s.len()`): a published count of the cover `u` follows from, or else one that breaks
 /// the derivation of another hidden count (or the total) in that cover.
@@ -378,7 +381,7 @@ fn breaker(
     known: &[bool],
     via: &[Option<usize>],
     u: usize,
-    smallest_published: &dyn Fn(&[Status], &Cover, usize) -> Option<u32>,
+    smallest_published: &Pick<'_>,
     depth: usize,
 ) -> Option<u32> {
     let c = &s.covers[via[u]?];
