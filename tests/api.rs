@@ -809,3 +809,63 @@ async fn the_page_cache_is_bounded_and_keyed_by_parameters_not_by_host_or_raw_qu
         assert!(ds.cache_use().0 <= 1 << 20);
     }
 }
+
+#[tokio::test]
+async fn cors_only_for_configured_origins_and_security_headers_everywhere() {
+    let req = |uri: &str, origin: &str| {
+        Request::get(uri)
+            .header(header::ORIGIN, origin)
+            .body(Body::empty())
+            .unwrap()
+    };
+    // By default no web page elsewhere may read the data; the OpenAPI document stays public.
+    let (_, h, _) = send(
+        state(),
+        req("/v1/collections/wijken/items", "https://evil.example"),
+    )
+    .await;
+    assert!(h.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    let (_, h, _) = send(state(), req("/v1/openapi.json", "https://evil.example")).await;
+    assert_eq!(h.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(), "*");
+    // A configured origin may, another still may not.
+    let s = state().with_cors(&["https://analyse.example.nl"]);
+    let (_, h, _) = send(
+        s.clone(),
+        req("/v1/collections/wijken/items", "https://analyse.example.nl"),
+    )
+    .await;
+    assert_eq!(
+        h.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(),
+        "https://analyse.example.nl"
+    );
+    let (_, h, _) = send(
+        s,
+        req("/v1/collections/wijken/items", "https://evil.example"),
+    )
+    .await;
+    assert!(h.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    // Security headers on every response, HSTS behind HTTPS.
+    for uri in ["/v1", "/v1/nope", "/briefing/GM0983"] {
+        let (_, h, _) = send(state(), Request::get(uri).body(Body::empty()).unwrap()).await;
+        let csp = h
+            .get(header::CONTENT_SECURITY_POLICY)
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert!(
+            csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+            "{uri}: {csp}"
+        );
+        assert_eq!(h.get(header::X_CONTENT_TYPE_OPTIONS).unwrap(), "nosniff");
+        assert!(h.get(header::STRICT_TRANSPORT_SECURITY).is_none());
+    }
+    let (_, h, _) = send(
+        state(),
+        Request::get("/v1")
+            .header("x-forwarded-proto", "https")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(h.get(header::STRICT_TRANSPORT_SECURITY).is_some());
+}

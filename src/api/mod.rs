@@ -40,6 +40,9 @@ pub struct AppState {
     pub hosts: Arc<Vec<String>>,
     /// Scheme and authority for links otherwise (`http://127.0.0.1:8080`).
     pub public_url: Arc<String>,
+    /// Web origins that may read the API from a browser (CORS); none by default. The OpenAPI
+    /// document is readable from anywhere.
+    pub cors_origins: Arc<Vec<String>>,
 }
 
 fn file_stamp(p: &Path) -> Option<(SystemTime, u64)> {
@@ -58,9 +61,24 @@ impl AppState {
             web,
             hosts: Arc::new(vec!["127.0.0.1:8080".into(), "localhost:8080".into()]),
             public_url: Arc::new("http://127.0.0.1:8080".into()),
+            cors_origins: Arc::new(
+                std::env::var("WIJKRADAR_CORS_ORIGINS")
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_string())
+                    .filter(|o| !o.is_empty())
+                    .collect(),
+            ),
         };
         s.reload_if_changed();
         s
+    }
+
+    /// Lets these web origins read the API from a browser (`https://analyse.example.nl`).
+    #[must_use]
+    pub fn with_cors(mut self, origins: &[&str]) -> Self {
+        self.cors_origins = Arc::new(origins.iter().map(|o| (*o).to_string()).collect());
+        self
     }
 
     /// Answers to `addr` (and `localhost` on its port) and, when given, links to
@@ -134,8 +152,22 @@ impl AppState {
     }
 }
 
-async fn common_headers(req: Request<axum::body::Body>, next: Next) -> Response {
-    let is_v1 = req.uri().path().starts_with("/v1");
+async fn common_headers(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request<axum::body::Body>,
+    next: Next,
+) -> Response {
+    let path = req.uri().path().to_string();
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .map(str::to_string);
+    let https = req
+        .headers()
+        .get("x-forwarded-proto")
+        .is_some_and(|p| p == "https")
+        || state.public_url.starts_with("https://");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(
@@ -153,13 +185,27 @@ async fn common_headers(req: Request<axum::body::Body>, next: Next) -> Response 
     );
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'self'; img-src 'self' data: blob: https:; style-src 'self' 'unsafe-inline'; worker-src 'self' blob:; connect-src 'self' https:"),
+        HeaderValue::from_static("default-src 'self'; script-src 'self'; img-src 'self' data: blob: https:; style-src 'self' 'unsafe-inline'; worker-src 'self' blob:; connect-src 'self' https:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"),
     );
-    if is_v1 {
+    if https {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    // CORS: the OpenAPI document for anyone; the data only for configured origins.
+    if path == "/v1/openapi.json" {
         h.insert(
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
             HeaderValue::from_static("*"),
         );
+    } else if path.starts_with("/v1") {
+        if let Some(o) = origin.filter(|o| state.cors_origins.iter().any(|x| x == o)) {
+            if let Ok(v) = HeaderValue::from_str(&o) {
+                h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+            }
+        }
+        h.append(header::VARY, HeaderValue::from_static("origin"));
     }
     res
 }
@@ -242,7 +288,7 @@ pub fn app_with(state: AppState, l: Limits) -> Router {
     for r in routes() {
         api = api.route(r.path, r.handler);
     }
-    api.with_state(state)
+    api.with_state(state.clone())
         .merge(statics::router(&web))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(l.body_bytes))
@@ -257,7 +303,7 @@ pub fn app_with(state: AppState, l: Limits) -> Router {
                 ))
                 .timeout(l.timeout),
         )
-        .layer(axum::middleware::from_fn(common_headers))
+        .layer(axum::middleware::from_fn_with_state(state, common_headers))
         .layer(tower_http::compression::CompressionLayer::new())
 }
 
