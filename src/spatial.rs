@@ -662,6 +662,39 @@ mod tests {
         assert!(b.locate(3.0, 53.5).is_none());
     }
 
+    /// RD New against RDNAPTRANS™2018 (the certified PyPI implementation `pyrdnap`, variant
+    /// 2, ellipsoidal height 0; values written by `scripts/rd_reference.py`), among them the
+    /// RD origin Amersfoort (155 000, 463 000). The approximation used here stays within 0.5 m
+    /// (README: median 0.30 m, 95th percentile 0.42 m, maximum 0.47 m over 400 random points
+    /// in the Netherlands); the round trip within 0.01 m.
+    #[test]
+    fn rd_new_is_within_half_a_metre_of_rdnaptrans() {
+        let oracle = [
+            (5.387_206_21, 52.155_174_40, 155_000.175, 463_000.168), // Amersfoort, the RD origin
+            (6.17, 51.37, 209_509.593, 375_938.627),                 // Venlo
+            (4.6368, 52.3806, 103_906.968, 488_346.183),             // Haarlem
+            (6.5665, 53.2194, 233_769.654, 582_065.305),             // Groningen
+            (5.4697, 51.4416, 160_735.892, 383_614.797),             // Eindhoven
+            (5.1214, 52.0907, 136_783.753, 455_860.153),             // Utrecht
+            (4.4777, 51.9244, 92_438.470, 437_715.991),              // Rotterdam
+            (5.69, 50.85, 176_325.360, 317_840.169),                 // Maastricht
+            (5.75, 53.45, 179_103.544, 607_145.681),                 // Wadden
+            (3.6, 51.35, 30_502.322, 374_945.700),                   // Zeeuws-Vlaanderen
+            (6.09, 52.52, 202_700.951, 503_823.917),                 // Zwolle
+        ];
+        for (lon, lat, x, y) in oracle {
+            let (rx, ry) = wgs84_to_rd(lon, lat);
+            let err = (rx - x).hypot(ry - y);
+            assert!(err < 0.5, "({lon}, {lat}): {err:.3} m off");
+            let (blon, blat) = rd_to_wgs84(rx, ry);
+            let (bx, by) = wgs84_to_rd(blon, blat);
+            assert!(
+                (bx - rx).hypot(by - ry) < 0.01,
+                "round trip at ({lon}, {lat})"
+            );
+        }
+    }
+
     #[test]
     fn h3_parents_nest() {
         let cells = h3_cells(6.17, 51.37).unwrap();

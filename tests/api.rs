@@ -869,3 +869,75 @@ async fn cors_only_for_configured_origins_and_security_headers_everywhere() {
     .await;
     assert!(h.get(header::STRICT_TRANSPORT_SECURITY).is_some());
 }
+
+/// OGC API Features Part 2: RD New on request, with Content-Crs, the bbox in RD New, the
+/// collections listing both CRSs, and a 400 for any other.
+#[tokio::test]
+async fn features_in_rd_new_on_request() {
+    const RD: &str = "http://www.opengis.net/def/crs/EPSG/0/28992";
+    let c = get_json("/v1/conformance").await;
+    assert!(c["conformsTo"]
+        .to_string()
+        .contains("ogcapi-features-2/1.0/conf/crs"));
+    let col = get_json("/v1/collections/wijken").await;
+    assert!(col["crs"].as_array().unwrap().iter().any(|x| x == RD));
+    assert!(col["storageCrs"].is_string());
+    let enc = |s: &str| s.replace(':', "%3A").replace('/', "%2F");
+    let (status, headers, body) = get(&format!(
+        "/v1/collections/wijken/items/WK098325?crs={}",
+        enc(RD)
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers.get("content-crs").unwrap(), &format!("<{RD}>"));
+    let rd: Value = serde_json::from_slice(&body).unwrap();
+    let wgs = get_json("/v1/collections/wijken/items/WK098325").await;
+    let first = |f: &Value| -> Vec<f64> {
+        let g = &f["geometry"];
+        let ring = if g["type"] == "Polygon" {
+            &g["coordinates"][0]
+        } else {
+            &g["coordinates"][0][0]
+        };
+        ring[0]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    let (p, q) = (first(&rd), first(&wgs));
+    // Klingerberg lies in the east of Venlo: x about 209 km, y about 376 km, x east first.
+    assert!(
+        (205_000.0..215_000.0).contains(&p[0]) && (370_000.0..380_000.0).contains(&p[1]),
+        "{p:?}"
+    );
+    let (x, y) = wijkradar::spatial::wgs84_to_rd(q[0], q[1]);
+    assert!((x - p[0]).abs() < 0.01 && (y - p[1]).abs() < 0.01);
+    // A bbox in RD New around that point finds Klingerberg; the page links keep the CRS.
+    let bbox = format!(
+        "{},{},{},{}",
+        p[0] - 50.0,
+        p[1] - 50.0,
+        p[0] + 50.0,
+        p[1] + 50.0
+    );
+    let fc = get_json(&format!(
+        "/v1/collections/wijken/items?bbox={bbox}&bbox-crs={}&crs={}",
+        enc(RD),
+        enc(RD)
+    ))
+    .await;
+    assert!(fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["id"] == "WK098325"));
+    assert!(fc["links"][0]["href"].as_str().unwrap().contains("crs="));
+    let (status, headers, _) = get("/v1/collections/wijken/items?crs=EPSG%3A3857").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        headers.get(header::CONTENT_TYPE).unwrap(),
+        "application/problem+json"
+    );
+}

@@ -27,15 +27,16 @@ pub fn routes() -> Vec<Route> {
         Route::new("/v1/collections/{collectionId}", get(collection)).doc("get", doc("describeCollection", "Eén collectie", vec![levels("collectionId"), f()], "Collectie")),
         Route::new("/v1/collections/{collectionId}/items", get(items)).doc("get", doc_as("getFeatures", "Features van een niveau in een kwartaal", vec![
             levels("collectionId"),
-            query_param("bbox", "minLon,minLat,maxLon,maxLat (CRS84)", json!({"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 6})),
+            query_param("bbox", "minLon,minLat,maxLon,maxLat (CRS84), of minX,minY,maxX,maxY met bbox-crs", json!({"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 6})),
+            query_param("bbox-crs", "CRS van bbox: CRS84 (standaard) of http://www.opengis.net/def/crs/EPSG/0/28992", json!({"type": "string", "enum": [CRS84, RD_NEW]})),
             datetime(),
             query_param("limit", "Aantal features per pagina; groter dan 10000 wordt 10000", json!({"type": "integer", "minimum": 1, "default": 1000})),
             query_param("offset", "Startpositie (volg de next-link)", json!({"type": "integer", "minimum": 0, "default": 0})),
             query_param("gemeente", "Alleen gebieden van deze gemeente (GM0983)", json!({"type": "string"})),
-            query_param("crs", "Alleen CRS84", json!({"type": "string"})),
+            query_param("crs", "CRS van de geometrie: CRS84 (standaard) of RD New", json!({"type": "string", "enum": [CRS84, RD_NEW]})),
             f(),
         ], "GeoJSON FeatureCollection met numberMatched, numberReturned en links", "application/geo+json")),
-        Route::new("/v1/collections/{collectionId}/items/{featureId}", get(item)).doc("get", doc_as("getFeature", "Eén feature", vec![levels("collectionId"), path_param("featureId", "Code van het gebied"), datetime(), f()], "GeoJSON Feature", "application/geo+json")),
+        Route::new("/v1/collections/{collectionId}/items/{featureId}", get(item)).doc("get", doc_as("getFeature", "Eén feature", vec![levels("collectionId"), path_param("featureId", "Code van het gebied"), datetime(), query_param("crs", "CRS84 of RD New", json!({"type": "string", "enum": [CRS84, RD_NEW]})), f()], "GeoJSON Feature", "application/geo+json")),
     ]
 }
 
@@ -44,6 +45,62 @@ pub const MAX_LIMIT: usize = 10_000;
 /// Default `limit`.
 pub const DEFAULT_LIMIT: usize = 1_000;
 const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+const RD_NEW: &str = "http://www.opengis.net/def/crs/EPSG/0/28992";
+
+/// The coordinate reference systems the API serves (OGC API Features Part 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Crs {
+    /// WGS84 longitude, latitude (the storage CRS).
+    Crs84,
+    /// RD New (EPSG:28992): x east, y north, metres.
+    RdNew,
+}
+
+impl Crs {
+    /// Reads a `crs` or `bbox-crs` value (the URI, or `EPSG:28992` / `CRS84` for short).
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            CRS84 | "CRS84" | "OGC:CRS84" | "http://www.opengis.net/def/crs/EPSG/0/4326" => {
+                Some(Self::Crs84)
+            }
+            RD_NEW | "EPSG:28992" => Some(Self::RdNew),
+            _ => None,
+        }
+    }
+
+    /// The URI.
+    #[must_use]
+    pub fn uri(self) -> &'static str {
+        match self {
+            Self::Crs84 => CRS84,
+            Self::RdNew => RD_NEW,
+        }
+    }
+}
+
+/// A stored (CRS84) GeoJSON geometry in `crs`: RD New coordinates to the centimetre.
+fn geometry_in(geometry: &str, crs: Crs) -> String {
+    use geo::MapCoords;
+    if crs == Crs::Crs84 {
+        return geometry.to_string();
+    }
+    let parsed = geometry
+        .parse::<geojson::Geometry>()
+        .ok()
+        .and_then(|g| geo::Geometry::<f64>::try_from(g).ok());
+    let Some(g) = parsed else {
+        return geometry.to_string();
+    };
+    let rd = g.map_coords(|c| {
+        let (x, y) = crate::spatial::wgs84_to_rd(c.x, c.y);
+        geo::Coord {
+            x: (x * 100.0).round() / 100.0,
+            y: (y * 100.0).round() / 100.0,
+        }
+    });
+    serde_json::to_string(&geojson::Geometry::from(&rd)).unwrap_or_else(|_| geometry.to_string())
+}
 
 /// The absolute base URL of the API (`http://host/v1`), so that links work in clients that
 /// do not resolve relative links (GDAL's OAPIF driver). The request's `Host` is used only
@@ -96,7 +153,8 @@ pub async fn conformance(RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError>
         "conformsTo": [
             "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
             "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
-            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30"
+            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+            "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs"
         ]
     })))
 }
@@ -123,7 +181,7 @@ fn collection_json(ds: &Dataset, level: Level, b: &str) -> Value {
         "title": level.title(),
         "description": format!("{} met per indicator het afgeronde aantal ({{indicator}}_count), de rate ({{indicator}}_rate) en een onderdrukkingsvlag ({{indicator}}_suppressed). k = {}, k fijnste niveaus = {}, afronding op {}.", level.title(), ds.params.k, ds.params.k_fine, ds.params.round_to),
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": [CRS84, RD_NEW],
         "storageCrs": CRS84,
         "extent": {
             "spatial": {"bbox": [bbox], "crs": CRS84},
@@ -203,13 +261,18 @@ pub(crate) fn write_feature(
     p: usize,
     layer: &crate::dataset::Layer,
     scores: Option<&crate::score::LayerScores>,
+    crs: Crs,
 ) {
     let unit = &ds.units[u];
     let pos = ds.pos_in_level[u];
     out.push_str("{\"type\":\"Feature\",\"id\":");
     json_str(out, &unit.code);
     out.push_str(",\"geometry\":");
-    out.push_str(&unit.geometry);
+    if crs == Crs::Crs84 {
+        out.push_str(&unit.geometry);
+    } else {
+        out.push_str(&geometry_in(&unit.geometry, crs));
+    }
     out.push_str(",\"properties\":{\"code\":");
     json_str(out, &unit.code);
     out.push_str(",\"naam\":");
@@ -286,6 +349,7 @@ pub struct ItemsParams {
     pub bbox: Option<[f64; 4]>,
     pub period: usize,
     pub gemeente: Option<String>,
+    pub crs: Crs,
 }
 
 impl ItemsParams {
@@ -302,22 +366,41 @@ impl ItemsParams {
         let offset = query::uint("offset", q.get("offset"), 0)
             .map_err(|e| problems.push(e))
             .unwrap_or(0);
-        let bbox = query::bbox(q.get("bbox"))
+        let crs_of = |name: &str, problems: &mut Vec<String>| match q.get(name) {
+            None => Crs::Crs84,
+            Some(c) => Crs::parse(c).unwrap_or_else(|| {
+                problems.push(format!(
+                    "{name}: '{c}' wordt niet ondersteund; kies {CRS84} of {RD_NEW}"
+                ));
+                Crs::Crs84
+            }),
+        };
+        let crs = crs_of("crs", &mut problems);
+        let bbox_crs = crs_of("bbox-crs", &mut problems);
+        let mut bbox = query::bbox_in(q.get("bbox"), bbox_crs == Crs::Crs84)
             .map_err(|e| problems.push(e))
             .unwrap_or(None);
+        if bbox_crs == Crs::RdNew {
+            // The RD box as the WGS84 box around its four corners.
+            bbox = bbox.map(|b| {
+                let corners = [(b[0], b[1]), (b[0], b[3]), (b[2], b[1]), (b[2], b[3])]
+                    .map(|(x, y)| crate::spatial::rd_to_wgs84(x, y));
+                let lon = corners.map(|c| c.0);
+                let lat = corners.map(|c| c.1);
+                [
+                    lon.iter().copied().fold(f64::MAX, f64::min),
+                    lat.iter().copied().fold(f64::MAX, f64::min),
+                    lon.iter().copied().fold(f64::MIN, f64::max),
+                    lat.iter().copied().fold(f64::MIN, f64::max),
+                ]
+            });
+        }
         let period = query::period(ds, q.get("datetime"))
             .map_err(|e| problems.push(e))
             .unwrap_or(0);
         if let Some(f) = q.get("f") {
             if !matches!(f, "json" | "geojson") {
                 problems.push(format!("f: '{f}' wordt niet ondersteund (json, geojson)"));
-            }
-        }
-        if let Some(c) = q.get("crs") {
-            if c != CRS84 {
-                problems.push(format!(
-                    "crs: alleen {CRS84} wordt ondersteund; gebruik de GeoPackage-export voor RD New"
-                ));
             }
         }
         let gemeente = q.get("gemeente").map(str::to_string);
@@ -335,6 +418,7 @@ impl ItemsParams {
             bbox,
             period,
             gemeente,
+            crs,
         })
     }
 
@@ -342,12 +426,13 @@ impl ItemsParams {
     #[must_use]
     pub fn key(&self, level: Level, base: &str) -> String {
         format!(
-            "items|{}|{}|{}|{}|{}|{base}",
+            "items|{}|{}|{}|{}|{}|{:?}|{base}",
             level.id(),
             self.period,
             self.limit,
             self.offset,
-            self.gemeente.as_deref().unwrap_or("")
+            self.gemeente.as_deref().unwrap_or(""),
+            self.crs
         )
     }
 }
@@ -390,7 +475,7 @@ pub fn items_page(
         if i > 0 {
             out.push(',');
         }
-        write_feature(&mut out, ds, u, period, &layer, scores.as_deref());
+        write_feature(&mut out, ds, u, period, &layer, scores.as_deref(), p.crs);
     }
     let mut keep: Vec<String> = Vec::new();
     if let Some(b) = bbox {
@@ -407,6 +492,9 @@ pub fn items_page(
     keep.push(format!("datetime={}", urlencode(&ds.periods[period])));
     if let Some(g) = &p.gemeente {
         keep.push(format!("gemeente={}", urlencode(g)));
+    }
+    if p.crs != Crs::Crs84 {
+        keep.push(format!("crs={}", urlencode(p.crs.uri())));
     }
     let link = |off: usize| {
         let mut parts = keep.clone();
@@ -458,7 +546,7 @@ pub async fn items(
     let q = Query::parse(
         q.as_deref(),
         &[
-            "bbox", "datetime", "limit", "offset", "f", "crs", "gemeente",
+            "bbox", "bbox-crs", "datetime", "limit", "offset", "f", "crs", "gemeente",
         ],
     )?;
     let level = level_of(&id)?;
@@ -470,6 +558,7 @@ pub async fn items(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("gzip"));
     let base_url = base(&state, &headers);
+    let crs = q.get("crs").and_then(Crs::parse).unwrap_or(Crs::Crs84);
     // Pages without bbox (what the map asks for) are built and compressed once per dataset
     // version (the dataset never changes under a version), in the bounded cache.
     let page = tokio::task::spawn_blocking(move || -> Result<std::sync::Arc<Page>, ApiError> {
@@ -495,6 +584,7 @@ pub async fn items(
         },
         version,
         page.raw.len(),
+        crs,
     );
     if gzip {
         res.headers_mut().insert(
@@ -534,13 +624,13 @@ impl Page {
 }
 
 /// A GeoJSON response; the ETag carries the dataset version and the uncompressed length.
-fn geojson_response(body: axum::body::Bytes, version: i32, raw_len: usize) -> Response {
+fn geojson_response(body: axum::body::Bytes, version: i32, raw_len: usize, crs: Crs) -> Response {
     (
         [
             (header::CONTENT_TYPE, "application/geo+json".to_string()),
             (
                 header::HeaderName::from_static("content-crs"),
-                format!("<{CRS84}>"),
+                format!("<{}>", crs.uri()),
             ),
             (header::ETAG, format!("\"v{version}-{raw_len:x}\"")),
             (header::CACHE_CONTROL, "private, max-age=60".to_string()),
@@ -557,7 +647,15 @@ pub async fn item(
     Path((id, code)): Path<(String, String)>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let q = Query::parse(q.as_deref(), &["datetime", "f"])?;
+    let q = Query::parse(q.as_deref(), &["datetime", "f", "crs"])?;
+    let crs = match q.get("crs") {
+        None => Crs::Crs84,
+        Some(c) => Crs::parse(c).ok_or_else(|| {
+            ApiError::invalid(&[format!(
+                "crs: '{c}' wordt niet ondersteund; kies {CRS84} of {RD_NEW}"
+            )])
+        })?,
+    };
     let b = base(&state, &headers);
     let level = level_of(&id)?;
     let ds = state.dataset()?;
@@ -568,7 +666,7 @@ pub async fn item(
         let layer = ds.layer(level, p)?;
         let scores = crate::score::layer_scores(&ds, level, p, crate::score::Scope::default()).ok();
         let mut out = String::new();
-        write_feature(&mut out, &ds, u, p, &layer, scores.as_deref());
+        write_feature(&mut out, &ds, u, p, &layer, scores.as_deref(), crs);
         // Add the links the standard asks for.
         let links = json!([
             {"href": format!("{b}/collections/{}/items/{code}", level.id()), "rel": "self", "type": "application/geo+json"},
@@ -580,5 +678,5 @@ pub async fn item(
     })
     .await??;
     let len = body.len();
-    Ok(geojson_response(body.into(), version, len))
+    Ok(geojson_response(body.into(), version, len, crs))
 }

@@ -150,6 +150,14 @@ pub fn scope(q: &Query) -> Result<crate::score::Scope<'_>, ApiError> {
 /// # Errors
 /// A message for the problem list.
 pub fn bbox(raw: Option<&str>) -> Result<Option<[f64; 4]>, String> {
+    bbox_in(raw, true)
+}
+
+/// Parses `bbox` in a projected CRS (`geographic == false`: no latitude range) or CRS84.
+///
+/// # Errors
+/// A message for the problem list.
+pub fn bbox_in(raw: Option<&str>, geographic: bool) -> Result<Option<[f64; 4]>, String> {
     let Some(raw) = raw else { return Ok(None) };
     let v: Vec<f64> = raw
         .split(',')
@@ -161,7 +169,7 @@ pub fn bbox(raw: Option<&str>) -> Result<Option<[f64; 4]>, String> {
         [a, b, _, c, d, _] => [*a, *b, *c, *d],
         _ => return Err("bbox: verwacht 4 getallen: minLon,minLat,maxLon,maxLat".into()),
     };
-    if b[0] > b[2] || b[1] > b[3] || b[1] < -90.0 || b[3] > 90.0 {
+    if b[0] > b[2] || b[1] > b[3] || (geographic && (b[1] < -90.0 || b[3] > 90.0)) {
         return Err(format!(
             "bbox: '{raw}' is geen geldige omhullende (min ≤ max, breedtegraad tussen −90 en 90)"
         ));
