@@ -73,6 +73,29 @@ enum Command {
         #[arg(long)]
         web: Option<PathBuf>,
     },
+    /// Export a layer's published figures (CSV for Dutch Excel with a metadata file beside it,
+    /// or GeoJSON with its metadata inside), the same as `GET /v1/exports`.
+    Export {
+        #[arg(long)]
+        db: PathBuf,
+        /// Level: wijken, buurten, pc4, pc6, h3-7 … h3-10, gemeenten.
+        #[arg(long)]
+        collection: String,
+        /// csv or geojson.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Quarter (2025-Q3); the latest by default.
+        #[arg(long)]
+        datetime: Option<String>,
+        /// Indicators, comma-separated; all by default.
+        #[arg(long)]
+        indicators: Option<String>,
+        #[arg(long)]
+        gemeente: Option<String>,
+        /// The file to write (its metadata beside it as FILE.metadata.json for CSV).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Record an LSI project (intervention) for one or more areas.
     Intervention {
         #[arg(long)]
@@ -262,6 +285,55 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve { db, addr, web } => wijkradar::api::serve_blocking(&db, &addr, web),
+        Command::Export {
+            db,
+            collection,
+            format,
+            datetime,
+            indicators,
+            gemeente,
+            out,
+        } => {
+            use wijkradar::api::exports;
+            let ds = wijkradar::dataset::Dataset::open(&db, 1)?;
+            let mut qs = format!("collection={collection}&format={format}");
+            for (k, v) in [
+                ("datetime", &datetime),
+                ("indicators", &indicators),
+                ("gemeente", &gemeente),
+            ] {
+                if let Some(v) = v {
+                    qs.push_str(&format!("&{k}={v}"));
+                }
+            }
+            let q = wijkradar::api::query::Query::parse(Some(&qs), &exports::PARAMS)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let r = exports::Request::parse(&ds, &q).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let when = exports::now();
+            let (body, rows) = match r.format {
+                exports::Format::Csv => exports::csv(&ds, &r),
+                exports::Format::GeoJson => exports::geojson(&ds, &r, &when),
+            }
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            std::fs::write(&out, body).with_context(|| format!("writing {}", out.display()))?;
+            if r.format == exports::Format::Csv {
+                let mut meta = out.as_os_str().to_owned();
+                meta.push(".metadata.json");
+                let meta = PathBuf::from(meta);
+                let v = exports::metadata_of(&ds, &r, rows, &when);
+                std::fs::write(&meta, serde_json::to_string_pretty(&v)?)
+                    .with_context(|| format!("writing {}", meta.display()))?;
+                println!(
+                    "{rows} gebieden naar {} (metadata: {})",
+                    out.display(),
+                    meta.display()
+                );
+            } else {
+                println!("{rows} gebieden naar {}", out.display());
+            }
+            exports::record(&db, &r, rows, &when, "cli");
+            Ok(())
+        }
         Command::Run {
             data_dir,
             addr,

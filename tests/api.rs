@@ -941,3 +941,207 @@ async fn features_in_rd_new_on_request() {
         "application/problem+json"
     );
 }
+
+/// Exports hold exactly what the map and the OGC API show, as CSV for Dutch Excel and as
+/// GeoJSON with its metadata; every export is recorded; GDAL reads both.
+#[tokio::test]
+async fn exports_match_the_api_value_by_value_and_are_recorded() {
+    let (_dir, db) = copy_db("export.duckdb");
+    let f = fixture();
+    let s = AppState::new(&db, f.dir.path().join("web-none"));
+    let (status, headers, body) = send(
+        s.clone(),
+        Request::get("/v1/exports?collection=wijken&format=csv")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers
+        .get(header::CONTENT_DISPOSITION)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains(".csv"));
+    assert!(headers
+        .get(header::LINK)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("exports/metadata"));
+    let text = String::from_utf8(body.clone()).unwrap();
+    assert!(text.starts_with('\u{feff}'), "UTF-8 with BOM");
+    let mut lines = text.trim_start_matches('\u{feff}').lines();
+    let head: Vec<&str> = lines.next().unwrap().split(';').collect();
+    assert_eq!(
+        &head[..5],
+        ["code", "naam", "niveau", "gemeente", "periode"]
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(';').collect()).collect();
+    assert_eq!(rows.len(), 21);
+    assert!(text.contains("onderdrukt"), "suppression written as a word");
+    assert!(!text.contains(";;"), "no empty cells");
+    // Value by value against the OGC API.
+    let items = get_json("/v1/collections/wijken/items?limit=1000").await;
+    let mut compared = 0;
+    for feat in items["features"].as_array().unwrap() {
+        let p = &feat["properties"];
+        let row = rows
+            .iter()
+            .find(|r| r[0] == p["code"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(row[1], p["naam"].as_str().unwrap());
+        for (i, name) in head.iter().enumerate().skip(5) {
+            let (id, what) = name.rsplit_once('_').unwrap();
+            let key = match what {
+                "aantal" => format!("{id}_count"),
+                "noemer" => format!("{id}_denominator"),
+                _ => format!("{id}_rate"),
+            };
+            match &p[&key] {
+                Value::Null => assert_eq!(row[i], "onderdrukt", "{} {key}", row[0]),
+                v => {
+                    assert!(!row[i].contains('.'), "decimal comma: {}", row[i]);
+                    let got: f64 = row[i].replace(',', ".").parse().unwrap();
+                    assert_eq!(got, v.as_f64().unwrap(), "{} {key}", row[0]);
+                }
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared > 1000);
+    // GeoJSON with its metadata.
+    let (status, _, body) = send(
+        s.clone(),
+        Request::get(
+            "/v1/exports?collection=wijken&format=geojson&indicators=overlast,overbewoning",
+        )
+        .body(Body::empty())
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let gj: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(gj["features"].as_array().unwrap().len(), 21);
+    let meta = &gj["metadata"];
+    assert_eq!(meta["disclosure"]["k"], 10);
+    assert_eq!(meta["indicators"].as_array().unwrap().len(), 2);
+    assert!(meta["attribution"]
+        .as_str()
+        .unwrap()
+        .contains("Kadaster / CBS, 2024"));
+    assert!(meta["indicators"][0]["legal_basis"].is_string());
+    let kb_api = items["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == "WK098325")
+        .unwrap();
+    let kb = gj["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == "WK098325")
+        .unwrap();
+    for k in [
+        "overlast_count",
+        "overlast_rate",
+        "overbewoning_denominator",
+        "overbewoning_suppressed",
+    ] {
+        assert_eq!(kb["properties"][k], kb_api["properties"][k], "{k}");
+    }
+    // Both were recorded, without any address of the caller.
+    let mut log = db.as_os_str().to_owned();
+    log.push(".exports.jsonl");
+    let log = std::fs::read_to_string(std::path::PathBuf::from(log)).unwrap();
+    assert_eq!(log.lines().count(), 2);
+    assert!(log.contains("\"format\":\"csv\"") && log.contains("\"rows\":21"));
+    // GDAL reads both files.
+    if std::process::Command::new("ogrinfo")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let gpath = dir.path().join("wijken.geojson");
+        std::fs::write(&gpath, &body).unwrap();
+        let out = std::process::Command::new("ogrinfo")
+            .args(["-ro", "-al", "-so"])
+            .arg(&gpath)
+            .output()
+            .unwrap();
+        let t = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && t.contains("Feature Count: 21") && t.contains("overlast_rate"),
+            "{t}"
+        );
+        let cpath = dir.path().join("wijken.csv");
+        std::fs::write(&cpath, text.as_bytes()).unwrap();
+        let out = std::process::Command::new("ogrinfo")
+            .args(["-ro", "-al", "-so", "-oo", "SEPARATOR=SEMICOLON"])
+            .arg(&cpath)
+            .output()
+            .unwrap();
+        let t = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && t.contains("Feature Count: 21") && t.contains("overlast_rate"),
+            "{t}"
+        );
+    }
+    // Bad parameters: every problem listed.
+    let (status, _, body) = send(
+        s,
+        Request::get("/v1/exports?format=xls&indicators=nope")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let b = String::from_utf8_lossy(&body);
+    assert!(
+        b.contains("collection") && b.contains("format") && b.contains("nope"),
+        "{b}"
+    );
+}
+
+#[test]
+fn the_export_command_writes_the_csv_and_its_metadata_and_records_it() {
+    let (dir, db) = copy_db("cli-export.duckdb");
+    let out = dir.path().join("buurten.csv");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_wijkradar"))
+        .args([
+            "export",
+            "--collection",
+            "buurten",
+            "--indicators",
+            "overlast,woz_waarde",
+            "--db",
+        ])
+        .arg(&db)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let csv = std::fs::read_to_string(&out).unwrap();
+    assert!(csv.starts_with('\u{feff}'));
+    assert!(csv
+        .lines()
+        .next()
+        .unwrap()
+        .ends_with("woz_waarde_aantal;woz_waarde_noemer;woz_waarde_rate"));
+    assert!(csv.lines().count() > 100);
+    let mut meta = out.as_os_str().to_owned();
+    meta.push(".metadata.json");
+    let meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(std::path::PathBuf::from(meta)).unwrap())
+            .unwrap();
+    assert_eq!(meta["collection"], "buurten");
+    assert_eq!(meta["disclosure"]["suppressed_as"], "onderdrukt");
+    let mut log = db.as_os_str().to_owned();
+    log.push(".exports.jsonl");
+    assert!(std::fs::read_to_string(std::path::PathBuf::from(log))
+        .unwrap()
+        .contains("\"who\":\"cli\""));
+}

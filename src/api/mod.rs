@@ -1,12 +1,14 @@
 //! Step 7, the HTTP shell over the dataset. One file per resource, each with its `routes()`:
 //! [`collections`] (OGC API Features), [`areas`], [`index`] (index, ranking, method),
-//! [`charts`], [`interventions`], [`briefing`] (the wethouder's page), [`openapi`]; the map
+//! [`charts`], [`interventions`], [`exports`], [`briefing`] (the wethouder's page),
+//! [`openapi`]; the map
 //! app's files from an allow-list ([`statics`]). DuckDB work runs in `spawn_blocking`.
 
 pub mod areas;
 pub mod briefing;
 pub mod charts;
 pub mod collections;
+pub mod exports;
 pub mod index;
 pub mod interventions;
 pub mod openapi;
@@ -219,6 +221,7 @@ pub fn routes() -> Vec<route::Route> {
     all.extend(charts::routes());
     all.extend(index::routes());
     all.extend(interventions::routes());
+    all.extend(exports::routes());
     all.extend(briefing::routes());
     all.extend(openapi::routes());
     all

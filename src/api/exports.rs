@@ -1,0 +1,406 @@
+//! Exports for analysts: a layer's published figures as CSV for Dutch Excel (`;`, decimal
+//! comma, UTF-8 with BOM, suppression written as a word) or GeoJSON (CRS84), each with its
+//! metadata (dataset version, period, disclosure parameters, boundary year, per indicator its
+//! definition, source, legal basis and unit, generation time, attribution). Exports hold only
+//! what the map shows: they read the same published figures. Every export is recorded in an
+//! append-only log beside the database.
+
+use super::collections::base;
+use super::openapi::query_param;
+use super::problem::ApiError;
+use super::query::{self, Query};
+use super::route::Route;
+use super::AppState;
+use crate::dataset::Dataset;
+use crate::spatial::Level;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+
+/// The word written where a figure is not published (CSV).
+pub const SUPPRESSED: &str = "onderdrukt";
+
+/// `/v1/exports` and `/v1/exports/metadata`.
+pub fn routes() -> Vec<Route> {
+    let params = || {
+        vec![
+            json!({"name": "collection", "in": "query", "required": true, "schema": super::openapi::levels_schema()}),
+            query_param(
+                "datetime",
+                "Kwartaal (2025-Q3); standaard het laatste",
+                json!({"type": "string"}),
+            ),
+            query_param(
+                "indicators",
+                "Indicatoren, met komma's; standaard alle",
+                json!({"type": "string"}),
+            ),
+            query_param(
+                "bbox",
+                "minLon,minLat,maxLon,maxLat (CRS84)",
+                json!({"type": "string"}),
+            ),
+            query_param(
+                "gemeente",
+                "Alleen gebieden van deze gemeente",
+                json!({"type": "string"}),
+            ),
+            query_param(
+                "format",
+                "csv (Nederlandse Excel) of geojson",
+                json!({"type": "string", "enum": ["csv", "geojson"]}),
+            ),
+        ]
+    };
+    let ok = |ct: &str, d: &str| json!({"200": {"description": d, "content": {ct: {}}}, "400": {"$ref": "#/components/responses/Problem"}});
+    vec![
+        Route::new("/v1/exports", get(export)).doc(
+            "get",
+            json!({"summary": "Download van een laag met zijn gepubliceerde cijfers (CSV of GeoJSON), met metadata", "operationId": "getExport", "parameters": params(),
+                   "responses": ok("text/csv", "CSV (;, decimale komma, UTF-8 met BOM) of GeoJSON")}),
+        ),
+        Route::new("/v1/exports/metadata", get(metadata)).doc(
+            "get",
+            json!({"summary": "De metadata van een export (naast de CSV)", "operationId": "getExportMetadata", "parameters": params(),
+                   "responses": ok("application/json", "Metadata")}),
+        ),
+    ]
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    GeoJson,
+}
+
+/// A validated export request.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub level: Level,
+    pub period: usize,
+    pub indicators: Vec<usize>,
+    pub bbox: Option<[f64; 4]>,
+    pub gemeente: Option<String>,
+    pub format: Format,
+}
+
+impl Request {
+    /// Checks every parameter, listing every problem.
+    ///
+    /// # Errors
+    /// 400 with every problem.
+    pub fn parse(ds: &Dataset, q: &Query) -> Result<Self, ApiError> {
+        let mut problems = Vec::new();
+        let level = match q.get("collection") {
+            None => {
+                problems.push("collection: verplicht (wijken, buurten, pc4, h3-9 …)".into());
+                None
+            }
+            Some(c) => Level::from_id(c).or_else(|| {
+                problems.push(format!("collection: '{c}' bestaat niet"));
+                None
+            }),
+        };
+        let period = query::period(ds, q.get("datetime"))
+            .map_err(|e| problems.push(e))
+            .unwrap_or(0);
+        let indicators: Vec<usize> = match q.get("indicators") {
+            None => (0..ds.indicators.len()).collect(),
+            Some(list) => list
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .filter_map(|id| {
+                    ds.indicator_index(id).or_else(|| {
+                        problems.push(format!("indicators: '{id}' bestaat niet"));
+                        None
+                    })
+                })
+                .collect(),
+        };
+        let bbox = query::bbox(q.get("bbox"))
+            .map_err(|e| problems.push(e))
+            .unwrap_or(None);
+        let gemeente = q.get("gemeente").map(str::to_string);
+        if let Some(g) = &gemeente {
+            if ds.unit(Level::Gemeente, g).is_none() {
+                problems.push(format!("gemeente: '{g}' komt niet voor in de dataset"));
+            }
+        }
+        let format = match q.get("format").unwrap_or("csv") {
+            "csv" => Format::Csv,
+            "geojson" | "json" => Format::GeoJson,
+            other => {
+                problems.push(format!(
+                    "format: '{other}' wordt niet ondersteund (csv, geojson)"
+                ));
+                Format::Csv
+            }
+        };
+        match level {
+            Some(level) if problems.is_empty() => Ok(Self {
+                level,
+                period,
+                indicators,
+                bbox,
+                gemeente,
+                format,
+            }),
+            _ => Err(ApiError::invalid(&problems)),
+        }
+    }
+
+    /// The units of the export, in code order.
+    fn units(&self, ds: &Dataset) -> Vec<usize> {
+        ds.level_units(self.level)
+            .iter()
+            .copied()
+            .filter(|&u| {
+                let unit = &ds.units[u];
+                let b = unit.bbox;
+                self.bbox
+                    .is_none_or(|q| b[0] <= q[2] && b[2] >= q[0] && b[1] <= q[3] && b[3] >= q[1])
+                    && self.gemeente.as_ref().is_none_or(|g| &unit.gemeente == g)
+            })
+            .collect()
+    }
+}
+
+/// The metadata of an export.
+#[must_use]
+pub fn metadata_of(ds: &Dataset, r: &Request, rows: usize, generated: &str) -> Value {
+    json!({
+        "dataset_version": ds.version,
+        "dataset_created": ds.created_at,
+        "collection": r.level.id(),
+        "collection_title": r.level.title(),
+        "period": ds.periods[r.period],
+        "rows": rows,
+        "generated": generated,
+        "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+        "boundary_year": 2024,
+        "attribution": "Grenzen: Kadaster / CBS, 2024 (CC BY 4.0); PC4: © CBS, © ESRI Nederland",
+        "disclosure": {
+            "k": ds.params.k, "k_fine": ds.params.k_fine, "round_to": ds.params.round_to,
+            "rules": "Aantallen uit minder dan k eenheden (k_fine bij PC6 en H3 res. 10) zijn onderdrukt, ook aantallen die anders uit andere getallen terug te rekenen zijn; aantallen en noemers zijn afgerond op veelvouden van round_to; rates zijn berekend uit het afgeronde aantal en de afgeronde noemer; een aandeel van (bijna) 100 % is onderdrukt. Zie /methode.html.",
+            "suppressed_as": SUPPRESSED,
+        },
+        "indicators": r.indicators.iter().map(|&j| {
+            let m = &ds.indicators[j];
+            json!({"id": m.id, "naam": m.naam, "name_en": m.name_en, "theme": m.theme, "unit": m.unit,
+                   "sources": m.sources, "partners": m.partners, "legal_basis": m.legal_basis,
+                   "polarity": m.polarity.id(), "min_denominator": m.min_denominator,
+                   "columns": [format!("{}_aantal", m.id), format!("{}_noemer", m.id), format!("{}_rate", m.id)]})
+        }).collect::<Vec<_>>(),
+    })
+}
+
+/// A number with a decimal comma (CSV for Dutch Excel).
+fn nl(v: f64) -> String {
+    let s = format!("{v}");
+    s.replace('.', ",")
+}
+
+/// Quotes a CSV field when it holds the separator, a quote or a line break.
+fn field(s: &str) -> String {
+    if s.contains([';', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The CSV (with BOM) and its number of rows.
+///
+/// # Errors
+/// Database errors.
+pub fn csv(ds: &Dataset, r: &Request) -> Result<(String, usize), ApiError> {
+    let layer = ds.layer(r.level, r.period)?;
+    let units = r.units(ds);
+    let mut out = String::from("\u{feff}code;naam;niveau;gemeente;periode");
+    for &j in &r.indicators {
+        let id = &ds.indicators[j].id;
+        let _ = write!(out, ";{id}_aantal;{id}_noemer;{id}_rate");
+    }
+    out.push_str("\r\n");
+    for &u in &units {
+        let unit = &ds.units[u];
+        let _ = write!(
+            out,
+            "{};{};{};{};{}",
+            field(&unit.code),
+            field(unit.naam.as_deref().unwrap_or("")),
+            r.level.id(),
+            field(&unit.gemeente),
+            ds.periods[r.period]
+        );
+        let figs = &layer.values[ds.pos_in_level[u]];
+        for &j in &r.indicators {
+            let f = figs[j];
+            let word = |v: Option<String>| v.unwrap_or_else(|| SUPPRESSED.to_string());
+            let _ = write!(
+                out,
+                ";{};{};{}",
+                word(f.count.map(|c| c.to_string())),
+                word(f.denominator.map(|d| d.to_string())),
+                word(f.rate.map(nl))
+            );
+        }
+        out.push_str("\r\n");
+    }
+    Ok((out, units.len()))
+}
+
+/// The GeoJSON FeatureCollection (CRS84) with the metadata as a foreign member.
+///
+/// # Errors
+/// Database errors.
+pub fn geojson(ds: &Dataset, r: &Request, generated: &str) -> Result<(String, usize), ApiError> {
+    let layer = ds.layer(r.level, r.period)?;
+    let units = r.units(ds);
+    let mut out = String::from("{\"type\":\"FeatureCollection\",\"features\":[");
+    for (i, &u) in units.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let unit = &ds.units[u];
+        let mut props = serde_json::Map::new();
+        props.insert("code".into(), json!(unit.code));
+        props.insert("naam".into(), json!(unit.naam));
+        props.insert("level".into(), json!(r.level.id()));
+        props.insert("gemeente".into(), json!(unit.gemeente));
+        props.insert("period".into(), json!(ds.periods[r.period]));
+        let figs = &layer.values[ds.pos_in_level[u]];
+        for &j in &r.indicators {
+            let (id, f) = (&ds.indicators[j].id, figs[j]);
+            props.insert(format!("{id}_count"), json!(f.count));
+            props.insert(format!("{id}_denominator"), json!(f.denominator));
+            props.insert(format!("{id}_rate"), json!(f.rate));
+            props.insert(
+                format!("{id}_suppressed"),
+                json!(crate::disclosure::served_suppressed(
+                    f.present,
+                    f.rate.is_some()
+                )),
+            );
+        }
+        let _ = write!(
+            out,
+            "{{\"type\":\"Feature\",\"id\":{},\"geometry\":{},\"properties\":{}}}",
+            json!(unit.code),
+            unit.geometry,
+            Value::Object(props)
+        );
+    }
+    let meta = metadata_of(ds, r, units.len(), generated);
+    let _ = write!(out, "],\"metadata\":{meta}}}");
+    Ok((out, units.len()))
+}
+
+/// The time now as RFC 3339 (UTC, seconds).
+#[must_use]
+pub fn now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let (y, m, d) = crate::period::civil_from_days(days);
+    let rest = secs % 86_400;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// Appends one line to the export log beside the database (`DB.exports.jsonl`, append only):
+/// when, what, how many rows, and who: "anoniem" over HTTP until accounts exist (no IP
+/// address is kept), "cli" from the command line.
+pub fn record(db: &std::path::Path, r: &Request, rows: usize, when: &str, who: &str) {
+    use std::io::Write;
+    let mut path = db.as_os_str().to_owned();
+    path.push(".exports.jsonl");
+    let line = json!({
+        "when": when, "who": who, "collection": r.level.id(), "period": r.period,
+        "indicators": r.indicators.len(), "bbox": r.bbox, "gemeente": r.gemeente,
+        "format": if r.format == Format::Csv { "csv" } else { "geojson" }, "rows": rows,
+    });
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(std::path::PathBuf::from(path))
+        .and_then(|mut f| writeln!(f, "{line}"));
+    if let Err(e) = written {
+        tracing::error!(error = %e, "could not record an export");
+    }
+}
+
+/// The parameters of an export.
+pub const PARAMS: [&str; 6] = [
+    "collection",
+    "datetime",
+    "indicators",
+    "bbox",
+    "gemeente",
+    "format",
+];
+
+/// `GET /v1/exports`
+pub async fn export(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let raw = q.clone().unwrap_or_default();
+    let q = Query::parse(q.as_deref(), &PARAMS)?;
+    let ds = state.dataset()?;
+    let meta_link = format!("{}/exports/metadata?{raw}", base(&state, &headers));
+    let st = state.clone();
+    let (body, r) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let r = Request::parse(&ds, &q)?;
+        let when = now();
+        let (body, rows) = match r.format {
+            Format::Csv => csv(&ds, &r)?,
+            Format::GeoJson => geojson(&ds, &r, &when)?,
+        };
+        record(&st.db, &r, rows, &when, "anoniem");
+        Ok((body, r))
+    })
+    .await??;
+    let (ct, ext) = match r.format {
+        Format::Csv => ("text/csv; charset=utf-8", "csv"),
+        Format::GeoJson => ("application/geo+json", "geojson"),
+    };
+    let name = format!("wijkradar_{}.{ext}", r.level.id());
+    Ok((
+        [
+            (header::CONTENT_TYPE, ct.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::LINK, format!("<{meta_link}>; rel=\"describedby\"")),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// `GET /v1/exports/metadata`: the metadata of the export with these parameters.
+pub async fn metadata(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<axum::Json<Value>, ApiError> {
+    let q = Query::parse(q.as_deref(), &PARAMS)?;
+    let ds = state.dataset()?;
+    let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
+        let r = Request::parse(&ds, &q)?;
+        Ok(metadata_of(&ds, &r, r.units(&ds).len(), &now()))
+    })
+    .await??;
+    Ok(axum::Json(v))
+}
