@@ -61,19 +61,7 @@ impl Lru {
         if let Some(old) = self.map.remove(&key) {
             self.bytes -= old.bytes;
         }
-        while self.bytes + bytes > self.capacity {
-            let Some(oldest) = self
-                .map
-                .iter()
-                .min_by_key(|(_, e)| e.used)
-                .map(|(k, _)| k.clone())
-            else {
-                break;
-            };
-            if let Some(e) = self.map.remove(&oldest) {
-                self.bytes -= e.bytes;
-            }
-        }
+        self.evict_to(self.capacity - bytes);
         self.tick += 1;
         self.bytes += bytes;
         self.map.insert(
@@ -89,7 +77,12 @@ impl Lru {
     /// Changes the bound, evicting the least recently used entries that no longer fit.
     pub fn set_capacity(&mut self, capacity: usize) {
         self.capacity = capacity;
-        while self.bytes > self.capacity {
+        self.evict_to(capacity);
+    }
+
+    /// Evicts the least recently used entries until at most `bytes` are held.
+    fn evict_to(&mut self, bytes: usize) {
+        while self.bytes > bytes {
             let Some(oldest) = self
                 .map
                 .iter()

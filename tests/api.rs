@@ -616,6 +616,8 @@ async fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
                 format!("{uri}?f=svg&indicator=overbewoning")
             } else if uri.ends_with("/search") {
                 format!("{uri}?q=kl")
+            } else if uri.contains("/exports") {
+                format!("{uri}?collection=wijken")
             } else {
                 uri
             };

@@ -170,7 +170,7 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
     }
     let _ = write!(
         h,
-        r#"<br>1 = veel minder druk dan gemiddeld · 9 = veel meer druk · grijs = te weinig gegevens</div></div><div><h2>Top 5 wijken naar druk</h2><table><tr><th>#</th><th>Wijk</th><th class="r">Index</th><th>Trend</th><th>Belangrijkste oorzaken</th></tr>"#
+        r#"<br>1 = veel minder druk dan gemiddeld · 9 = veel meer druk · grijs = onderdrukt (te weinig gevallen, of verborgen om een ander cijfer te beschermen)</div></div><div><h2>Top 5 wijken naar druk</h2><table><tr><th>#</th><th>Wijk</th><th class="r">Index</th><th>Trend</th><th>Belangrijkste oorzaken</th></tr>"#
     );
     for r in &top {
         let drivers: Vec<String> = r

@@ -248,6 +248,16 @@ fn write_figures(
     app.flush()
 }
 
+/// The statements that keep only the three newest versions, one per table.
+const RETAIN: [&str; 6] = [
+    "retain_aggregate",
+    "retain_coverage",
+    "retain_unit",
+    "retain_indicator",
+    "retain_theme",
+    "retain_dataset_extract",
+];
+
 /// Indicators not recomputed in this version are carried over from the previous one, with
 /// the units they need; then only the three newest versions are kept.
 fn carry_over_and_retain(
@@ -272,14 +282,7 @@ fn carry_over_and_retain(
         statement("carry_units"),
         duckdb::params![version, prev, version],
     )?;
-    for name in [
-        "retain_aggregate",
-        "retain_coverage",
-        "retain_unit",
-        "retain_indicator",
-        "retain_theme",
-        "retain_dataset_extract",
-    ] {
+    for name in RETAIN {
         tx.execute(statement(name), duckdb::params![version - 3])?;
     }
     Ok(())
@@ -388,14 +391,11 @@ mod tests {
             "carry_aggregates",
             "carry_coverage",
             "carry_units",
-            "retain_aggregate",
-            "retain_coverage",
-            "retain_unit",
-            "retain_indicator",
-            "retain_theme",
-            "retain_dataset_extract",
             "insert_intervention",
-        ] {
+        ]
+        .into_iter()
+        .chain(RETAIN)
+        {
             let s = statement(name);
             assert!(!s.is_empty() && !s.contains("-- "), "{name}: {s}");
         }

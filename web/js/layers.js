@@ -40,6 +40,7 @@ export function kleurExpressie() {
   grenzen.forEach((g, i) => expr.push(g, kleuren[Math.min(i + 1, 4)]));
   const legenda = [];
   const min = Math.min(...waarden), max = Math.max(...waarden);
+  if (!Number.isFinite(min) || !Number.isFinite(max)) return { expr: kleuren[2], legenda: [{ kleur: kleuren[2], label: 'geen getoonde waarden' }] };
   const randen = [min, ...grenzen, max];
   for (let i = 0; i < randen.length - 1; i++) legenda.push({ kleur: kleuren[Math.min(i, 4)], label: `${nl(randen[i])} – ${nl(randen[i + 1])}` });
   return { expr, legenda };
@@ -50,8 +51,32 @@ export function tekenLegenda(legenda) {
   const titel = app.staat.indicator === 'index' ? 'Drukindex (9 klassen)' : `${meta?.naam ?? ''} (${meta?.unit ?? ''})`;
   const rijen = legenda.map((r) => `<div class="rij"><span class="vak" style="background:${r.kleur}"></span>${esc(r.label)}</div>`).join('');
   $('legenda').innerHTML = `<h3>${esc(titel)}</h3><div class="klein">${esc(LAAG_TITELS[effectieveLaag()] || '')} · ${esc(app.staat.periode || '')}${app.staat.indicator === 'index' ? '' : ' · klassen: kwantielen'}</div>${rijen}
-    <div class="rij"><span class="vak gearceerd"></span>onderdrukt of te weinig gegevens</div>
+    <div class="rij"><span class="vak gearceerd"></span>onderdrukt: ${esc(UITLEG_ONDERDRUKT())}</div>
+    ${groverAdvies()}
     <div class="klein">Aantallen &lt; ${app.disclosure?.k ?? 10} onderdrukt, afgerond op ${app.disclosure?.round_to ?? 5}. Grenzen: Kadaster / CBS, 2024.</div>`;
+  $('grover')?.addEventListener('click', (e) => {
+    e.preventDefault();
+    app.staat.laag = e.target.dataset.laag;
+    $('laag').value = app.staat.laag;
+    laadLaag();
+  });
+}
+
+// The one explanation of a hatched area, everywhere.
+export const UITLEG_ONDERDRUKT = () => `minder dan ${app.disclosure?.k ?? 10} gevallen, of verborgen om een ander cijfer te beschermen`;
+
+const GROVER = { 'h3-10': 'h3-9', 'h3-9': 'h3-8', 'h3-8': 'h3-7', pc6: 'pc4', buurten: 'wijken' };
+
+// When an indicator is hidden in most areas of this level: say so and offer the coarser one.
+function groverAdvies() {
+  if (app.staat.indicator === 'index') return '';
+  const feats = app.data?.features || [];
+  const prop = eigenschap();
+  const leeg = feats.filter((f) => f.properties[prop] === null || f.properties[prop] === undefined).length;
+  const laag = effectieveLaag();
+  if (!feats.length || leeg / feats.length < 0.8 || !GROVER[laag]) return '';
+  const naam = indicatorMeta(app.staat.indicator)?.naam ?? app.staat.indicator;
+  return `<div id="grover-advies" class="klein">${esc(naam)} is op dit niveau in ${leeg} van ${feats.length} gebieden onderdrukt. <a href="#" id="grover" data-laag="${GROVER[laag]}">Toon ${esc(LAAG_TITELS[GROVER[laag]] || GROVER[laag])}</a></div>`;
 }
 
 export function kleur() {

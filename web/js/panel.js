@@ -41,7 +41,7 @@ export async function openPaneel(laag, code) {
     <table><thead><tr><th>Indicator</th><th>Gebied</th><th>Gemeente</th></tr></thead><tbody>${rijen}</tbody></table>
     ${kinderen ? `<h3>Onderliggende gebieden</h3><div class="nav-links">${kinderen}</div>` : ''}
     <div id="interventies"></div>
-    <p class="klein">Aantallen afgerond op ${d.disclosure.round_to}; aantallen uit minder dan ${d.disclosure.k} eenheden zijn onderdrukt.</p>`;
+    <p class="klein">Aantallen afgerond op ${d.disclosure.round_to}. Onderdrukt: minder dan ${d.disclosure.k} gevallen, of verborgen om een ander cijfer te beschermen.</p>`;
   inhoud.querySelectorAll('a[data-laag]').forEach((a) => a.addEventListener('click', (e) => { e.preventDefault(); kiesGebied(a.dataset.laag, a.dataset.code); }));
   toonInterventies(d.level, d.code).catch(() => {});
   return d;

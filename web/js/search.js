@@ -3,6 +3,7 @@
 import { LAAG_TITELS, $, nl, esc, json } from './format.js';
 import { app, eigenschap, indicatorMeta } from './state.js';
 import { kiesGebied, openPaneel } from './panel.js';
+import { UITLEG_ONDERDRUKT } from './layers.js';
 
 let zoekTimer = null;
 export function zoekOpzetten() {
@@ -59,7 +60,7 @@ export function tooltipOpzetten() {
     const p = f.properties;
     const meta = indicatorMeta(app.staat.indicator);
     const v = p[eigenschap()];
-    const waarde = (v === null || v === undefined || v === 'null') ? 'onderdrukt of te weinig gegevens'
+    const waarde = (v === null || v === undefined || v === 'null') ? `onderdrukt: ${UITLEG_ONDERDRUKT()}`
       : app.staat.indicator === 'index' ? `index ${nl(v, 2)} (klasse ${p.index_class})` : `${nl(v)} ${meta?.unit ?? ''}`;
     tip.innerHTML = `<b>${esc(p.naam && p.naam !== 'null' ? p.naam : p.code)}</b><br>${esc(waarde)}`;
     tip.style.left = `${e.originalEvent.clientX + 12}px`;

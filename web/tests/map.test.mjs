@@ -128,6 +128,46 @@ test('keyboard only: search with arrow keys, the panel, Esc, the ranking', async
   await page.close();
 });
 
+test('suppression explains itself: tooltip, legend, and a coarser level offered', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/#gemeente=GM0983&laag=buurten&indicator=handhaving_huisvesting`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  const legend = await page.textContent('#legenda');
+  assert.match(legend, /ander cijfer te beschermen/);
+  assert.doesNotMatch(legend, /∞|Infinity|NaN/);
+  assert.match(legend, /onderdrukt/);
+  // Hidden in most buurten: the legend offers the wijken, and the link switches.
+  await page.waitForSelector('#grover', { timeout: 5000 });
+  await page.click('#grover');
+  await page.waitForFunction(() => document.getElementById('laag').value === 'wijken', null, { timeout: 10000 });
+  // Hovering a hatched area says why it is hatched.
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  const pt = await page.evaluate(() => {
+    const m = window.wijkradar.map;
+    const r = document.getElementById('kaart').getBoundingClientRect();
+    for (const f of window.wijkradar.data.features.filter((x) => x.properties.handhaving_huisvesting_rate === null)) {
+      const ring = f.geometry.type === 'Polygon' ? f.geometry.coordinates[0] : f.geometry.coordinates[0][0];
+      const lon = ring.reduce((a, c) => a + c[0], 0) / ring.length;
+      const lat = ring.reduce((a, c) => a + c[1], 0) / ring.length;
+      const p = m.project([lon, lat]);
+      const under = m.queryRenderedFeatures([p.x, p.y], { layers: ['vlakken-alle'] });
+      if (under[0]?.properties.code === f.properties.code && p.x > 0 && p.y > 0 && p.x < r.width && p.y < r.height) {
+        return { x: r.left + p.x, y: r.top + p.y };
+      }
+    }
+    return null;
+  });
+  if (pt) {
+    await page.mouse.move(pt.x, pt.y);
+    await page.waitForSelector('#tooltip:not([hidden])', { timeout: 10000 });
+    assert.match(await page.textContent('#tooltip'), /onderdrukt: minder dan \d+ gevallen, of verborgen om een ander cijfer te beschermen/);
+  }
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('the gemeente picker follows the dataset: Haarlem and Venlo', async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await page.goto(`${base}/#gemeente=GM0392&laag=wijken&indicator=index`);
