@@ -502,7 +502,11 @@ pub fn unit_score(
 /// One line of the ranking.
 #[derive(Debug, Clone, Serialize)]
 pub struct RankRow {
+    /// Competition rank (1, 1, 3 …): areas whose 95 % intervals overlap the first area of
+    /// their group share its rank, so that no rank claims a precision the index lacks.
     pub rank: Option<usize>,
+    /// The rank is shared with another area.
+    pub tied: bool,
     pub level: &'static str,
     pub code: String,
     pub naam: String,
@@ -559,6 +563,7 @@ pub fn ranking(
         drivers.truncate(3);
         rows.push(RankRow {
             rank: None,
+            tied: false,
             level: level.id(),
             code: unit.code.clone(),
             naam: unit.naam.clone().unwrap_or_else(|| unit.code.clone()),
@@ -585,14 +590,38 @@ pub fn ranking(
             .cmp(&b.low_confidence)
             .then(b.index.total_cmp(&a.index))
     });
-    let mut r = 0;
-    for row in &mut rows {
-        if !row.low_confidence {
-            r += 1;
-            row.rank = Some(r);
+    share_ranks(&mut rows);
+    Ok(rows)
+}
+
+/// Ranks confident rows (sorted by index, highest first) so that overlapping intervals tie.
+fn share_ranks(rows: &mut [RankRow]) {
+    let mut group: Option<(usize, f64, usize)> = None; // (rank, low of its first row, members)
+    let mut first_of_group = 0;
+    let mut position = 0;
+    for i in 0..rows.len() {
+        if rows[i].low_confidence {
+            continue;
+        }
+        position += 1;
+        match group {
+            Some((rank, low, n)) if rows[i].high >= low => {
+                rows[i].rank = Some(rank);
+                group = Some((rank, low, n + 1));
+            }
+            _ => {
+                rows[i].rank = Some(position);
+                group = Some((position, rows[i].low, 1));
+                first_of_group = i;
+            }
+        }
+        if let Some((_, _, n)) = group {
+            if n > 1 {
+                rows[first_of_group].tied = true;
+                rows[i].tied = true;
+            }
         }
     }
-    Ok(rows)
 }
 
 /// Sum of contributions (for tests and the API's self-check).
@@ -669,6 +698,39 @@ mod tests {
         let (m, sd) = mean_sd(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]);
         assert_eq!((m, sd), (5.0, 2.0));
         assert_eq!((9.0 - m) / sd, 2.0);
+    }
+
+    #[test]
+    fn overlapping_intervals_share_a_rank() {
+        let row = |index: f64, low: f64, high: f64| RankRow {
+            rank: None,
+            tied: false,
+            level: "wijken",
+            code: String::new(),
+            naam: String::new(),
+            index,
+            class: 5,
+            class_label: "",
+            low,
+            high,
+            low_confidence: false,
+            change_previous: None,
+            change_year: None,
+            drivers: vec![],
+            trend: vec![],
+        };
+        let mut rows = vec![
+            row(3.0, 2.5, 3.5),
+            row(1.5, 1.0, 2.0),
+            row(1.4, 0.9, 1.9),
+            row(1.2, 0.8, 1.6),
+            row(0.0, -0.5, 0.5),
+        ];
+        share_ranks(&mut rows);
+        let ranks: Vec<Option<usize>> = rows.iter().map(|r| r.rank).collect();
+        assert_eq!(ranks, [Some(1), Some(2), Some(2), Some(2), Some(5)]);
+        let tied: Vec<bool> = rows.iter().map(|r| r.tied).collect();
+        assert_eq!(tied, [false, true, true, true, false]);
     }
 
     #[test]

@@ -85,6 +85,14 @@ async function start() {
     },
   });
   app.map.addControl(new maplibregl.NavigationControl(), 'top-left');
+  // On a phone the header's controls and the legend start folded.
+  const smal = window.matchMedia('(max-width: 600px)').matches;
+  if (smal) { $('balk').classList.add('dicht'); $('legenda').classList.add('ingeklapt'); }
+  $('menu-knop').addEventListener('click', () => {
+    const dicht = $('balk').classList.toggle('dicht');
+    $('menu-knop').setAttribute('aria-expanded', String(!dicht));
+  });
+  $('legenda').addEventListener('click', (e) => { if (e.target.closest('h3')) $('legenda').classList.toggle('ingeklapt'); });
   // Esc closes the panel and the ranking.
   document.addEventListener('keydown', (e) => {
     if (e.key !== 'Escape') return;

@@ -181,8 +181,9 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
             .collect();
         let _ = write!(
             h,
-            r#"<tr><td>{}</td><td><b>{}</b><br><span class="klein">klasse {} · {} t/m {}</span></td><td class="r">{}</td><td>{}</td><td class="klein">{}</td></tr>"#,
+            r#"<tr><td>{}{}</td><td><b>{}</b><br><span class="klein">klasse {} · {} t/m {}</span></td><td class="r">{}</td><td>{}</td><td class="klein">{}</td></tr>"#,
             r.rank.unwrap_or(0),
+            if r.tied { "=" } else { "" },
             html_escape(&r.naam),
             r.class,
             signed(r.low),

@@ -85,9 +85,10 @@ export async function laadRangorde() {
   const q = new URLSearchParams({ level: niveau, datetime: app.staat.periode });
   if (thema) q.set('theme', thema);
   const d = await json(`/v1/ranking/${app.staat.gemeente}?${q}`);
+  $('rangorde-periode').textContent = `Kwartaal ${d.period}.`;
   const namen = Object.fromEntries(app.indicatoren.map((i) => [i.id, i.naam]));
   $('rangorde').querySelector('tbody').innerHTML = d.ranking.map((r) => `<tr tabindex="0" data-code="${esc(r.code)}" data-laag="${r.level}">
-    <td>${r.rank ?? '—'}</td><td>${esc(r.naam)}${r.low_confidence ? ' <span class="laag-vertrouwen" title="laag vertrouwen">?</span>' : ''}</td>
+    <td title="${r.tied ? 'gedeelde plaats: de onzekerheidsmarges overlappen' : ''}">${r.rank ?? '—'}${r.tied ? '=' : ''}</td><td>${esc(r.naam)}${r.low_confidence ? ' <span class="laag-vertrouwen" title="laag vertrouwen">?</span>' : ''}</td>
     <td class="r">${nl(r.index, 2)}<br><span class="klein">${nl(r.low, 1)}…${nl(r.high, 1)}</span></td>
     <td class="r">${r.change_previous === null ? '—' : (r.change_previous > 0 ? '+' : '') + nl(r.change_previous, 2)}</td>
     <td class="klein">${r.drivers.map((x) => esc(namen[x.indicator] || x.indicator)).join('; ')}</td></tr>`).join('');

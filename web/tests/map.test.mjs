@@ -184,6 +184,26 @@ test('the gemeente picker follows the dataset: Haarlem and Venlo', async () => {
   await page.close();
 });
 
+test('on a phone (390×844) the header and legend fold, the panel shows the project effect whole', async () => {
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/#gemeente=GM0983&laag=wijken&indicator=index&selectie=wijken/WK098325`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  const header = await page.$eval('#balk', (b) => b.getBoundingClientRect().height);
+  assert.ok(header < 844 * 0.2, `header ${header}px high`);
+  const legend = await page.$eval('#legenda', (l) => l.getBoundingClientRect().height);
+  assert.ok(legend < 60, `legend ${legend}px high when folded`);
+  await page.click('#menu-knop');
+  assert.ok(await page.isVisible('#laag'), 'the layer choice shows after Meer');
+  await page.waitForSelector('#effect tbody tr', { timeout: 20000 });
+  const overflow = await page.$eval('#effect', (t) => t.scrollWidth - t.parentElement.clientWidth);
+  assert.ok(overflow <= 1, `effect table runs ${overflow}px off the panel`);
+  await page.screenshot({ path: join(out, 'phone.png') });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('the briefing prints to one or two A4 pages with the wijk names', async () => {
   const page = await browser.newPage();
   await page.goto(`${base}/briefing/GM0983`);
