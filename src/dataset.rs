@@ -44,21 +44,8 @@ impl IndicatorMeta {
     }
 }
 
-/// A spatial unit.
-#[derive(Debug, Clone, Serialize)]
-pub struct Unit {
-    pub level: Level,
-    pub code: String,
-    pub naam: Option<String>,
-    pub parent: Option<String>,
-    pub wijk: Option<String>,
-    pub gemeente: String,
-    #[serde(skip)]
-    pub geometry: String,
-    pub lon: f64,
-    pub lat: f64,
-    pub bbox: [f64; 4],
-}
+/// A spatial unit: the row the ingest writes, read back.
+pub use crate::ingest::UnitRow as Unit;
 
 /// One figure as served. A unit without a published count (suppressed, or no data; the two
 /// are deliberately indistinguishable) has `present == false`.

@@ -158,6 +158,37 @@ pub async fn search(
     Ok(Json(json!({"results": out})))
 }
 
+/// The area a request names in its path (`…/{level}/{code}`), found in the dataset being
+/// served: the one extractor of every handler about one area (404 for an unknown level or
+/// code, 503 before the first dataset). Later, the place to check the caller's gemeenten.
+pub struct Area {
+    pub ds: std::sync::Arc<Dataset>,
+    pub unit: usize,
+    pub level: String,
+    pub code: String,
+}
+
+impl axum::extract::FromRequestParts<AppState> for Area {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Path((level, code)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::NotFound(e.body_text()))?;
+        let ds = state.dataset()?;
+        let unit = find(&ds, &level, &code)?;
+        Ok(Self {
+            ds,
+            unit,
+            level,
+            code,
+        })
+    }
+}
+
 /// The unit with this collection id and code (404 otherwise).
 pub(crate) fn find(ds: &Dataset, level: &str, code: &str) -> Result<usize, ApiError> {
     let l = Level::from_id(level)
@@ -173,15 +204,10 @@ fn unit_ref(ds: &Dataset, u: usize) -> Value {
 
 /// `GET /v1/areas/{level}/{code}`: the area's figures against the gemeente, its index,
 /// parent and children.
-pub async fn detail(
-    State(state): State<AppState>,
-    Path((level, code)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+pub async fn detail(area: Area, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
     let q = Query::parse(q.as_deref(), &["datetime", "theme", "reference"])?;
-    let ds = state.dataset()?;
+    let Area { ds, unit: u, .. } = area;
     let body = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
-        let u = find(&ds, &level, &code)?;
         let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
         let gm = ds.gemeente_of(u);
         let mut figures = Vec::new();

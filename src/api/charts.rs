@@ -2,21 +2,19 @@
 //! indicator's trend against the gemeente, its distribution over the gemeente's areas, and
 //! the contributions to the index.
 
-use super::areas::find;
+use super::areas::Area;
 use super::openapi::{datetime, levels, path_param, query_param};
 use super::problem::ApiError;
 use super::query::{self, Query};
 use super::route::Route;
-use super::AppState;
 use crate::charts;
 use crate::dataset::Dataset;
 use crate::score;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{json, Value};
-use std::sync::Arc;
 
 fn chart_op(id: &str, summary: &str, mut params: Vec<Value>) -> Value {
     let mut p = vec![levels("level"), path_param("code", "Code")];
@@ -177,15 +175,18 @@ fn label(ds: &Dataset, u: usize) -> String {
 
 /// `GET /v1/charts/trend/{level}/{code}?indicator=&f=svg|png`
 pub async fn trend_chart(
-    State(state): State<AppState>,
-    Path((level, code)): Path<(String, String)>,
+    area: Area,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let q = Query::parse(q.as_deref(), &["indicator", "f"])?;
-    let ds: Arc<Dataset> = state.dataset()?;
+    let Area {
+        ds,
+        unit: u,
+        level,
+        code,
+    } = area;
     tokio::task::spawn_blocking(move || -> Result<Response, ApiError> {
-        let u = find(&ds, &level, &code)?;
         let (j, fmt, _) = chart_params(&ds, &q, false)?;
         let m = &ds.indicators[j];
         let series: Vec<Option<f64>> = (0..ds.periods.len())
@@ -223,15 +224,18 @@ pub async fn trend_chart(
 
 /// `GET /v1/charts/distribution/{level}/{code}?indicator=&datetime=&f=svg|png`
 pub async fn distribution_chart(
-    State(state): State<AppState>,
-    Path((level, code)): Path<(String, String)>,
+    area: Area,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let q = Query::parse(q.as_deref(), &["indicator", "f", "datetime"])?;
-    let ds: Arc<Dataset> = state.dataset()?;
+    let Area {
+        ds,
+        unit: u,
+        level,
+        code,
+    } = area;
     tokio::task::spawn_blocking(move || -> Result<Response, ApiError> {
-        let u = find(&ds, &level, &code)?;
         let (j, fmt, p) = chart_params(&ds, &q, true)?;
         let p = p.unwrap_or(0);
         let m = &ds.indicators[j];
@@ -271,15 +275,18 @@ pub async fn distribution_chart(
 
 /// `GET /v1/charts/contributions/{level}/{code}?f=svg|png&datetime=`
 pub async fn contributions_chart(
-    State(state): State<AppState>,
-    Path((level, code)): Path<(String, String)>,
+    area: Area,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let q = Query::parse(q.as_deref(), &["f", "datetime", "theme", "reference"])?;
-    let ds: Arc<Dataset> = state.dataset()?;
+    let Area {
+        ds,
+        unit: u,
+        level,
+        code,
+    } = area;
     tokio::task::spawn_blocking(move || -> Result<Response, ApiError> {
-        let u = find(&ds, &level, &code)?;
         let fmt = charts::Format::parse(q.get("f"))
             .ok_or_else(|| ApiError::invalid(&["f: kies svg of png".into()]))?;
         let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;

@@ -1,7 +1,7 @@
 //! The pressure index over HTTP: its explanation per area, the ranking of a gemeente's wijken
 //! or buurten, and the published method and weights.
 
-use super::areas::find;
+use super::areas::Area;
 use super::openapi::{datetime, levels, path_param, query_param};
 use super::problem::ApiError;
 use super::query::{self, Query};
@@ -24,15 +24,15 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// `GET /v1/index/{level}/{code}`: index, class, interval and drivers.
-pub async fn explain(
-    State(state): State<AppState>,
-    Path((level, code)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+pub async fn explain(area: Area, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
     let q = Query::parse(q.as_deref(), &["datetime", "theme", "reference"])?;
-    let ds = state.dataset()?;
+    let Area {
+        ds,
+        unit: u,
+        level,
+        code,
+    } = area;
     let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
-        let u = find(&ds, &level, &code)?;
         let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
         let s = score::unit_score(&ds, u, p, query::scope(&q)?)?.ok_or_else(|| ApiError::NotFound(format!("geen gegevens voor '{code}' in {}", ds.periods[p])))?;
         let mut drivers = s.contributions.clone();

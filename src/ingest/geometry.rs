@@ -38,8 +38,8 @@ pub fn unit_code(u: UnitKey) -> String {
     }
 }
 
-/// A unit row as stored.
-#[derive(Debug, Clone)]
+/// A unit as stored (table `unit`) and as served (`dataset::Unit`).
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct UnitRow {
     pub level: Level,
     pub code: String,
@@ -47,6 +47,8 @@ pub struct UnitRow {
     pub parent: Option<String>,
     pub wijk: Option<String>,
     pub gemeente: String,
+    /// GeoJSON (CRS84), six decimals.
+    #[serde(skip)]
     pub geometry: String,
     pub lon: f64,
     pub lat: f64,
