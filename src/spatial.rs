@@ -386,14 +386,12 @@ impl Boundaries {
                 without.push(level);
             }
         }
-        with.extend([
-            Level::Pc4,
-            Level::Pc6,
-            Level::H3_7,
-            Level::H3_8,
-            Level::H3_9,
-            Level::H3_10,
-        ]);
+        // Postcodes and H3 cells need no boundary file.
+        with.extend(
+            Level::ALL
+                .into_iter()
+                .filter(|l| self.set(*l).is_none() || *l == Level::Pc4),
+        );
         (with, without)
     }
 
