@@ -1,18 +1,19 @@
 //! The attacker of issue 12: someone with only the public HTTP API and the indicator
 //! catalogue, who combines published numbers to learn something about one address or a
-//! group smaller than k. Each test runs one attack against the demo (in process, over the
-//! router) and checks it against the truth: the exact aggregates of the same extracts, which
-//! the attacker does not have.
+//! group smaller than k. Each test runs one attack against a demo (in process, over the
+//! router), on Venlo and on Haarlem (`venlo::…`, `haarlem::…`), and checks it against the
+//! truth: the exact aggregates of the same extracts, which the attacker does not have.
 
 mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::fixture;
+use common::{fixture, Fixture};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::OnceLock;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
 use tower::ServiceExt;
 use wijkradar::api::{app, AppState};
 use wijkradar::disclosure::Params;
@@ -29,10 +30,76 @@ async fn get_json(state: &AppState, uri: &str) -> Value {
     serde_json::from_slice(&body).unwrap()
 }
 
-fn state() -> AppState {
-    let f = fixture();
+fn state(f: &Fixture) -> AppState {
     AppState::new(&f.db, f.dir.path().join("web-none"))
 }
+
+/// The second demo gemeente: Haarlem (wijken but no shipped buurten), seed 1.
+fn haarlem() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let bounds = wijkradar::spatial::Boundaries::embedded().unwrap();
+        let cat = wijkradar::catalogue::Catalogue::builtin().unwrap();
+        let files = wijkradar::demo::generate(
+            &dir.path().join("extracts"),
+            &wijkradar::demo::Options {
+                gemeente: "GM0392".into(),
+                ..wijkradar::demo::Options::default()
+            },
+            &bounds,
+            &cat,
+        )
+        .unwrap();
+        let extracts: Vec<PathBuf> = files.into_iter().map(|f| f.0).collect();
+        let db = dir.path().join("haarlem.duckdb");
+        ingest::ingest(&db, &extracts, &cat, &bounds, &ingest::Options::default()).unwrap();
+        Fixture {
+            dir,
+            extracts,
+            db,
+            bounds,
+            cat,
+        }
+    })
+}
+
+/// One value per demo database, made once.
+fn once_per<T: Send + Sync + 'static>(
+    cache: &'static OnceLock<Mutex<HashMap<PathBuf, &'static T>>>,
+    f: &Fixture,
+    make: impl FnOnce() -> T,
+) -> &'static T {
+    let map = cache.get_or_init(Mutex::default);
+    if let Some(v) = map.lock().unwrap().get(&f.db) {
+        return v;
+    }
+    let v: &'static T = Box::leak(Box::new(make()));
+    map.lock().unwrap().insert(f.db.clone(), v);
+    v
+}
+
+/// Each attack runs on Venlo and on Haarlem.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod venlo {
+            $(#[test] fn $name() { super::$name(super::fixture()) })*
+        }
+        mod haarlem {
+            $(#[test] fn $name() { super::$name(super::haarlem()) })*
+        }
+    };
+}
+
+on_both!(
+    a_rate_is_a_function_of_the_published_rounded_count_and_denominator,
+    rate_inversion_recovers_nothing_finer_than_the_rounding,
+    no_difference_of_published_counts_isolates_a_group_below_k,
+    no_small_hidden_count_follows_from_the_served_counts,
+    no_share_is_shown_where_fewer_than_k_units_lack_the_attribute,
+    every_served_cell_and_postcode_has_a_published_figure,
+    extract_metadata_carries_no_exact_count,
+);
 
 /// What the attacker collects: every feature of every level and period, all pages.
 struct Published {
@@ -97,10 +164,9 @@ struct Truth {
     codes: Vec<String>,
 }
 
-fn truth() -> &'static Truth {
-    static T: OnceLock<Truth> = OnceLock::new();
-    T.get_or_init(|| {
-        let f = fixture();
+fn truth(f: &Fixture) -> &'static Truth {
+    static T: OnceLock<Mutex<HashMap<PathBuf, &'static Truth>>> = OnceLock::new();
+    once_per(&T, f, || {
         let ua = ingest::aggregate_files(&f.extracts, &f.cat, &f.bounds, Split::default()).unwrap();
         let codes = ingest::unit_codes(&ua, &f.bounds);
         let mut values = HashMap::new();
@@ -131,14 +197,14 @@ fn truth() -> &'static Truth {
 
 const LEVELS: [Level; 9] = Level::ALL;
 
-fn published_crawl() -> &'static Published {
-    static P: OnceLock<Published> = OnceLock::new();
-    P.get_or_init(|| {
+fn published_crawl(f: &Fixture) -> &'static Published {
+    static P: OnceLock<Mutex<HashMap<PathBuf, &'static Published>>> = OnceLock::new();
+    once_per(&P, f, || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap()
-            .block_on(crawl(&state(), &LEVELS))
+            .block_on(crawl(&state(f), &LEVELS))
     })
 }
 
@@ -146,10 +212,8 @@ fn num(v: &Value) -> Option<f64> {
     v.as_f64()
 }
 
-#[test]
-fn a_rate_is_a_function_of_the_published_rounded_count_and_denominator() {
-    let p = published_crawl();
-    let f = fixture();
+fn a_rate_is_a_function_of_the_published_rounded_count_and_denominator(f: &'static Fixture) {
+    let p = published_crawl(f);
     let mut checked = 0;
     for props in p.features.values() {
         for ind in f.cat.indicators.iter().filter(|i| !i.is_mean()) {
@@ -178,11 +242,9 @@ fn a_rate_is_a_function_of_the_published_rounded_count_and_denominator() {
 /// denominator narrow the exact denominator down (each published rate and rounded count
 /// must be reproducible from it). Where they pin it to one value, the attacker claims it.
 /// The claim may not beat the plain guess "the published rounded denominator".
-#[test]
-fn rate_inversion_recovers_nothing_finer_than_the_rounding() {
-    let p = published_crawl();
-    let t = truth();
-    let f = fixture();
+fn rate_inversion_recovers_nothing_finer_than_the_rounding(f: &'static Fixture) {
+    let p = published_crawl(f);
+    let t = truth(f);
     let half = f64::from(p.params.round_to / 2);
     let mut groups: HashMap<String, Vec<&wijkradar::catalogue::Indicator>> = HashMap::new();
     for ind in f.cat.indicators.iter().filter(|i| !i.is_mean()) {
@@ -255,11 +317,9 @@ fn rate_inversion_recovers_nothing_finer_than_the_rounding() {
 /// Every relation the attacker can read from the API (a unit's parent link, the families'
 /// top levels summing to the same total) leaves hidden groups of 0 or at least k units
 /// (k_fine at the fine levels), in every quarter, for every indicator.
-#[test]
-fn no_difference_of_published_counts_isolates_a_group_below_k() {
-    let p = published_crawl();
-    let t = truth();
-    let f = fixture();
+fn no_difference_of_published_counts_isolates_a_group_below_k(f: &'static Fixture) {
+    let p = published_crawl(f);
+    let t = truth(f);
     let mut relations = 0;
     for ind in &f.cat.indicators {
         for period in &p.periods {
@@ -345,11 +405,9 @@ fn no_difference_of_published_counts_isolates_a_group_below_k() {
 /// counts through any relation the disclosure model knows (family trees, the total, and
 /// units of another family that fill a unit, such as the PC6s of a buurt), checked on the
 /// counts the API actually serves.
-#[test]
-fn no_small_hidden_count_follows_from_the_served_counts() {
-    let p = published_crawl();
-    let t = truth();
-    let f = fixture();
+fn no_small_hidden_count_follows_from_the_served_counts(f: &'static Fixture) {
+    let p = published_crawl(f);
+    let t = truth(f);
     let mut hidden_small = 0;
     for ind in &f.cat.indicators {
         let Some(num_m) = t.ua.measure_index(&ind.numerator) else {
@@ -406,11 +464,9 @@ fn no_small_hidden_count_follows_from_the_served_counts() {
 }
 
 /// A share of (nearly) 100 % tells the attribute of every address in the area.
-#[test]
-fn no_share_is_shown_where_fewer_than_k_units_lack_the_attribute() {
-    let p = published_crawl();
-    let t = truth();
-    let f = fixture();
+fn no_share_is_shown_where_fewer_than_k_units_lack_the_attribute(f: &'static Fixture) {
+    let p = published_crawl(f);
+    let t = truth(f);
     let mut shares = 0;
     for ((level, code, period), props) in &p.features {
         for ind in f.cat.indicators.iter().filter(|i| i.is_share()) {
@@ -432,10 +488,8 @@ fn no_share_is_shown_where_fewer_than_k_units_lack_the_attribute() {
 
 /// Postcodes and H3 cells exist in the API only with a published figure: the existence of a
 /// cell may not place a record at a few buildings.
-#[test]
-fn every_served_cell_and_postcode_has_a_published_figure() {
-    let p = published_crawl();
-    let f = fixture();
+fn every_served_cell_and_postcode_has_a_published_figure(f: &'static Fixture) {
+    let p = published_crawl(f);
     let mut with_figure: BTreeSet<(String, String)> = BTreeSet::new();
     let mut all: BTreeSet<(String, String)> = BTreeSet::new();
     for ((level, code, _), props) in &p.features {
@@ -460,14 +514,12 @@ fn every_served_cell_and_postcode_has_a_published_figure() {
 }
 
 /// What the catalogue says about the extracts: row counts only to the nearest thousand.
-#[test]
-fn extract_metadata_carries_no_exact_count() {
-    let f = fixture();
+fn extract_metadata_carries_no_exact_count(f: &'static Fixture) {
     let cat = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
-        .block_on(get_json(&state(), "/v1/indicators"));
+        .block_on(get_json(&state(f), "/v1/indicators"));
     let text = cat.to_string();
     let sources = cat["sources"].as_array().unwrap();
     assert!(!sources.is_empty());
@@ -559,7 +611,7 @@ fn a_bad_category_is_reported_without_its_value() {
 #[tokio::test]
 async fn a_record_where_nobody_lives_adds_no_cell_and_no_outline() {
     let f = fixture();
-    let base = state();
+    let base = state(f);
     let pc6_before = get_json(&base, "/v1/collections/pc6/items?limit=10000").await;
     let cells_before = get_json(&base, "/v1/collections/h3-10/items?limit=10000").await;
     let served: BTreeSet<String> = cells_before["features"]
