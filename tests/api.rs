@@ -1147,3 +1147,34 @@ fn the_export_command_writes_the_csv_and_its_metadata_and_records_it() {
         .unwrap()
         .contains("\"who\":\"cli\""));
 }
+
+#[tokio::test]
+async fn a_chart_is_rendered_once_and_its_format_is_part_of_its_etag() {
+    let s = state();
+    let ds = s.dataset().unwrap();
+    let uri = |f: &str| format!("/v1/charts/trend/wijken/WK098325?indicator=overlast&f={f}");
+    let (_, h1, b1) = send(
+        s.clone(),
+        Request::get(uri("png")).body(Body::empty()).unwrap(),
+    )
+    .await;
+    let after_first = ds.cache_use().1;
+    let (_, h2, b2) = send(
+        s.clone(),
+        Request::get(uri("png")).body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(
+        ds.cache_use().1,
+        after_first,
+        "the second request renders nothing new"
+    );
+    assert_eq!(b1, b2);
+    assert_eq!(h1.get(header::ETAG), h2.get(header::ETAG));
+    let (_, h3, _) = send(s, Request::get(uri("svg")).body(Body::empty()).unwrap()).await;
+    assert_ne!(
+        h1.get(header::ETAG),
+        h3.get(header::ETAG),
+        "PNG and SVG differ in ETag"
+    );
+}

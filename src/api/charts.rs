@@ -201,23 +201,36 @@ pub async fn trend_chart(
             |g| format!("gemeente {}", label(&ds, g)),
         );
         let marks = project_marks(&ds, u)?;
-        let bytes = charts::trend(
-            fmt,
-            &format!("{} — {}", m.naam, label(&ds, u)),
-            &m.unit,
-            &ds.periods,
-            &series,
-            &reference,
-            (&label(&ds, u), &gname),
-            &marks,
-        )
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(chart_response(
-            &headers,
-            fmt,
-            format!("\"v{}-trend-{}-{}-{}\"", ds.version, level, code, m.id),
-            bytes,
-        ))
+        // Rendered once per dataset version, parameters and format (bounded cache).
+        let etag = format!("\"v{}-trend-{}-{}-{}\"", ds.version, level, code, m.id);
+        let etag = format!(
+            "{}-{}\"",
+            etag.trim_end_matches('"'),
+            if fmt == charts::Format::Png {
+                "png"
+            } else {
+                "svg"
+            }
+        );
+        let key = format!("chart|{etag}");
+        let bytes = ds.cached(
+            &key,
+            || {
+                charts::trend(
+                    fmt,
+                    &format!("{} — {}", m.naam, label(&ds, u)),
+                    &m.unit,
+                    &ds.periods,
+                    &series,
+                    &reference,
+                    (&label(&ds, u), &gname),
+                    &marks,
+                )
+                .map_err(|e| ApiError::Internal(e.to_string()))
+            },
+            Vec::len,
+        )?;
+        Ok(chart_response(&headers, fmt, etag, bytes.as_ref().clone()))
     })
     .await?
 }
@@ -249,26 +262,39 @@ pub async fn distribution_chart(
             .collect();
         let own = layer.values[ds.pos_in_level[u]][j].rate;
         let name = label(&ds, u);
-        let bytes = charts::distribution(
-            fmt,
-            &format!(
-                "{} — {} in {} ({})",
-                m.naam,
-                unit.level.title().to_lowercase(),
-                ds.gemeente_of(u).map_or(String::new(), |g| label(&ds, g)),
-                ds.periods[p]
-            ),
-            &m.unit,
-            &values,
-            own.map(|v| (v, name.as_str())),
-        )
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(chart_response(
-            &headers,
-            fmt,
-            format!("\"v{}-dist-{}-{}-{}-{}\"", ds.version, level, code, m.id, p),
-            bytes,
-        ))
+        // Rendered once per dataset version, parameters and format (bounded cache).
+        let etag = format!("\"v{}-dist-{}-{}-{}-{}\"", ds.version, level, code, m.id, p);
+        let etag = format!(
+            "{}-{}\"",
+            etag.trim_end_matches('"'),
+            if fmt == charts::Format::Png {
+                "png"
+            } else {
+                "svg"
+            }
+        );
+        let key = format!("chart|{etag}");
+        let bytes = ds.cached(
+            &key,
+            || {
+                charts::distribution(
+                    fmt,
+                    &format!(
+                        "{} — {} in {} ({})",
+                        m.naam,
+                        unit.level.title().to_lowercase(),
+                        ds.gemeente_of(u).map_or(String::new(), |g| label(&ds, g)),
+                        ds.periods[p]
+                    ),
+                    &m.unit,
+                    &values,
+                    own.map(|v| (v, name.as_str())),
+                )
+                .map_err(|e| ApiError::Internal(e.to_string()))
+            },
+            Vec::len,
+        )?;
+        Ok(chart_response(&headers, fmt, etag, bytes.as_ref().clone()))
     })
     .await?
 }
@@ -306,22 +332,35 @@ pub async fn contributions_chart(
         items.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
         items.truncate(10);
         let name = ds.units[u].naam.clone().unwrap_or_else(|| code.clone());
-        let bytes = charts::contributions(
-            fmt,
-            &format!("Wat drijft de index van {name} ({})", ds.periods[p]),
-            &items,
-        )
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(chart_response(
-            &headers,
-            fmt,
-            format!(
-                "\"v{}-contrib-{level}-{code}-{p}-{}\"",
-                ds.version,
-                q.get("theme").unwrap_or("")
-            ),
-            bytes,
-        ))
+        // Rendered once per dataset version, parameters and format (bounded cache).
+        let etag = format!(
+            "\"v{}-contrib-{level}-{code}-{p}-{}\"",
+            ds.version,
+            q.get("theme").unwrap_or("")
+        );
+        let etag = format!(
+            "{}-{}\"",
+            etag.trim_end_matches('"'),
+            if fmt == charts::Format::Png {
+                "png"
+            } else {
+                "svg"
+            }
+        );
+        let key = format!("chart|{etag}");
+        let bytes = ds.cached(
+            &key,
+            || {
+                charts::contributions(
+                    fmt,
+                    &format!("Wat drijft de index van {name} ({})", ds.periods[p]),
+                    &items,
+                )
+                .map_err(|e| ApiError::Internal(e.to_string()))
+            },
+            Vec::len,
+        )?;
+        Ok(chart_response(&headers, fmt, etag, bytes.as_ref().clone()))
     })
     .await?
 }
