@@ -37,31 +37,7 @@ fn state(f: &Fixture) -> AppState {
 /// The second demo gemeente: Haarlem (wijken but no shipped buurten), seed 1.
 fn haarlem() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let bounds = wijkradar::spatial::Boundaries::embedded().unwrap();
-        let cat = wijkradar::catalogue::Catalogue::builtin().unwrap();
-        let files = wijkradar::demo::generate(
-            &dir.path().join("extracts"),
-            &wijkradar::demo::Options {
-                gemeente: "GM0392".into(),
-                ..wijkradar::demo::Options::default()
-            },
-            &bounds,
-            &cat,
-        )
-        .unwrap();
-        let extracts: Vec<PathBuf> = files.into_iter().map(|f| f.0).collect();
-        let db = dir.path().join("haarlem.duckdb");
-        ingest::ingest(&db, &extracts, &cat, &bounds, &ingest::Options::default()).unwrap();
-        Fixture {
-            dir,
-            extracts,
-            db,
-            bounds,
-            cat,
-        }
-    })
+    F.get_or_init(|| common::demo("GM0392", "haarlem.duckdb"))
 }
 
 /// One value per demo database, made once.

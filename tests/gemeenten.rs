@@ -5,39 +5,18 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 use tower::ServiceExt;
 use wijkradar::api::{app, AppState};
-use wijkradar::{catalogue::Catalogue, demo, ingest, spatial::Boundaries};
+use wijkradar::{catalogue::Catalogue, demo};
 
-struct Two {
-    dir: tempfile::TempDir,
-    db: PathBuf,
-    bounds: Boundaries,
-}
+mod common;
 
-fn two() -> &'static Two {
-    static T: OnceLock<Two> = OnceLock::new();
-    T.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let bounds = Boundaries::embedded().unwrap();
-        let cat = Catalogue::builtin().unwrap();
-        let files = demo::generate(
-            &dir.path().join("extracts"),
-            &demo::Options {
-                gemeente: "GM0983,GM0392".into(),
-                ..demo::Options::default()
-            },
-            &bounds,
-            &cat,
-        )
-        .unwrap();
-        let extracts: Vec<PathBuf> = files.into_iter().map(|f| f.0).collect();
-        let db = dir.path().join("two.duckdb");
-        ingest::ingest(&db, &extracts, &cat, &bounds, &ingest::Options::default()).unwrap();
-        Two { dir, db, bounds }
-    })
+use common::Fixture;
+
+fn two() -> &'static Fixture {
+    static T: OnceLock<Fixture> = OnceLock::new();
+    T.get_or_init(|| common::demo("GM0983,GM0392", "two.duckdb"))
 }
 
 async fn get(uri: &str) -> (StatusCode, Vec<u8>) {

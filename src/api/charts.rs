@@ -173,6 +173,30 @@ fn label(ds: &Dataset, u: usize) -> String {
     x.naam.clone().unwrap_or_else(|| x.code.clone())
 }
 
+/// A chart, rendered once per dataset version, chart (`tag`: kind and its parameters) and
+/// format in the bounded cache; the ETag names the same, so an unchanged chart is a 304.
+/// `render` runs only when the chart is not cached.
+fn cached_chart(
+    ds: &Dataset,
+    headers: &HeaderMap,
+    fmt: charts::Format,
+    tag: &str,
+    render: impl FnOnce() -> Result<Vec<u8>, ApiError>,
+) -> Result<Response, ApiError> {
+    let ext = if fmt == charts::Format::Png {
+        "png"
+    } else {
+        "svg"
+    };
+    let etag = format!("\"v{}-{tag}-{ext}\"", ds.version);
+    let bytes = ds.cached(&format!("chart|{etag}"), render, Vec::len)?;
+    Ok(chart_response(headers, fmt, etag, bytes.as_ref().clone()))
+}
+
+fn chart_error(e: charts::ChartError) -> ApiError {
+    ApiError::Internal(e.to_string())
+}
+
 /// `GET /v1/charts/trend/{level}/{code}?indicator=&f=svg|png`
 pub async fn trend_chart(
     area: Area,
@@ -189,48 +213,31 @@ pub async fn trend_chart(
     tokio::task::spawn_blocking(move || -> Result<Response, ApiError> {
         let (j, fmt, _) = chart_params(&ds, &q, false)?;
         let m = &ds.indicators[j];
-        let series: Vec<Option<f64>> = (0..ds.periods.len())
-            .map(|p| ds.fig(u, j, p).map(|f| f.rate))
-            .collect::<Result<_, _>>()?;
-        let gm = ds.gemeente_of(u);
-        let reference: Vec<Option<f64>> = (0..ds.periods.len())
-            .map(|p| gm.map_or(Ok(None), |g| ds.fig(g, j, p).map(|f| f.rate)))
-            .collect::<Result<_, _>>()?;
-        let gname = gm.map_or_else(
-            || "gemeente".to_string(),
-            |g| format!("gemeente {}", label(&ds, g)),
-        );
-        let marks = project_marks(&ds, u)?;
-        // Rendered once per dataset version, parameters and format (bounded cache).
-        let etag = format!("\"v{}-trend-{}-{}-{}\"", ds.version, level, code, m.id);
-        let etag = format!(
-            "{}-{}\"",
-            etag.trim_end_matches('"'),
-            if fmt == charts::Format::Png {
-                "png"
-            } else {
-                "svg"
-            }
-        );
-        let key = format!("chart|{etag}");
-        let bytes = ds.cached(
-            &key,
-            || {
-                charts::trend(
-                    fmt,
-                    &format!("{} — {}", m.naam, label(&ds, u)),
-                    &m.unit,
-                    &ds.periods,
-                    &series,
-                    &reference,
-                    (&label(&ds, u), &gname),
-                    &marks,
-                )
-                .map_err(|e| ApiError::Internal(e.to_string()))
-            },
-            Vec::len,
-        )?;
-        Ok(chart_response(&headers, fmt, etag, bytes.as_ref().clone()))
+        let tag = format!("trend-{level}-{code}-{}", m.id);
+        cached_chart(&ds, &headers, fmt, &tag, || {
+            let series: Vec<Option<f64>> = (0..ds.periods.len())
+                .map(|p| ds.fig(u, j, p).map(|f| f.rate))
+                .collect::<Result<_, _>>()?;
+            let gm = ds.gemeente_of(u);
+            let reference: Vec<Option<f64>> = (0..ds.periods.len())
+                .map(|p| gm.map_or(Ok(None), |g| ds.fig(g, j, p).map(|f| f.rate)))
+                .collect::<Result<_, _>>()?;
+            let gname = gm.map_or_else(
+                || "gemeente".to_string(),
+                |g| format!("gemeente {}", label(&ds, g)),
+            );
+            charts::trend(
+                fmt,
+                &format!("{} — {}", m.naam, label(&ds, u)),
+                &m.unit,
+                &ds.periods,
+                &series,
+                &reference,
+                (&label(&ds, u), &gname),
+                &project_marks(&ds, u)?,
+            )
+            .map_err(chart_error)
+        })
     })
     .await?
 }
@@ -252,54 +259,38 @@ pub async fn distribution_chart(
         let (j, fmt, p) = chart_params(&ds, &q, true)?;
         let p = p.unwrap_or(0);
         let m = &ds.indicators[j];
-        let unit = &ds.units[u];
-        let layer = ds.layer(unit.level, p)?;
-        let values: Vec<f64> = ds
-            .level_units(unit.level)
-            .iter()
-            .filter(|&&x| ds.units[x].gemeente == unit.gemeente)
-            .filter_map(|&x| layer.values[ds.pos_in_level[x]][j].rate)
-            .collect();
-        let own = layer.values[ds.pos_in_level[u]][j].rate;
-        let name = label(&ds, u);
-        // Rendered once per dataset version, parameters and format (bounded cache).
-        let etag = format!("\"v{}-dist-{}-{}-{}-{}\"", ds.version, level, code, m.id, p);
-        let etag = format!(
-            "{}-{}\"",
-            etag.trim_end_matches('"'),
-            if fmt == charts::Format::Png {
-                "png"
-            } else {
-                "svg"
-            }
-        );
-        let key = format!("chart|{etag}");
-        let bytes = ds.cached(
-            &key,
-            || {
-                charts::distribution(
-                    fmt,
-                    &format!(
-                        "{} — {} in {} ({})",
-                        m.naam,
-                        unit.level.title().to_lowercase(),
-                        ds.gemeente_of(u).map_or(String::new(), |g| label(&ds, g)),
-                        ds.periods[p]
-                    ),
-                    &m.unit,
-                    &values,
-                    own.map(|v| (v, name.as_str())),
-                )
-                .map_err(|e| ApiError::Internal(e.to_string()))
-            },
-            Vec::len,
-        )?;
-        Ok(chart_response(&headers, fmt, etag, bytes.as_ref().clone()))
+        let tag = format!("dist-{level}-{code}-{}-{p}", m.id);
+        cached_chart(&ds, &headers, fmt, &tag, || {
+            let unit = &ds.units[u];
+            let layer = ds.layer(unit.level, p)?;
+            let values: Vec<f64> = ds
+                .level_units(unit.level)
+                .iter()
+                .filter(|&&x| ds.units[x].gemeente == unit.gemeente)
+                .filter_map(|&x| layer.values[ds.pos_in_level[x]][j].rate)
+                .collect();
+            let own = layer.values[ds.pos_in_level[u]][j].rate;
+            let name = label(&ds, u);
+            charts::distribution(
+                fmt,
+                &format!(
+                    "{} — {} in {} ({})",
+                    m.naam,
+                    unit.level.title().to_lowercase(),
+                    ds.gemeente_of(u).map_or(String::new(), |g| label(&ds, g)),
+                    ds.periods[p]
+                ),
+                &m.unit,
+                &values,
+                own.map(|v| (v, name.as_str())),
+            )
+            .map_err(chart_error)
+        })
     })
     .await?
 }
 
-/// `GET /v1/charts/contributions/{level}/{code}?f=svg|png&datetime=`
+/// `GET /v1/charts/contributions/{level}/{code}?f=svg|png&datetime=&theme=&reference=`
 pub async fn contributions_chart(
     area: Area,
     RawQuery(q): RawQuery,
@@ -316,51 +307,37 @@ pub async fn contributions_chart(
         let fmt = charts::Format::parse(q.get("f"))
             .ok_or_else(|| ApiError::invalid(&["f: kies svg of png".into()]))?;
         let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
-        let s = score::unit_score(&ds, u, p, query::scope(&q)?)?
-            .ok_or_else(|| ApiError::NotFound("geen index voor dit gebied".into()))?;
-        let mut items: Vec<(String, f64)> = s
-            .contributions
-            .iter()
-            .filter(|c| c.weight > 0.0)
-            .map(|c| {
-                (
-                    charts::short_label(&ds.indicator_name(&c.indicator)),
-                    c.contribution,
-                )
-            })
-            .collect();
-        items.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
-        items.truncate(10);
-        let name = ds.units[u].naam.clone().unwrap_or_else(|| code.clone());
-        // Rendered once per dataset version, parameters and format (bounded cache).
-        let etag = format!(
-            "\"v{}-contrib-{level}-{code}-{p}-{}\"",
-            ds.version,
-            q.get("theme").unwrap_or("")
+        let scope = query::scope(&q)?;
+        // The theme and the reference change the index, so both name the chart.
+        let tag = format!(
+            "contrib-{level}-{code}-{p}-{}-{}",
+            q.get("theme").unwrap_or(""),
+            q.get("reference").unwrap_or("")
         );
-        let etag = format!(
-            "{}-{}\"",
-            etag.trim_end_matches('"'),
-            if fmt == charts::Format::Png {
-                "png"
-            } else {
-                "svg"
-            }
-        );
-        let key = format!("chart|{etag}");
-        let bytes = ds.cached(
-            &key,
-            || {
-                charts::contributions(
-                    fmt,
-                    &format!("Wat drijft de index van {name} ({})", ds.periods[p]),
-                    &items,
-                )
-                .map_err(|e| ApiError::Internal(e.to_string()))
-            },
-            Vec::len,
-        )?;
-        Ok(chart_response(&headers, fmt, etag, bytes.as_ref().clone()))
+        cached_chart(&ds, &headers, fmt, &tag, || {
+            let s = score::unit_score(&ds, u, p, scope)?
+                .ok_or_else(|| ApiError::NotFound("geen index voor dit gebied".into()))?;
+            let mut items: Vec<(String, f64)> = s
+                .contributions
+                .iter()
+                .filter(|c| c.weight > 0.0)
+                .map(|c| {
+                    (
+                        charts::short_label(&ds.indicator_name(&c.indicator)),
+                        c.contribution,
+                    )
+                })
+                .collect();
+            items.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+            items.truncate(10);
+            let name = ds.units[u].naam.clone().unwrap_or_else(|| code.clone());
+            charts::contributions(
+                fmt,
+                &format!("Wat drijft de index van {name} ({})", ds.periods[p]),
+                &items,
+            )
+            .map_err(chart_error)
+        })
     })
     .await?
 }

@@ -17,28 +17,38 @@ pub struct Fixture {
 pub fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let bounds = Boundaries::embedded().unwrap();
-        let cat = Catalogue::builtin().unwrap();
-        let files = demo::generate(
-            &dir.path().join("extracts"),
-            &demo::Options::default(),
-            &bounds,
-            &cat,
-        )
-        .unwrap();
-        let extracts: Vec<PathBuf> = files.into_iter().map(|f| f.0).collect();
-        let db = dir.path().join("base.duckdb");
-        ingest::ingest(&db, &extracts, &cat, &bounds, &ingest::Options::default()).unwrap();
-        wijkradar::demo::record_intervention(&db).unwrap();
-        Fixture {
-            dir,
-            extracts,
-            db,
-            bounds,
-            cat,
-        }
+        let f = demo("GM0983", "base.duckdb");
+        wijkradar::demo::record_intervention(&f.db).unwrap();
+        f
     })
+}
+
+/// The demo (seed 1) for one or more gemeenten (`GM0983,GM0392`), generated and ingested
+/// into `name` in a temporary directory.
+pub fn demo(gemeente: &str, name: &str) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let bounds = Boundaries::embedded().unwrap();
+    let cat = Catalogue::builtin().unwrap();
+    let files = demo::generate(
+        &dir.path().join("extracts"),
+        &demo::Options {
+            gemeente: gemeente.into(),
+            ..demo::Options::default()
+        },
+        &bounds,
+        &cat,
+    )
+    .unwrap();
+    let extracts: Vec<PathBuf> = files.into_iter().map(|f| f.0).collect();
+    let db = dir.path().join(name);
+    ingest::ingest(&db, &extracts, &cat, &bounds, &ingest::Options::default()).unwrap();
+    Fixture {
+        dir,
+        extracts,
+        db,
+        bounds,
+        cat,
+    }
 }
 
 /// A private copy of the fixture database.
