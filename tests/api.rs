@@ -1178,3 +1178,11 @@ async fn a_chart_is_rendered_once_and_its_format_is_part_of_its_etag() {
         "PNG and SVG differ in ETag"
     );
 }
+
+#[tokio::test]
+async fn the_contributions_chart_differs_by_reference() {
+    let uri = |r: &str| format!("/v1/charts/contributions/wijken/WK098325?f=svg&reference={r}");
+    let (_, a, _) = get(&uri("alle")).await;
+    let (_, b, _) = get(&uri("gemeente")).await;
+    assert_ne!(a.get(header::ETAG), b.get(header::ETAG));
+}
