@@ -109,6 +109,19 @@ pub struct Intervention {
     pub end_date: String,
 }
 
+impl Intervention {
+    /// The gemeenten of the project's areas (one, for a project made through the API).
+    #[must_use]
+    pub fn gemeenten(&self, ds: &Dataset) -> std::collections::BTreeSet<String> {
+        let level = crate::spatial::Level::from_id(&self.level);
+        self.codes
+            .iter()
+            .filter_map(|c| level.and_then(|l| ds.unit(l, c)))
+            .map(|u| ds.units[u].gemeente.clone())
+            .collect()
+    }
+}
+
 /// Reads the recorded interventions.
 ///
 /// # Errors

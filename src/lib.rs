@@ -6,6 +6,7 @@
 #![recursion_limit = "512"]
 
 pub mod api;
+pub mod auth;
 pub mod cache;
 pub mod catalogue;
 pub mod charts;

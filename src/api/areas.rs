@@ -1,11 +1,13 @@
 //! Areas over HTTP: the indicator catalogue, periods, search, and an area's details (its
 //! figures against the gemeente, index, parent and children).
 
+use super::auth::Caller;
 use super::openapi::{datetime, levels, path_param, query_param};
 use super::problem::ApiError;
 use super::query::{self, Query};
-use super::route::{doc, Route};
+use super::route::{doc, Access, Route};
 use super::AppState;
+use crate::auth::Cap;
 use crate::dataset::Dataset;
 use crate::spatial::Level;
 use axum::extract::{Path, RawQuery, State};
@@ -16,11 +18,11 @@ use serde_json::{json, Value};
 /// `/v1/indicators`, `/v1/periods`, `/v1/search`, `/v1/areas/…`.
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::new("/v1/indicators", get(indicators)).doc("get", doc("getIndicators", "Indicatorcatalogus met bron, wettelijke grondslag en indexgewicht", vec![], "Catalogus")),
-        Route::new("/v1/gemeenten", get(gemeenten)).doc("get", doc("getGemeenten", "De gemeenten in de dataset, met hun omgrenzing en de niveaus die er wel en niet zijn", vec![], "Gemeenten")),
-        Route::new("/v1/periods", get(periods)).doc("get", doc("getPeriods", "Beschikbare kwartalen", vec![], "Kwartalen")),
-        Route::new("/v1/search", get(search)).doc("get", doc("search", "Zoek wijk, buurt of postcode", vec![json!({"name": "q", "in": "query", "required": true, "schema": {"type": "string", "minLength": 2}}), query_param("limit", "max. 50", json!({"type": "integer"}))], "Resultaten")),
-        Route::new("/v1/areas/{level}/{code}", get(detail)).doc("get", doc("getArea", "Cijfers van een gebied tegen de gemeente, met index, ouder en kinderen", vec![levels("level"), path_param("code", "Code"), datetime(), query_param("theme", "Beperk de index tot een thema", json!({"type": "string"}))], "Gebied")),
+        Route::new("/v1/indicators", Access::Needs(Cap::Read), get(indicators)).doc("get", doc("getIndicators", "Indicatorcatalogus met bron, wettelijke grondslag en indexgewicht", vec![], "Catalogus")),
+        Route::new("/v1/gemeenten", Access::Needs(Cap::Read), get(gemeenten)).doc("get", doc("getGemeenten", "De gemeenten in de dataset, met hun omgrenzing en de niveaus die er wel en niet zijn", vec![], "Gemeenten")),
+        Route::new("/v1/periods", Access::Needs(Cap::Read), get(periods)).doc("get", doc("getPeriods", "Beschikbare kwartalen", vec![], "Kwartalen")),
+        Route::new("/v1/search", Access::Needs(Cap::Read), get(search)).doc("get", doc("search", "Zoek wijk, buurt of postcode", vec![json!({"name": "q", "in": "query", "required": true, "schema": {"type": "string", "minLength": 2}}), query_param("limit", "max. 50", json!({"type": "integer"}))], "Resultaten")),
+        Route::new("/v1/areas/{level}/{code}", Access::Needs(Cap::Read), get(detail)).doc("get", doc("getArea", "Cijfers van een gebied tegen de gemeente, met index, ouder en kinderen", vec![levels("level"), path_param("code", "Code"), datetime(), query_param("theme", "Beperk de index tot een thema", json!({"type": "string"}))], "Gebied")),
     ]
 }
 
@@ -57,10 +59,12 @@ pub async fn indicators(
 /// the levels that have areas there and those that do not (no buurten shipped, say).
 pub async fn gemeenten(
     State(state): State<AppState>,
+    caller: Caller,
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     Query::parse(q.as_deref(), &["f"])?;
     let ds = state.dataset()?;
+    let scope = caller.reads();
     let mut with: std::collections::HashMap<&str, std::collections::BTreeSet<Level>> =
         std::collections::HashMap::new();
     for u in &ds.units {
@@ -69,6 +73,7 @@ pub async fn gemeenten(
     let list: Vec<Value> = ds
         .level_units(Level::Gemeente)
         .iter()
+        .filter(|&&g| scope.sees(&ds.units[g].code))
         .map(|&g| {
             let u = &ds.units[g];
             let have = with.get(u.code.as_str()).cloned().unwrap_or_default();
@@ -103,10 +108,12 @@ pub async fn periods(
 /// `GET /v1/search?q=`: wijken, buurten and postcodes by name or code.
 pub async fn search(
     State(state): State<AppState>,
+    caller: Caller,
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let q = Query::parse(q.as_deref(), &["q", "limit"])?;
     let ds = state.dataset()?;
+    let scope = caller.reads();
     let needle = q
         .get("q")
         .unwrap_or("")
@@ -124,7 +131,8 @@ pub async fn search(
         if !matches!(
             u.level,
             Level::Gemeente | Level::Wijk | Level::Buurt | Level::Pc4 | Level::Pc6
-        ) {
+        ) || !scope.sees(&u.gemeente)
+        {
             continue;
         }
         let name = u
@@ -160,12 +168,14 @@ pub async fn search(
 
 /// The area a request names in its path (`…/{level}/{code}`), found in the dataset being
 /// served: the one extractor of every handler about one area (404 for an unknown level or
-/// code, 503 before the first dataset). Later, the place to check the caller's gemeenten.
+/// code, 503 before the first dataset), and the place where the caller's gemeenten are
+/// checked: an area outside them is answered as if it did not exist (and recorded).
 pub struct Area {
     pub ds: std::sync::Arc<Dataset>,
     pub unit: usize,
     pub level: String,
     pub code: String,
+    pub caller: Caller,
 }
 
 impl axum::extract::FromRequestParts<AppState> for Area {
@@ -178,13 +188,21 @@ impl axum::extract::FromRequestParts<AppState> for Area {
         let Path((level, code)) = Path::<(String, String)>::from_request_parts(parts, state)
             .await
             .map_err(|e| ApiError::NotFound(e.body_text()))?;
+        let caller = Caller::from_request_parts(parts, state).await?;
         let ds = state.dataset()?;
         let unit = find(&ds, &level, &code)?;
+        if !caller.reads().sees(&ds.units[unit].gemeente) {
+            let _ = super::auth::out_of_scope(state, &caller, &format!("{level}/{code}"));
+            return Err(ApiError::NotFound(format!(
+                "'{code}' bestaat niet op niveau '{level}'"
+            )));
+        }
         Ok(Self {
             ds,
             unit,
             level,
             code,
+            caller,
         })
     }
 }
@@ -204,9 +222,24 @@ fn unit_ref(ds: &Dataset, u: usize) -> Value {
 
 /// `GET /v1/areas/{level}/{code}`: the area's figures against the gemeente, its index,
 /// parent and children.
-pub async fn detail(area: Area, RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError> {
+pub async fn detail(
+    State(state): State<AppState>,
+    area: Area,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     let q = Query::parse(q.as_deref(), &["datetime", "theme", "reference"])?;
-    let Area { ds, unit: u, .. } = area;
+    let Area {
+        ds,
+        unit: u,
+        level,
+        code,
+        caller,
+    } = area;
+    // A drill-down to one area is recorded in the audit log.
+    state.auth.audit.record(
+        crate::auth::audit::Event::new(&caller.actor(), "gebied", &format!("{level}/{code}"), "ok")
+            .in_gemeenten([ds.units[u].gemeente.clone()]),
+    );
     let body = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
         let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
         let gm = ds.gemeente_of(u);

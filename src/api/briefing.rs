@@ -1,8 +1,10 @@
 //! The wethouder's one-page briefing (HTML, printable) and its map (SVG).
 
+use super::auth::Caller;
 use super::problem::ApiError;
-use super::route::Route;
+use super::route::{Access, Route};
 use super::AppState;
+use crate::auth::Cap;
 use crate::charts::{self, html_escape};
 use crate::dataset::Dataset;
 use crate::intervention;
@@ -17,8 +19,16 @@ use std::fmt::Write as _;
 /// `/briefing/…` (HTML and SVG for people, not in the OpenAPI document).
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::new("/briefing/{gemeente}", get(page)),
-        Route::new("/briefing/{gemeente}/map.svg", get(map_svg)),
+        Route::new(
+            "/briefing/{gemeente}",
+            Access::Needs(Cap::Briefing),
+            get(page),
+        ),
+        Route::new(
+            "/briefing/{gemeente}/map.svg",
+            Access::Needs(Cap::Briefing),
+            get(map_svg),
+        ),
     ]
 }
 
@@ -60,9 +70,17 @@ fn area_geometries(
 /// `GET /briefing/{gemeente}/map.svg`: the wijken by index class.
 pub async fn map_svg(
     State(state): State<AppState>,
+    caller: Caller,
     Path(gemeente): Path<String>,
 ) -> Result<Response, ApiError> {
     let ds = state.dataset()?;
+    if !caller.scope(Cap::Briefing).sees(&gemeente) {
+        return Err(super::auth::out_of_scope(
+            &state,
+            &caller,
+            &format!("briefing/{gemeente}"),
+        ));
+    }
     let svg = tokio::task::spawn_blocking(move || -> Result<String, ApiError> {
         let p = ds.periods.len().saturating_sub(1);
         let areas = area_geometries(&ds, &gemeente, Level::Wijk, p)?;
@@ -85,9 +103,17 @@ fn signed(v: f64) -> String {
 /// `GET /briefing/{gemeente}`: the wethouder's briefing, printable on one or two A4 pages.
 pub async fn page(
     State(state): State<AppState>,
+    caller: Caller,
     Path(gemeente): Path<String>,
 ) -> Result<Html<String>, ApiError> {
     let ds = state.dataset()?;
+    if !caller.scope(Cap::Briefing).sees(&gemeente) {
+        return Err(super::auth::out_of_scope(
+            &state,
+            &caller,
+            &format!("briefing/{gemeente}"),
+        ));
+    }
     let html = tokio::task::spawn_blocking(move || briefing_html(&ds, &gemeente)).await??;
     Ok(Html(html))
 }
@@ -224,7 +250,11 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
         );
     }
     h.push_str("</ul><h2>Lopende en afgeronde interventies</h2>");
-    let ivs = intervention::interventions(ds)?;
+    // Only this gemeente's projects.
+    let ivs: Vec<_> = intervention::interventions(ds)?
+        .into_iter()
+        .filter(|iv| iv.gemeenten(ds).contains(gemeente))
+        .collect();
     if ivs.is_empty() {
         h.push_str("<p>Er zijn geen LSI-projecten vastgelegd.</p>");
     }

@@ -6,7 +6,8 @@ use super::areas::Area;
 use super::openapi::{datetime, levels, path_param, query_param};
 use super::problem::ApiError;
 use super::query::{self, Query};
-use super::route::Route;
+use super::route::{Access, Route};
+use crate::auth::Cap;
 use crate::charts;
 use crate::dataset::Dataset;
 use crate::score;
@@ -37,7 +38,12 @@ pub fn routes() -> Vec<Route> {
         )
     };
     vec![
-        Route::new("/v1/charts/trend/{level}/{code}", get(trend_chart)).doc(
+        Route::new(
+            "/v1/charts/trend/{level}/{code}",
+            Access::Needs(Cap::Read),
+            get(trend_chart),
+        )
+        .doc(
             "get",
             chart_op(
                 "getTrendChart",
@@ -47,6 +53,7 @@ pub fn routes() -> Vec<Route> {
         ),
         Route::new(
             "/v1/charts/distribution/{level}/{code}",
+            Access::Needs(Cap::Read),
             get(distribution_chart),
         )
         .doc(
@@ -59,6 +66,7 @@ pub fn routes() -> Vec<Route> {
         ),
         Route::new(
             "/v1/charts/contributions/{level}/{code}",
+            Access::Needs(Cap::Read),
             get(contributions_chart),
         )
         .doc(
@@ -209,6 +217,7 @@ pub async fn trend_chart(
         unit: u,
         level,
         code,
+        ..
     } = area;
     tokio::task::spawn_blocking(move || -> Result<Response, ApiError> {
         let (j, fmt, _) = chart_params(&ds, &q, false)?;
@@ -254,6 +263,7 @@ pub async fn distribution_chart(
         unit: u,
         level,
         code,
+        ..
     } = area;
     tokio::task::spawn_blocking(move || -> Result<Response, ApiError> {
         let (j, fmt, p) = chart_params(&ds, &q, true)?;
@@ -302,6 +312,7 @@ pub async fn contributions_chart(
         unit: u,
         level,
         code,
+        ..
     } = area;
     tokio::task::spawn_blocking(move || -> Result<Response, ApiError> {
         let fmt = charts::Format::parse(q.get("f"))

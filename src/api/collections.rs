@@ -1,11 +1,14 @@
 //! OGC API Features, Part 1 (core, GeoJSON): landing page, conformance, collections, items.
 //! One collection per spatial level; features carry flat per-indicator properties.
 
+use super::auth::Caller;
 use super::openapi::{datetime, levels, path_param, query_param};
 use super::problem::ApiError;
 use super::query::{self, Query};
-use super::route::{doc, doc_as, Route};
+use super::route::{doc, doc_as, Access, Route};
 use super::AppState;
+use crate::auth::Cap;
+use crate::auth::Scope;
 use crate::dataset::Dataset;
 use crate::period::{quarter_end, quarter_start};
 use crate::spatial::Level;
@@ -21,11 +24,11 @@ use std::fmt::Write as _;
 pub fn routes() -> Vec<Route> {
     let f = || query_param("f", "json", json!({"type": "string"}));
     vec![
-        Route::new("/v1", get(landing)).doc("get", doc("getLandingPage", "Landingspagina", vec![f()], "Links")),
-        Route::new("/v1/conformance", get(conformance)).doc("get", doc("getConformance", "Conformiteitsklassen", vec![f()], "conformsTo")),
-        Route::new("/v1/collections", get(collections)).doc("get", doc("getCollections", "Collecties (één per ruimtelijk niveau)", vec![f()], "Collecties")),
-        Route::new("/v1/collections/{collectionId}", get(collection)).doc("get", doc("describeCollection", "Eén collectie", vec![levels("collectionId"), f()], "Collectie")),
-        Route::new("/v1/collections/{collectionId}/items", get(items)).doc("get", doc_as("getFeatures", "Features van een niveau in een kwartaal", vec![
+        Route::new("/v1", Access::Public, get(landing)).doc("get", doc("getLandingPage", "Landingspagina", vec![f()], "Links")),
+        Route::new("/v1/conformance", Access::Public, get(conformance)).doc("get", doc("getConformance", "Conformiteitsklassen", vec![f()], "conformsTo")),
+        Route::new("/v1/collections", Access::Needs(Cap::Read), get(collections)).doc("get", doc("getCollections", "Collecties (één per ruimtelijk niveau)", vec![f()], "Collecties")),
+        Route::new("/v1/collections/{collectionId}", Access::Needs(Cap::Read), get(collection)).doc("get", doc("describeCollection", "Eén collectie", vec![levels("collectionId"), f()], "Collectie")),
+        Route::new("/v1/collections/{collectionId}/items", Access::Needs(Cap::Read), get(items)).doc("get", doc_as("getFeatures", "Features van een niveau in een kwartaal", vec![
             levels("collectionId"),
             query_param("bbox", "minLon,minLat,maxLon,maxLat (CRS84), of minX,minY,maxX,maxY met bbox-crs", json!({"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 6})),
             query_param("bbox-crs", "CRS van bbox: CRS84 (standaard) of http://www.opengis.net/def/crs/EPSG/0/28992", json!({"type": "string", "enum": [CRS84, RD_NEW]})),
@@ -36,7 +39,7 @@ pub fn routes() -> Vec<Route> {
             query_param("crs", "CRS van de geometrie: CRS84 (standaard) of RD New", json!({"type": "string", "enum": [CRS84, RD_NEW]})),
             f(),
         ], "GeoJSON FeatureCollection met numberMatched, numberReturned en links", "application/geo+json")),
-        Route::new("/v1/collections/{collectionId}/items/{featureId}", get(item)).doc("get", doc_as("getFeature", "Eén feature", vec![levels("collectionId"), path_param("featureId", "Code van het gebied"), datetime(), query_param("crs", "CRS84 of RD New", json!({"type": "string", "enum": [CRS84, RD_NEW]})), f()], "GeoJSON Feature", "application/geo+json")),
+        Route::new("/v1/collections/{collectionId}/items/{featureId}", Access::Needs(Cap::Read), get(item)).doc("get", doc_as("getFeature", "Eén feature", vec![levels("collectionId"), path_param("featureId", "Code van het gebied"), datetime(), query_param("crs", "CRS84 of RD New", json!({"type": "string", "enum": [CRS84, RD_NEW]})), f()], "GeoJSON Feature", "application/geo+json")),
     ]
 }
 
@@ -159,10 +162,10 @@ pub async fn conformance(RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError>
     })))
 }
 
-fn collection_json(ds: &Dataset, level: Level, b: &str) -> Value {
+fn collection_json(ds: &Dataset, level: Level, b: &str, scope: &Scope) -> Value {
     let units = ds.level_units(level);
     let mut bbox = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
-    for &u in units {
+    for &u in units.iter().filter(|&&u| scope.sees(&ds.units[u].gemeente)) {
         let b = ds.units[u].bbox;
         bbox = [
             bbox[0].min(b[0]),
@@ -197,16 +200,22 @@ fn collection_json(ds: &Dataset, level: Level, b: &str) -> Value {
 /// `GET /v1/collections`
 pub async fn collections(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     Query::parse(q.as_deref(), &["f"])?;
     let ds = state.dataset()?;
     let b = base(&state, &headers);
+    let scope = caller.reads();
     let cols: Vec<Value> = Level::ALL
         .into_iter()
-        .filter(|l| !ds.level_units(*l).is_empty())
-        .map(|l| collection_json(&ds, l, &b))
+        .filter(|l| {
+            ds.level_units(*l)
+                .iter()
+                .any(|&u| scope.sees(&ds.units[u].gemeente))
+        })
+        .map(|l| collection_json(&ds, l, &b, &scope))
         .collect();
     Ok(Json(json!({
         "links": [{"href": format!("{b}/collections"), "rel": "self", "type": "application/json", "title": "Collecties"}],
@@ -230,6 +239,7 @@ fn level_of(id: &str) -> Result<Level, ApiError> {
 /// `GET /v1/collections/{id}`
 pub async fn collection(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
@@ -237,7 +247,12 @@ pub async fn collection(
     Query::parse(q.as_deref(), &["f"])?;
     let level = level_of(&id)?;
     let ds = state.dataset()?;
-    Ok(Json(collection_json(&ds, level, &base(&state, &headers))))
+    Ok(Json(collection_json(
+        &ds,
+        level,
+        &base(&state, &headers),
+        &caller.reads(),
+    )))
 }
 
 fn json_str(out: &mut String, s: &str) {
@@ -350,6 +365,8 @@ pub struct ItemsParams {
     pub period: usize,
     pub gemeente: Option<String>,
     pub crs: Crs,
+    /// The caller's gemeenten: only their areas are listed.
+    pub scope: Scope,
 }
 
 impl ItemsParams {
@@ -357,7 +374,7 @@ impl ItemsParams {
     ///
     /// # Errors
     /// 400 with every problem.
-    pub fn parse(ds: &Dataset, q: &Query) -> Result<Self, ApiError> {
+    pub fn parse(ds: &Dataset, q: &Query, scope: Scope) -> Result<Self, ApiError> {
         let mut problems = Vec::new();
         let limit = query::uint("limit", q.get("limit"), DEFAULT_LIMIT)
             .map_err(|e| problems.push(e))
@@ -405,7 +422,7 @@ impl ItemsParams {
         }
         let gemeente = q.get("gemeente").map(str::to_string);
         if let Some(g) = &gemeente {
-            if ds.unit(Level::Gemeente, g).is_none() {
+            if ds.unit(Level::Gemeente, g).is_none() || !scope.sees(g) {
                 problems.push(format!("gemeente: '{g}' komt niet voor in de dataset"));
             }
         }
@@ -419,6 +436,7 @@ impl ItemsParams {
             period,
             gemeente,
             crs,
+            scope,
         })
     }
 
@@ -426,13 +444,14 @@ impl ItemsParams {
     #[must_use]
     pub fn key(&self, level: Level, base: &str) -> String {
         format!(
-            "items|{}|{}|{}|{}|{}|{:?}|{base}",
+            "items|{}|{}|{}|{}|{}|{:?}|{}|{base}",
             level.id(),
             self.period,
             self.limit,
             self.offset,
             self.gemeente.as_deref().unwrap_or(""),
-            self.crs
+            self.crs,
+            self.scope.key()
         )
     }
 }
@@ -466,6 +485,7 @@ pub fn items_page(
                 && p.gemeente
                     .as_ref()
                     .is_none_or(|g| &ds.units[u].gemeente == g)
+                && p.scope.sees(&ds.units[u].gemeente)
         })
         .collect();
     let page: Vec<usize> = matched.iter().copied().skip(offset).take(limit).collect();
@@ -539,6 +559,7 @@ fn urlencode(s: &str) -> String {
 /// `GET /v1/collections/{id}/items`
 pub async fn items(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
@@ -562,7 +583,7 @@ pub async fn items(
     // Pages without bbox (what the map asks for) are built and compressed once per dataset
     // version (the dataset never changes under a version), in the bounded cache.
     let page = tokio::task::spawn_blocking(move || -> Result<std::sync::Arc<Page>, ApiError> {
-        let p = ItemsParams::parse(&ds, &q)?;
+        let p = ItemsParams::parse(&ds, &q, caller.reads())?;
         let build = || -> Result<Page, ApiError> {
             let body = items_page(&ds, level, &p, &path)?;
             Ok(Page::new(body))
@@ -643,6 +664,7 @@ fn geojson_response(body: axum::body::Bytes, version: i32, raw_len: usize, crs: 
 /// `GET /v1/collections/{id}/items/{code}`
 pub async fn item(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     Path((id, code)): Path<(String, String)>,
     RawQuery(q): RawQuery,
@@ -661,7 +683,8 @@ pub async fn item(
     let ds = state.dataset()?;
     let version = ds.version;
     let body = tokio::task::spawn_blocking(move || -> Result<String, ApiError> {
-        let u = ds.unit(level, &code).ok_or_else(|| ApiError::NotFound(format!("'{code}' bestaat niet in collectie '{}'", level.id())))?;
+        let scope = caller.reads();
+        let u = ds.unit(level, &code).filter(|&u| scope.sees(&ds.units[u].gemeente)).ok_or_else(|| ApiError::NotFound(format!("'{code}' bestaat niet in collectie '{}'", level.id())))?;
         let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
         let layer = ds.layer(level, p)?;
         let scores = crate::score::layer_scores(&ds, level, p, crate::score::Scope::default()).ok();

@@ -5,12 +5,15 @@
 //! what the map shows: they read the same published figures. Every export is recorded in an
 //! append-only log beside the database.
 
+use super::auth::Caller;
 use super::collections::base;
 use super::openapi::query_param;
 use super::problem::ApiError;
 use super::query::{self, Query};
-use super::route::Route;
+use super::route::{Access, Route};
 use super::AppState;
+use crate::auth::Cap;
+use crate::auth::Scope;
 use crate::dataset::Dataset;
 use crate::spatial::Level;
 use axum::extract::{RawQuery, State};
@@ -57,12 +60,12 @@ pub fn routes() -> Vec<Route> {
     };
     let ok = |ct: &str, d: &str| json!({"200": {"description": d, "content": {ct: {}}}, "400": {"$ref": "#/components/responses/Problem"}});
     vec![
-        Route::new("/v1/exports", get(export)).doc(
+        Route::new("/v1/exports", Access::Needs(Cap::Export), get(export)).doc(
             "get",
             json!({"summary": "Download van een laag met zijn gepubliceerde cijfers (CSV of GeoJSON), met metadata", "operationId": "getExport", "parameters": params(),
                    "responses": ok("text/csv", "CSV (;, decimale komma, UTF-8 met BOM) of GeoJSON")}),
         ),
-        Route::new("/v1/exports/metadata", get(metadata)).doc(
+        Route::new("/v1/exports/metadata", Access::Needs(Cap::Export), get(metadata)).doc(
             "get",
             json!({"summary": "De metadata van een export (naast de CSV)", "operationId": "getExportMetadata", "parameters": params(),
                    "responses": ok("application/json", "Metadata")}),
@@ -86,6 +89,10 @@ pub struct Request {
     pub bbox: Option<[f64; 4]>,
     pub gemeente: Option<String>,
     pub format: Format,
+    /// The gemeenten whose areas may be exported (the caller's; every one on the command line).
+    pub scope: Scope,
+    /// The newest signed checkpoint of the audit log, put in the export's metadata.
+    pub checkpoint: Option<crate::auth::audit::Checkpoint>,
 }
 
 impl Request {
@@ -93,7 +100,7 @@ impl Request {
     ///
     /// # Errors
     /// 400 with every problem.
-    pub fn parse(ds: &Dataset, q: &Query) -> Result<Self, ApiError> {
+    pub fn parse(ds: &Dataset, q: &Query, scope: Scope) -> Result<Self, ApiError> {
         let mut problems = Vec::new();
         let level = match q.get("collection") {
             None => {
@@ -126,7 +133,7 @@ impl Request {
             .unwrap_or(None);
         let gemeente = q.get("gemeente").map(str::to_string);
         if let Some(g) = &gemeente {
-            if ds.unit(Level::Gemeente, g).is_none() {
+            if ds.unit(Level::Gemeente, g).is_none() || !scope.sees(g) {
                 problems.push(format!("gemeente: '{g}' komt niet voor in de dataset"));
             }
         }
@@ -148,6 +155,8 @@ impl Request {
                 bbox,
                 gemeente,
                 format,
+                scope,
+                checkpoint: None,
             }),
             _ => Err(ApiError::invalid(&problems)),
         }
@@ -164,6 +173,7 @@ impl Request {
                 self.bbox
                     .is_none_or(|q| b[0] <= q[2] && b[2] >= q[0] && b[1] <= q[3] && b[3] >= q[1])
                     && self.gemeente.as_ref().is_none_or(|g| &unit.gemeente == g)
+                    && self.scope.sees(&unit.gemeente)
             })
             .collect()
     }
@@ -195,6 +205,8 @@ pub fn metadata_of(ds: &Dataset, r: &Request, rows: usize, generated: &str) -> V
                    "polarity": m.polarity.id(), "min_denominator": m.min_denominator,
                    "columns": [format!("{}_aantal", m.id), format!("{}_noemer", m.id), format!("{}_rate", m.id)]})
         }).collect::<Vec<_>>(),
+        "gemeenten": r.scope.0,
+        "audit_checkpoint": r.checkpoint,
     })
 }
 
@@ -303,40 +315,27 @@ pub fn geojson(ds: &Dataset, r: &Request, generated: &str) -> Result<(String, us
 /// The time now as RFC 3339 (UTC, seconds).
 #[must_use]
 pub fn now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let (y, m, d) = crate::period::civil_from_days(days);
-    let rest = secs % 86_400;
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
+    crate::period::now_rfc3339()
 }
 
-/// Appends one line to the export log beside the database (`DB.exports.jsonl`, append only):
-/// when, what, how many rows, and who: "anoniem" over HTTP until accounts exist (no IP
-/// address is kept), "cli" from the command line.
-pub fn record(db: &std::path::Path, r: &Request, rows: usize, when: &str, who: &str) {
-    use std::io::Write;
-    let mut path = db.as_os_str().to_owned();
-    path.push(".exports.jsonl");
-    let line = json!({
-        "when": when, "who": who, "collection": r.level.id(), "period": r.period,
-        "indicators": r.indicators.len(), "bbox": r.bbox, "gemeente": r.gemeente,
-        "format": if r.format == Format::Csv { "csv" } else { "geojson" }, "rows": rows,
-    });
-    let written = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(std::path::PathBuf::from(path))
-        .and_then(|mut f| writeln!(f, "{line}"));
-    if let Err(e) = written {
-        tracing::error!(error = %e, "could not record an export");
-    }
+/// The audit-log entry of an export: who, what collection and filter, format, rows. Never
+/// a figure.
+#[must_use]
+pub fn audit_event(r: &Request, rows: usize, who: &str) -> crate::auth::audit::Event {
+    crate::auth::audit::Event::new(who, "export", r.level.id(), "ok")
+        .in_gemeenten(
+            r.gemeente
+                .clone()
+                .map_or_else(|| r.scope.0.clone(), |g| vec![g]),
+        )
+        .detail(
+            json!({
+                "period": r.period, "indicators": r.indicators.len(), "bbox": r.bbox,
+                "gemeente": r.gemeente,
+                "format": if r.format == Format::Csv { "csv" } else { "geojson" }, "rows": rows,
+            })
+            .to_string(),
+        )
 }
 
 /// The parameters of an export.
@@ -352,6 +351,7 @@ pub const PARAMS: [&str; 6] = [
 /// `GET /v1/exports`
 pub async fn export(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -361,13 +361,14 @@ pub async fn export(
     let meta_link = format!("{}/exports/metadata?{raw}", base(&state, &headers));
     let st = state.clone();
     let (body, r) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let r = Request::parse(&ds, &q)?;
+        let mut r = Request::parse(&ds, &q, caller.scope(Cap::Export))?;
+        r.checkpoint = st.auth.audit.files.latest_checkpoint();
         let when = now();
         let (body, rows) = match r.format {
             Format::Csv => csv(&ds, &r)?,
             Format::GeoJson => geojson(&ds, &r, &when)?,
         };
-        record(&st.db, &r, rows, &when, "anoniem");
+        st.auth.audit.record(audit_event(&r, rows, &caller.actor()));
         Ok((body, r))
     })
     .await??;
@@ -393,12 +394,15 @@ pub async fn export(
 /// `GET /v1/exports/metadata`: the metadata of the export with these parameters.
 pub async fn metadata(
     State(state): State<AppState>,
+    caller: Caller,
     RawQuery(q): RawQuery,
 ) -> Result<axum::Json<Value>, ApiError> {
     let q = Query::parse(q.as_deref(), &PARAMS)?;
     let ds = state.dataset()?;
+    let cp = state.auth.audit.files.latest_checkpoint();
     let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
-        let r = Request::parse(&ds, &q)?;
+        let mut r = Request::parse(&ds, &q, caller.scope(Cap::Export))?;
+        r.checkpoint = cp;
         Ok(metadata_of(&ds, &r, r.units(&ds).len(), &now()))
     })
     .await??;

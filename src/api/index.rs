@@ -5,8 +5,9 @@ use super::areas::Area;
 use super::openapi::{datetime, levels, path_param, query_param};
 use super::problem::ApiError;
 use super::query::{self, Query};
-use super::route::{doc, Route};
+use super::route::{doc, Access, Route};
 use super::AppState;
+use crate::auth::Cap;
 use crate::score::{self, CLASS_LABELS};
 use crate::spatial::Level;
 use axum::extract::{Path, RawQuery, State};
@@ -17,9 +18,9 @@ use serde_json::{json, Value};
 /// `/v1/index/…` and `/v1/ranking/…`.
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::new("/v1/index/method", get(method)).doc("get", doc("getIndexMethod", "Methode en gewichten van de drukindex", vec![], "Methode")),
-        Route::new("/v1/index/{level}/{code}", get(explain)).doc("get", doc("getIndex", "Index, klasse, interval en oorzaken van een gebied", vec![levels("level"), path_param("code", "Code"), datetime(), query_param("theme", "Thema", json!({"type": "string"}))], "Uitleg")),
-        Route::new("/v1/ranking/{gemeente}", get(ranking)).doc("get", doc("getRanking", "Rangorde van wijken of buurten naar druk", vec![path_param("gemeente", "GM-code"), query_param("level", "wijken of buurten", json!({"type": "string", "enum": ["wijken", "buurten"]})), query_param("theme", "Thema", json!({"type": "string"})), query_param("reference", "Standaardiseren tegen alle geladen gemeenten (alle) of de eigen gemeente (gemeente)", json!({"type": "string", "enum": ["alle", "gemeente"]})), datetime()], "Rangorde")),
+        Route::new("/v1/index/method", Access::Public, get(method)).doc("get", doc("getIndexMethod", "Methode en gewichten van de drukindex", vec![], "Methode")),
+        Route::new("/v1/index/{level}/{code}", Access::Needs(Cap::Read), get(explain)).doc("get", doc("getIndex", "Index, klasse, interval en oorzaken van een gebied", vec![levels("level"), path_param("code", "Code"), datetime(), query_param("theme", "Thema", json!({"type": "string"}))], "Uitleg")),
+        Route::new("/v1/ranking/{gemeente}", Access::Needs(Cap::Read), get(ranking)).doc("get", doc("getRanking", "Rangorde van wijken of buurten naar druk", vec![path_param("gemeente", "GM-code"), query_param("level", "wijken of buurten", json!({"type": "string", "enum": ["wijken", "buurten"]})), query_param("theme", "Thema", json!({"type": "string"})), query_param("reference", "Standaardiseren tegen alle geladen gemeenten (alle) of de eigen gemeente (gemeente)", json!({"type": "string", "enum": ["alle", "gemeente"]})), datetime()], "Rangorde")),
     ]
 }
 
@@ -31,6 +32,7 @@ pub async fn explain(area: Area, RawQuery(q): RawQuery) -> Result<Json<Value>, A
         unit: u,
         level,
         code,
+        ..
     } = area;
     let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
         let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
@@ -79,11 +81,18 @@ pub async fn method(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
 /// `GET /v1/ranking/{gemeente}?level=wijken|buurten&theme=&datetime=`
 pub async fn ranking(
     State(state): State<AppState>,
+    caller: super::auth::Caller,
     Path(gemeente): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let q = Query::parse(q.as_deref(), &["level", "theme", "reference", "datetime"])?;
     let ds = state.dataset()?;
+    if !caller.reads().sees(&gemeente) {
+        let _ = super::auth::out_of_scope(&state, &caller, &format!("ranking/{gemeente}"));
+        return Err(ApiError::NotFound(format!(
+            "gemeente '{gemeente}' komt niet voor in de dataset"
+        )));
+    }
     let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
         if ds.unit(Level::Gemeente, &gemeente).is_none() {
             return Err(ApiError::NotFound(format!("gemeente '{gemeente}' komt niet voor in de dataset")));

@@ -5,6 +5,7 @@
 //! app's files from an allow-list ([`statics`]). DuckDB work runs in `spawn_blocking`.
 
 pub mod areas;
+pub mod auth;
 pub mod briefing;
 pub mod charts;
 pub mod collections;
@@ -45,6 +46,8 @@ pub struct AppState {
     /// Web origins that may read the API from a browser (CORS); none by default. The OpenAPI
     /// document is readable from anywhere.
     pub cors_origins: Arc<Vec<String>>,
+    /// Accounts, sessions and the audit log.
+    pub auth: Arc<auth::AuthState>,
 }
 
 fn file_stamp(p: &Path) -> Option<(SystemTime, u64)> {
@@ -61,6 +64,7 @@ impl AppState {
             current: Arc::default(),
             stamp: Arc::default(),
             web,
+            auth: Arc::new(auth::AuthState::new(db)),
             hosts: Arc::new(vec!["127.0.0.1:8080".into(), "localhost:8080".into()]),
             public_url: Arc::new("http://127.0.0.1:8080".into()),
             cors_origins: Arc::new(
@@ -217,6 +221,7 @@ async fn common_headers(
 #[must_use]
 pub fn routes() -> Vec<route::Route> {
     let mut all = collections::routes();
+    all.extend(auth::routes());
     all.extend(areas::routes());
     all.extend(charts::routes());
     all.extend(index::routes());
@@ -289,12 +294,23 @@ pub fn app_with(state: AppState, l: Limits) -> Router {
     let web = state.web.clone();
     let mut api = Router::new();
     for r in routes() {
-        api = api.route(r.path, r.handler);
+        let access = (r.access, r.write);
+        let check = axum::middleware::from_fn_with_state(
+            state.clone(),
+            move |st: axum::extract::State<AppState>,
+                  req: Request<axum::body::Body>,
+                  next: Next| { auth::require(st, access, req, next) },
+        );
+        api = api.route(r.path, r.handler.route_layer(check));
     }
     api.with_state(state.clone())
         .merge(statics::router(&web))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(l.body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
         // Load shedding, a concurrency limit and a timeout: a request beyond the limit or
         // over time gets 503 with Retry-After at once, never a queue that grows.
         .layer(
@@ -351,7 +367,11 @@ pub fn serve_blocking(db: &Path, addr: &str, web: Option<PathBuf>) -> anyhow::Re
             loop {
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 let s = watcher.clone();
-                let _ = tokio::task::spawn_blocking(move || s.reload_if_changed()).await;
+                let _ = tokio::task::spawn_blocking(move || {
+                    s.reload_if_changed();
+                    s.auth.reload_if_changed();
+                })
+                .await;
             }
         });
         let listener = tokio::net::TcpListener::bind(addr).await?;

@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document of the whole API, public, generated from the route definitions
 //! ([`super::routes`]) so that every `/v1` route is documented and nothing else is.
 
-use super::route::{doc, Route};
+use super::route::{doc, Access, Route};
 use super::API_VERSION;
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -45,8 +45,10 @@ pub fn datetime() -> Value {
 
 /// `/v1/openapi.json`.
 pub fn routes() -> Vec<Route> {
-    vec![Route::new("/v1/openapi.json", get(document))
-        .doc("get", doc("getOpenApi", "Dit document", vec![], "OpenAPI"))]
+    vec![
+        Route::new("/v1/openapi.json", Access::Public, get(document))
+            .doc("get", doc("getOpenApi", "Dit document", vec![], "OpenAPI")),
+    ]
 }
 
 /// The document for these routes.

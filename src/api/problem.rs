@@ -17,6 +17,15 @@ pub enum ApiError {
     /// A write (ingest, intervention) is in progress: 503 with `Retry-After`.
     #[error("Er wordt op dit moment een nieuwe dataset of interventie weggeschreven; probeer het over enkele seconden opnieuw.")]
     Busy,
+    /// Not signed in, or an unknown, expired or revoked token: 401 with `WWW-Authenticate`.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Signed in, but the role does not allow this: 403.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many requests or failed logins: 429 with `Retry-After` in seconds.
+    #[error("Te veel verzoeken; probeer het over {0} seconden opnieuw.")]
+    TooMany(u64),
 }
 
 impl ApiError {
@@ -78,6 +87,13 @@ impl IntoResponse for ApiError {
                 "Bezig met schrijven",
                 self.to_string(),
             ),
+            Self::Unauthorized(d) => (StatusCode::UNAUTHORIZED, "Niet aangemeld", d.clone()),
+            Self::Forbidden(d) => (StatusCode::FORBIDDEN, "Geen toegang", d.clone()),
+            Self::TooMany(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Te veel verzoeken",
+                self.to_string(),
+            ),
             Self::Internal(d) => {
                 tracing::error!(error = %d, "internal error");
                 (
@@ -99,11 +115,26 @@ impl IntoResponse for ApiError {
             body.to_string(),
         )
             .into_response();
-        if matches!(self, Self::Busy) {
-            res.headers_mut().insert(
-                header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("5"),
-            );
+        match self {
+            Self::Busy => {
+                res.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    axum::http::HeaderValue::from_static("5"),
+                );
+            }
+            Self::TooMany(s) => {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(s.max(1)));
+            }
+            Self::Unauthorized(_) => {
+                res.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    axum::http::HeaderValue::from_static(
+                        "Bearer realm=\"Wijkradar\", Basic realm=\"Wijkradar\", charset=\"UTF-8\"",
+                    ),
+                );
+            }
+            _ => {}
         }
         res
     }

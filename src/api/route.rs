@@ -3,8 +3,22 @@
 //! from [`super::routes`], so that they cannot drift apart.
 
 use super::AppState;
+use crate::auth::Cap;
 use axum::routing::MethodRouter;
 use serde_json::{json, Value};
+
+/// Who may call a route. Every route states it: the router applies it, and the access test
+/// walks every route of the router.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (landing page, conformance, the OpenAPI document, the method, the login).
+    Public,
+    /// Anyone signed in (who am I, sign out).
+    SignedIn,
+    /// A caller whose roles allow this somewhere; the handler then keeps to the gemeenten
+    /// where they do.
+    Needs(Cap),
+}
 
 /// A path with its handlers and the OpenAPI operation of each documented method.
 pub struct Route {
@@ -14,17 +28,31 @@ pub struct Route {
     pub handler: MethodRouter<AppState>,
     /// `(method, operation)`: `("get", {...})`.
     pub operations: Vec<(&'static str, Value)>,
+    /// Who may `GET` (and `HEAD`).
+    pub access: Access,
+    /// Who may `POST`, `DELETE` and the other writing methods.
+    pub write: Access,
 }
 
 impl Route {
-    /// A route without documentation (pages for people, outside `/v1`).
+    /// A route without documentation (pages for people, outside `/v1`); writing methods, if
+    /// any, need [`Route::writes`].
     #[must_use]
-    pub fn new(path: &'static str, handler: MethodRouter<AppState>) -> Self {
+    pub fn new(path: &'static str, access: Access, handler: MethodRouter<AppState>) -> Self {
         Self {
             path,
             handler,
             operations: Vec::new(),
+            access,
+            write: Access::Needs(Cap::Manage),
         }
+    }
+
+    /// Who may call the route's writing methods.
+    #[must_use]
+    pub fn writes(mut self, access: Access) -> Self {
+        self.write = access;
+        self
     }
 
     /// Adds the OpenAPI operation of `method`.

@@ -1,0 +1,959 @@
+//! Signing in over HTTP and the check on every route.
+//!
+//! - [`authenticate`] (a layer over the whole app) finds the caller: a personal access token
+//!   (`Authorization: Bearer`, or HTTP Basic with the token as password, as GDAL sends it) or
+//!   a session cookie; it refuses unknown tokens, limits each caller's request rate and
+//!   demands the CSRF token on every writing request made with a session.
+//! - [`require`] (a layer on each route, from its [`Access`]) answers 401 to nobody and 403 to
+//!   a role that may not; handlers then keep to the caller's gemeenten through [`Caller`].
+//! - The login page, sign-out, `/v1/me`, personal access tokens and the audit log's view.
+//!
+//! Sessions live in the server's memory, keyed by the SHA-256 of the cookie's value: a restart
+//! signs everyone out; disabling a user (or a new password, a revoked role) ends their
+//! sessions at their next request, since each request is checked against the directory.
+
+use super::problem::ApiError;
+use super::query::Query;
+use super::route::{doc, Access, Route};
+use super::AppState;
+use crate::auth::accounts::{Accounts, Directory};
+use crate::auth::audit::{AuditLog, Event};
+use crate::auth::{password, Cap, Principal, Role, Scope, TokenScope, Via};
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{delete, get, post};
+use axum::Json;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+/// Session and rate limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// A session ends after this long without a request.
+    pub idle: Duration,
+    /// And after this long in any case.
+    pub absolute: Duration,
+    /// Requests per second per caller, on average …
+    pub rate: f64,
+    /// … with bursts up to this many.
+    pub burst: f64,
+    /// Failed logins for one user name before each next try must wait (1 s, 2 s, 4 s …, at
+    /// most 15 minutes).
+    pub free_failures: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        let rate = std::env::var("WIJKRADAR_RATE_PER_SECOND")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(50.0);
+        Self {
+            idle: Duration::from_secs(30 * 60),
+            absolute: Duration::from_secs(10 * 3600),
+            rate,
+            burst: rate * 10.0,
+            free_failures: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct SessionData {
+    user_id: i32,
+    epoch: i32,
+    csrf: String,
+    started: Instant,
+    last: Instant,
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// Accounts, sessions, failed logins, rate buckets and the audit log of one server.
+pub struct AuthState {
+    pub accounts: Accounts,
+    pub audit: AuditLog,
+    dir: RwLock<Arc<Directory>>,
+    sessions: Mutex<HashMap<String, SessionData>>,
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    buckets: Mutex<HashMap<String, Bucket>>,
+    pub policy: Policy,
+}
+
+/// At most this many sessions are kept; the oldest idle ones go first.
+const MAX_SESSIONS: usize = 20_000;
+
+impl AuthState {
+    /// The accounts and audit log beside the dataset `db`.
+    #[must_use]
+    pub fn new(db: &std::path::Path) -> Self {
+        let accounts = Accounts::beside(db);
+        let dir = accounts.directory().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "could not read the accounts; nobody can sign in");
+            Directory::default()
+        });
+        Self {
+            audit: AuditLog::start(db),
+            accounts,
+            dir: RwLock::new(Arc::new(dir)),
+            sessions: Mutex::default(),
+            failures: Mutex::default(),
+            buckets: Mutex::default(),
+            policy: Policy::default(),
+        }
+    }
+
+    /// The directory every request is checked against.
+    #[must_use]
+    pub fn directory(&self) -> Arc<Directory> {
+        self.dir
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Reads the directory again (after a change here or on the command line).
+    pub fn reload(&self) {
+        match self.accounts.directory() {
+            Ok(d) => {
+                *self
+                    .dir
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(d);
+            }
+            Err(e) => tracing::error!(error = %e, "could not reload the accounts"),
+        }
+    }
+
+    /// Reloads when users, grants or tokens changed (the server checks every second).
+    pub fn reload_if_changed(&self) {
+        if let Ok(g) = self.accounts.generation() {
+            if g != self.directory().generation {
+                self.reload();
+            }
+        }
+    }
+
+    fn session(&self, cookie: &str) -> Option<(Principal, String)> {
+        let key = password::digest(cookie);
+        let now = Instant::now();
+        let mut s = self
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let d = s.get_mut(&key)?;
+        if now.duration_since(d.last) > self.policy.idle
+            || now.duration_since(d.started) > self.policy.absolute
+        {
+            s.remove(&key);
+            return None;
+        }
+        let Some(p) = self.directory().session_principal(d.user_id, d.epoch) else {
+            s.remove(&key);
+            return None;
+        };
+        d.last = now;
+        Some((p, d.csrf.clone()))
+    }
+
+    fn start_session(&self, user_id: i32, epoch: i32) -> String {
+        let cookie = password::secret("");
+        let now = Instant::now();
+        let mut s = self
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let idle = self.policy.idle;
+        s.retain(|_, d| now.duration_since(d.last) <= idle);
+        if s.len() >= MAX_SESSIONS {
+            if let Some(k) = s.iter().min_by_key(|(_, d)| d.last).map(|(k, _)| k.clone()) {
+                s.remove(&k);
+            }
+        }
+        s.insert(
+            password::digest(&cookie),
+            SessionData {
+                user_id,
+                epoch,
+                csrf: password::secret(""),
+                started: now,
+                last: now,
+            },
+        );
+        cookie
+    }
+
+    fn end_session(&self, cookie: &str) {
+        self.sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&password::digest(cookie));
+    }
+
+    /// Whether `key` may make another request now (token bucket).
+    fn allow(&self, key: &str) -> Result<(), u64> {
+        let now = Instant::now();
+        let mut b = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if b.len() > 100_000 {
+            b.clear();
+        }
+        let e = b.entry(key.to_string()).or_insert(Bucket {
+            tokens: self.policy.burst,
+            at: now,
+        });
+        e.tokens = (e.tokens + now.duration_since(e.at).as_secs_f64() * self.policy.rate)
+            .min(self.policy.burst);
+        e.at = now;
+        if e.tokens >= 1.0 {
+            e.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - e.tokens) / self.policy.rate).ceil().max(1.0) as u64)
+        }
+    }
+
+    /// Seconds to wait before `user` may try again, if any.
+    fn backoff(&self, user: &str) -> Option<u64> {
+        let f = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (n, at) = f.get(&user.to_lowercase())?;
+        if *n < self.policy.free_failures {
+            return None;
+        }
+        let wait = Duration::from_secs(1u64 << (n - self.policy.free_failures).min(10))
+            .min(Duration::from_secs(900));
+        let gone = at.elapsed();
+        (gone < wait).then(|| (wait - gone).as_secs().max(1))
+    }
+
+    fn failed(&self, user: &str) {
+        let mut f = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if f.len() > 100_000 {
+            f.clear();
+        }
+        let e = f.entry(user.to_lowercase()).or_insert((0, Instant::now()));
+        e.0 += 1;
+        e.1 = Instant::now();
+    }
+
+    fn succeeded(&self, user: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&user.to_lowercase());
+    }
+}
+
+/// The caller of a request, as [`authenticate`] found them.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Arc<Principal>);
+
+/// The CSRF token of the request's session.
+#[derive(Debug, Clone)]
+struct Csrf(String);
+
+impl Caller {
+    /// The gemeenten the caller may read.
+    #[must_use]
+    pub fn reads(&self) -> Scope {
+        Scope::of(&self.0, Cap::Read)
+    }
+
+    /// The gemeenten in which the caller may do `cap`.
+    #[must_use]
+    pub fn scope(&self, cap: Cap) -> Scope {
+        Scope::of(&self.0, cap)
+    }
+
+    /// How the audit log names the caller.
+    #[must_use]
+    pub fn actor(&self) -> String {
+        self.0.actor()
+    }
+}
+
+impl axum::extract::FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Self>()
+            .cloned()
+            .ok_or_else(|| ApiError::Unauthorized(SIGN_IN.into()))
+    }
+}
+
+const SIGN_IN: &str = "Meld u aan (sessie) of stuur een persoonlijke token (Authorization: Bearer, of Basic met de token als wachtwoord).";
+
+/// The names of the session cookie: `__Host-` (only sent over HTTPS, to this host, path `/`)
+/// behind HTTPS, a plain name on `http://localhost` where browsers refuse `__Host-`.
+const COOKIE_SECURE: &str = "__Host-wijkradar";
+const COOKIE_PLAIN: &str = "wijkradar";
+
+fn https(state: &AppState, headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .is_some_and(|p| p == "https")
+        || state.public_url.starts_with("https://")
+}
+
+fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    cookie_value(headers, COOKIE_SECURE).or_else(|| cookie_value(headers, COOKIE_PLAIN))
+}
+
+/// The session cookie, or (`keep` false) its removal.
+fn set_cookie(secure: bool, value: &str, keep: bool) -> HeaderValue {
+    let (name, flags) = if secure {
+        (COOKIE_SECURE, "; Secure")
+    } else {
+        (COOKIE_PLAIN, "")
+    };
+    let age = if keep { "" } else { "; Max-Age=0" };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Strict{flags}{age}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// `(user, secret)` from `Authorization: Bearer …` or `Basic base64(user:secret)`.
+fn credentials(h: &HeaderValue) -> Option<(Option<String>, String)> {
+    use base64::Engine;
+    let s = h.to_str().ok()?.trim();
+    let (scheme, rest) = s.split_once(' ')?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Some((None, rest.trim().to_string()));
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(rest.trim())
+            .ok()?;
+        let raw = String::from_utf8(raw).ok()?;
+        let (u, p) = raw.split_once(':')?;
+        return Some((Some(u.to_string()), p.to_string()));
+    }
+    None
+}
+
+fn writing(m: &Method) -> bool {
+    !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Finds the caller of every request (token or session), limits their rate, and checks the
+/// CSRF token of writing requests made with a session.
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let auth = state.auth.clone();
+    let headers = req.headers();
+    let mut caller: Option<(Principal, Option<String>)> = None;
+    if let Some(h) = headers.get(header::AUTHORIZATION) {
+        let Some((user, secret)) = credentials(h) else {
+            return ApiError::Unauthorized(
+                "Authorization: gebruik Bearer <token>, of Basic met de token als wachtwoord."
+                    .into(),
+            )
+            .into_response();
+        };
+        match auth
+            .directory()
+            .token_principal(&secret, user.as_deref(), crate::period::unix_now())
+        {
+            Ok(p) => caller = Some((p, None)),
+            Err((why, who)) => {
+                auth.audit.record(Event::new(
+                    who.as_deref().unwrap_or("onbekend"),
+                    "geweigerd",
+                    req.uri().path(),
+                    &format!("token {why:?}").to_lowercase(),
+                ));
+                return ApiError::Unauthorized(
+                    "Deze token is onbekend, verlopen of ingetrokken.".into(),
+                )
+                .into_response();
+            }
+        }
+    } else if let Some(c) = session_cookie(headers) {
+        if let Some((p, csrf)) = auth.session(c) {
+            caller = Some((p, Some(csrf)));
+        }
+    }
+    if let Some((p, csrf)) = caller {
+        let key = match &p.via {
+            Via::Token { id, .. } => format!("t:{id}"),
+            Via::Session => format!("u:{}", p.user_id),
+        };
+        if let Err(wait) = auth.allow(&key) {
+            return ApiError::TooMany(wait).into_response();
+        }
+        if let Some(csrf) = &csrf {
+            if writing(req.method()) && req.uri().path() != "/login" {
+                let sent = req
+                    .headers()
+                    .get("x-csrf-token")
+                    .and_then(|v| v.to_str().ok());
+                if sent != Some(csrf.as_str()) {
+                    auth.audit.record(
+                        Event::new(
+                            &p.actor(),
+                            "geweigerd",
+                            req.uri().path(),
+                            "csrf-token ontbreekt",
+                        )
+                        .in_gemeenten(p.gemeenten(Cap::Read)),
+                    );
+                    return ApiError::Forbidden(
+                        "Dit verzoek mist het CSRF-token van uw sessie (kop X-CSRF-Token, zie /v1/me)."
+                            .into(),
+                    )
+                    .into_response();
+                }
+            }
+            req.extensions_mut().insert(Csrf(csrf.clone()));
+        }
+        req.extensions_mut().insert(Caller(Arc::new(p)));
+    }
+    next.run(req).await
+}
+
+/// The check of one route: nobody gets 401 (a page for people sends them to the login), a
+/// role that may not gets 403 (recorded in the audit log).
+pub async fn require(
+    State(state): State<AppState>,
+    access: (Access, Access),
+    req: Request,
+    next: Next,
+) -> Response {
+    let need = if writing(req.method()) {
+        access.1
+    } else {
+        access.0
+    };
+    if need == Access::Public {
+        return next.run(req).await;
+    }
+    let Some(Caller(p)) = req.extensions().get::<Caller>().cloned() else {
+        let path = req.uri().path();
+        if !path.starts_with("/v1") && req.method() == Method::GET {
+            let next = req
+                .uri()
+                .path_and_query()
+                .map_or("/", axum::http::uri::PathAndQuery::as_str);
+            return Redirect::to(&format!("/login?next={}", urlencode(next))).into_response();
+        }
+        return ApiError::Unauthorized(SIGN_IN.into()).into_response();
+    };
+    if let Access::Needs(cap) = need {
+        if !p.may(cap) {
+            state.auth.audit.record(
+                Event::new(
+                    &p.actor(),
+                    "geweigerd",
+                    req.uri().path(),
+                    &format!("rol mag geen {cap:?}").to_lowercase(),
+                )
+                .in_gemeenten(p.gemeenten(Cap::Read)),
+            );
+            return ApiError::Forbidden(format!(
+                "Uw rol ({}) geeft geen toegang tot {}.",
+                p.roles()
+                    .iter()
+                    .map(|r| r.id())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                req.uri().path()
+            ))
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Records a request for data outside the caller's gemeenten and answers as if it did not
+/// exist (the answer must not tell that it does).
+pub fn out_of_scope(state: &AppState, caller: &Caller, what: &str) -> ApiError {
+    state.auth.audit.record(
+        Event::new(
+            &caller.actor(),
+            "geweigerd",
+            what,
+            "buiten de eigen gemeenten",
+        )
+        .in_gemeenten(caller.reads().0),
+    );
+    ApiError::NotFound(format!("'{what}' bestaat niet"))
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A path on this site to go to after logging in (never another site).
+fn safe_next(n: Option<&str>) -> String {
+    n.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or("/")
+        .to_string()
+}
+
+/// `/login`, `/logout`, `/v1/me`, `/v1/tokens`, `/v1/audit`.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new("/login", Access::Public, get(login_page).post(login)).writes(Access::Public),
+        Route::new("/logout", Access::SignedIn, post(logout)).writes(Access::SignedIn),
+        Route::new("/v1/me", Access::SignedIn, get(me)).doc("get", doc("getMe", "Wie ben ik: gebruiker, rollen per gemeente, CSRF-token van de sessie", vec![], "Gebruiker")),
+        Route::new("/v1/tokens", Access::Needs(Cap::Tokens), get(tokens).post(create_token))
+            .writes(Access::Needs(Cap::Tokens))
+            .doc("get", doc("getTokens", "Eigen persoonlijke tokens (voor QGIS en GDAL), zonder geheim", vec![], "Tokens"))
+            .doc("post", doc("createToken", "Nieuwe persoonlijke token; het geheim wordt één keer getoond", vec![], "Token")),
+        Route::new("/v1/tokens/{id}", Access::Needs(Cap::Tokens), delete(revoke_token))
+            .writes(Access::Needs(Cap::Tokens))
+            .doc("delete", doc("revokeToken", "Trek een eigen token in", vec![super::openapi::path_param("id", "Token-id")], "Ingetrokken")),
+        Route::new("/v1/audit", Access::Needs(Cap::Audit), get(audit)).doc("get", doc("getAudit", "Het auditlog van de eigen gemeenten (beheerder), nieuwste eerst; f=csv voor een bestand", vec![super::openapi::query_param("limit", "max. 10000", json!({"type": "integer"})), super::openapi::query_param("f", "json of csv", json!({"type": "string"}))], "Auditlog")),
+    ]
+}
+
+fn login_html(next: &str, error: Option<&str>) -> String {
+    let err = error.map_or(String::new(), |e| {
+        format!("<p class=\"fout\" role=\"alert\">{}</p>", html_escape(e))
+    });
+    format!(
+        r#"<!doctype html>
+<html lang="nl"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Aanmelden – Wijkradar</title>
+<style>
+body {{ font-family: system-ui, sans-serif; background: #f4f5f7; color: #1b1f24; margin: 0; display: grid; place-items: center; min-height: 100vh; }}
+main {{ background: #fff; padding: 2rem; border-radius: 8px; box-shadow: 0 1px 4px rgba(0,0,0,.15); width: min(22rem, 90vw); }}
+h1 {{ font-size: 1.3rem; margin: 0 0 .3rem; }} p {{ margin: .3rem 0 1rem; }}
+label {{ display: block; margin: .8rem 0 .2rem; font-weight: 600; }}
+input {{ width: 100%; box-sizing: border-box; padding: .5rem; font-size: 1rem; border: 1px solid #8a9099; border-radius: 4px; }}
+button {{ margin-top: 1.2rem; width: 100%; padding: .6rem; font-size: 1rem; background: #1f4e79; color: #fff; border: 0; border-radius: 4px; cursor: pointer; }}
+button:focus-visible, input:focus-visible {{ outline: 3px solid #f0a500; outline-offset: 2px; }}
+.fout {{ background: #fde8e8; border-left: 4px solid #b3261e; padding: .5rem; }}
+.klein {{ font-size: .85rem; color: #555; }}
+</style></head>
+<body><main>
+<h1>Wijkradar</h1>
+<p>Meld u aan met uw gebruikersnaam en wachtwoord.</p>
+{err}
+<form method="post" action="/login">
+<input type="hidden" name="next" value="{next}">
+<label for="gebruiker">Gebruikersnaam</label>
+<input id="gebruiker" name="gebruiker" autocomplete="username" required autofocus>
+<label for="wachtwoord">Wachtwoord</label>
+<input id="wachtwoord" name="wachtwoord" type="password" autocomplete="current-password" required>
+<button type="submit">Aanmelden</button>
+</form>
+<p class="klein">U ziet alleen de gemeenten waarvoor u een rol hebt. Elke aanmelding en elk opgevraagd gebied wordt vastgelegd in het auditlog.</p>
+</main></body></html>"#,
+        next = html_escape(next),
+    )
+}
+
+/// `GET /login`
+pub async fn login_page(RawQuery(q): RawQuery) -> Response {
+    let q = Query::parse(q.as_deref(), &["next"]).ok();
+    let next = safe_next(q.as_ref().and_then(|q| q.get("next")));
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        login_html(&next, None),
+    )
+        .into_response()
+}
+
+#[derive(serde::Deserialize)]
+pub struct LoginForm {
+    gebruiker: String,
+    wachtwoord: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// `POST /login`: a form post from the login page of this site (a post from another origin is
+/// refused: login CSRF).
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::Form(f): axum::Form<LoginForm>,
+) -> Response {
+    let next = safe_next(f.next.as_deref());
+    let page = |status: StatusCode, msg: &str| {
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            login_html(&next, Some(msg)),
+        )
+            .into_response()
+    };
+    if let Some(o) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        let host = o.split_once("://").map_or(o, |(_, h)| h);
+        if !state.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+            return page(
+                StatusCode::FORBIDDEN,
+                "Aanmelden kan alleen vanaf de eigen aanmeldpagina.",
+            );
+        }
+    }
+    let auth = state.auth.clone();
+    let name = f.gebruiker.trim().to_string();
+    if let Some(wait) = auth.backoff(&name) {
+        let mut r = page(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("Te veel mislukte pogingen; probeer het over {wait} seconden opnieuw."),
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return r;
+    }
+    let dir = auth.directory();
+    let user = dir.user_by_name(&name).cloned();
+    let pw = f.wachtwoord;
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    let ok = tokio::task::spawn_blocking(move || password::verify(&pw, hash.as_deref()))
+        .await
+        .unwrap_or(false);
+    match user {
+        Some(u) if ok && !u.disabled => {
+            auth.succeeded(&name);
+            let cookie = auth.start_session(u.id, u.epoch);
+            auth.audit.record(
+                Event::new(&u.name, "login", "/login", "ok")
+                    .in_gemeenten(u.grants.iter().map(|(_, g)| g.clone())),
+            );
+            let mut r = Redirect::to(&next).into_response();
+            r.headers_mut().insert(
+                header::SET_COOKIE,
+                set_cookie(https(&state, &headers), &cookie, true),
+            );
+            r
+        }
+        u => {
+            auth.failed(&name);
+            let (who, why) = match &u {
+                Some(u) if u.disabled => (u.name.as_str(), "gebruiker uitgeschakeld"),
+                Some(u) => (u.name.as_str(), "verkeerd wachtwoord"),
+                // An unknown name is not written down: it may be a password typed in the
+                // wrong field.
+                None => ("onbekend", "onbekende gebruiker"),
+            };
+            auth.audit.record(
+                Event::new(who, "login-mislukt", "/login", why).in_gemeenten(
+                    u.iter()
+                        .flat_map(|u| u.grants.iter().map(|(_, g)| g.clone())),
+                ),
+            );
+            page(
+                StatusCode::UNAUTHORIZED,
+                "Onbekende gebruiker of verkeerd wachtwoord.",
+            )
+        }
+    }
+}
+
+/// `POST /logout`: ends the session on the server.
+pub async fn logout(State(state): State<AppState>, caller: Caller, headers: HeaderMap) -> Response {
+    if let Some(c) = session_cookie(&headers) {
+        state.auth.end_session(c);
+    }
+    state.auth.audit.record(
+        Event::new(&caller.actor(), "logout", "/logout", "ok").in_gemeenten(caller.reads().0),
+    );
+    let mut r = Redirect::to("/login").into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        set_cookie(https(&state, &headers), "", false),
+    );
+    r
+}
+
+/// `GET /v1/me`
+pub async fn me(caller: Caller, req: Request) -> Json<Value> {
+    let p = &caller.0;
+    let mut per: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
+    for (r, g) in &p.grants {
+        per.entry(g.as_str()).or_default().push(r.id());
+    }
+    let csrf = req.extensions().get::<Csrf>().map(|c| c.0.clone());
+    Json(json!({
+        "gebruiker": p.name,
+        "rollen": p.roles().iter().map(|r| r.id()).collect::<Vec<_>>(),
+        "gemeenten": per,
+        "via": match &p.via { Via::Session => "sessie".to_string(), Via::Token { id, scope } => format!("token {id} ({})", scope.id()) },
+        "mag": {
+            "lezen": p.may(Cap::Read), "briefing": p.may(Cap::Briefing), "export": p.may(Cap::Export),
+            "tokens": p.may(Cap::Tokens), "beheer": p.may(Cap::Manage), "audit": p.may(Cap::Audit),
+        },
+        "csrf": csrf,
+    }))
+}
+
+/// `GET /v1/tokens`
+pub async fn tokens(State(state): State<AppState>, caller: Caller) -> Json<Value> {
+    let dir = state.auth.directory();
+    Json(json!({"tokens": dir.tokens_of(caller.0.user_id)}))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    naam: String,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    gemeenten: Option<Vec<String>>,
+    #[serde(default)]
+    dagen: Option<i64>,
+}
+
+/// `POST /v1/tokens`: `{"naam": "QGIS", "scope": "lezen"|"export", "gemeenten": [...], "dagen": 90}`.
+pub async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let t: NewToken = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "verwacht JSON {{naam, scope, gemeenten, dagen}}: {e}"
+        ))
+    })?;
+    let scope = match t.scope.as_deref() {
+        None => TokenScope::Lezen,
+        Some(s) => TokenScope::parse(s)
+            .ok_or_else(|| ApiError::BadRequest(format!("scope '{s}': kies lezen of export")))?,
+    };
+    let mine = caller.0.gemeenten(Cap::Read);
+    let gemeenten: Vec<String> = t
+        .gemeenten
+        .unwrap_or_else(|| mine.iter().cloned().collect());
+    if let Some(g) = gemeenten.iter().find(|g| !mine.contains(*g)) {
+        return Err(ApiError::BadRequest(format!(
+            "gemeente '{g}' hoort niet bij uw rollen"
+        )));
+    }
+    if scope == TokenScope::Export && !gemeenten.iter().all(|g| caller.0.may_in(Cap::Export, g)) {
+        return Err(ApiError::Forbidden(
+            "Uw rol mag niet exporteren; kies scope lezen.".into(),
+        ));
+    }
+    let days = t.dagen.unwrap_or(90);
+    let auth = state.auth.clone();
+    let uid = caller.0.user_id;
+    let name = t.naam.clone();
+    let g2 = gemeenten.clone();
+    let (id, secret) = tokio::task::spawn_blocking(move || {
+        let r = auth.accounts.create_token(uid, &name, scope, &g2, days);
+        auth.reload();
+        r
+    })
+    .await?
+    .map_err(|e| match e {
+        crate::auth::accounts::AccountError::Invalid(m) => ApiError::BadRequest(m),
+        e => ApiError::Internal(e.to_string()),
+    })?;
+    state.auth.audit.record(
+        Event::new(
+            &caller.actor(),
+            "token",
+            &format!("token {id}"),
+            "aangemaakt",
+        )
+        .in_gemeenten(gemeenten.clone())
+        .detail(format!("scope {}, {days} dagen", scope.id())),
+    );
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "id": id, "token": secret, "scope": scope.id(), "gemeenten": gemeenten, "dagen": days,
+            "let_op": "Dit geheim wordt maar één keer getoond. Gebruik het in QGIS/GDAL als wachtwoord (Basic) bij uw gebruikersnaam, of als Authorization: Bearer.",
+        })),
+    ))
+}
+
+/// `DELETE /v1/tokens/{id}`
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let auth = state.auth.clone();
+    let uid = caller.0.user_id;
+    let i2 = id.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        let r = auth.accounts.revoke_token(Some(uid), &i2);
+        auth.reload();
+        r
+    })
+    .await?
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if !done {
+        return Err(ApiError::NotFound(format!("token '{id}' bestaat niet")));
+    }
+    state.auth.audit.record(
+        Event::new(
+            &caller.actor(),
+            "token",
+            &format!("token {id}"),
+            "ingetrokken",
+        )
+        .in_gemeenten(caller.reads().0),
+    );
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v1/audit?limit=&f=json|csv`: the log of the beheerder's gemeenten, newest first.
+pub async fn audit(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = Query::parse(q.as_deref(), &["limit", "f"])?;
+    let limit = super::query::uint("limit", q.get("limit"), 200)
+        .map_err(|e| ApiError::invalid(&[e]))?
+        .clamp(1, 10_000);
+    let csv = match q.get("f") {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(f) => return Err(ApiError::invalid(&[format!("f: '{f}' (json, csv)")])),
+    };
+    let mine = caller.scope(Cap::Audit).0;
+    let log = state.auth.audit.clone();
+    let (entries, cp) = tokio::task::spawn_blocking(move || {
+        log.flush();
+        let files = &log.files;
+        files
+            .entries(Some(&mine), limit)
+            .map(|e| (e, files.latest_checkpoint()))
+    })
+    .await?
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if csv {
+        let mut out = String::from(
+            "\u{feff}volgnummer;tijd;wie;actie;doel;uitkomst;gemeenten;details;hash\r\n",
+        );
+        let f = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        for e in &entries {
+            out.push_str(&format!(
+                "{};{};{};{};{};{};{};{};{}\r\n",
+                e.seq,
+                e.at,
+                f(&e.actor),
+                f(&e.action),
+                f(&e.target),
+                f(&e.outcome),
+                f(&e.gemeenten),
+                f(&e.detail),
+                e.hash
+            ));
+        }
+        if let Some(cp) = cp {
+            out.push_str(&format!(
+                "# checkpoint;{};{};{};{}\r\n",
+                cp.seq, cp.hash, cp.at, cp.signature
+            ));
+        }
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"wijkradar_auditlog.csv\"",
+                ),
+            ],
+            out,
+        )
+            .into_response());
+    }
+    Ok(Json(json!({"entries": entries, "checkpoint": cp})).into_response())
+}
+
+/// Demo accounts: one per role, for Venlo and Haarlem, with the password printed at start.
+/// Only made in a new accounts file of the demo (`wijkradar run`).
+///
+/// # Errors
+/// Database errors.
+pub fn demo_accounts(
+    accounts: &Accounts,
+    gemeenten: &[(String, String)],
+) -> Result<Vec<(String, String, String)>, crate::auth::accounts::AccountError> {
+    let mut made = Vec::new();
+    let all: Vec<String> = gemeenten.iter().map(|(c, _)| c.clone()).collect();
+    let mut add = |name: String,
+                   role: Role,
+                   gms: Vec<String>,
+                   what: String|
+     -> Result<(), crate::auth::accounts::AccountError> {
+        let pw = format!("demo-{name}");
+        accounts.add_user(&name, Some(&pw))?;
+        accounts.grant(&name, role, &gms)?;
+        made.push((name, pw, what));
+        Ok(())
+    };
+    for (code, naam) in gemeenten {
+        let slug = naam.to_lowercase().replace(' ', "-");
+        add(
+            format!("adviseur-{slug}"),
+            Role::Adviseur,
+            vec![code.clone()],
+            format!("adviseur in {naam}"),
+        )?;
+        add(
+            format!("wethouder-{slug}"),
+            Role::Wethouder,
+            vec![code.clone()],
+            format!("wethouder in {naam}"),
+        )?;
+    }
+    add(
+        "riec-analist".into(),
+        Role::RiecAnalist,
+        all.clone(),
+        "RIEC-analist voor alle demogemeenten".into(),
+    )?;
+    add(
+        "beheerder".into(),
+        Role::Beheerder,
+        all,
+        "beheerder van alle demogemeenten".into(),
+    )?;
+    Ok(made)
+}
