@@ -30,7 +30,7 @@ fn bench(c: &mut Criterion) {
     .unwrap();
     let ds = Dataset::open(&db, 2).unwrap();
     let q = Query::parse(Some("limit=10000"), &["limit"]).unwrap();
-    let p = ItemsParams::parse(&ds, &q).unwrap();
+    let p = ItemsParams::parse(&ds, &q, wijkradar::auth::Scope(vec!["GM0983".into()])).unwrap();
     let first = items_page(&ds, Level::H3_9, &p, "/v1/collections/h3-9/items").unwrap();
     let n = first.matches("\"type\":\"Feature\"").count();
     let mut g = c.benchmark_group("layers");

@@ -155,6 +155,33 @@ fn trim(mut s: &[u8]) -> &[u8] {
     s
 }
 
+/// Seconds since 1970 (UTC).
+#[must_use]
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A time in unix seconds as RFC 3339 (UTC, seconds): `2026-12-02T04:05:06Z`.
+#[must_use]
+pub fn rfc3339(secs: i64) -> String {
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let rest = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// The time now as RFC 3339 (UTC, seconds).
+#[must_use]
+pub fn now_rfc3339() -> String {
+    rfc3339(unix_now())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,31 +226,4 @@ mod tests {
         assert_eq!(quarter_end("2025-Q4"), "2025-12-31T23:59:59Z");
         assert_eq!(quarter_start("nonsense"), "");
     }
-}
-
-/// Seconds since 1970 (UTC).
-#[must_use]
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-/// A time in unix seconds as RFC 3339 (UTC, seconds): `2026-12-02T04:05:06Z`.
-#[must_use]
-pub fn rfc3339(secs: i64) -> String {
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let rest = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
-}
-
-/// The time now as RFC 3339 (UTC, seconds).
-#[must_use]
-pub fn now_rfc3339() -> String {
-    rfc3339(unix_now())
 }

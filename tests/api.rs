@@ -5,11 +5,12 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
+use common::app;
 use common::{copy_db, fixture};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
-use wijkradar::api::{app, AppState};
+use wijkradar::api::AppState;
 
 fn state() -> AppState {
     let f = fixture();
@@ -20,7 +21,16 @@ async fn get(uri: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
     send(state(), Request::get(uri).body(Body::empty()).unwrap()).await
 }
 
-async fn send(s: AppState, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+/// Sends `req` as the test user: reads with a token, writes (which a token may not make)
+/// with a session signed in through the login form and its CSRF token.
+async fn send(s: AppState, mut req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    if req.method() != axum::http::Method::GET && !req.headers().contains_key(header::COOKIE) {
+        let (cookie, csrf) = common::signed_in(&s).await;
+        req.headers_mut()
+            .insert(header::COOKIE, cookie.parse().unwrap());
+        req.headers_mut()
+            .insert("x-csrf-token", csrf.parse().unwrap());
+    }
     let res = app(s).oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
@@ -427,9 +437,12 @@ async fn briefing_names_the_top_wijken() {
     assert!(html.contains("<svg"), "no map");
 }
 
-/// GDAL's OGC API Features driver reads the collections and features from a real server.
+/// GDAL's OGC API Features driver reads the collections and features from a real server,
+/// signed in with a personal access token as HTTP Basic password (what QGIS and GDAL offer);
+/// without it, or with the token revoked, GDAL gets nothing.
 #[test]
-fn gdal_ogrinfo_lists_collections_and_reads_features() {
+fn gdal_ogrinfo_reads_the_ogc_api_with_a_token() {
+    use wijkradar::auth::{accounts::Accounts, Role, TokenScope};
     if std::process::Command::new("ogrinfo")
         .arg("--version")
         .output()
@@ -438,44 +451,68 @@ fn gdal_ogrinfo_lists_collections_and_reads_features() {
         assert!(std::env::var("WIJKRADAR_SKIP_GDAL").is_ok(), "ogrinfo (gdal-bin) is not installed: apt-get install gdal-bin, or set WIJKRADAR_SKIP_GDAL=1");
         return;
     }
+    let (_dir, db) = copy_db("gdal.duckdb");
+    let accounts = Accounts::beside(&db);
+    let uid = accounts
+        .add_user("qgis-venlo", Some("een lang wachtwoord"))
+        .unwrap();
+    accounts
+        .grant("qgis-venlo", Role::RiecAnalist, &["GM0983".into()])
+        .unwrap();
+    let (token_id, token) = accounts
+        .create_token(uid, "QGIS", TokenScope::Lezen, &["GM0983".into()], 30)
+        .unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr = listener.local_addr().unwrap();
-    let s = state().with_address(&addr.to_string(), None);
-    rt.spawn(async move { axum::serve(listener, app(s)).await.unwrap() });
-    let out = std::process::Command::new("ogrinfo")
-        .arg("-ro")
-        .arg("-so")
-        .arg(format!("OAPIF:http://{addr}/v1"))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let s = AppState::new(&db, fixture().dir.path().join("web-none"))
+        .with_address(&addr.to_string(), None);
+    let auth = s.auth.clone();
+    rt.spawn(async move { axum::serve(listener, wijkradar::api::app(s)).await.unwrap() });
+    let ogrinfo = |userpwd: Option<&str>, layer: Option<&str>| {
+        let mut c = std::process::Command::new("ogrinfo");
+        c.args(["-ro", "-so"]);
+        if let Some(u) = userpwd {
+            c.args(["--config", "GDAL_HTTP_USERPWD", u]);
+        }
+        if layer.is_some() {
+            c.arg("-al");
+        }
+        c.arg(format!("OAPIF:http://{addr}/v1"));
+        if let Some(l) = layer {
+            c.arg(l);
+        }
+        let out = c.output().unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let cred = format!("qgis-venlo:{token}");
+    let (ok, text) = ogrinfo(Some(&cred), None);
+    assert!(ok, "{text}");
     for id in ["gemeenten", "wijken", "buurten", "pc4", "h3-9"] {
         assert!(text.contains(id), "ogrinfo does not list {id}: {text}");
     }
-    let out = std::process::Command::new("ogrinfo")
-        .arg("-ro")
-        .arg("-al")
-        .arg("-so")
-        .arg(format!("OAPIF:http://{addr}/v1"))
-        .arg("wijken")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let (ok, text) = ogrinfo(Some(&cred), Some("wijken"));
     assert!(
-        out.status.success()
-            && text.contains("Feature Count: 21")
-            && text.contains("overlast_rate"),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
+        ok && text.contains("Feature Count: 21") && text.contains("overlast_rate"),
+        "{text}"
     );
+    let (ok, text) = ogrinfo(None, None);
+    assert!(!ok && text.contains("401"), "without a token: {text}");
+    let (ok, _) = ogrinfo(Some("qgis-venlo:wr_verzonnen"), None);
+    assert!(!ok, "a made-up token");
+    assert!(accounts.revoke_token(Some(uid), &token_id).unwrap());
+    auth.reload();
+    let (ok, text) = ogrinfo(Some(&cred), None);
+    assert!(!ok && text.contains("401"), "a revoked token: {text}");
 }
 
 #[tokio::test]
@@ -600,7 +637,10 @@ async fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
     }
     routed.sort();
     assert_eq!(documented, routed);
-    // Every documented operation answers (not 404/405 from the router) on the demo.
+    // Every documented operation answers (not 404/405 from the router) on the demo, to a
+    // signed-in beheerder (a token may not read the audit log or manage tokens).
+    let s = state();
+    let (cookie, _) = common::signed_in(&s).await;
     for (path, method) in &documented {
         let uri = path
             .replace("{collectionId}", "wijken")
@@ -621,7 +661,14 @@ async fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
             } else {
                 uri
             };
-            let (status, _, body) = get(&uri).await;
+            let (status, _, body) = send(
+                s.clone(),
+                Request::get(&uri)
+                    .header(header::COOKIE, &cookie)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
             assert_eq!(
                 status,
                 StatusCode::OK,
@@ -649,8 +696,9 @@ async fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
 
 #[tokio::test]
 async fn requests_beyond_the_concurrency_limit_or_time_are_refused_with_503_and_retry_after() {
+    use common::app_with;
     use std::time::Duration;
-    use wijkradar::api::{app_with, Limits};
+    use wijkradar::api::Limits;
     // No request may run at once: every one is shed at once, none waits.
     let shed = app_with(
         state(),
@@ -1053,12 +1101,22 @@ async fn exports_match_the_api_value_by_value_and_are_recorded() {
     ] {
         assert_eq!(kb["properties"][k], kb_api["properties"][k], "{k}");
     }
-    // Both were recorded, without any address of the caller.
-    let mut log = db.as_os_str().to_owned();
-    log.push(".exports.jsonl");
-    let log = std::fs::read_to_string(std::path::PathBuf::from(log)).unwrap();
-    assert_eq!(log.lines().count(), 2);
-    assert!(log.contains("\"format\":\"csv\"") && log.contains("\"rows\":21"));
+    // Both were recorded in the audit log, with who asked and without any address.
+    s.auth.audit.flush();
+    let log: Vec<_> = s
+        .auth
+        .audit
+        .files
+        .entries(None, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "export")
+        .collect();
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert!(log.iter().all(|e| e.actor.starts_with(common::TEST_USER)));
+    assert!(log
+        .iter()
+        .any(|e| e.detail.contains("\"format\":\"csv\"") && e.detail.contains("\"rows\":21")));
     // GDAL reads both files.
     if std::process::Command::new("ogrinfo")
         .arg("--version")
@@ -1141,11 +1199,13 @@ fn the_export_command_writes_the_csv_and_its_metadata_and_records_it() {
             .unwrap();
     assert_eq!(meta["collection"], "buurten");
     assert_eq!(meta["disclosure"]["suppressed_as"], "onderdrukt");
-    let mut log = db.as_os_str().to_owned();
-    log.push(".exports.jsonl");
-    assert!(std::fs::read_to_string(std::path::PathBuf::from(log))
-        .unwrap()
-        .contains("\"who\":\"cli\""));
+    let log = wijkradar::auth::audit::Files::beside(&db);
+    let e = &log.entries(None, 1).unwrap()[0];
+    assert_eq!(
+        (e.actor.as_str(), e.action.as_str(), e.target.as_str()),
+        ("cli", "export", "buurten")
+    );
+    assert!(wijkradar::auth::audit::verify(&log, None).is_ok());
 }
 
 #[tokio::test]

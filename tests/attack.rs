@@ -8,6 +8,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use common::app;
 use common::{fixture, Fixture};
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -15,7 +16,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 use tower::ServiceExt;
-use wijkradar::api::{app, AppState};
+use wijkradar::api::AppState;
 use wijkradar::disclosure::Params;
 use wijkradar::ingest::{self, Split};
 use wijkradar::spatial::Level;

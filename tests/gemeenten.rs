@@ -3,11 +3,12 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use common::app;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use std::sync::OnceLock;
 use tower::ServiceExt;
-use wijkradar::api::{app, AppState};
+use wijkradar::api::AppState;
 use wijkradar::{catalogue::Catalogue, demo};
 
 mod common;

@@ -36,7 +36,17 @@ function zetPeriode(i) {
   $('periode-label').textContent = p;
 }
 
+async function afmelden() {
+  await fetch('/logout', { method: 'POST', credentials: 'same-origin', headers: { 'X-CSRF-Token': app.ik?.csrf ?? '' } });
+  location.href = '/login';
+}
+
 async function start() {
+  // Who is signed in (401 sends to the login page); the map shows only their gemeenten.
+  app.ik = await json('/v1/me');
+  $('gebruiker').textContent = `${app.ik.gebruiker} (${app.ik.rollen.join(', ')})`;
+  $('afmelden').addEventListener('click', afmelden);
+  if (!app.ik.mag.briefing) $('briefing-link').hidden = true;
   app.config = await json('/config.json');
   const hashKaart = leesHash();
   const [cat, per] = await Promise.all([json('/v1/indicators'), json('/v1/periods')]);

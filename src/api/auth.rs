@@ -84,7 +84,7 @@ pub struct AuthState {
     sessions: Mutex<HashMap<String, SessionData>>,
     failures: Mutex<HashMap<String, (u32, Instant)>>,
     buckets: Mutex<HashMap<String, Bucket>>,
-    pub policy: Policy,
+    policy: RwLock<Policy>,
 }
 
 /// At most this many sessions are kept; the oldest idle ones go first.
@@ -106,8 +106,25 @@ impl AuthState {
             sessions: Mutex::default(),
             failures: Mutex::default(),
             buckets: Mutex::default(),
-            policy: Policy::default(),
+            policy: RwLock::new(Policy::default()),
         }
+    }
+
+    /// The session and rate limits in force.
+    #[must_use]
+    pub fn policy(&self) -> Policy {
+        *self
+            .policy
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Changes the session and rate limits.
+    pub fn set_policy(&self, p: Policy) {
+        *self
+            .policy
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = p;
     }
 
     /// The directory every request is checked against.
@@ -149,8 +166,9 @@ impl AuthState {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let d = s.get_mut(&key)?;
-        if now.duration_since(d.last) > self.policy.idle
-            || now.duration_since(d.started) > self.policy.absolute
+        let policy = self.policy();
+        if now.duration_since(d.last) > policy.idle
+            || now.duration_since(d.started) > policy.absolute
         {
             s.remove(&key);
             return None;
@@ -170,7 +188,7 @@ impl AuthState {
             .sessions
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let idle = self.policy.idle;
+        let idle = self.policy().idle;
         s.retain(|_, d| now.duration_since(d.last) <= idle);
         if s.len() >= MAX_SESSIONS {
             if let Some(k) = s.iter().min_by_key(|(_, d)| d.last).map(|(k, _)| k.clone()) {
@@ -200,6 +218,7 @@ impl AuthState {
     /// Whether `key` may make another request now (token bucket).
     fn allow(&self, key: &str) -> Result<(), u64> {
         let now = Instant::now();
+        let policy = self.policy();
         let mut b = self
             .buckets
             .lock()
@@ -208,17 +227,17 @@ impl AuthState {
             b.clear();
         }
         let e = b.entry(key.to_string()).or_insert(Bucket {
-            tokens: self.policy.burst,
+            tokens: policy.burst,
             at: now,
         });
-        e.tokens = (e.tokens + now.duration_since(e.at).as_secs_f64() * self.policy.rate)
-            .min(self.policy.burst);
+        e.tokens =
+            (e.tokens + now.duration_since(e.at).as_secs_f64() * policy.rate).min(policy.burst);
         e.at = now;
         if e.tokens >= 1.0 {
             e.tokens -= 1.0;
             Ok(())
         } else {
-            Err(((1.0 - e.tokens) / self.policy.rate).ceil().max(1.0) as u64)
+            Err(((1.0 - e.tokens) / policy.rate).ceil().max(1.0) as u64)
         }
     }
 
@@ -229,11 +248,11 @@ impl AuthState {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (n, at) = f.get(&user.to_lowercase())?;
-        if *n < self.policy.free_failures {
+        let free = self.policy().free_failures;
+        if *n < free {
             return None;
         }
-        let wait = Duration::from_secs(1u64 << (n - self.policy.free_failures).min(10))
-            .min(Duration::from_secs(900));
+        let wait = Duration::from_secs(1u64 << (n - free).min(10)).min(Duration::from_secs(900));
         let gone = at.elapsed();
         (gone < wait).then(|| (wait - gone).as_secs().max(1))
     }

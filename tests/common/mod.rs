@@ -77,3 +77,123 @@ pub fn extract(source: &str) -> PathBuf {
         .cloned()
         .unwrap()
 }
+
+/// The user the in-process tests sign in as: beheerder of both demo gemeenten.
+pub const TEST_USER: &str = "test-beheerder";
+
+/// `Bearer <token>` of [`TEST_USER`] in the accounts beside `db` (created on first use), and
+/// whether it was just created.
+pub fn bearer(db: &Path) -> (String, bool) {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use wijkradar::auth::{accounts::Accounts, Role, TokenScope};
+    static TOKENS: OnceLock<Mutex<HashMap<PathBuf, String>>> = OnceLock::new();
+    let mut m = TOKENS.get_or_init(Mutex::default).lock().unwrap();
+    if let Some(t) = m.get(db) {
+        return (format!("Bearer {t}"), false);
+    }
+    let a = Accounts::beside(db);
+    let gms = vec!["GM0392".to_string(), "GM0983".to_string()];
+    let d = a.directory().unwrap();
+    let id = match d.user_by_name(TEST_USER) {
+        Some(u) => u.id,
+        None => {
+            let id = a.add_user(TEST_USER, Some("test-wachtwoord-lang")).unwrap();
+            a.grant(TEST_USER, Role::Beheerder, &gms).unwrap();
+            id
+        }
+    };
+    let (_, secret) = a
+        .create_token(id, "tests", TokenScope::Export, &gms, 30)
+        .unwrap();
+    m.insert(db.to_path_buf(), secret.clone());
+    (format!("Bearer {secret}"), true)
+}
+
+/// Limits that the tests' bursts of requests stay inside.
+pub fn no_rate_limit(s: &wijkradar::api::AppState) {
+    s.auth.set_policy(wijkradar::api::auth::Policy {
+        rate: 1e9,
+        burst: 1e9,
+        ..wijkradar::api::auth::Policy::default()
+    });
+}
+
+/// The application as [`TEST_USER`] sees it: every request without its own `Authorization`
+/// header carries the test user's token (checked by the real middleware against the real
+/// accounts file).
+pub fn app(s: wijkradar::api::AppState) -> axum::Router {
+    app_with(s, wijkradar::api::Limits::default())
+}
+
+/// As [`app`], with other limits.
+pub fn app_with(s: wijkradar::api::AppState, l: wijkradar::api::Limits) -> axum::Router {
+    let (h, fresh) = bearer(&s.db);
+    if fresh || s.auth.directory().user_by_name(TEST_USER).is_none() {
+        s.auth.reload();
+    }
+    no_rate_limit(&s);
+    wijkradar::api::app_with(s, l).layer(axum::middleware::map_request(
+        move |mut req: axum::http::Request<axum::body::Body>| {
+            let h = h.clone();
+            async move {
+                if !req
+                    .headers()
+                    .contains_key(axum::http::header::AUTHORIZATION)
+                    && !req.headers().contains_key(axum::http::header::COOKIE)
+                {
+                    req.headers_mut().insert(
+                        axum::http::header::AUTHORIZATION,
+                        axum::http::HeaderValue::from_str(&h).unwrap(),
+                    );
+                }
+                req
+            }
+        },
+    ))
+}
+
+/// Signs [`TEST_USER`] in through the login form of `s` and returns the session cookie and the
+/// CSRF token from `/v1/me`: what a browser holds.
+pub async fn signed_in(s: &wijkradar::api::AppState) -> (String, String) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let (_, fresh) = bearer(&s.db);
+    if fresh || s.auth.directory().user_by_name(TEST_USER).is_none() {
+        s.auth.reload();
+    }
+    let res = wijkradar::api::app(s.clone())
+        .oneshot(
+            axum::http::Request::post("/login")
+                .header(
+                    axum::http::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(axum::body::Body::from(format!(
+                    "gebruiker={TEST_USER}&wachtwoord=test-wachtwoord-lang"
+                )))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), axum::http::StatusCode::SEE_OTHER);
+    let cookie = res.headers()[axum::http::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let me = wijkradar::api::app(s.clone())
+        .oneshot(
+            axum::http::Request::get("/v1/me")
+                .header(axum::http::header::COOKIE, &cookie)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let v: serde_json::Value =
+        serde_json::from_slice(&me.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    (cookie, v["csrf"].as_str().unwrap().to_string())
+}

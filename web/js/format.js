@@ -9,8 +9,17 @@ export const $ = (id) => document.getElementById(id);
 export const nl = (v, d = 1) => (v === null || v === undefined || Number.isNaN(v)) ? '—' : Number(v).toLocaleString('nl-NL', { maximumFractionDigits: d, minimumFractionDigits: 0 });
 export const esc = (s) => String(s ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]));
 
+// Not signed in (or the session ended): to the login page, back here afterwards.
+export function naarAanmelden() {
+  location.href = `/login?next=${encodeURIComponent(location.pathname + location.hash)}`;
+}
+
 export async function json(url) {
-  const r = await fetch(url);
+  const r = await fetch(url, { credentials: 'same-origin' });
+  if (r.status === 401) {
+    naarAanmelden();
+    throw new Error('niet aangemeld');
+  }
   if (!r.ok) {
     let detail = r.statusText;
     try { detail = (await r.json()).detail; } catch (_) { /* not json */ }

@@ -36,13 +36,27 @@ before(async () => {
   });
 });
 
+// A browser context signed in through the login page, as a user would.
+async function aangemeld(gebruiker, opties = {}) {
+  const context = await browser.newContext(opties);
+  const page = await context.newPage();
+  await page.goto(`${base}/login`);
+  await page.fill('#gebruiker', gebruiker);
+  await page.fill('#wachtwoord', `demo-${gebruiker}`);
+  await Promise.all([page.waitForURL(`${base}/`), page.click('button[type=submit]')]);
+  // Each test then opens its own view from scratch (a hash-only goto would not reload).
+  await page.goto('about:blank');
+  page.on('close', () => context.close());
+  return page;
+}
+
 after(async () => {
   await browser?.close();
   server?.kill();
 });
 
 test('the map draws Venlo, a click opens the side panel with code and chart', async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const page = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${base}/#gemeente=GM0983&laag=wijken&indicator=index`);
@@ -81,7 +95,7 @@ test('the map draws Venlo, a click opens the side panel with code and chart', as
 });
 
 test('H3 cells, search, period slider and the URL reproduce a view', async () => {
-  const page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
+  const page = await aangemeld('beheerder', { viewport: { width: 1024, height: 768 } });
   await page.goto(`${base}/#laag=h3-9&indicator=overlast&periode=2024-Q3&kaart=12.5/51.375/6.13`);
   await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
   const n = await page.evaluate(() => window.wijkradar.map.queryRenderedFeatures({ layers: ['vlak', 'onderdrukt'] }).length);
@@ -96,7 +110,7 @@ test('H3 cells, search, period slider and the URL reproduce a view', async () =>
 });
 
 test('keyboard only: search with arrow keys, the panel, Esc, the ranking', async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const page = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${base}/#gemeente=GM0983&laag=wijken&indicator=index`);
@@ -129,7 +143,7 @@ test('keyboard only: search with arrow keys, the panel, Esc, the ranking', async
 });
 
 test('suppression explains itself: tooltip, legend, and a coarser level offered', async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const page = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${base}/#gemeente=GM0983&laag=buurten&indicator=handhaving_huisvesting`);
@@ -169,7 +183,7 @@ test('suppression explains itself: tooltip, legend, and a coarser level offered'
 });
 
 test('the gemeente picker follows the dataset: Haarlem and Venlo', async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const page = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
   await page.goto(`${base}/#gemeente=GM0392&laag=wijken&indicator=index`);
   await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
   const options = await page.$$eval('#gemeente option', (os) => os.map((o) => o.value));
@@ -185,7 +199,7 @@ test('the gemeente picker follows the dataset: Haarlem and Venlo', async () => {
 });
 
 test('on a phone (390×844) the header and legend fold, the panel shows the project effect whole', async () => {
-  const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const page = await aangemeld('beheerder', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${base}/#gemeente=GM0983&laag=wijken&indicator=index&selectie=wijken/WK098325`);
@@ -205,7 +219,7 @@ test('on a phone (390×844) the header and legend fold, the panel shows the proj
 });
 
 test('the briefing prints to one or two A4 pages with the wijk names', async () => {
-  const page = await browser.newPage();
+  const page = await aangemeld('beheerder');
   await page.goto(`${base}/briefing/GM0983`);
   const text = await page.textContent('body');
   assert.match(text, /Klingerberg/);
@@ -214,5 +228,48 @@ test('the briefing prints to one or two A4 pages with the wijk names', async () 
   writeFileSync(join(out, 'briefing.pdf'), pdf);
   const pages = (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) || []).length;
   assert.ok(pages >= 1 && pages <= 2, `${pages} pages`);
+  await page.close();
+});
+
+test('without signing in the map sends to the login page; a wrong password is refused', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${base}/#gemeente=GM0983&laag=wijken`);
+  await page.waitForURL(/\/login\?next=/, { timeout: 30000 });
+  await page.fill('#gebruiker', 'adviseur-venlo');
+  await page.fill('#wachtwoord', 'niet-het-wachtwoord');
+  await page.click('button[type=submit]');
+  assert.match(await page.textContent('.fout'), /verkeerd wachtwoord/);
+  const cookies = await context.cookies();
+  assert.equal(cookies.length, 0, 'no session after a failed login');
+  await context.close();
+});
+
+test('a Venlo adviser sees Venlo only: no Haarlem in the picker, the map, the search or the briefing', async () => {
+  const page = await aangemeld('adviseur-venlo', { viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/#gemeente=GM0392&laag=wijken&indicator=index`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  const options = await page.$$eval('#gemeente option', (os) => os.map((o) => o.value));
+  assert.deepEqual(options, ['GM0983']);
+  const codes = await page.evaluate(() => window.wijkradar.data.features.map((f) => f.properties.gemeente));
+  assert.ok(codes.length >= 15 && codes.every((c) => c === 'GM0983'), `${codes.length} features, ${[...new Set(codes)]}`);
+  assert.match(await page.textContent('#gebruiker'), /adviseur-venlo/);
+  await page.fill('#zoek', 'Haarlem');
+  await page.waitForTimeout(800);
+  const hits = await page.$$eval('#zoek-resultaten li', (ls) => ls.map((l) => l.textContent));
+  assert.ok(hits.every((h) => !/Haarlem/.test(h)), `${hits}`);
+  const r = await page.goto(`${base}/briefing/GM0392`);
+  assert.equal(r.status(), 404);
+  const own = await page.goto(`${base}/briefing/GM0983`);
+  assert.equal(own.status(), 200);
+  // Signing out ends the session on the server.
+  await page.goto(`${base}/#gemeente=GM0983`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  await Promise.all([page.waitForURL(/\/login/), page.click('#afmelden')]);
+  const after = await page.evaluate(async () => (await fetch('/v1/periods')).status);
+  assert.equal(after, 401);
+  assert.deepEqual(errors, []);
   await page.close();
 });

@@ -1,0 +1,762 @@
+//! Who may see what, route by route: a table over every route of the router (a route without
+//! a row fails the test), walked by a user of each role holding Venlo only, and by nobody.
+//! Users sign in as people do: the login form, the session cookie, the CSRF token from
+//! `/v1/me`. Also: sessions end on logout and on disabling, CSRF, back-off after failed logins,
+//! rate limits per token, cookie attributes, and what the audit log records (and never does).
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use common::Fixture;
+use http_body_util::BodyExt;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use tower::ServiceExt;
+use wijkradar::api::route::Access;
+use wijkradar::api::{app, AppState};
+use wijkradar::auth::{accounts::Accounts, Cap, Role, TokenScope};
+
+const VENLO: &str = "GM0983";
+
+/// Venlo and Haarlem, the Venlo LSI project, a Haarlem project, and one Venlo-only user per
+/// role (password `wachtwoord-<name>`).
+fn two() -> &'static Fixture {
+    static T: OnceLock<Fixture> = OnceLock::new();
+    T.get_or_init(|| {
+        let f = common::demo("GM0983,GM0392", "access.duckdb");
+        wijkradar::demo::record_intervention(&f.db).unwrap();
+        wijkradar::intervention::add_intervention(
+            &f.db,
+            "Project Haarlem",
+            wijkradar::spatial::Level::Wijk,
+            &["WK039214".to_string()],
+            "2025-01-01",
+            "2025-06-30",
+        )
+        .unwrap();
+        let a = Accounts::beside(&f.db);
+        for r in Role::ALL {
+            let name = format!("{}-venlo", r.id());
+            a.add_user(&name, Some(&format!("wachtwoord-{name}")))
+                .unwrap();
+            a.grant(&name, r, &[VENLO.into()]).unwrap();
+        }
+        f
+    })
+}
+
+fn state() -> AppState {
+    let s = AppState::new(&two().db, two().dir.path().join("web-none"));
+    common::no_rate_limit(&s);
+    s
+}
+
+struct Res {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+async fn send(s: &AppState, req: Request<Body>) -> Res {
+    let res = app(s.clone()).oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    Res {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// A signed-in session: its cookie and CSRF token.
+#[derive(Clone)]
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+async fn login(s: &AppState, user: &str, password: &str) -> Res {
+    send(
+        s,
+        Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "gebruiker={user}&wachtwoord={password}&next=%2F"
+            )))
+            .unwrap(),
+    )
+    .await
+}
+
+async fn session(s: &AppState, user: &str) -> Session {
+    let r = login(s, user, &format!("wachtwoord-{user}")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{user}: {}", r.body);
+    let set = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    let cookie = set.split(';').next().unwrap().to_string();
+    let me = send(
+        s,
+        Request::get("/v1/me")
+            .header(header::COOKIE, &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let v: serde_json::Value = serde_json::from_str(&me.body).unwrap();
+    Session {
+        cookie,
+        csrf: v["csrf"].as_str().unwrap().to_string(),
+    }
+}
+
+fn req(method: &Method, uri: &str, who: Option<&Session>, body: Option<&str>) -> Request<Body> {
+    let mut b = Request::builder().method(method.clone()).uri(uri);
+    if let Some(s) = who {
+        b = b
+            .header(header::COOKIE, &s.cookie)
+            .header("x-csrf-token", &s.csrf);
+    }
+    if body.is_some() {
+        b = b.header(header::CONTENT_TYPE, "application/json");
+    }
+    b.body(body.map_or_else(Body::empty, |x| Body::from(x.to_string())))
+        .unwrap()
+}
+
+/// Per route: a request for the caller's own (Venlo) data, one for Haarlem's (which a Venlo
+/// user must not get: 404, or 400 for a filter), and for writing routes a write.
+struct Sample {
+    own: &'static str,
+    other: Option<&'static str>,
+    write: Option<(Method, &'static str, &'static str)>,
+}
+
+fn samples() -> HashMap<&'static str, Sample> {
+    let s = |own, other| Sample {
+        own,
+        other,
+        write: None,
+    };
+    let mut m = HashMap::new();
+    m.insert("/v1", s("/v1", None));
+    m.insert("/v1/conformance", s("/v1/conformance", None));
+    m.insert("/v1/openapi.json", s("/v1/openapi.json", None));
+    m.insert("/v1/index/method", s("/v1/index/method", None));
+    m.insert("/v1/collections", s("/v1/collections", None));
+    m.insert(
+        "/v1/collections/{collectionId}",
+        s("/v1/collections/wijken", None),
+    );
+    m.insert(
+        "/v1/collections/{collectionId}/items",
+        s(
+            "/v1/collections/wijken/items?limit=1000",
+            Some("/v1/collections/wijken/items?gemeente=GM0392"),
+        ),
+    );
+    m.insert(
+        "/v1/collections/{collectionId}/items/{featureId}",
+        s(
+            "/v1/collections/wijken/items/WK098325",
+            Some("/v1/collections/wijken/items/WK039214"),
+        ),
+    );
+    m.insert("/v1/indicators", s("/v1/indicators", None));
+    m.insert("/v1/gemeenten", s("/v1/gemeenten", None));
+    m.insert("/v1/periods", s("/v1/periods", None));
+    m.insert("/v1/search", s("/v1/search?q=Haarlem", None));
+    m.insert(
+        "/v1/areas/{level}/{code}",
+        s(
+            "/v1/areas/wijken/WK098325",
+            Some("/v1/areas/wijken/WK039214"),
+        ),
+    );
+    for (path, own, other) in [
+        (
+            "/v1/charts/trend/{level}/{code}",
+            "/v1/charts/trend/wijken/WK098325?indicator=overlast",
+            "/v1/charts/trend/wijken/WK039214?indicator=overlast",
+        ),
+        (
+            "/v1/charts/distribution/{level}/{code}",
+            "/v1/charts/distribution/wijken/WK098325?indicator=overlast",
+            "/v1/charts/distribution/wijken/WK039214?indicator=overlast",
+        ),
+        (
+            "/v1/charts/contributions/{level}/{code}",
+            "/v1/charts/contributions/wijken/WK098325",
+            "/v1/charts/contributions/wijken/WK039214",
+        ),
+        (
+            "/v1/index/{level}/{code}",
+            "/v1/index/wijken/WK098325",
+            "/v1/index/wijken/WK039214",
+        ),
+        (
+            "/v1/ranking/{gemeente}",
+            "/v1/ranking/GM0983",
+            "/v1/ranking/GM0392",
+        ),
+        (
+            "/briefing/{gemeente}",
+            "/briefing/GM0983",
+            "/briefing/GM0392",
+        ),
+        (
+            "/briefing/{gemeente}/map.svg",
+            "/briefing/GM0983/map.svg",
+            "/briefing/GM0392/map.svg",
+        ),
+        (
+            "/v1/exports",
+            "/v1/exports?collection=wijken&format=csv",
+            "/v1/exports?collection=wijken&gemeente=GM0392",
+        ),
+        (
+            "/v1/exports/metadata",
+            "/v1/exports/metadata?collection=wijken",
+            "/v1/exports/metadata?collection=wijken&gemeente=GM0392",
+        ),
+        (
+            "/v1/interventions/{id}/effect",
+            "/v1/interventions/1/effect",
+            "/v1/interventions/2/effect",
+        ),
+    ] {
+        m.insert(path, s(own, Some(other)));
+    }
+    m.insert(
+        "/v1/interventions",
+        Sample {
+            own: "/v1/interventions",
+            other: None,
+            write: Some((
+                Method::POST,
+                "/v1/interventions",
+                r#"{"naam":"Schouw","level":"wijken","codes":["WK098301"],"start_date":"2025-01-01","end_date":"2025-03-31"}"#,
+            )),
+        },
+    );
+    m.insert("/login", s("/login", None));
+    m.insert(
+        "/logout",
+        Sample {
+            own: "",
+            other: None,
+            write: Some((Method::POST, "/logout", "")),
+        },
+    );
+    m.insert("/v1/me", s("/v1/me", None));
+    m.insert(
+        "/v1/tokens",
+        Sample {
+            own: "/v1/tokens",
+            other: None,
+            write: Some((Method::POST, "/v1/tokens", r#"{"naam":"QGIS"}"#)),
+        },
+    );
+    m.insert(
+        "/v1/tokens/{id}",
+        Sample {
+            own: "",
+            other: None,
+            write: Some((Method::DELETE, "/v1/tokens/onbekend", "")),
+        },
+    );
+    m.insert("/v1/audit", s("/v1/audit", None));
+    m
+}
+
+fn allowed(access: Access, role: Option<Role>) -> bool {
+    match (access, role) {
+        (Access::Public, _) => true,
+        (_, None) => false,
+        (Access::SignedIn, Some(_)) => true,
+        (Access::Needs(cap), Some(r)) => r.may(cap),
+    }
+}
+
+fn refused(r: &Res, role: Option<Role>, uri: &str) -> bool {
+    match role {
+        None if uri.starts_with("/v1") => r.status == StatusCode::UNAUTHORIZED,
+        // A page for people sends nobody to the login.
+        None => {
+            r.status == StatusCode::SEE_OTHER
+                && r.headers
+                    .get(header::LOCATION)
+                    .is_some_and(|l| l.to_str().unwrap().starts_with("/login?next="))
+        }
+        Some(_) => r.status == StatusCode::FORBIDDEN,
+    }
+}
+
+/// Nothing of Haarlem in an answer to a Venlo user.
+fn no_haarlem(body: &str) -> bool {
+    !body.contains("GM0392") && !body.contains("WK0392") && !body.contains("Haarlem")
+}
+
+#[tokio::test]
+async fn every_route_lets_each_role_reach_only_its_own_gemeente() {
+    let s = state();
+    let table = samples();
+    let mut sessions: Vec<(Option<Role>, Option<Session>)> = vec![(None, None)];
+    for r in Role::ALL {
+        sessions.push((
+            Some(r),
+            Some(session(&s, &format!("{}-venlo", r.id())).await),
+        ));
+    }
+    let mut checked = 0;
+    for route in wijkradar::api::routes() {
+        let sample = table.get(route.path).unwrap_or_else(|| {
+            panic!(
+                "route {} has no row in this access test: add what a Venlo user may and may not get",
+                route.path
+            )
+        });
+        for (role, who) in &sessions {
+            let name = role.map_or("niemand", Role::id);
+            if !sample.own.is_empty() {
+                let r = send(&s, req(&Method::GET, sample.own, who.as_ref(), None)).await;
+                if allowed(route.access, *role) {
+                    assert!(
+                        r.status.is_success(),
+                        "{name} GET {}: {} {}",
+                        sample.own,
+                        r.status,
+                        r.body
+                    );
+                    assert!(
+                        no_haarlem(&r.body),
+                        "{name} GET {} shows Haarlem: {}",
+                        sample.own,
+                        &r.body[..r.body.len().min(400)]
+                    );
+                } else {
+                    assert!(
+                        refused(&r, *role, sample.own),
+                        "{name} GET {}: {} {}",
+                        sample.own,
+                        r.status,
+                        r.body
+                    );
+                }
+                checked += 1;
+            }
+            if let Some(other) = sample.other {
+                let r = send(&s, req(&Method::GET, other, who.as_ref(), None)).await;
+                if allowed(route.access, *role) {
+                    assert!(
+                        matches!(r.status, StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST),
+                        "{name} GET {other} (Haarlem): {} {}",
+                        r.status,
+                        r.body
+                    );
+                } else {
+                    assert!(
+                        refused(&r, *role, other),
+                        "{name} GET {other}: {}",
+                        r.status
+                    );
+                }
+                checked += 1;
+            }
+            if let Some((m, uri, body)) = &sample.write {
+                let body = (!body.is_empty()).then_some(*body);
+                // Signing out ends the session: with a session of its own.
+                let fresh = match (role, *uri == "/logout") {
+                    (Some(r), true) => Some(session(&s, &format!("{}-venlo", r.id())).await),
+                    _ => who.clone(),
+                };
+                let r = send(&s, req(m, uri, fresh.as_ref(), body)).await;
+                if allowed(route.write, *role) {
+                    assert!(
+                        !matches!(r.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN),
+                        "{name} {m} {uri}: {} {}",
+                        r.status,
+                        r.body
+                    );
+                } else {
+                    assert!(
+                        matches!(r.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN),
+                        "{name} {m} {uri}: {} {}",
+                        r.status,
+                        r.body
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 150, "{checked} checks");
+}
+
+#[tokio::test]
+async fn a_venlo_beheerder_cannot_record_a_project_in_haarlem() {
+    let s = state();
+    let b = session(&s, "beheerder-venlo").await;
+    let r = send(
+        &s,
+        req(
+            &Method::POST,
+            "/v1/interventions",
+            Some(&b),
+            Some(r#"{"naam":"Overname","level":"wijken","codes":["WK039201"],"start_date":"2025-01-01","end_date":"2025-03-31"}"#),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(r.body.contains("bestaat niet"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn sessions_end_at_logout_and_when_the_user_is_disabled() {
+    let s = state();
+    let a = session(&s, "adviseur-venlo").await;
+    let me = |x: &Session| req(&Method::GET, "/v1/me", Some(x), None);
+    assert_eq!(send(&s, me(&a)).await.status, StatusCode::OK);
+    // Signing out ends the session on the server: the old cookie no longer works.
+    let r = send(&s, req(&Method::POST, "/logout", Some(&a), None)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    assert_eq!(send(&s, me(&a)).await.status, StatusCode::UNAUTHORIZED);
+    // Disabling a user (on the command line, say) ends their sessions.
+    let acc = Accounts::beside(&two().db);
+    acc.add_user("tijdelijk-venlo", Some("wachtwoord-tijdelijk-venlo"))
+        .unwrap();
+    acc.grant("tijdelijk-venlo", Role::Wethouder, &[VENLO.into()])
+        .unwrap();
+    s.auth.reload();
+    let w = session(&s, "tijdelijk-venlo").await;
+    assert_eq!(send(&s, me(&w)).await.status, StatusCode::OK);
+    acc.set_disabled("tijdelijk-venlo", true).unwrap();
+    s.auth.reload();
+    assert_eq!(send(&s, me(&w)).await.status, StatusCode::UNAUTHORIZED);
+    let r = login(&s, "tijdelijk-venlo", "wachtwoord-tijdelijk-venlo").await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "a disabled user cannot sign in"
+    );
+}
+
+#[tokio::test]
+async fn writing_with_a_session_needs_the_csrf_token_and_cookies_are_strict() {
+    let s = state();
+    let a = session(&s, "riec-analist-venlo").await;
+    let mut no_csrf = req(
+        &Method::POST,
+        "/v1/tokens",
+        Some(&a),
+        Some(r#"{"naam":"x"}"#),
+    );
+    no_csrf.headers_mut().remove("x-csrf-token");
+    let r = send(&s, no_csrf).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = send(
+        &s,
+        req(
+            &Method::POST,
+            "/v1/tokens",
+            Some(&a),
+            Some(r#"{"naam":"x","scope":"export"}"#),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // A login posted from another site is refused (login CSRF).
+    let r = send(
+        &s,
+        Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ORIGIN, "https://evil.example")
+            .body(Body::from(
+                "gebruiker=adviseur-venlo&wachtwoord=wachtwoord-adviseur-venlo",
+            ))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.headers.get(header::SET_COOKIE).is_none());
+    // The cookie: HttpOnly and SameSite=Strict; behind HTTPS `__Host-` and Secure.
+    let r = login(&s, "adviseur-venlo", "wachtwoord-adviseur-venlo").await;
+    let c = r
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.contains("Path=/"),
+        "{c}"
+    );
+    let r = send(
+        &s,
+        Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("x-forwarded-proto", "https")
+            .body(Body::from(
+                "gebruiker=adviseur-venlo&wachtwoord=wachtwoord-adviseur-venlo",
+            ))
+            .unwrap(),
+    )
+    .await;
+    let c = r
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        c.starts_with("__Host-wijkradar=") && c.contains("; Secure"),
+        "{c}"
+    );
+}
+
+#[tokio::test]
+async fn failed_logins_back_off_and_are_recorded_without_the_password() {
+    let s = state();
+    for i in 0..5 {
+        let r = login(&s, "adviseur-venlo", &format!("fout-wachtwoord-{i}")).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    // The sixth try waits, even with the right password.
+    let r = login(&s, "adviseur-venlo", "wachtwoord-adviseur-venlo").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers.get(header::RETRY_AFTER).is_some());
+    // An unknown name answers exactly like a wrong password.
+    let r = login(&s, "bestaat-niet", "wat-dan-ook-lang").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r
+        .body
+        .contains("Onbekende gebruiker of verkeerd wachtwoord"));
+    s.auth.audit.flush();
+    let log = s.auth.audit.files.entries(None, 10_000).unwrap();
+    let failed = log
+        .iter()
+        .filter(|e| e.action == "login-mislukt" && e.actor == "adviseur-venlo")
+        .count();
+    assert!(failed >= 5, "{failed}");
+    let all = serde_json::to_string(&log).unwrap();
+    assert!(!all.contains("fout-wachtwoord") && !all.contains("wachtwoord-adviseur-venlo"));
+    assert!(
+        !all.contains("bestaat-niet"),
+        "an unknown name may be a password typed in the wrong field"
+    );
+}
+
+#[tokio::test]
+async fn tokens_are_scoped_rate_limited_and_never_in_the_log() {
+    let s = state();
+    let acc = Accounts::beside(&two().db);
+    let d = acc.directory().unwrap();
+    let uid = d.user_by_name("riec-analist-venlo").unwrap().id;
+    let (_, read) = acc
+        .create_token(uid, "lezen", TokenScope::Lezen, &[VENLO.into()], 7)
+        .unwrap();
+    s.auth.reload();
+    let with = |t: &str, uri: &str| {
+        Request::get(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {t}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(
+        send(&s, with(&read, "/v1/collections/wijken/items"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // A read-only token does not export, though its user may.
+    assert_eq!(
+        send(&s, with(&read, "/v1/exports?collection=wijken"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    // HTTP Basic with the token as password (GDAL) works; another user name does not.
+    use base64::Engine;
+    let basic = |u: &str| {
+        Request::get("/v1/periods")
+            .header(
+                header::AUTHORIZATION,
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(format!("{u}:{read}"))
+                ),
+            )
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(
+        send(&s, basic("riec-analist-venlo")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&s, basic("beheerder-venlo")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // Rate limit per token: beyond the burst, 429 with Retry-After.
+    s.auth.set_policy(wijkradar::api::auth::Policy {
+        rate: 1.0,
+        burst: 3.0,
+        ..wijkradar::api::auth::Policy::default()
+    });
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(send(&s, with(&read, "/v1/periods")).await.status);
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|x| **x == StatusCode::TOO_MANY_REQUESTS)
+            .count(),
+        2,
+        "{statuses:?}"
+    );
+    common::no_rate_limit(&s);
+    s.auth.audit.flush();
+    let all = serde_json::to_string(&s.auth.audit.files.entries(None, 10_000).unwrap()).unwrap();
+    assert!(!all.contains(&read), "a token secret in the audit log");
+    assert!(Cap::Export != Cap::Read);
+}
+
+#[tokio::test]
+async fn the_audit_log_records_logins_denials_drilldowns_and_exports_and_verifies() {
+    let s = state();
+    let r = session(&s, "riec-analist-venlo").await;
+    let get = |uri: &str| req(&Method::GET, uri, Some(&r), None);
+    assert_eq!(
+        send(&s, get("/v1/areas/wijken/WK098325")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&s, get("/v1/areas/wijken/WK039214")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        send(&s, get("/v1/exports?collection=buurten&format=csv"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&s, get("/v1/audit")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let b = session(&s, "beheerder-venlo").await;
+    let a = send(
+        &s,
+        req(&Method::GET, "/v1/audit?limit=5000", Some(&b), None),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+    let entries = v["entries"].as_array().unwrap();
+    let has = |action: &str, target: &str| {
+        entries.iter().any(|e| {
+            e["actor"] == "riec-analist-venlo"
+                && e["action"] == action
+                && e["target"].as_str().unwrap().contains(target)
+        })
+    };
+    assert!(has("login", "/login"));
+    assert!(has("gebied", "wijken/WK098325"));
+    assert!(has("geweigerd", "wijken/WK039214"));
+    assert!(has("export", "buurten"));
+    assert!(has("geweigerd", "/v1/audit"));
+    assert!(v["checkpoint"]["signature"].as_str().unwrap().len() == 128);
+    // The beheerder's view holds only entries of their gemeenten; never a cookie or CSRF token.
+    assert!(entries.iter().all(|e| e["gemeenten"]
+        .as_str()
+        .unwrap()
+        .split(',')
+        .any(|g| g == VENLO)));
+    let cookie_value = r.cookie.split_once('=').unwrap().1;
+    assert!(!a.body.contains(cookie_value) && !a.body.contains(&r.csrf));
+    let csv = send(&s, req(&Method::GET, "/v1/audit?f=csv", Some(&b), None)).await;
+    assert!(csv.body.starts_with('\u{feff}') && csv.body.contains("# checkpoint;"));
+    // The export carries the newest signed checkpoint in its metadata.
+    let m = send(&s, get("/v1/exports/metadata?collection=wijken")).await;
+    let m: serde_json::Value = serde_json::from_str(&m.body).unwrap();
+    assert!(m["audit_checkpoint"]["seq"].as_i64().unwrap() > 0);
+    // And the chain verifies, from the command line as the beheerder would run it.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wijkradar"))
+        .args(["audit", "verify", "--db"])
+        .arg(&two().db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn audit_verify_on_the_command_line_finds_a_changed_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("w.duckdb");
+    let bin = env!("CARGO_BIN_EXE_wijkradar");
+    let run = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .args(args)
+            .arg("--db")
+            .arg(&db)
+            .env("WIJKRADAR_PASSWORD", "een lang genoeg wachtwoord")
+            .output()
+            .unwrap()
+    };
+    assert!(run(&[
+        "user",
+        "add",
+        "anna",
+        "--role",
+        "adviseur",
+        "--gemeente",
+        "GM0983"
+    ])
+    .status
+    .success());
+    assert!(run(&[
+        "user",
+        "grant",
+        "anna",
+        "--role",
+        "wethouder",
+        "--gemeente",
+        "GM0983"
+    ])
+    .status
+    .success());
+    assert!(run(&["user", "disable", "anna"]).status.success());
+    let list = run(&["user", "list"]);
+    assert!(String::from_utf8_lossy(&list.stdout).contains("uitgeschakeld"));
+    assert!(run(&["audit", "verify"]).status.success());
+    let files = wijkradar::auth::audit::Files::beside(&db);
+    files
+        .accounts
+        .with(|tx| {
+            tx.execute_batch("UPDATE audit_entry SET outcome = 'niets' WHERE seq = 2")
+                .unwrap();
+            Ok(())
+        })
+        .unwrap();
+    let out = run(&["audit", "verify"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("entry 2"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
