@@ -81,9 +81,12 @@ enum Command {
         /// Level: wijken, buurten, pc4, pc6, h3-7 … h3-10, gemeenten.
         #[arg(long)]
         collection: String,
-        /// csv or geojson.
+        /// csv, geojson or gpkg (GeoPackage, RD New unless --crs CRS84).
         #[arg(long, default_value = "csv")]
         format: String,
+        /// EPSG:28992 (RD New) or CRS84, for gpkg.
+        #[arg(long)]
+        crs: Option<String>,
         /// Quarter (2025-Q3); the latest by default.
         #[arg(long)]
         datetime: Option<String>,
@@ -694,6 +697,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             datetime,
             indicators,
             gemeente,
+            crs,
             out,
         } => {
             use wijkradar::api::exports;
@@ -703,6 +707,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 ("datetime", &datetime),
                 ("indicators", &indicators),
                 ("gemeente", &gemeente),
+                ("crs", &crs),
             ] {
                 if let Some(v) = v {
                     qs.push_str(&format!("&{k}={v}"));
@@ -721,12 +726,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 exports::Request::parse(&ds, &q, all).map_err(|e| anyhow::anyhow!("{e}"))?;
             r.checkpoint = audit.latest_checkpoint();
             let when = exports::now();
-            let (body, rows) = match r.format {
-                exports::Format::Csv => exports::csv(&ds, &r),
-                exports::Format::GeoJson => exports::geojson(&ds, &r, &when),
+            let rows = match r.format {
+                exports::Format::Csv => exports::csv(&ds, &r).map(|(b, n)| (Some(b), n)),
+                exports::Format::GeoJson => {
+                    exports::geojson(&ds, &r, &when).map(|(b, n)| (Some(b), n))
+                }
+                exports::Format::Gpkg => exports::gpkg(&ds, &r, &when, &out).map(|n| (None, n)),
             }
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-            std::fs::write(&out, body).with_context(|| format!("writing {}", out.display()))?;
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .and_then(|(body, rows)| {
+                if let Some(body) = body {
+                    std::fs::write(&out, body)
+                        .with_context(|| format!("writing {}", out.display()))?;
+                }
+                Ok(rows)
+            })?;
             if r.format == exports::Format::Csv {
                 let mut meta = out.as_os_str().to_owned();
                 meta.push(".metadata.json");

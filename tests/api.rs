@@ -1246,3 +1246,218 @@ async fn the_contributions_chart_differs_by_reference() {
     let (_, b, _) = get(&uri("gemeente")).await;
     assert_ne!(a.get(header::ETAG), b.get(header::ETAG));
 }
+
+/// GDAL reads `path` (a layer, or all) as GeoJSON through `ogr2ogr` (to `/vsistdout/`), with
+/// `extra` arguments (`-t_srs EPSG:28992`, `-where …`).
+fn ogr_geojson(path: &std::path::Path, extra: &[&str]) -> Value {
+    let out = std::process::Command::new("ogr2ogr")
+        .args(["-f", "GeoJSON", "-lco", "RFC7946=NO", "/vsistdout/"])
+        .arg(path)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn centroid(feature: &Value) -> (f64, f64) {
+    use geo::Centroid;
+    let g: geojson::Geometry = serde_json::from_value(feature["geometry"].clone()).unwrap();
+    let g: geo::Geometry<f64> = g.try_into().unwrap();
+    let c = g.centroid().unwrap();
+    (c.x(), c.y())
+}
+
+/// The GeoPackage export: RD New with an R-tree, the figures of the map value by value, the
+/// metadata inside; GDAL reads it without a warning and its validator passes; Klingerberg lies
+/// where PROJ puts it.
+#[tokio::test]
+async fn the_geopackage_export_is_rd_new_valid_and_holds_the_published_figures() {
+    if std::process::Command::new("ogrinfo")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("WIJKRADAR_SKIP_GDAL").is_ok(),
+            "ogrinfo (gdal-bin) is not installed"
+        );
+        return;
+    }
+    let (dir, db) = copy_db("gpkg.duckdb");
+    let s = AppState::new(&db, fixture().dir.path().join("web-none"));
+    let (status, headers, body) = send(
+        s.clone(),
+        Request::get("/v1/exports?collection=wijken&format=gpkg")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        headers[header::CONTENT_TYPE],
+        "application/geopackage+sqlite3"
+    );
+    assert!(headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .contains("wijken.gpkg"));
+    let gpkg = dir.path().join("wijken.gpkg");
+    std::fs::write(&gpkg, &body).unwrap();
+    // GDAL: no warning, RD New, 21 wijken, the columns per indicator.
+    let out = std::process::Command::new("ogrinfo")
+        .args(["-ro", "-so", "-al"])
+        .arg(&gpkg)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && err.trim().is_empty(), "{err}");
+    assert!(
+        text.contains("Amersfoort / RD New") && text.contains("28992"),
+        "{text}"
+    );
+    assert!(text.contains("Feature Count: 21"), "{text}");
+    for c in [
+        "overlast_aantal",
+        "overlast_noemer",
+        "overlast_rate",
+        "overlast_onderdrukt",
+    ] {
+        assert!(text.contains(c), "{c}: {text}");
+    }
+    // The R-tree index is there.
+    let out = std::process::Command::new("ogrinfo")
+        .args([
+            "-ro",
+            "-q",
+            "-sql",
+            "SELECT count(*) AS n FROM sqlite_master WHERE name = 'rtree_wijken_geom'",
+        ])
+        .arg(&gpkg)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("n (Integer) = 1"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // The metadata, in gpkg_metadata and readable.
+    let out = std::process::Command::new("ogrinfo")
+        .args(["-ro", "-al"])
+        .arg(&gpkg)
+        .arg("wijkradar_metadata")
+        .output()
+        .unwrap();
+    let meta = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        meta.contains("Kadaster / CBS")
+            && meta.contains("disclosure")
+            && meta.contains("indicator overlast"),
+        "{meta}"
+    );
+    // GDAL's own GeoPackage validator, when python3-gdal is installed.
+    let validator = "/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py";
+    if std::path::Path::new(validator).exists() && std::path::Path::new("/usr/bin/python3").exists()
+    {
+        let out = std::process::Command::new("/usr/bin/python3")
+            .arg(validator)
+            .arg(&gpkg)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "validate_gpkg.py: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Value by value the same figures as the GeoJSON export (which a test ties to the map).
+    let (_, _, gj) = send(
+        s.clone(),
+        Request::get("/v1/exports?collection=wijken&format=geojson")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let gj: Value = serde_json::from_slice(&gj).unwrap();
+    let from_gpkg = ogr_geojson(&gpkg, &["wijken"]);
+    let by_code = |v: &Value| -> std::collections::HashMap<String, Value> {
+        v["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["properties"]["code"].as_str().unwrap().to_string(),
+                    f.clone(),
+                )
+            })
+            .collect()
+    };
+    let (a, b) = (by_code(&gj), by_code(&from_gpkg));
+    assert_eq!(a.len(), b.len());
+    for (code, f) in &a {
+        let g = &b[code];
+        for id in ["overlast", "overbewoning", "woz_waarde"] {
+            assert_eq!(
+                f["properties"][format!("{id}_rate")],
+                g["properties"][format!("{id}_rate")],
+                "{code} {id}"
+            );
+            assert_eq!(
+                f["properties"][format!("{id}_count")].as_f64(),
+                g["properties"][format!("{id}_aantal")].as_f64(),
+                "{code} {id}"
+            );
+            assert_eq!(
+                f["properties"][format!("{id}_suppressed")]
+                    .as_bool()
+                    .unwrap(),
+                {
+                    let v = &g["properties"][format!("{id}_onderdrukt")];
+                    v.as_bool().unwrap_or(v.as_i64() == Some(1))
+                },
+                "{code} {id}"
+            );
+        }
+    }
+    // Klingerberg in RD New: our transformation against PROJ's (via ogr2ogr) within a metre.
+    let ours = centroid(&b["WK098325"]);
+    let geojson_path = dir.path().join("wijken.geojson");
+    std::fs::write(&geojson_path, serde_json::to_vec(&gj).unwrap()).unwrap();
+    let proj = ogr_geojson(
+        &geojson_path,
+        &["-t_srs", "EPSG:28992", "-where", "code = 'WK098325'"],
+    );
+    let theirs = centroid(&proj["features"][0]);
+    let d = ((ours.0 - theirs.0).powi(2) + (ours.1 - theirs.1).powi(2)).sqrt();
+    assert!(
+        d < 1.0,
+        "Klingerberg's centroid {ours:?} vs PROJ {theirs:?}: {d:.2} m"
+    );
+    assert!(
+        (200_000.0..215_000.0).contains(&ours.0) && (370_000.0..385_000.0).contains(&ours.1),
+        "{ours:?} is not in Venlo"
+    );
+    // And in CRS84 on request.
+    let (status, _, body) = send(
+        s,
+        Request::get("/v1/exports?collection=wijken&format=gpkg&crs=CRS84")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let p = dir.path().join("crs84.gpkg");
+    std::fs::write(&p, &body).unwrap();
+    let c = centroid(&ogr_geojson(&p, &["wijken", "-where", "code = 'WK098325'"])["features"][0]);
+    assert!(
+        (6.0..6.3).contains(&c.0) && (51.3..51.5).contains(&c.1),
+        "{c:?}"
+    );
+}

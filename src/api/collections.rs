@@ -47,8 +47,8 @@ pub fn routes() -> Vec<Route> {
 pub const MAX_LIMIT: usize = 10_000;
 /// Default `limit`.
 pub const DEFAULT_LIMIT: usize = 1_000;
-const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
-const RD_NEW: &str = "http://www.opengis.net/def/crs/EPSG/0/28992";
+pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+pub const RD_NEW: &str = "http://www.opengis.net/def/crs/EPSG/0/28992";
 
 /// The coordinate reference systems the API serves (OGC API Features Part 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,6 +7,7 @@
 
 use super::auth::Caller;
 use super::collections::base;
+use super::collections::{Crs, CRS84, RD_NEW};
 use super::openapi::query_param;
 use super::problem::ApiError;
 use super::query::{self, Query};
@@ -53,8 +54,13 @@ pub fn routes() -> Vec<Route> {
             ),
             query_param(
                 "format",
-                "csv (Nederlandse Excel) of geojson",
-                json!({"type": "string", "enum": ["csv", "geojson"]}),
+                "csv (Nederlandse Excel), geojson of gpkg (GeoPackage, standaard in RD New)",
+                json!({"type": "string", "enum": ["csv", "geojson", "gpkg"]}),
+            ),
+            query_param(
+                "crs",
+                "Voor gpkg: http://www.opengis.net/def/crs/EPSG/0/28992 (standaard) of CRS84",
+                json!({"type": "string"}),
             ),
         ]
     };
@@ -78,6 +84,20 @@ pub fn routes() -> Vec<Route> {
 pub enum Format {
     Csv,
     GeoJson,
+    /// GeoPackage 1.4 with an R-tree index, RD New by default.
+    Gpkg,
+}
+
+impl Format {
+    /// Content type and file extension.
+    #[must_use]
+    pub fn media(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Csv => ("text/csv; charset=utf-8", "csv"),
+            Self::GeoJson => ("application/geo+json", "geojson"),
+            Self::Gpkg => ("application/geopackage+sqlite3", "gpkg"),
+        }
+    }
 }
 
 /// A validated export request.
@@ -89,6 +109,8 @@ pub struct Request {
     pub bbox: Option<[f64; 4]>,
     pub gemeente: Option<String>,
     pub format: Format,
+    /// The CRS of the geometry (GeoPackage: RD New unless CRS84 is asked; GeoJSON: CRS84).
+    pub crs: Crs,
     /// The gemeenten whose areas may be exported (the caller's; every one on the command line).
     pub scope: Scope,
     /// The newest signed checkpoint of the audit log, put in the export's metadata.
@@ -140,12 +162,30 @@ impl Request {
         let format = match q.get("format").unwrap_or("csv") {
             "csv" => Format::Csv,
             "geojson" | "json" => Format::GeoJson,
+            "gpkg" | "geopackage" => Format::Gpkg,
             other => {
                 problems.push(format!(
-                    "format: '{other}' wordt niet ondersteund (csv, geojson)"
+                    "format: '{other}' wordt niet ondersteund (csv, geojson, gpkg)"
                 ));
                 Format::Csv
             }
+        };
+        let crs = match (q.get("crs").map(|c| (c, Crs::parse(c))), format) {
+            (None, Format::Gpkg) => Crs::RdNew,
+            (None, _) => Crs::Crs84,
+            (Some((c, None)), _) => {
+                problems.push(format!(
+                    "crs: '{c}' wordt niet ondersteund; kies {CRS84} of {RD_NEW}"
+                ));
+                Crs::Crs84
+            }
+            (Some((_, Some(Crs::RdNew))), Format::GeoJson) => {
+                problems.push(
+                    "crs: GeoJSON is altijd CRS84 (RFC 7946); kies format=gpkg voor RD New".into(),
+                );
+                Crs::Crs84
+            }
+            (Some((_, Some(c))), _) => c,
         };
         match level {
             Some(level) if problems.is_empty() => Ok(Self {
@@ -155,6 +195,7 @@ impl Request {
                 bbox,
                 gemeente,
                 format,
+                crs,
                 scope,
                 checkpoint: None,
             }),
@@ -190,7 +231,7 @@ pub fn metadata_of(ds: &Dataset, r: &Request, rows: usize, generated: &str) -> V
         "period": ds.periods[r.period],
         "rows": rows,
         "generated": generated,
-        "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+        "crs": if r.format == Format::Csv { Value::Null } else { json!(r.crs.uri()) },
         "boundary_year": 2024,
         "attribution": "Grenzen: Kadaster / CBS, 2024 (CC BY 4.0); PC4: © CBS, © ESRI Nederland",
         "disclosure": {
@@ -312,6 +353,180 @@ pub fn geojson(ds: &Dataset, r: &Request, generated: &str) -> Result<(String, us
     Ok((out, units.len()))
 }
 
+/// Writes the GeoPackage (one feature table named after the collection, with an R-tree
+/// index; `{id}_aantal`, `_noemer`, `_rate` and `_onderdrukt` per indicator; the metadata in
+/// `gpkg_metadata` and, readable, in the attribute table `wijkradar_metadata`) to `path` and
+/// returns its number of rows.
+///
+/// # Errors
+/// Database and file errors.
+pub fn gpkg(
+    ds: &Dataset,
+    r: &Request,
+    generated: &str,
+    path: &std::path::Path,
+) -> Result<usize, ApiError> {
+    use geo::MapCoords;
+    use geopackage::core::metadata::MetadataScope;
+    use geopackage::core::types::{ColumnType, GeometryType};
+    use geopackage::{
+        ColumnSpec, GeoPackage, GeometrySpec, NewFeature, NewMetadata, TableSchemaBuilder,
+        Value as G,
+    };
+    let e = |x: geopackage::Error| ApiError::Internal(format!("GeoPackage: {x}"));
+    let layer_data = ds.layer(r.level, r.period)?;
+    let units = r.units(ds);
+    let _ = std::fs::remove_file(path);
+    let g = GeoPackage::create(path).map_err(e)?;
+    let srs = if r.crs == Crs::RdNew {
+        g.add_epsg_srs(28992).map_err(e)?;
+        28992
+    } else {
+        4326
+    };
+    let table = r.level.id().replace('-', "_");
+    let mut schema = TableSchemaBuilder::new(&table)
+        .column(ColumnSpec::new("code", ColumnType::Text(None)))
+        .column(ColumnSpec::new("naam", ColumnType::Text(None)))
+        .column(ColumnSpec::new("niveau", ColumnType::Text(None)))
+        .column(ColumnSpec::new("gemeente", ColumnType::Text(None)))
+        .column(ColumnSpec::new("periode", ColumnType::Text(None)));
+    for &j in &r.indicators {
+        let id = &ds.indicators[j].id;
+        schema = schema
+            .column(ColumnSpec::new(format!("{id}_aantal"), ColumnType::Double))
+            .column(ColumnSpec::new(format!("{id}_noemer"), ColumnType::Double))
+            .column(ColumnSpec::new(format!("{id}_rate"), ColumnType::Double))
+            .column(ColumnSpec::new(
+                format!("{id}_onderdrukt"),
+                ColumnType::Boolean,
+            ));
+    }
+    let schema = schema.geometry(GeometrySpec::new(GeometryType::MultiPolygon, srs));
+    let layer = g.create_layer(&schema).map_err(e)?;
+    let rd = r.crs == Crs::RdNew;
+    let features = units.iter().filter_map(|&u| {
+        let unit = &ds.units[u];
+        let geom = unit
+            .geometry
+            .parse::<geojson::Geometry>()
+            .ok()
+            .and_then(|g| geo::Geometry::<f64>::try_from(g).ok())?;
+        let mp = match geom {
+            geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
+            geo::Geometry::MultiPolygon(m) => m,
+            _ => return None,
+        };
+        let mp = if rd {
+            mp.map_coords(|c| {
+                let (x, y) = crate::spatial::wgs84_to_rd(c.x, c.y);
+                geo::Coord {
+                    x: (x * 100.0).round() / 100.0,
+                    y: (y * 100.0).round() / 100.0,
+                }
+            })
+        } else {
+            mp
+        };
+        let mut values = vec![
+            G::Text(unit.code.clone()),
+            unit.naam.clone().map_or(G::Null, G::Text),
+            G::Text(r.level.id().to_string()),
+            G::Text(unit.gemeente.clone()),
+            G::Text(ds.periods[r.period].clone()),
+        ];
+        let figs = &layer_data.values[ds.pos_in_level[u]];
+        for &j in &r.indicators {
+            let f = figs[j];
+            let num = |v: Option<f64>| v.map_or(G::Null, G::Float);
+            values.push(num(f.count.map(|c| c as f64)));
+            values.push(num(f.denominator.map(|d| d as f64)));
+            values.push(num(f.rate));
+            values.push(G::Boolean(crate::disclosure::served_suppressed(
+                f.present,
+                f.rate.is_some(),
+            )));
+        }
+        Some(NewFeature::new(mp, values))
+    });
+    let n = layer.write_all(features, 0).map_err(e)?.len();
+    drop(layer);
+    let meta = metadata_of(ds, r, n, generated);
+    g.add_metadata(
+        &NewMetadata::new(
+            MetadataScope::Dataset,
+            "https://wijkradar.nl/metadata/export/1",
+            meta.to_string(),
+        )
+        .mime_type("application/json"),
+    )
+    .map_err(e)?;
+    let attrs = g
+        .create_attributes_table(
+            &TableSchemaBuilder::new("wijkradar_metadata")
+                .column(ColumnSpec::new("sleutel", ColumnType::Text(None)))
+                .column(ColumnSpec::new("waarde", ColumnType::Text(None))),
+        )
+        .map_err(e)?;
+    let mut rows: Vec<(String, String)> = Vec::new();
+    if let Value::Object(m) = &meta {
+        for (k, v) in m {
+            if k == "indicators" {
+                continue;
+            }
+            rows.push((
+                k.clone(),
+                v.as_str().map_or_else(|| v.to_string(), str::to_string),
+            ));
+        }
+    }
+    for &j in &r.indicators {
+        let m = &ds.indicators[j];
+        rows.push((
+            format!("indicator {}", m.id),
+            format!(
+                "{} ({}); bron: {}; grondslag: {}",
+                m.naam, m.unit, m.sources, m.legal_basis
+            ),
+        ));
+    }
+    attrs
+        .write_all(
+            rows.into_iter()
+                .map(|(k, v)| NewFeature::<geo::Point<f64>> {
+                    fid: None,
+                    geometry: None,
+                    values: vec![G::Text(k), G::Text(v)],
+                }),
+            0,
+        )
+        .map_err(e)?;
+    drop(attrs);
+    // Written as GeoPackage 1.3: GDAL 3.6 (Debian 12, and the QGIS of many gemeenten) warns
+    // on every open of a 1.4 file and its validator wants the 1.3 R-tree triggers. The tables
+    // are the same; 1.4 only split two triggers (`update5`–`7` for `update1` and `update3`).
+    let t = format!("\"{table}\"");
+    let r_t = format!("\"rtree_{table}_geom\"");
+    let bounds = "NEW.\"fid\", ST_MinX(NEW.\"geom\"), ST_MaxX(NEW.\"geom\"), ST_MinY(NEW.\"geom\"), ST_MaxY(NEW.\"geom\")";
+    let sql = format!(
+        "PRAGMA user_version = 10300;
+         DROP TRIGGER IF EXISTS \"rtree_{table}_geom_update5\";
+         DROP TRIGGER IF EXISTS \"rtree_{table}_geom_update6\";
+         DROP TRIGGER IF EXISTS \"rtree_{table}_geom_update7\";
+         CREATE TRIGGER \"rtree_{table}_geom_update1\" AFTER UPDATE OF \"geom\" ON {t}
+           WHEN OLD.\"fid\" = NEW.\"fid\" AND (NEW.\"geom\" NOTNULL AND NOT ST_IsEmpty(NEW.\"geom\"))
+           BEGIN INSERT OR REPLACE INTO {r_t} VALUES ({bounds}); END;
+         CREATE TRIGGER \"rtree_{table}_geom_update3\" AFTER UPDATE ON {t}
+           WHEN OLD.\"fid\" != NEW.\"fid\" AND (NEW.\"geom\" NOTNULL AND NOT ST_IsEmpty(NEW.\"geom\"))
+           BEGIN DELETE FROM {r_t} WHERE id = OLD.\"fid\"; INSERT OR REPLACE INTO {r_t} VALUES ({bounds}); END;
+         UPDATE gpkg_extensions SET definition = replace(definition, 'spec140', 'spec120');"
+    );
+    g.connection()
+        .execute_batch(&sql)
+        .map_err(|x| ApiError::Internal(format!("GeoPackage: {x}")))?;
+    Ok(n)
+}
+
 /// The time now as RFC 3339 (UTC, seconds).
 #[must_use]
 pub fn now() -> String {
@@ -332,20 +547,21 @@ pub fn audit_event(r: &Request, rows: usize, who: &str) -> crate::auth::audit::E
             json!({
                 "period": r.period, "indicators": r.indicators.len(), "bbox": r.bbox,
                 "gemeente": r.gemeente,
-                "format": if r.format == Format::Csv { "csv" } else { "geojson" }, "rows": rows,
+                "format": r.format.media().1, "crs": r.crs.uri(), "rows": rows,
             })
             .to_string(),
         )
 }
 
 /// The parameters of an export.
-pub const PARAMS: [&str; 6] = [
+pub const PARAMS: [&str; 7] = [
     "collection",
     "datetime",
     "indicators",
     "bbox",
     "gemeente",
     "format",
+    "crs",
 ];
 
 /// `GET /v1/exports`
@@ -364,18 +580,23 @@ pub async fn export(
         let mut r = Request::parse(&ds, &q, caller.scope(Cap::Export))?;
         r.checkpoint = st.auth.audit.files.latest_checkpoint();
         let when = now();
-        let (body, rows) = match r.format {
-            Format::Csv => csv(&ds, &r)?,
-            Format::GeoJson => geojson(&ds, &r, &when)?,
+        let (body, rows): (axum::body::Bytes, usize) = match r.format {
+            Format::Csv => csv(&ds, &r).map(|(b, n)| (b.into(), n))?,
+            Format::GeoJson => geojson(&ds, &r, &when).map(|(b, n)| (b.into(), n))?,
+            Format::Gpkg => {
+                let dir = tempfile_dir()?;
+                let path = dir.join("export.gpkg");
+                let n = gpkg(&ds, &r, &when, &path)?;
+                let bytes = std::fs::read(&path).map_err(|e| ApiError::Internal(e.to_string()))?;
+                let _ = std::fs::remove_dir_all(&dir);
+                (bytes.into(), n)
+            }
         };
         st.auth.audit.record(audit_event(&r, rows, &caller.actor()));
         Ok((body, r))
     })
     .await??;
-    let (ct, ext) = match r.format {
-        Format::Csv => ("text/csv; charset=utf-8", "csv"),
-        Format::GeoJson => ("application/geo+json", "geojson"),
-    };
+    let (ct, ext) = r.format.media();
     let name = format!("wijkradar_{}.{ext}", r.level.id());
     Ok((
         [
@@ -389,6 +610,16 @@ pub async fn export(
         body,
     )
         .into_response())
+}
+
+/// A private directory for one export file (removed after it is sent).
+fn tempfile_dir() -> Result<std::path::PathBuf, ApiError> {
+    let d = std::env::temp_dir().join(format!(
+        "wijkradar-export-{}",
+        crate::auth::password::digest(&crate::auth::password::secret(""))[..16].to_string()
+    ));
+    std::fs::create_dir_all(&d).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(d)
 }
 
 /// `GET /v1/exports/metadata`: the metadata of the export with these parameters.
