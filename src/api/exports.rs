@@ -616,7 +616,7 @@ pub async fn export(
 fn tempfile_dir() -> Result<std::path::PathBuf, ApiError> {
     let d = std::env::temp_dir().join(format!(
         "wijkradar-export-{}",
-        crate::auth::password::digest(&crate::auth::password::secret(""))[..16].to_string()
+        &crate::auth::password::digest(&crate::auth::password::secret(""))[..16]
     ));
     std::fs::create_dir_all(&d).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(d)
