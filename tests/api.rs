@@ -717,17 +717,18 @@ async fn requests_beyond_the_concurrency_limit_or_time_are_refused_with_503_and_
         res.headers().get(header::CONTENT_TYPE).unwrap(),
         "application/problem+json"
     );
-    // A request that takes longer than the timeout (area details go to the blocking pool).
+    // A request that takes longer than the timeout: a GeoPackage of every res-10 cell takes
+    // far more than a millisecond (an area's details could finish within the timer's tick).
     let slow = app_with(
         state(),
         Limits {
-            timeout: Duration::ZERO,
+            timeout: Duration::from_millis(1),
             ..Limits::default()
         },
     );
     let res = slow
         .oneshot(
-            Request::get("/v1/areas/wijken/WK098325")
+            Request::get("/v1/exports?collection=h3-10&format=gpkg")
                 .body(Body::empty())
                 .unwrap(),
         )
