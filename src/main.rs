@@ -366,11 +366,7 @@ fn user_command(action: UserCommand) -> anyhow::Result<()> {
             let mut users: Vec<_> = d.users.values().collect();
             users.sort_by(|a, b| a.name.cmp(&b.name));
             for u in users {
-                let grants: Vec<String> = u
-                    .grants
-                    .iter()
-                    .map(|(r, g)| format!("{} {g}", r.id()))
-                    .collect();
+                let grants = u.grants_text();
                 println!(
                     "{:<24} {:<14} {}",
                     u.name,
@@ -379,7 +375,7 @@ fn user_command(action: UserCommand) -> anyhow::Result<()> {
                     } else {
                         "actief"
                     },
-                    grants.join(", ")
+                    grants
                 );
             }
         }
@@ -518,17 +514,8 @@ fn demo_accounts(db: &std::path::Path, b: &Boundaries, gemeente: &str) -> anyhow
     if !demo.is_empty() {
         println!("Demo-accounts (alleen voor de demo; wachtwoord = demo-<naam>):");
         for u in demo {
-            let grants: Vec<String> = u
-                .grants
-                .iter()
-                .map(|(r, g)| format!("{} {g}", r.id()))
-                .collect();
-            println!(
-                "  {:<22} wachtwoord demo-{:<22} {}",
-                u.name,
-                u.name,
-                grants.join(", ")
-            );
+            let grants = u.grants_text();
+            println!("  {:<22} wachtwoord demo-{:<22} {}", u.name, u.name, grants);
         }
     }
     Ok(())

@@ -485,7 +485,11 @@ pub async fn require(
                 .uri()
                 .path_and_query()
                 .map_or("/", axum::http::uri::PathAndQuery::as_str);
-            return Redirect::to(&format!("/login?next={}", urlencode(next))).into_response();
+            return Redirect::to(&format!(
+                "/login?next={}",
+                super::collections::urlencode(next)
+            ))
+            .into_response();
         }
         return ApiError::Unauthorized(SIGN_IN.into()).into_response();
     };
@@ -528,17 +532,6 @@ pub fn out_of_scope(state: &AppState, caller: &Caller, what: &str) -> ApiError {
         .in_gemeenten(caller.reads().0),
     );
     ApiError::NotFound(format!("'{what}' bestaat niet"))
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn html_escape(s: &str) -> String {

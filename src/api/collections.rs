@@ -545,7 +545,8 @@ pub fn items_page(
     Ok(out)
 }
 
-fn urlencode(s: &str) -> String {
+/// Percent-encodes a query value (keeps letters, digits and `-_.,~`).
+pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b',' | b'~' => {

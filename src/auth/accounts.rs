@@ -53,6 +53,18 @@ pub struct User {
     pub grants: Vec<(Role, String)>,
 }
 
+impl User {
+    /// `adviseur GM0983, riec-analist GM0392`.
+    #[must_use]
+    pub fn grants_text(&self) -> String {
+        self.grants
+            .iter()
+            .map(|(r, g)| format!("{} {g}", r.id()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// A token as the directory holds it (never its secret).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Token {

@@ -111,6 +111,25 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// Appends one entry as it is (its hash already computed).
+fn insert(tx: &duckdb::Transaction<'_>, e: &Entry) -> Result<usize, duckdb::Error> {
+    tx.execute(
+        "INSERT INTO audit_entry VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        duckdb::params![
+            e.seq,
+            e.at,
+            e.actor,
+            e.action,
+            e.target,
+            e.outcome,
+            e.gemeenten,
+            e.detail,
+            e.prev,
+            e.hash
+        ],
+    )
+}
+
 /// A signed statement that the log's entry `seq` has hash `hash`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Checkpoint {
@@ -220,22 +239,7 @@ impl Files {
                     hash: String::new(),
                 };
                 e.hash = entry_hash(&e);
-                tx.execute(
-                    "INSERT INTO audit_entry VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    duckdb::params![
-                        e.seq,
-                        e.at,
-                        e.actor,
-                        e.action,
-                        e.target,
-                        e.outcome,
-                        e.gemeenten,
-                        e.detail,
-                        e.prev,
-                        e.hash
-                    ],
-                )
-                .map_err(dberr)?;
+                insert(tx, &e).map_err(dberr)?;
                 prev = e.hash;
             }
             Ok((seq, prev, at))
@@ -593,22 +597,7 @@ mod tests {
             .with(|tx| {
                 tx.execute_batch("DELETE FROM audit_entry").unwrap();
                 for e in &es {
-                    tx.execute(
-                        "INSERT INTO audit_entry VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        duckdb::params![
-                            e.seq,
-                            e.at,
-                            e.actor,
-                            e.action,
-                            e.target,
-                            e.outcome,
-                            e.gemeenten,
-                            e.detail,
-                            e.prev,
-                            e.hash
-                        ],
-                    )
-                    .unwrap();
+                    insert(tx, e).unwrap();
                 }
                 Ok(())
             })

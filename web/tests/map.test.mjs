@@ -46,7 +46,7 @@ async function aangemeld(gebruiker, opties = {}) {
   await Promise.all([page.waitForURL(`${base}/`), page.click('button[type=submit]')]);
   // Each test then opens its own view from scratch (a hash-only goto would not reload).
   await page.goto('about:blank');
-  page.on('close', () => context.close());
+  page.on('close', () => { context.close().catch(() => {}); });
   return page;
 }
 
