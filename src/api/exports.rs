@@ -1,9 +1,10 @@
 //! Exports for analysts: a layer's published figures as CSV for Dutch Excel (`;`, decimal
-//! comma, UTF-8 with BOM, suppression written as a word) or GeoJSON (CRS84), each with its
+//! comma, UTF-8 with BOM, suppression written as a word), GeoJSON (CRS84) or GeoPackage (RD
+//! New by default, R-tree, metadata inside), each with its
 //! metadata (dataset version, period, disclosure parameters, boundary year, per indicator its
 //! definition, source, legal basis and unit, generation time, attribution). Exports hold only
-//! what the map shows: they read the same published figures. Every export is recorded in an
-//! append-only log beside the database.
+//! what the map shows, of the caller's gemeenten: they read the same published figures. Every
+//! export is recorded in the audit log, and carries its newest signed checkpoint.
 
 use super::auth::Caller;
 use super::collections::base;
