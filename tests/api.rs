@@ -505,6 +505,31 @@ fn gdal_ogrinfo_reads_the_ogc_api_with_a_token() {
         ok && text.contains("Feature Count: 21") && text.contains("overlast_rate"),
         "{text}"
     );
+    // ogr2ogr from the OGC API into a GeoPackage in RD New (PROJ transforms), as an analyst
+    // pulls a layer into QGIS: every wijk, Klingerberg where our own RD export puts it.
+    let out_dir = tempfile::tempdir().unwrap();
+    let pulled = out_dir.path().join("pulled.gpkg");
+    let out = std::process::Command::new("ogr2ogr")
+        .args(["-f", "GPKG", "-t_srs", "EPSG:28992", "--config", "GDAL_HTTP_USERPWD", &cred])
+        .arg(&pulled)
+        .arg(format!("OAPIF:http://{addr}/v1"))
+        .arg("wijken")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pulled = ogr_geojson(&pulled, &["wijken"]);
+    assert_eq!(pulled["features"].as_array().unwrap().len(), 21);
+    let k = pulled["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["code"] == "WK098325")
+        .unwrap();
+    let (x, y) = centroid(k);
+    assert!(
+        (200_000.0..215_000.0).contains(&x) && (370_000.0..385_000.0).contains(&y),
+        "Klingerberg at {x}, {y} in RD New"
+    );
     let (ok, text) = ogrinfo(None, None);
     assert!(!ok && text.contains("401"), "without a token: {text}");
     let (ok, _) = ogrinfo(Some("qgis-venlo:wr_verzonnen"), None);
