@@ -11,6 +11,9 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v ogrinfo >/dev/null 2>&1 || need+=(gdal-bin)
 # GDAL's validate_gpkg.py checks the GeoPackage export.
 [ -f /usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py ] || need+=(python3-gdal)
+# schemathesis goes into a venv (Debian's python3 refuses pip outside one).
+python3 -m venv --help >/dev/null 2>&1 && python3 -c "import ensurepip" 2>/dev/null || need+=(python3-venv)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ]; then
     echo "== installing ${need[*]}"
@@ -37,3 +40,24 @@ bin="$CARGO_TARGET_DIR/release/wijkradar"
 "$bin" run --data-dir "$out/data" --prepare-only
 WIJKRADAR_BIN="$bin" WIJKRADAR_DB="$out/data/wijkradar.duckdb" WIJKRADAR_TEST_OUTPUT="$out" \
   node --test web/tests/
+
+echo "== schema-driven API test (schemathesis against /v1/openapi.json on a live server)"
+# Every operation with generated and mutated parameters, as an outsider with a token would send
+# them: no 5xx, every status code and content type documented, every body matching its schema
+# (so every 4xx is problem+json). Installed once into a venv beside the build cache.
+venv="${WIJKRADAR_VENV:-$HOME/.cache/wijkradar-venv}"
+if [ ! -x "$venv/bin/st" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check schemathesis
+fi
+db="$out/data/wijkradar.duckdb"
+token="$("$bin" token create --db "$db" --user riec-analist --scope export --name schemathesis --days 1 | sed -n 2p)"
+port=$((18000 + RANDOM % 2000))
+WIJKRADAR_RATE_PER_SECOND=1000000 "$bin" serve --db "$db" --addr "127.0.0.1:$port" >"$out/schemathesis-server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/v1" >/dev/null && break; sleep 0.2; done
+"$venv/bin/st" run "http://127.0.0.1:$port/v1/openapi.json" \
+  -H "Authorization: Bearer $token" --max-examples 30 --request-timeout 20 \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
+kill $server 2>/dev/null || true

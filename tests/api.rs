@@ -510,13 +510,25 @@ fn gdal_ogrinfo_reads_the_ogc_api_with_a_token() {
     let out_dir = tempfile::tempdir().unwrap();
     let pulled = out_dir.path().join("pulled.gpkg");
     let out = std::process::Command::new("ogr2ogr")
-        .args(["-f", "GPKG", "-t_srs", "EPSG:28992", "--config", "GDAL_HTTP_USERPWD", &cred])
+        .args([
+            "-f",
+            "GPKG",
+            "-t_srs",
+            "EPSG:28992",
+            "--config",
+            "GDAL_HTTP_USERPWD",
+            &cred,
+        ])
         .arg(&pulled)
         .arg(format!("OAPIF:http://{addr}/v1"))
         .arg("wijken")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let pulled = ogr_geojson(&pulled, &["wijken"]);
     assert_eq!(pulled["features"].as_array().unwrap().len(), 21);
     let k = pulled["features"]
@@ -662,6 +674,38 @@ async fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
     }
     routed.sort();
     assert_eq!(documented, routed);
+    // What a caller can meet is documented: 401 and 403 where a route needs a caller, 429 and
+    // 503 everywhere, and how to authenticate.
+    for r in wijkradar::api::routes() {
+        for (m, _) in &r.operations {
+            let key = r
+                .path
+                .strip_prefix("/v1")
+                .filter(|p| !p.is_empty())
+                .unwrap_or("/");
+            let op = &paths[key][*m];
+            let access = if *m == "get" { r.access } else { r.write };
+            let needs = access != wijkradar::api::route::Access::Public;
+            assert_eq!(
+                op["responses"].get("401").is_some(),
+                needs,
+                "{m} {}",
+                r.path
+            );
+            assert!(op["responses"].get("429").is_some(), "{m} {}", r.path);
+            assert_eq!(
+                op["security"].as_array().unwrap().is_empty(),
+                !needs,
+                "{m} {}",
+                r.path
+            );
+        }
+    }
+    assert!(doc["components"]["securitySchemes"]["basic"].is_object());
+    // `/v1/` (OpenAPI's `/` under the server `/v1`) leads to the landing page.
+    let (status, h, _) = get("/v1/").await;
+    assert_eq!(status, StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(h[header::LOCATION], "/v1");
     // Every documented operation answers (not 404/405 from the router) on the demo, to a
     // signed-in beheerder (a token may not read the audit log or manage tokens).
     let s = state();

@@ -557,10 +557,15 @@ pub fn routes() -> Vec<Route> {
         Route::new("/v1/tokens", Access::Needs(Cap::Tokens), get(tokens).post(create_token))
             .writes(Access::Needs(Cap::Tokens))
             .doc("get", doc("getTokens", "Eigen persoonlijke tokens (voor QGIS en GDAL), zonder geheim", vec![], "Tokens"))
-            .doc("post", doc("createToken", "Nieuwe persoonlijke token; het geheim wordt één keer getoond", vec![], "Token")),
+            .doc("post", json!({"summary": "Nieuwe persoonlijke token; het geheim wordt één keer getoond", "operationId": "createToken",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["naam"], "additionalProperties": false, "properties": {
+                    "naam": {"type": "string", "minLength": 1, "maxLength": 80}, "scope": {"type": "string", "enum": ["lezen", "export"]},
+                    "gemeenten": {"type": "array", "items": {"type": "string", "pattern": "^GM[0-9]{4}$"}}, "dagen": {"type": "integer", "minimum": 1, "maximum": 366}}}}}},
+                "responses": {"201": {"description": "Aangemaakt", "content": {"application/json": {"schema": {"type": "object"}}}}}})),
         Route::new("/v1/tokens/{id}", Access::Needs(Cap::Tokens), delete(revoke_token))
             .writes(Access::Needs(Cap::Tokens))
-            .doc("delete", doc("revokeToken", "Trek een eigen token in", vec![super::openapi::path_param("id", "Token-id")], "Ingetrokken")),
+            .doc("delete", json!({"summary": "Trek een eigen token in", "operationId": "revokeToken", "parameters": [super::openapi::path_param("id", "Token-id")],
+                "responses": {"204": {"description": "Ingetrokken"}}})),
         Route::new("/v1/audit", Access::Needs(Cap::Audit), get(audit)).doc("get", doc("getAudit", "Het auditlog van de eigen gemeenten (beheerder), nieuwste eerst; f=csv voor een bestand", vec![super::openapi::query_param("limit", "max. 10000", json!({"type": "integer"})), super::openapi::query_param("f", "json of csv", json!({"type": "string"}))], "Auditlog")),
     ]
 }

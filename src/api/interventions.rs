@@ -131,10 +131,13 @@ pub async fn add_intervention(
 pub async fn effect(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i32>,
+    Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let ds = state.dataset()?;
     let scope = caller.reads();
+    let id: i32 = id
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("interventie {id} bestaat niet")))?;
     let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
         let iv = intervention::interventions(&ds)?
             .into_iter()

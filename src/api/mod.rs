@@ -326,10 +326,24 @@ pub fn app_with(state: AppState, l: Limits) -> Router {
         .layer(tower_http::compression::CompressionLayer::new())
 }
 
-async fn not_found() -> ApiError {
+/// Unknown URLs: 404 problem+json. `/v1/` (where OpenAPI's path `/` under the server `/v1`
+/// leads) is sent to the landing page; other methods there get 405.
+async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    if uri.path() == "/v1/" {
+        return if method == axum::http::Method::GET || method == axum::http::Method::HEAD {
+            axum::response::Redirect::permanent("/v1").into_response()
+        } else {
+            (
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                [(header::ALLOW, "GET, HEAD")],
+            )
+                .into_response()
+        };
+    }
     ApiError::NotFound(
         "Deze URL bestaat niet (let op: URL's eindigen zonder schuine streep).".into(),
     )
+    .into_response()
 }
 
 /// The default location of the frontend: `web/` beside the crate.

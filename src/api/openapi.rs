@@ -51,6 +51,48 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
+/// An operation with what every operation can answer (problem+json for 400, 404, 429, 503;
+/// 401 and 403 where it needs a caller), its security, and parameters as strict as the
+/// server reads them (a string is never empty, a list is comma-separated, a count ≥ 0).
+fn complete(mut op: Value, access: Access) -> Value {
+    let problem = json!({"$ref": "#/components/responses/Problem"});
+    let mut codes = vec!["400", "404", "429", "503"];
+    if access != Access::Public {
+        codes.extend(["401", "403"]);
+    }
+    if let Some(r) = op.get_mut("responses").and_then(Value::as_object_mut) {
+        for c in codes {
+            r.entry(c).or_insert_with(|| problem.clone());
+        }
+    }
+    op["security"] = if access == Access::Public {
+        json!([])
+    } else {
+        json!([{"bearer": []}, {"basic": []}, {"sessie": []}])
+    };
+    if let Some(ps) = op.get_mut("parameters").and_then(Value::as_array_mut) {
+        for p in ps {
+            let schema = &mut p["schema"];
+            match schema["type"].as_str() {
+                Some("string")
+                    if schema.get("minLength").is_none() && schema.get("enum").is_none() =>
+                {
+                    schema["minLength"] = json!(1);
+                }
+                Some("integer") if schema.get("minimum").is_none() => {
+                    schema["minimum"] = json!(0);
+                }
+                Some("array") => {
+                    p["style"] = json!("form");
+                    p["explode"] = json!(false);
+                }
+                _ => {}
+            }
+        }
+    }
+    op
+}
+
 /// The document for these routes.
 #[must_use]
 pub fn spec_of(routes: &[Route]) -> Value {
@@ -64,7 +106,8 @@ pub fn spec_of(routes: &[Route]) -> Value {
             .entry(key.to_string())
             .or_insert_with(|| Value::Object(Map::new()));
         for (method, op) in &r.operations {
-            entry[*method] = op.clone();
+            let access = if *method == "get" { r.access } else { r.write };
+            entry[*method] = complete(op.clone(), access);
         }
     }
     json!({
@@ -74,6 +117,11 @@ pub fn spec_of(routes: &[Route]) -> Value {
         "paths": paths,
         "components": {
             "responses": {"Problem": {"description": "Fout (RFC 9457)", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "Persoonlijke token (wr_…)"},
+                "basic": {"type": "http", "scheme": "basic", "description": "Gebruikersnaam en persoonlijke token als wachtwoord (GDAL, QGIS)"},
+                "sessie": {"type": "apiKey", "in": "cookie", "name": "wijkradar", "description": "Sessie na aanmelden op /login (achter HTTPS: __Host-wijkradar)"}
+            },
             "schemas": {"Problem": {"type": "object", "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}}}}
         }
     })
