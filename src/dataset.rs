@@ -86,6 +86,9 @@ pub struct Dataset {
     pub sources: Vec<(String, String, i64)>,
     /// Derived results (scores, pages, charts), bounded by bytes.
     cache: Mutex<crate::cache::Lru>,
+    /// Per unit, the other gemeenten of the dataset it reaches into (H3 cells and postcode
+    /// areas do not follow gemeente borders): see [`border_gemeenten`].
+    pub border: Vec<Vec<String>>,
 }
 
 impl std::fmt::Debug for Dataset {
@@ -227,6 +230,7 @@ impl Dataset {
                 pos_in_level[i] = p;
             }
         }
+        let border = border_gemeenten(&units);
         let mut pool = vec![Mutex::new(conn)];
         for _ in 1..connections.max(1) {
             let c = pool[0]
@@ -256,6 +260,7 @@ impl Dataset {
             next: std::sync::atomic::AtomicUsize::new(0),
             sources,
             cache: Mutex::new(crate::cache::Lru::new(crate::cache::default_capacity())),
+            border,
         })
     }
 
@@ -445,5 +450,122 @@ impl Dataset {
     #[must_use]
     pub fn gemeente_of(&self, unit: usize) -> Option<usize> {
         self.unit(Level::Gemeente, &self.units[unit].gemeente)
+    }
+
+    /// Whether a caller who may read `scope` may see unit `u`: its gemeente and every other
+    /// gemeente it reaches into must be theirs (a cell across a border holds the neighbour's
+    /// addresses too, so it is refused, not shown in part).
+    #[must_use]
+    pub fn visible(&self, u: usize, scope: &crate::auth::Scope) -> bool {
+        scope.sees(&self.units[u].gemeente)
+            && self
+                .border
+                .get(u)
+                .is_none_or(|b| b.iter().all(|g| scope.sees(g)))
+    }
+}
+
+/// The stored (CRS84 GeoJSON) outline of a unit as a multipolygon.
+fn outline(geometry: &str) -> Option<geo::MultiPolygon<f64>> {
+    let g = geometry.parse::<geojson::Geometry>().ok()?;
+    match geo::Geometry::<f64>::try_from(g).ok()? {
+        geo::Geometry::Polygon(p) => Some(geo::MultiPolygon(vec![p])),
+        geo::Geometry::MultiPolygon(m) => Some(m),
+        _ => None,
+    }
+}
+
+/// For each unit, the other gemeenten of the dataset whose area it overlaps by more than 1 %
+/// of its own area. Wijken and buurten lie inside their gemeente; H3 cells and PC4/PC6 areas
+/// may not. A touch along the border, or a sliver from the generalised outlines, does not
+/// count.
+#[must_use]
+pub fn border_gemeenten(units: &[Unit]) -> Vec<Vec<String>> {
+    use geo::{Area, BooleanOps, BoundingRect};
+    let gemeenten: Vec<(&str, geo::MultiPolygon<f64>, geo::Rect<f64>)> = units
+        .iter()
+        .filter(|u| u.level == Level::Gemeente)
+        .filter_map(|u| {
+            let mp = outline(&u.geometry)?;
+            let r = mp.bounding_rect()?;
+            Some((u.code.as_str(), mp, r))
+        })
+        .collect();
+    let mut out = vec![Vec::new(); units.len()];
+    if gemeenten.len() < 2 {
+        return out;
+    }
+    for (i, u) in units.iter().enumerate() {
+        if matches!(u.level, Level::Gemeente | Level::Wijk | Level::Buurt) {
+            continue;
+        }
+        let b = u.bbox;
+        let near: Vec<_> = gemeenten
+            .iter()
+            .filter(|(code, _, r)| {
+                *code != u.gemeente
+                    && r.min().x <= b[2]
+                    && r.max().x >= b[0]
+                    && r.min().y <= b[3]
+                    && r.max().y >= b[1]
+            })
+            .collect();
+        if near.is_empty() {
+            continue;
+        }
+        let Some(mp) = outline(&u.geometry) else {
+            continue;
+        };
+        let own = mp.unsigned_area();
+        for (code, g, _) in near {
+            if mp.intersection(g).unsigned_area() > 0.01 * own {
+                out[i].push((*code).to_string());
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod border_tests {
+    use super::*;
+
+    fn unit(level: Level, code: &str, gemeente: &str, x0: f64, y0: f64, x1: f64, y1: f64) -> Unit {
+        let geometry = format!(
+            r#"{{"type":"Polygon","coordinates":[[[{x0},{y0}],[{x1},{y0}],[{x1},{y1}],[{x0},{y1}],[{x0},{y0}]]]}}"#
+        );
+        Unit {
+            level,
+            code: code.into(),
+            naam: None,
+            parent: None,
+            wijk: None,
+            gemeente: gemeente.into(),
+            geometry,
+            lon: f64::midpoint(x0, x1),
+            lat: f64::midpoint(y0, y1),
+            bbox: [x0, y0, x1, y1],
+        }
+    }
+
+    #[test]
+    fn a_cell_across_a_border_belongs_to_both_gemeenten_a_touching_one_does_not() {
+        let units = vec![
+            unit(Level::Gemeente, "GM0001", "GM0001", 0.0, 0.0, 1.0, 1.0),
+            unit(Level::Gemeente, "GM0002", "GM0002", 1.0, 0.0, 2.0, 1.0),
+            // Half in each.
+            unit(Level::H3_7, "across", "GM0001", 0.8, 0.4, 1.2, 0.6),
+            // Inside GM0001, touching the border.
+            unit(Level::Pc4, "touch", "GM0001", 0.8, 0.4, 1.0, 0.6),
+            // A sliver (0.5 %) over the border: generalisation, not a neighbour's addresses.
+            unit(Level::Pc4, "sliver", "GM0001", 0.0, 0.0, 1.005, 1.0),
+            // A wijk is never across.
+            unit(Level::Wijk, "wijk", "GM0002", 0.9, 0.0, 2.0, 1.0),
+        ];
+        let b = border_gemeenten(&units);
+        assert_eq!(b[2], vec!["GM0002".to_string()]);
+        assert!(b[3].is_empty() && b[4].is_empty() && b[5].is_empty());
+        // With one gemeente in the dataset nothing is across.
+        assert!(border_gemeenten(&units[2..]).iter().all(Vec::is_empty));
     }
 }

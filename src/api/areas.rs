@@ -127,11 +127,11 @@ pub async fn search(
         .map_err(|e| ApiError::invalid(&[e]))?
         .clamp(1, 50);
     let mut hits: Vec<(u8, &crate::dataset::Unit)> = Vec::new();
-    for u in &ds.units {
+    for (i, u) in ds.units.iter().enumerate() {
         if !matches!(
             u.level,
             Level::Gemeente | Level::Wijk | Level::Buurt | Level::Pc4 | Level::Pc6
-        ) || !scope.sees(&u.gemeente)
+        ) || !ds.visible(i, &scope)
         {
             continue;
         }
@@ -191,7 +191,7 @@ impl axum::extract::FromRequestParts<AppState> for Area {
         let caller = Caller::from_request_parts(parts, state).await?;
         let ds = state.dataset()?;
         let unit = find(&ds, &level, &code)?;
-        if !caller.reads().sees(&ds.units[unit].gemeente) {
+        if !ds.visible(unit, &caller.reads()) {
             let _ = super::auth::out_of_scope(state, &caller, &format!("{level}/{code}"));
             return Err(ApiError::NotFound(format!(
                 "'{code}' bestaat niet op niveau '{level}'"

@@ -165,7 +165,7 @@ pub async fn conformance(RawQuery(q): RawQuery) -> Result<Json<Value>, ApiError>
 fn collection_json(ds: &Dataset, level: Level, b: &str, scope: &Scope) -> Value {
     let units = ds.level_units(level);
     let mut bbox = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
-    for &u in units.iter().filter(|&&u| scope.sees(&ds.units[u].gemeente)) {
+    for &u in units.iter().filter(|&&u| ds.visible(u, scope)) {
         let b = ds.units[u].bbox;
         bbox = [
             bbox[0].min(b[0]),
@@ -210,11 +210,7 @@ pub async fn collections(
     let scope = caller.reads();
     let cols: Vec<Value> = Level::ALL
         .into_iter()
-        .filter(|l| {
-            ds.level_units(*l)
-                .iter()
-                .any(|&u| scope.sees(&ds.units[u].gemeente))
-        })
+        .filter(|l| ds.level_units(*l).iter().any(|&u| ds.visible(u, &scope)))
         .map(|l| collection_json(&ds, l, &b, &scope))
         .collect();
     Ok(Json(json!({
@@ -485,7 +481,7 @@ pub fn items_page(
                 && p.gemeente
                     .as_ref()
                     .is_none_or(|g| &ds.units[u].gemeente == g)
-                && p.scope.sees(&ds.units[u].gemeente)
+                && ds.visible(u, &p.scope)
         })
         .collect();
     let page: Vec<usize> = matched.iter().copied().skip(offset).take(limit).collect();
@@ -685,7 +681,7 @@ pub async fn item(
     let version = ds.version;
     let body = tokio::task::spawn_blocking(move || -> Result<String, ApiError> {
         let scope = caller.reads();
-        let u = ds.unit(level, &code).filter(|&u| scope.sees(&ds.units[u].gemeente)).ok_or_else(|| ApiError::NotFound(format!("'{code}' bestaat niet in collectie '{}'", level.id())))?;
+        let u = ds.unit(level, &code).filter(|&u| ds.visible(u, &scope)).ok_or_else(|| ApiError::NotFound(format!("'{code}' bestaat niet in collectie '{}'", level.id())))?;
         let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
         let layer = ds.layer(level, p)?;
         let scores = crate::score::layer_scores(&ds, level, p, crate::score::Scope::default()).ok();

@@ -215,7 +215,7 @@ impl Request {
                 self.bbox
                     .is_none_or(|q| b[0] <= q[2] && b[2] >= q[0] && b[1] <= q[3] && b[3] >= q[1])
                     && self.gemeente.as_ref().is_none_or(|g| &unit.gemeente == g)
-                    && self.scope.sees(&unit.gemeente)
+                    && ds.visible(u, &self.scope)
             })
             .collect()
     }
