@@ -47,6 +47,7 @@ async function start() {
   $('gebruiker').textContent = `${app.ik.gebruiker} (${app.ik.rollen.join(', ')})`;
   $('afmelden').addEventListener('click', afmelden);
   if (!app.ik.mag.briefing) $('briefing-link').hidden = true;
+  if (!app.ik.mag.tokens) $('tokens-link').hidden = true;
   app.config = await json('/config.json');
   const hashKaart = leesHash();
   const [cat, per] = await Promise.all([json('/v1/indicators'), json('/v1/periods')]);

@@ -20,6 +20,8 @@ pub const APP_FILES: &[(&str, &str)] = &[
     ("/config.json", "config.json"),
     ("/methode.html", "methode.html"),
     ("/methode.js", "methode.js"),
+    ("/tokens.html", "tokens.html"),
+    ("/tokens.js", "tokens.js"),
 ];
 
 /// URL path under `/vendor` → file under `web/node_modules/maplibre-gl/dist/`.

@@ -273,3 +273,27 @@ test('a Venlo adviser sees Venlo only: no Haarlem in the picker, the map, the se
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('an analyst makes a token for QGIS on the tokens page, sees it once, and revokes it', async () => {
+  const page = await aangemeld('riec-analist', { viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/tokens.html`);
+  await page.fill('#naam', 'QGIS browser-test');
+  await page.selectOption('#scope', 'export');
+  await page.click('#nieuw button[type=submit]');
+  await page.waitForSelector('#token-geheim', { timeout: 10000 });
+  const secret = await page.textContent('#token-geheim');
+  assert.match(secret, /^wr_[A-Za-z0-9_-]{43}$/);
+  // The token reads the OGC API outside the browser (as GDAL would, with Basic).
+  const basic = Buffer.from(`riec-analist:${secret}`).toString('base64');
+  const r = await fetch(`${base}/v1/collections/wijken/items?limit=1`, { headers: { Authorization: `Basic ${basic}` } });
+  assert.equal(r.status, 200);
+  const row = page.locator('#lijst tr', { hasText: 'QGIS browser-test' });
+  await row.locator('button').click();
+  await page.waitForFunction(() => document.getElementById('lijst').textContent.includes('ingetrokken'), null, { timeout: 10000 });
+  const after = await fetch(`${base}/v1/collections/wijken/items?limit=1`, { headers: { Authorization: `Basic ${basic}` } });
+  assert.equal(after.status, 401);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
