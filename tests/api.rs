@@ -1514,6 +1514,41 @@ async fn the_geopackage_export_is_rd_new_valid_and_holds_the_published_figures()
         (200_000.0..215_000.0).contains(&ours.0) && (370_000.0..385_000.0).contains(&ours.1),
         "{ours:?} is not in Venlo"
     );
+    // Every quarter in one file: a row per wijk and quarter, told apart by `periode`; only
+    // as GeoPackage.
+    let (status, _, body) = send(
+        s.clone(),
+        Request::get("/v1/exports?collection=wijken&format=gpkg&datetime=alle")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let all = dir.path().join("alle.gpkg");
+    std::fs::write(&all, &body).unwrap();
+    let quarters = s.dataset().unwrap().periods.len();
+    let rows = ogr_geojson(&all, &["wijken"]);
+    let rows = rows["features"].as_array().unwrap();
+    assert_eq!(rows.len(), 21 * quarters);
+    let last = s.dataset().unwrap().periods.last().unwrap().clone();
+    let k_last = rows
+        .iter()
+        .find(|f| {
+            f["properties"]["code"] == "WK098325" && f["properties"]["periode"] == last.as_str()
+        })
+        .unwrap();
+    assert_eq!(
+        k_last["properties"]["overlast_rate"],
+        b["WK098325"]["properties"]["overlast_rate"]
+    );
+    let (status, _, _) = send(
+        s.clone(),
+        Request::get("/v1/exports?collection=wijken&format=csv&datetime=alle")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     // And in CRS84 on request.
     let (status, _, body) = send(
         s,

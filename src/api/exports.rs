@@ -35,7 +35,7 @@ pub fn routes() -> Vec<Route> {
             json!({"name": "collection", "in": "query", "required": true, "schema": super::openapi::levels_schema()}),
             query_param(
                 "datetime",
-                "Kwartaal (2025-Q3); standaard het laatste",
+                "Kwartaal (2025-Q3); standaard het laatste; `alle` voor alle kwartalen in één GeoPackage",
                 json!({"type": "string"}),
             ),
             query_param(
@@ -106,6 +106,9 @@ impl Format {
 pub struct Request {
     pub level: Level,
     pub period: usize,
+    /// Every quarter in one file (`datetime=alle`, GeoPackage only): one row per area and
+    /// quarter, the quarter in the column `periode`.
+    pub all_periods: bool,
     pub indicators: Vec<usize>,
     pub bbox: Option<[f64; 4]>,
     pub gemeente: Option<String>,
@@ -135,9 +138,14 @@ impl Request {
                 None
             }),
         };
-        let period = query::period(ds, q.get("datetime"))
-            .map_err(|e| problems.push(e))
-            .unwrap_or(0);
+        let all_periods = q.get("datetime") == Some("alle");
+        let period = if all_periods {
+            ds.periods.len().saturating_sub(1)
+        } else {
+            query::period(ds, q.get("datetime"))
+                .map_err(|e| problems.push(e))
+                .unwrap_or(0)
+        };
         let indicators: Vec<usize> = match q.get("indicators") {
             None => (0..ds.indicators.len()).collect(),
             Some(list) => list
@@ -188,10 +196,17 @@ impl Request {
             }
             (Some((_, Some(c))), _) => c,
         };
+        if all_periods && format != Format::Gpkg {
+            problems.push(
+                "datetime: 'alle' (alle kwartalen in één bestand) kan alleen met format=gpkg"
+                    .into(),
+            );
+        }
         match level {
             Some(level) if problems.is_empty() => Ok(Self {
                 level,
                 period,
+                all_periods,
                 indicators,
                 bbox,
                 gemeente,
@@ -229,7 +244,7 @@ pub fn metadata_of(ds: &Dataset, r: &Request, rows: usize, generated: &str) -> V
         "dataset_created": ds.created_at,
         "collection": r.level.id(),
         "collection_title": r.level.title(),
-        "period": ds.periods[r.period],
+        "period": if r.all_periods { json!(ds.periods) } else { json!(ds.periods[r.period]) },
         "rows": rows,
         "generated": generated,
         "crs": if r.format == Format::Csv { Value::Null } else { json!(r.crs.uri()) },
@@ -375,7 +390,15 @@ pub fn gpkg(
         Value as G,
     };
     let e = |x: geopackage::Error| ApiError::Internal(format!("GeoPackage: {x}"));
-    let layer_data = ds.layer(r.level, r.period)?;
+    let periods: Vec<usize> = if r.all_periods {
+        (0..ds.periods.len()).collect()
+    } else {
+        vec![r.period]
+    };
+    let layers = periods
+        .iter()
+        .map(|&p| ds.layer(r.level, p))
+        .collect::<Result<Vec<_>, _>>()?;
     let units = r.units(ds);
     let _ = std::fs::remove_file(path);
     let g = GeoPackage::create(path).map_err(e)?;
@@ -406,49 +429,57 @@ pub fn gpkg(
     let schema = schema.geometry(GeometrySpec::new(GeometryType::MultiPolygon, srs));
     let layer = g.create_layer(&schema).map_err(e)?;
     let rd = r.crs == Crs::RdNew;
-    let features = units.iter().filter_map(|&u| {
-        let unit = &ds.units[u];
-        let geom = unit
-            .geometry
-            .parse::<geojson::Geometry>()
-            .ok()
-            .and_then(|g| geo::Geometry::<f64>::try_from(g).ok())?;
-        let mp = match geom {
-            geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
-            geo::Geometry::MultiPolygon(m) => m,
-            _ => return None,
-        };
-        let mp = if rd {
-            mp.map_coords(|c| {
-                let (x, y) = crate::spatial::wgs84_to_rd(c.x, c.y);
-                geo::Coord {
-                    x: (x * 100.0).round() / 100.0,
-                    y: (y * 100.0).round() / 100.0,
-                }
+    // Each outline is read and transformed once, whatever the number of quarters.
+    let outlines: Vec<Option<geo::MultiPolygon<f64>>> = units
+        .iter()
+        .map(|&u| {
+            let geom = ds.units[u]
+                .geometry
+                .parse::<geojson::Geometry>()
+                .ok()
+                .and_then(|g| geo::Geometry::<f64>::try_from(g).ok())?;
+            let mp = match geom {
+                geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
+                geo::Geometry::MultiPolygon(m) => m,
+                _ => return None,
+            };
+            Some(if rd {
+                mp.map_coords(|c| {
+                    let (x, y) = crate::spatial::wgs84_to_rd(c.x, c.y);
+                    geo::Coord {
+                        x: (x * 100.0).round() / 100.0,
+                        y: (y * 100.0).round() / 100.0,
+                    }
+                })
+            } else {
+                mp
             })
-        } else {
-            mp
-        };
-        let mut values = vec![
-            G::Text(unit.code.clone()),
-            unit.naam.clone().map_or(G::Null, G::Text),
-            G::Text(r.level.id().to_string()),
-            G::Text(unit.gemeente.clone()),
-            G::Text(ds.periods[r.period].clone()),
-        ];
-        let figs = &layer_data.values[ds.pos_in_level[u]];
-        for &j in &r.indicators {
-            let f = figs[j];
-            let num = |v: Option<f64>| v.map_or(G::Null, G::Float);
-            values.push(num(f.count.map(|c| c as f64)));
-            values.push(num(f.denominator.map(|d| d as f64)));
-            values.push(num(f.rate));
-            values.push(G::Boolean(crate::disclosure::served_suppressed(
-                f.present,
-                f.rate.is_some(),
-            )));
-        }
-        Some(NewFeature::new(mp, values))
+        })
+        .collect();
+    let features = periods.iter().zip(&layers).flat_map(|(&p, layer_data)| {
+        units.iter().zip(&outlines).filter_map(move |(&u, mp)| {
+            let unit = &ds.units[u];
+            let mut values = vec![
+                G::Text(unit.code.clone()),
+                unit.naam.clone().map_or(G::Null, G::Text),
+                G::Text(r.level.id().to_string()),
+                G::Text(unit.gemeente.clone()),
+                G::Text(ds.periods[p].clone()),
+            ];
+            let figs = &layer_data.values[ds.pos_in_level[u]];
+            for &j in &r.indicators {
+                let f = figs[j];
+                let num = |v: Option<f64>| v.map_or(G::Null, G::Float);
+                values.push(num(f.count.map(|c| c as f64)));
+                values.push(num(f.denominator.map(|d| d as f64)));
+                values.push(num(f.rate));
+                values.push(G::Boolean(crate::disclosure::served_suppressed(
+                    f.present,
+                    f.rate.is_some(),
+                )));
+            }
+            Some(NewFeature::new(mp.clone()?, values))
+        })
     });
     let n = layer.write_all(features, 0).map_err(e)?.len();
     drop(layer);
