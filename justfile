@@ -21,3 +21,7 @@ lint:
 # Generate demo extracts into demo-extracts/ (scale 1)
 demo scale="1" format="mixed":
     cargo run --release -- demo --out demo-extracts --scale {{scale}} --format {{format}}
+
+# Load with wrk while new dataset versions are ingested beside it (needs the test command's demo).
+soak seconds="120":
+    bash scripts/soak.sh {{seconds}}

@@ -8,6 +8,7 @@ import { app, leesHash, schrijfHash, effectieveLaag, indicatorMeta } from './js/
 import { arcering, kleur, laadLaag, markeerSelectie, stijl } from './js/layers.js';
 import { openPaneel, laadRangorde } from './js/panel.js';
 import { zoekOpzetten, tooltipOpzetten } from './js/search.js';
+import { ontwar } from './js/namen.js';
 
 function vulIndicatoren() {
   const sel = $('indicator');
@@ -155,6 +156,7 @@ async function start() {
   $('rangorde-thema').addEventListener('change', laadRangorde);
   let vorigeLaag = effectieveLaag();
   app.map.on('moveend', () => {
+    ontwar();
     schrijfHash();
     const l = effectieveLaag();
     if (l !== vorigeLaag || l === 'h3-10' || l === 'pc6') { vorigeLaag = l; laadLaag(); }

@@ -16,6 +16,7 @@ pub const APP_FILES: &[(&str, &str)] = &[
     ("/js/layers.js", "js/layers.js"),
     ("/js/panel.js", "js/panel.js"),
     ("/js/search.js", "js/search.js"),
+    ("/js/namen.js", "js/namen.js"),
     ("/style.css", "style.css"),
     ("/config.json", "config.json"),
     ("/methode.html", "methode.html"),

@@ -1,5 +1,6 @@
 // The map's layers: the style, colours and legend, loading a layer, the selection outline.
 
+import { tekenNamen } from './namen.js';
 import { KLASSE_KLEUREN, KLASSE_LABELS, ROOD, LAAG_TITELS, $, nl, esc, json } from './format.js';
 import { app, schrijfHash, effectieveLaag, eigenschap, indicatorMeta } from './state.js';
 
@@ -108,6 +109,7 @@ export async function laadLaag() {
   app.map.getSource('gebieden').setData(data);
   kleur();
   markeerSelectie();
+  tekenNamen().catch(() => { /* names are a help, not a must */ });
   app.map.once('idle', () => {
     if (mijn !== laadTeller) return;
     app.klaar = true;

@@ -63,6 +63,18 @@ test('the map draws Venlo, a click opens the side panel with code and chart', as
   await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
   const drawn = await page.evaluate(() => window.wijkradar.map.queryRenderedFeatures({ layers: ['vlak', 'onderdrukt'] }).length);
   assert.ok(drawn >= 15, `only ${drawn} wijken rendered`);
+  // Place names: Klingerberg's label is on the map, visible, and without overlap with others.
+  const view = await page.evaluate(() => ({ center: window.wijkradar.map.getCenter().toArray(), zoom: window.wijkradar.map.getZoom() }));
+  await page.evaluate(() => window.wijkradar.map.jumpTo({ zoom: 12 }));
+  await page.waitForFunction(() => [...document.querySelectorAll('.plaatsnaam')].some((e) => e.textContent === 'Klingerberg' && e.style.visibility === 'visible'), null, { timeout: 10000 });
+  const overlap = await page.evaluate(() => {
+    const r = [...document.querySelectorAll('.plaatsnaam')].filter((e) => e.style.visibility === 'visible').map((e) => e.getBoundingClientRect());
+    return r.some((a, i) => r.some((b, j) => i < j && a.left < b.right && a.right > b.left && a.top < b.bottom && a.bottom > b.top));
+  });
+  assert.equal(overlap, false, 'two place names over each other');
+  await page.evaluate(() => window.wijkradar.map.jumpTo({ zoom: 9 }));
+  await page.waitForFunction(() => [...document.querySelectorAll('.plaatsnaam')].every((e) => e.style.visibility === 'hidden'), null, { timeout: 10000 });
+  await page.evaluate((v) => window.wijkradar.map.jumpTo(v), view);
   const legend = await page.textContent('#legenda');
   assert.match(legend, /Drukindex/);
   assert.match(legend, /onderdrukt/);
@@ -289,9 +301,10 @@ test('an analyst makes a token for QGIS on the tokens page, sees it once, and re
   const basic = Buffer.from(`riec-analist:${secret}`).toString('base64');
   const r = await fetch(`${base}/v1/collections/wijken/items?limit=1`, { headers: { Authorization: `Basic ${basic}` } });
   assert.equal(r.status, 200);
-  const row = page.locator('#lijst tr', { hasText: 'QGIS browser-test' });
-  await row.locator('button').click();
-  await page.waitForFunction(() => document.getElementById('lijst').textContent.includes('ingetrokken'), null, { timeout: 10000 });
+  const ingetrokken = () => page.evaluate(() => (document.getElementById('lijst').textContent.match(/ingetrokken/g) || []).length);
+  const voor = await ingetrokken();
+  await page.locator('#lijst tr', { hasText: 'QGIS browser-test' }).locator('button').click();
+  await page.waitForFunction((n) => (document.getElementById('lijst').textContent.match(/ingetrokken/g) || []).length > n, voor, { timeout: 10000 });
   const after = await fetch(`${base}/v1/collections/wijken/items?limit=1`, { headers: { Authorization: `Basic ${basic}` } });
   assert.equal(after.status, 401);
   assert.deepEqual(errors, []);
