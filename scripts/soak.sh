@@ -47,6 +47,8 @@ done
 wait $load
 cat "$work/wrk.txt"
 echo "server RSS at end: $(rss)"
+echo "versions loaded by the server: $(grep -c 'dataset loaded' "$work/server.log")"
+grep -E "WARN|ERROR" "$work/server.log" | sed 's/\x1b\[[0-9;]*m//g' | head -5 || true
 if grep -qi "panicked" "$work/server.log"; then echo "the server panicked"; exit 1; fi
 if grep -q "Non-2xx" "$work/wrk.txt"; then echo "errors under load"; exit 1; fi
 echo "soak: no errors"

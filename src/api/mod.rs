@@ -377,15 +377,23 @@ pub fn serve_blocking(db: &Path, addr: &str, web: Option<PathBuf>) -> anyhow::Re
         .await?
         .with_address(addr, public.as_deref());
         let watcher = state.clone();
+        let auth_busy = Arc::new(std::sync::atomic::AtomicBool::new(false));
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                // The dataset and the accounts reload apart: the accounts file is shared with
+                // the audit writer, which may hold it for a while under load, and a new
+                // dataset must not wait for that (measured with scripts/soak.sh).
                 let s = watcher.clone();
-                let _ = tokio::task::spawn_blocking(move || {
-                    s.reload_if_changed();
-                    s.auth.reload_if_changed();
-                })
-                .await;
+                if !auth_busy.swap(true, std::sync::atomic::Ordering::AcqRel) {
+                    let busy = auth_busy.clone();
+                    let a = s.auth.clone();
+                    tokio::task::spawn_blocking(move || {
+                        a.reload_if_changed();
+                        busy.store(false, std::sync::atomic::Ordering::Release);
+                    });
+                }
+                let _ = tokio::task::spawn_blocking(move || s.reload_if_changed()).await;
             }
         });
         let listener = tokio::net::TcpListener::bind(addr).await?;
