@@ -1566,3 +1566,31 @@ async fn the_geopackage_export_is_rd_new_valid_and_holds_the_published_figures()
         "{c:?}"
     );
 }
+
+/// With the index chosen on the map, the trend and distribution charts show the index (not the
+/// first indicator).
+#[tokio::test]
+async fn the_charts_follow_the_index() {
+    for uri in [
+        "/v1/charts/trend/wijken/WK098325?indicator=index&f=svg",
+        "/v1/charts/distribution/wijken/WK098325?indicator=index&f=svg",
+    ] {
+        let (status, h, body) = get(uri).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{uri}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        assert_eq!(h[header::CONTENT_TYPE], "image/svg+xml");
+        let svg = String::from_utf8_lossy(&body);
+        assert!(
+            svg.contains("Drukindex") && svg.contains("standaardscores"),
+            "{uri}"
+        );
+        assert!(
+            !svg.contains("Bewoonde adressen"),
+            "{uri} shows an indicator"
+        );
+    }
+}

@@ -29,7 +29,7 @@ fn chart_op(id: &str, summary: &str, mut params: Vec<Value>) -> Value {
 
 /// `/v1/charts/…`.
 pub fn routes() -> Vec<Route> {
-    let ind = || json!({"name": "indicator", "in": "query", "required": true, "schema": {"type": "string"}});
+    let ind = || json!({"name": "indicator", "in": "query", "required": true, "description": "Indicator-id, of `index` voor de drukindex", "schema": {"type": "string"}});
     let fmt = || {
         query_param(
             "f",
@@ -220,6 +220,34 @@ pub async fn trend_chart(
         ..
     } = area;
     tokio::task::spawn_blocking(move || -> Result<Response, ApiError> {
+        if q.get("indicator") == Some("index") {
+            // The index follows the map's choice: its course per quarter against the average
+            // of the level (0), where the index is standardised.
+            let fmt = charts::Format::parse(q.get("f"))
+                .ok_or_else(|| ApiError::invalid(&["f: kies svg of png".into()]))?;
+            let tag = format!("trend-{level}-{code}-index");
+            return cached_chart(&ds, &headers, fmt, &tag, || {
+                let series: Vec<Option<f64>> = (0..ds.periods.len())
+                    .map(|p| {
+                        crate::score::unit_score(&ds, u, p, crate::score::Scope::default())
+                            .map(|s| s.map(|s| s.index))
+                    })
+                    .collect::<Result<_, _>>()?;
+                let reference = vec![Some(0.0); ds.periods.len()];
+                let lvl = ds.units[u].level.title().to_lowercase();
+                charts::trend(
+                    fmt,
+                    &format!("Drukindex — {}", label(&ds, u)),
+                    "standaardscores",
+                    &ds.periods,
+                    &series,
+                    &reference,
+                    (&label(&ds, u), &format!("gemiddelde van de {lvl} (0)")),
+                    &project_marks(&ds, u)?,
+                )
+                .map_err(chart_error)
+            });
+        }
         let (j, fmt, _) = chart_params(&ds, &q, false)?;
         let m = &ds.indicators[j];
         let tag = format!("trend-{level}-{code}-{}", m.id);
@@ -266,6 +294,38 @@ pub async fn distribution_chart(
         ..
     } = area;
     tokio::task::spawn_blocking(move || -> Result<Response, ApiError> {
+        if q.get("indicator") == Some("index") {
+            let fmt = charts::Format::parse(q.get("f"))
+                .ok_or_else(|| ApiError::invalid(&["f: kies svg of png".into()]))?;
+            let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
+            let tag = format!("dist-{level}-{code}-index-{p}");
+            return cached_chart(&ds, &headers, fmt, &tag, || {
+                let unit = &ds.units[u];
+                let scores =
+                    crate::score::layer_scores(&ds, unit.level, p, crate::score::Scope::default())?;
+                let values: Vec<f64> = ds
+                    .level_units(unit.level)
+                    .iter()
+                    .filter(|&&x| ds.units[x].gemeente == unit.gemeente)
+                    .filter_map(|&x| scores[ds.pos_in_level[x]].as_ref().map(|s| s.index))
+                    .collect();
+                let own = scores[ds.pos_in_level[u]].as_ref().map(|s| s.index);
+                let name = label(&ds, u);
+                charts::distribution(
+                    fmt,
+                    &format!(
+                        "Drukindex — {} in {} ({})",
+                        unit.level.title().to_lowercase(),
+                        ds.gemeente_of(u).map_or(String::new(), |g| label(&ds, g)),
+                        ds.periods[p]
+                    ),
+                    "standaardscores",
+                    &values,
+                    own.map(|v| (v, name.as_str())),
+                )
+                .map_err(chart_error)
+            });
+        }
         let (j, fmt, p) = chart_params(&ds, &q, true)?;
         let p = p.unwrap_or(0);
         let m = &ds.indicators[j];

@@ -19,7 +19,8 @@ export async function openPaneel(laag, code) {
     inhoud.innerHTML = `<p>Kon het gebied niet laden: ${esc(e.message)}</p>`;
     return;
   }
-  const ind = app.staat.indicator === 'index' ? (app.indicatoren[0]?.id) : app.staat.indicator;
+  // The charts follow the map: the index when the index is chosen.
+  const ind = encodeURIComponent(app.staat.indicator);
   const idx = d.index;
   const nav = [];
   if (d.parent) nav.push(`<a href="#" data-laag="${d.parent.level}" data-code="${esc(d.parent.code)}">↑ ${esc(d.parent.naam || d.parent.code)}</a>`);

@@ -95,6 +95,9 @@ test('the map draws Venlo, a click opens the side panel with code and chart', as
   await page.waitForSelector('#paneel-code', { timeout: 15000 });
   assert.equal(await page.textContent('#paneel-code'), 'WK098325');
   await page.waitForFunction(() => { const i = document.getElementById('trend-grafiek'); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 15000 });
+  // With the index chosen, the charts show the index, not some indicator.
+  assert.match(await page.getAttribute('#trend-grafiek', 'src'), /indicator=index/);
+  assert.match(await page.getAttribute('#verdeling-grafiek', 'src'), /indicator=index/);
   await page.waitForFunction(() => { const i = document.getElementById('bijdragen-grafiek'); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 15000 });
   assert.match(page.url(), /selectie=wijken%2FWK098325|selectie=wijken\/WK098325/);
   // The LSI project in Klingerberg shows its before/after effect in the panel.
