@@ -634,7 +634,17 @@ async fn tokens_are_scoped_rate_limited_and_never_in_the_log() {
 #[tokio::test]
 async fn the_audit_log_records_logins_denials_drilldowns_and_exports_and_verifies() {
     let s = state();
-    let r = session(&s, "riec-analist-venlo").await;
+    // A user of its own: the other tests write to the same log at the same time.
+    let acc = Accounts::beside(&two().db);
+    acc.add_user(
+        "analist-audit-venlo",
+        Some("wachtwoord-analist-audit-venlo"),
+    )
+    .unwrap();
+    acc.grant("analist-audit-venlo", Role::RiecAnalist, &[VENLO.into()])
+        .unwrap();
+    s.auth.reload();
+    let r = session(&s, "analist-audit-venlo").await;
     let get = |uri: &str| req(&Method::GET, uri, Some(&r), None);
     assert_eq!(
         send(&s, get("/v1/areas/wijken/WK098325")).await.status,
@@ -665,13 +675,22 @@ async fn the_audit_log_records_logins_denials_drilldowns_and_exports_and_verifie
     let entries = v["entries"].as_array().unwrap();
     let has = |action: &str, target: &str| {
         entries.iter().any(|e| {
-            e["actor"] == "riec-analist-venlo"
+            e["actor"] == "analist-audit-venlo"
                 && e["action"] == action
                 && e["target"].as_str().unwrap().contains(target)
         })
     };
     assert!(has("login", "/login"));
     assert!(has("gebied", "wijken/WK098325"));
+    let views = entries
+        .iter()
+        .filter(|e| {
+            e["actor"] == "analist-audit-venlo"
+                && e["action"] == "gebied"
+                && e["target"] == "wijken/WK098325"
+        })
+        .count();
+    assert_eq!(views, 1, "one drill-down entry per caller, area and minute");
     assert!(has("geweigerd", "wijken/WK039214"));
     assert!(has("export", "buurten"));
     assert!(has("geweigerd", "/v1/audit"));

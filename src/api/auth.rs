@@ -85,6 +85,8 @@ pub struct AuthState {
     failures: Mutex<HashMap<String, (u32, Instant)>>,
     buckets: Mutex<HashMap<String, Bucket>>,
     policy: RwLock<Policy>,
+    /// When each (caller, area) drill-down was last recorded.
+    views: Mutex<HashMap<(String, String), Instant>>,
 }
 
 /// At most this many sessions are kept; the oldest idle ones go first.
@@ -107,7 +109,32 @@ impl AuthState {
             failures: Mutex::default(),
             buckets: Mutex::default(),
             policy: RwLock::new(Policy::default()),
+            views: Mutex::default(),
         }
+    }
+
+    /// Records that `actor` looked at area `target`: once per caller, area and minute, so that
+    /// a map clicked through (or a script) does not bury the log in identical lines.
+    pub fn record_view(&self, actor: &str, target: &str, gemeente: &str) {
+        let now = Instant::now();
+        {
+            let mut v = self
+                .views
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if v.len() > 100_000 {
+                v.retain(|_, t| now.duration_since(*t) < Duration::from_secs(60));
+            }
+            let key = (actor.to_string(), target.to_string());
+            if v.get(&key)
+                .is_some_and(|t| now.duration_since(*t) < Duration::from_secs(60))
+            {
+                return;
+            }
+            v.insert(key, now);
+        }
+        self.audit
+            .record(Event::new(actor, "gebied", target, "ok").in_gemeenten([gemeente.to_string()]));
     }
 
     /// The session and rate limits in force.
