@@ -201,6 +201,12 @@ fn cached_chart(
     Ok(chart_response(headers, fmt, etag, bytes.as_ref().clone()))
 }
 
+/// The `f` of a chart request (svg or png).
+fn chart_format(q: &Query) -> Result<charts::Format, ApiError> {
+    charts::Format::parse(q.get("f"))
+        .ok_or_else(|| ApiError::invalid(&["f: kies svg of png".into()]))
+}
+
 fn chart_error(e: charts::ChartError) -> ApiError {
     ApiError::Internal(e.to_string())
 }
@@ -223,8 +229,7 @@ pub async fn trend_chart(
         if q.get("indicator") == Some("index") {
             // The index follows the map's choice: its course per quarter against the average
             // of the level (0), where the index is standardised.
-            let fmt = charts::Format::parse(q.get("f"))
-                .ok_or_else(|| ApiError::invalid(&["f: kies svg of png".into()]))?;
+            let fmt = chart_format(&q)?;
             let tag = format!("trend-{level}-{code}-index");
             return cached_chart(&ds, &headers, fmt, &tag, || {
                 let series: Vec<Option<f64>> = (0..ds.periods.len())
@@ -295,8 +300,7 @@ pub async fn distribution_chart(
     } = area;
     tokio::task::spawn_blocking(move || -> Result<Response, ApiError> {
         if q.get("indicator") == Some("index") {
-            let fmt = charts::Format::parse(q.get("f"))
-                .ok_or_else(|| ApiError::invalid(&["f: kies svg of png".into()]))?;
+            let fmt = chart_format(&q)?;
             let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
             let tag = format!("dist-{level}-{code}-index-{p}");
             return cached_chart(&ds, &headers, fmt, &tag, || {
