@@ -111,5 +111,8 @@ CREATE TABLE IF NOT EXISTS intervention (
     codes       VARCHAR NOT NULL,       -- comma-separated unit codes
     start_date  DATE NOT NULL,
     end_date    DATE NOT NULL,
-    created_at  TIMESTAMP NOT NULL
+    created_at  TIMESTAMP NOT NULL,
+    targets     VARCHAR NOT NULL DEFAULT ''  -- comma-separated indicator ids the project aims at
 );
+-- Databases written before projects had target indicators.
+ALTER TABLE intervention ADD COLUMN IF NOT EXISTS targets VARCHAR DEFAULT '';

@@ -59,6 +59,6 @@ DELETE FROM dataset_extract WHERE version <= ?
 -- end
 
 -- name: insert_intervention
-INSERT INTO intervention (naam, level, codes, start_date, end_date, created_at)
-VALUES (?, ?, ?, ?::DATE, ?::DATE, now()::TIMESTAMP) RETURNING id
+INSERT INTO intervention (naam, level, codes, start_date, end_date, created_at, targets)
+VALUES (?, ?, ?, ?::DATE, ?::DATE, now()::TIMESTAMP, ?) RETURNING id
 -- end

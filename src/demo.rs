@@ -1014,7 +1014,7 @@ pub fn generate(
             // Police incidents at this address (per quarter, rates per resident).
             let trend = if kb {
                 if after {
-                    2.6 - 0.25 * (t - 4.0)
+                    2.3 - 0.35 * (t - 4.0)
                 } else {
                     1.0 + 0.55 * t
                 }
@@ -1151,19 +1151,20 @@ pub fn generate(
     Ok(written)
 }
 
-/// The demo's LSI project in Klingerberg (2025), recorded on first start.
+/// The demo's LSI project in Klingerberg (2025), aimed at overlast, recorded on first start.
 ///
 /// # Errors
 /// Database errors.
 pub fn record_intervention(db: &Path) -> Result<i32, crate::intervention::InterventionError> {
-    crate::intervention::add_intervention(
-        db,
+    let iv = crate::intervention::NewIntervention::new(
         "LSI-project Klingerberg",
         crate::spatial::Level::Wijk,
         &[KLINGERBERG.to_string()],
-        "2025-01-01",
-        "2025-12-31",
-    )
+        ("2025-01-01", "2025-12-31"),
+        &["overlast".to_string()],
+        &["overlast"],
+    )?;
+    crate::intervention::add_intervention(db, &iv)
 }
 
 #[cfg(test)]

@@ -34,10 +34,14 @@ pub struct NewIntervention {
     pub start_date: String,
     /// `jjjj-mm-dd`
     pub end_date: String,
+    /// The indicators the project aims at (ids from the catalogue); its effect is measured
+    /// on these, besides the index.
+    pub targets: Vec<String>,
 }
 
 impl NewIntervention {
-    /// Checks name, areas and dates (`jjjj-mm-dd` or `dd-mm-jjjj`, start not after end).
+    /// Checks name, areas, dates (`jjjj-mm-dd` or `dd-mm-jjjj`, start not after end) and
+    /// target indicators (each one of `known`, at most five, no repeats).
     ///
     /// # Errors
     /// [`InterventionError::Invalid`] naming what is wrong.
@@ -45,8 +49,9 @@ impl NewIntervention {
         naam: &str,
         level: Level,
         codes: &[String],
-        start: &str,
-        end: &str,
+        (start, end): (&str, &str),
+        targets: &[String],
+        known: &[&str],
     ) -> Result<Self, InterventionError> {
         let invalid = |m: &str| InterventionError::Invalid(m.to_string());
         let s = parse_date(start.as_bytes())
@@ -62,29 +67,40 @@ impl NewIntervention {
         if naam.trim().is_empty() {
             return Err(invalid("geen naam opgegeven"));
         }
+        let mut seen = std::collections::BTreeSet::new();
+        for t in targets {
+            if !known.contains(&t.as_str()) {
+                return Err(InterventionError::Invalid(format!(
+                    "doelindicator '{}' bestaat niet (kies uit: {})",
+                    t.chars().take(40).collect::<String>(),
+                    known.join(", ")
+                )));
+            }
+            if !seen.insert(t.as_str()) {
+                return Err(InterventionError::Invalid(format!(
+                    "doelindicator '{t}' staat er twee keer in"
+                )));
+            }
+        }
+        if targets.len() > 5 {
+            return Err(invalid("hoogstens vijf doelindicatoren"));
+        }
         Ok(Self {
             naam: naam.trim().to_string(),
             level,
             codes: codes.to_vec(),
             start_date: format!("{:04}-{:02}-{:02}", s.0, s.1, s.2),
             end_date: format!("{:04}-{:02}-{:02}", e.0, e.1, e.2),
+            targets: targets.to_vec(),
         })
     }
 }
 
-/// Records an intervention (copy-on-write write, safe while a server runs).
+/// Records a validated intervention (copy-on-write write, safe while a server runs).
 ///
 /// # Errors
-/// Bad input ([`InterventionError::Invalid`]) or database errors.
-pub fn add_intervention(
-    db: &Path,
-    naam: &str,
-    level: Level,
-    codes: &[String],
-    start: &str,
-    end: &str,
-) -> Result<i32, InterventionError> {
-    let iv = NewIntervention::new(naam, level, codes, start, end)?;
+/// Database errors ([`InterventionError::Store`], busy included).
+pub fn add_intervention(db: &Path, iv: &NewIntervention) -> Result<i32, InterventionError> {
     let id = crate::store::insert_intervention(
         db,
         crate::store::InterventionRow {
@@ -93,6 +109,7 @@ pub fn add_intervention(
             codes: &iv.codes,
             start_date: &iv.start_date,
             end_date: &iv.end_date,
+            targets: &iv.targets,
         },
     )?;
     Ok(id)
@@ -107,6 +124,8 @@ pub struct Intervention {
     pub codes: Vec<String>,
     pub start_date: String,
     pub end_date: String,
+    /// The indicators the project aims at.
+    pub targets: Vec<String>,
 }
 
 impl Intervention {
@@ -127,17 +146,34 @@ impl Intervention {
 /// # Errors
 /// [`InterventionError::Db`].
 pub fn interventions(ds: &Dataset) -> Result<Vec<Intervention>, InterventionError> {
+    let list = |s: String| -> Vec<String> {
+        s.split(',')
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
     ds.with_conn(|c| {
-        let mut st = c.prepare("SELECT id, naam, level, codes, CAST(start_date AS VARCHAR), CAST(end_date AS VARCHAR) FROM intervention ORDER BY id")?;
+        // A database written before projects had targets has no such column until its next write.
+        let has_targets: bool = c.query_row(
+            "SELECT count(*) > 0 FROM information_schema.columns WHERE table_name = 'intervention' AND column_name = 'targets'",
+            [],
+            |r| r.get(0),
+        )?;
+        let sql = if has_targets {
+            "SELECT id, naam, level, codes, CAST(start_date AS VARCHAR), CAST(end_date AS VARCHAR), coalesce(targets, '') FROM intervention ORDER BY id"
+        } else {
+            "SELECT id, naam, level, codes, CAST(start_date AS VARCHAR), CAST(end_date AS VARCHAR), '' FROM intervention ORDER BY id"
+        };
+        let mut st = c.prepare(sql)?;
         let rows = st.query_map([], |r| {
-            let codes: String = r.get(3)?;
             Ok(Intervention {
                 id: r.get(0)?,
                 naam: r.get(1)?,
                 level: r.get(2)?,
-                codes: codes.split(',').map(str::to_string).collect(),
+                codes: list(r.get(3)?),
                 start_date: r.get(4)?,
                 end_date: r.get(5)?,
+                targets: list(r.get(6)?),
             })
         })?;
         rows.collect()
@@ -145,10 +181,57 @@ pub fn interventions(ds: &Dataset) -> Result<Vec<Intervention>, InterventionErro
     .map_err(InterventionError::Db)
 }
 
+/// The plain verdict on one outcome, for the wethouder: only an interval that excludes
+/// zero counts as a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Verbeterd,
+    NietAantoonbaar,
+    Verslechterd,
+}
+
+impl Verdict {
+    /// From the effect's 95 % interval and whether a higher value means more pressure.
+    #[must_use]
+    pub fn of(low: f64, high: f64, higher_is_worse: bool) -> Self {
+        let (better, worse) = if higher_is_worse {
+            (high < 0.0, low > 0.0)
+        } else {
+            (low > 0.0, high < 0.0)
+        };
+        if better {
+            Self::Verbeterd
+        } else if worse {
+            Self::Verslechterd
+        } else {
+            Self::NietAantoonbaar
+        }
+    }
+
+    /// The words shown to people.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Verbeterd => "aantoonbaar verbeterd",
+            Self::NietAantoonbaar => "niet aantoonbaar veranderd",
+            Self::Verslechterd => "aantoonbaar verslechterd",
+        }
+    }
+}
+
 /// A difference-in-differences estimate.
 #[derive(Debug, Clone, Serialize)]
 pub struct DiD {
+    /// `index` or an indicator id.
     pub outcome: String,
+    /// Its name and unit, for people.
+    pub naam: String,
+    pub unit: String,
+    /// One of the project's own target indicators.
+    pub target: bool,
+    pub verdict: Verdict,
+    pub verdict_label: &'static str,
     pub treated_before: f64,
     pub treated_after: f64,
     pub control_before: f64,
@@ -161,9 +244,15 @@ pub struct DiD {
     pub n_control: usize,
 }
 
-/// Difference in differences from per-unit series split at `start` (first period after).
-/// `treated[u][t]` and `control[u][t]` are values per period (`None` = missing).
-/// The standard error uses the spread of the units' own before/after changes.
+/// Quarters before the start that form the baseline: the situation the project started
+/// from, not the average of a longer past (an area whose pressure rose until the start would
+/// otherwise look worse after any project that merely stopped the rise).
+pub const BASELINE_QUARTERS: usize = 2;
+
+/// Difference in differences from per-unit series split at `start` (first period after):
+/// the mean of the [`BASELINE_QUARTERS`] quarters before `start` against the mean of the
+/// quarters from `start` on. `treated[u][t]` and `control[u][t]` are values per period
+/// (`None` = missing). The standard error uses the spread of the units' own changes.
 #[must_use]
 pub fn diff_in_diff(
     outcome: &str,
@@ -171,13 +260,18 @@ pub fn diff_in_diff(
     control: &[Vec<Option<f64>>],
     start: usize,
 ) -> Option<DiD> {
+    let from = start.saturating_sub(BASELINE_QUARTERS);
     fn mean(v: &[f64]) -> Option<f64> {
         #[expect(clippy::cast_precision_loss, reason = "small counts")]
         let n = v.len() as f64;
         (!v.is_empty()).then(|| v.iter().sum::<f64>() / n)
     }
     let split = |s: &Vec<Option<f64>>| -> Option<(f64, f64)> {
-        let before: Vec<f64> = s.iter().take(start).flatten().copied().collect();
+        let before: Vec<f64> = s[from.min(s.len())..start.min(s.len())]
+            .iter()
+            .flatten()
+            .copied()
+            .collect();
         let after: Vec<f64> = s.iter().skip(start).flatten().copied().collect();
         Some((mean(&before)?, mean(&after)?))
     };
@@ -203,28 +297,45 @@ pub fn diff_in_diff(
     let vt = var_of(&d_t).unwrap_or(vc);
     #[expect(clippy::cast_precision_loss, reason = "small counts")]
     let se = (vt / t.len() as f64 + vc / c.len() as f64).sqrt();
+    let (low, high) = (effect - 1.96 * se, effect + 1.96 * se);
+    // Filled in by the caller, who knows the outcome's polarity.
+    let verdict = Verdict::of(low, high, true);
     Some(DiD {
         outcome: outcome.to_string(),
+        naam: String::new(),
+        unit: String::new(),
+        target: false,
+        verdict,
+        verdict_label: verdict.label(),
         treated_before: mean(&t.iter().map(|x| x.0).collect::<Vec<_>>())?,
         treated_after: mean(&t.iter().map(|x| x.1).collect::<Vec<_>>())?,
         control_before: mean(&c.iter().map(|x| x.0).collect::<Vec<_>>())?,
         control_after: mean(&c.iter().map(|x| x.1).collect::<Vec<_>>())?,
         effect,
         se,
-        low: effect - 1.96 * se,
-        high: effect + 1.96 * se,
+        low,
+        high,
         n_treated: t.len(),
         n_control: c.len(),
     })
 }
 
-/// The effect of an intervention on the index and on perceived safety.
+/// The effect of an intervention on its target indicators, the index and perceived safety.
 #[derive(Debug, Clone, Serialize)]
 pub struct Effect {
     pub intervention: Intervention,
     pub start_period: String,
+    /// Names of the comparison areas.
     pub controls: Vec<String>,
+    /// Their codes (same level as the project), to show them on the map.
+    pub control_codes: Vec<String>,
+    /// Target indicators first, then the index, then perceived safety.
     pub outcomes: Vec<DiD>,
+    /// The headline: the verdict on the first target indicator with a measurement (else
+    /// on the index), and which outcome it is about.
+    pub verdict: Option<Verdict>,
+    pub verdict_label: Option<&'static str>,
+    pub verdict_outcome: Option<String>,
 }
 
 /// Difference in differences for an intervention: its areas against the most comparable
@@ -265,13 +376,9 @@ pub fn effect(ds: &Dataset, iv: &Intervention) -> Result<Option<Effect>, Interve
                 .map(|s| s.index))
         })
     };
-    let exp = ds.indicator_index("veiligheidsbeleving");
-    let exp_series = |u: usize| {
+    let rate_series = |u: usize, j: usize| {
         series(u, &|p| {
-            Ok(match exp {
-                Some(j) => ds.fig(u, j, p).map_err(InterventionError::Db)?.rate,
-                None => None,
-            })
+            Ok(ds.fig(u, j, p).map_err(InterventionError::Db)?.rate)
         })
     };
     // Comparable areas: same level and gemeente, no project, nearest pre-period mean index.
@@ -314,20 +421,57 @@ pub fn effect(ds: &Dataset, iv: &Intervention) -> Result<Option<Effect>, Interve
     let c_index: Vec<Vec<Option<f64>>> = candidates.iter().map(|c| c.2.clone()).collect();
     let c_units: Vec<usize> = candidates.iter().map(|c| c.1).collect();
     let mut outcomes = Vec::new();
+    // The project's own targets, then the index, then perceived safety (unless a target).
+    let mut indicators: Vec<(usize, bool)> = iv
+        .targets
+        .iter()
+        .filter_map(|t| ds.indicator_index(t).map(|j| (j, true)))
+        .collect();
+    if let Some(j) = ds.indicator_index("veiligheidsbeleving") {
+        if !indicators.iter().any(|&(k, _)| k == j) {
+            indicators.push((j, false));
+        }
+    }
+    let with_meta = |mut d: DiD, naam: &str, unit: &str, target: bool, higher_is_worse: bool| {
+        d.naam = naam.to_string();
+        d.unit = unit.to_string();
+        d.target = target;
+        d.verdict = Verdict::of(d.low, d.high, higher_is_worse);
+        d.verdict_label = d.verdict.label();
+        d
+    };
+    let measure = |j: usize, target: bool| -> Result<Option<DiD>, InterventionError> {
+        let m = &ds.indicators[j];
+        let t: Vec<Vec<Option<f64>>> = treated
+            .iter()
+            .map(|&u| rate_series(u, j))
+            .collect::<Result<_, _>>()?;
+        let c: Vec<Vec<Option<f64>>> = c_units
+            .iter()
+            .map(|&u| rate_series(u, j))
+            .collect::<Result<_, _>>()?;
+        let hiw = m.polarity == crate::catalogue::Polarity::HigherIsWorse;
+        Ok(diff_in_diff(&m.id, &t, &c, start).map(|d| with_meta(d, &m.naam, &m.unit, target, hiw)))
+    };
+    for &(j, _) in indicators.iter().filter(|x| x.1) {
+        outcomes.extend(measure(j, true)?);
+    }
     if let Some(d) = diff_in_diff("index", &t_index, &c_index, start) {
-        outcomes.push(d);
+        outcomes.push(with_meta(
+            d,
+            "Drukindex",
+            "standaardafwijkingen",
+            false,
+            true,
+        ));
     }
-    let t_exp: Vec<Vec<Option<f64>>> = treated
-        .iter()
-        .map(|&u| exp_series(u))
-        .collect::<Result<_, _>>()?;
-    let c_exp: Vec<Vec<Option<f64>>> = c_units
-        .iter()
-        .map(|&u| exp_series(u))
-        .collect::<Result<_, _>>()?;
-    if let Some(d) = diff_in_diff("veiligheidsbeleving", &t_exp, &c_exp, start) {
-        outcomes.push(d);
+    for &(j, _) in indicators.iter().filter(|x| !x.1) {
+        outcomes.extend(measure(j, false)?);
     }
+    let headline = outcomes
+        .iter()
+        .find(|o| o.target)
+        .or_else(|| outcomes.iter().find(|o| o.outcome == "index"));
     Ok(Some(Effect {
         intervention: iv.clone(),
         start_period: ds.periods[start].clone(),
@@ -340,6 +484,10 @@ pub fn effect(ds: &Dataset, iv: &Intervention) -> Result<Option<Effect>, Interve
                     .unwrap_or_else(|| ds.units[u].code.clone())
             })
             .collect(),
+        control_codes: c_units.iter().map(|&u| ds.units[u].code.clone()).collect(),
+        verdict: headline.map(|o| o.verdict),
+        verdict_label: headline.map(|o| o.verdict_label),
+        verdict_outcome: headline.map(|o| o.naam.clone()),
         outcomes,
     }))
 }
@@ -378,6 +526,44 @@ mod tests {
     }
 
     #[test]
+    fn baseline_is_the_quarters_just_before_the_start() {
+        // Pressure rose 5, 5, 10, 20 and the project brought it to 12, 12: against the two
+        // quarters before the start (15) that is −3; against all four (10) it would be +2.
+        let t = vec![vec![
+            Some(5.0),
+            Some(5.0),
+            Some(10.0),
+            Some(20.0),
+            Some(12.0),
+            Some(12.0),
+        ]];
+        let c = vec![vec![Some(5.0); 6], vec![Some(7.0); 6]];
+        let d = diff_in_diff("x", &t, &c, 4).unwrap();
+        assert!(
+            (d.treated_before - 15.0).abs() < 1e-12,
+            "{}",
+            d.treated_before
+        );
+        assert!((d.effect + 3.0).abs() < 1e-12, "{}", d.effect);
+    }
+
+    #[test]
+    fn verdict_follows_polarity_and_the_interval() {
+        // Overlast (higher is worse) falls clearly: improved; the same fall in perceived
+        // safety (lower is worse) is a worsening; an interval across zero is no verdict.
+        assert_eq!(Verdict::of(-3.0, -0.5, true), Verdict::Verbeterd);
+        assert_eq!(Verdict::of(-3.0, -0.5, false), Verdict::Verslechterd);
+        assert_eq!(Verdict::of(0.2, 1.0, true), Verdict::Verslechterd);
+        assert_eq!(Verdict::of(0.2, 1.0, false), Verdict::Verbeterd);
+        assert_eq!(Verdict::of(-1.0, 0.5, true), Verdict::NietAantoonbaar);
+        assert_eq!(Verdict::of(-1.0, 0.5, false), Verdict::NietAantoonbaar);
+        assert_eq!(
+            Verdict::NietAantoonbaar.label(),
+            "niet aantoonbaar veranderd"
+        );
+    }
+
+    #[test]
     fn bad_input_is_invalid_not_a_database_error() {
         let codes = vec!["WK098325".to_string()];
         for (start, end, naam, codes) in [
@@ -387,11 +573,36 @@ mod tests {
             ("2025-01-01", "2025-12-31", " ", &codes[..]),
             ("2025-01-01", "2025-12-31", "x", &[][..]),
         ] {
-            let e = NewIntervention::new(naam, Level::Wijk, codes, start, end).unwrap_err();
+            let e =
+                NewIntervention::new(naam, Level::Wijk, codes, (start, end), &[], &[]).unwrap_err();
             assert!(matches!(e, InterventionError::Invalid(_)), "{e}");
         }
-        let ok =
-            NewIntervention::new(" LSI ", Level::Wijk, &codes, "1-3-2025", "2025-12-31").unwrap();
+        let known = ["overlast", "schulden"];
+        for targets in [
+            &["onbekend".to_string()][..],
+            &["overlast".to_string(), "overlast".to_string()][..],
+        ] {
+            let e = NewIntervention::new(
+                "x",
+                Level::Wijk,
+                &codes,
+                ("2025-01-01", "2025-12-31"),
+                targets,
+                &known,
+            )
+            .unwrap_err();
+            assert!(matches!(e, InterventionError::Invalid(_)), "{e}");
+        }
+        let ok = NewIntervention::new(
+            " LSI ",
+            Level::Wijk,
+            &codes,
+            ("1-3-2025", "2025-12-31"),
+            &["overlast".to_string()],
+            &known,
+        )
+        .unwrap();
+        assert_eq!(ok.targets, ["overlast"]);
         assert_eq!(
             (ok.naam.as_str(), ok.start_date.as_str()),
             ("LSI", "2025-03-01")

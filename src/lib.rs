@@ -19,3 +19,4 @@ pub mod period;
 pub mod score;
 pub mod spatial;
 pub mod store;
+pub mod trend;

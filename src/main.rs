@@ -117,6 +117,10 @@ enum Command {
         /// End date (jjjj-mm-dd).
         #[arg(long)]
         end: String,
+        /// The indicators the project aims at, comma-separated (overlast,veiligheidsbeleving);
+        /// its effect is measured on these besides the index.
+        #[arg(long, value_delimiter = ',')]
+        targets: Vec<String>,
     },
     /// Accounts: add, grant a role in gemeenten, revoke, disable, enable, set a password, list.
     User {
@@ -657,6 +661,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             codes,
             start,
             end,
+            targets,
         } => {
             let lvl = wijkradar::spatial::Level::from_id(&level)
                 .with_context(|| format!("onbekend niveau '{level}'"))?;
@@ -667,9 +672,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "gebied '{c}' bestaat niet op niveau {level}"
                 );
             }
+            let known: Vec<&str> = ds.indicators.iter().map(|m| m.id.as_str()).collect();
+            let iv = wijkradar::intervention::NewIntervention::new(
+                &naam,
+                lvl,
+                &codes,
+                (&start, &end),
+                &targets,
+                &known,
+            )?;
             drop(ds);
-            let id =
-                wijkradar::intervention::add_intervention(&db, &naam, lvl, &codes, &start, &end)?;
+            let id = wijkradar::intervention::add_intervention(&db, &iv)?;
             println!("Interventie {id} vastgelegd.");
             Ok(())
         }

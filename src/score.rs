@@ -32,8 +32,11 @@ pub const CLASS_LABELS: [&str; 9] = [
 /// marked low-confidence.
 pub const MAX_MISSING_WEIGHT: f64 = 0.4;
 /// Index standard error (in standard deviations of the index) above which a result is marked
-/// low-confidence.
-pub const MAX_SE: f64 = 0.6;
+/// low-confidence: its 95 % interval then spans four standard deviations, most of the nine
+/// classes, and says little. Below it, imprecision is shown by the interval and by shared
+/// ranks where intervals overlap. (It was 0.6: in a dataset of two gemeenten that withheld a
+/// rank from Klingerberg, whose interval, 2.5–5.3, lies above every other wijk's.)
+pub const MAX_SE: f64 = 1.0;
 
 /// One observed rate with the size of its base.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -231,7 +234,9 @@ pub enum ScoreError {
     Theme(String),
 }
 
-fn obs_of(m: &IndicatorMeta, f: crate::dataset::Fig) -> Option<Obs> {
+/// The observation behind a published figure (its rate and effective base), if published.
+#[must_use]
+pub fn obs_of(m: &IndicatorMeta, f: crate::dataset::Fig) -> Option<Obs> {
     let rate = f.rate?;
     #[expect(clippy::cast_precision_loss, reason = "counts")]
     let count = f.count? as f64;

@@ -26,15 +26,16 @@ fn two() -> &'static Fixture {
     T.get_or_init(|| {
         let f = common::demo("GM0983,GM0392", "access.duckdb");
         wijkradar::demo::record_intervention(&f.db).unwrap();
-        wijkradar::intervention::add_intervention(
-            &f.db,
+        let haarlem = wijkradar::intervention::NewIntervention::new(
             "Project Haarlem",
             wijkradar::spatial::Level::Wijk,
             &["WK039214".to_string()],
-            "2025-01-01",
-            "2025-06-30",
+            ("2025-01-01", "2025-06-30"),
+            &[],
+            &[],
         )
         .unwrap();
+        wijkradar::intervention::add_intervention(&f.db, &haarlem).unwrap();
         let a = Accounts::beside(&f.db);
         for r in Role::ALL {
             let name = format!("{}-venlo", r.id());
@@ -223,6 +224,16 @@ fn samples() -> HashMap<&'static str, Sample> {
             "/v1/interventions/{id}/effect",
             "/v1/interventions/1/effect",
             "/v1/interventions/2/effect",
+        ),
+        (
+            "/v1/classes/{level}",
+            "/v1/classes/wijken?gemeente=GM0983",
+            "/v1/classes/wijken?gemeente=GM0392",
+        ),
+        (
+            "/v1/changes/{level}",
+            "/v1/changes/wijken?gemeente=GM0983&indicator=overlast",
+            "/v1/changes/wijken?gemeente=GM0392&indicator=overlast",
         ),
     ] {
         m.insert(path, s(own, Some(other)));

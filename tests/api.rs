@@ -394,6 +394,106 @@ async fn intervention_effect_in_klingerberg() {
         "pressure should fall relative to controls: {idx}"
     );
     assert!(idx["n_control"].as_u64().unwrap() >= 5);
+    // The project's own target (overlast) comes first, with a plain verdict: overlast fell
+    // from the two quarters before the start, against comparison wijken that stayed level.
+    let first = &outcomes[0];
+    assert_eq!(first["outcome"], "overlast", "{first}");
+    assert_eq!(first["target"], true);
+    assert!(first["high"].as_f64().unwrap() < 0.0, "{first}");
+    assert_eq!(first["verdict"], "verbeterd");
+    assert_eq!(first["verdict_label"], "aantoonbaar verbeterd");
+    assert_eq!(e["verdict"], "verbeterd");
+    assert!(e["verdict_outcome"].as_str().unwrap().contains("overlast"));
+    // Perceived safety rising is an improvement too (its polarity is the other way round).
+    assert_eq!(exp["target"], false);
+    let codes = e["control_codes"].as_array().unwrap();
+    assert_eq!(codes.len(), e["controls"].as_array().unwrap().len());
+    assert!(!codes.iter().any(|c| c == "WK098325"));
+}
+
+#[tokio::test]
+async fn change_map_marks_klingerberg_overlast_rising_and_classes_stay_fixed() {
+    let c = get_json(
+        "/v1/changes/wijken?gemeente=GM0983&indicator=overlast&from=2024-Q1&datetime=2024-Q4",
+    )
+    .await;
+    assert_eq!(
+        (c["from"].as_str(), c["to"].as_str()),
+        (Some("2024-Q1"), Some("2024-Q4"))
+    );
+    let list = c["changes"].as_array().unwrap();
+    let kb = list.iter().find(|x| x["code"] == "WK098325").unwrap();
+    assert_eq!(kb["direction"], "meer_druk", "{kb}");
+    let (from, to, d) = (
+        kb["from"].as_f64().unwrap(),
+        kb["to"].as_f64().unwrap(),
+        kb["change"].as_f64().unwrap(),
+    );
+    assert!((to - from - d).abs() < 1e-9 && d > 0.0);
+    assert!(kb["low"].as_f64().unwrap() > 0.0);
+    // Only changes outside the interval count: most wijken did not change.
+    for x in list {
+        match x["direction"].as_str().unwrap() {
+            "meer_druk" => assert!(x["low"].as_f64().unwrap() > 0.0, "{x}"),
+            "minder_druk" => assert!(x["high"].as_f64().unwrap() < 0.0, "{x}"),
+            "geen_verandering" => {
+                assert!(x["low"].as_f64().unwrap() <= 0.0 && x["high"].as_f64().unwrap() >= 0.0);
+            }
+            _ => assert!(x["change"].is_null(), "{x}"),
+        }
+    }
+    assert!(c["summary"]["geen_verandering"].as_u64() > c["summary"]["meer_druk"].as_u64());
+    // The figures are the published ones of the two quarters.
+    let a = get_json("/v1/areas/wijken/WK098325?datetime=2024-Q1").await;
+    let rate = a["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "overlast")
+        .unwrap()["rate"]
+        .as_f64()
+        .unwrap();
+    assert!((rate - from).abs() < 1e-9);
+    // Fixed breaks: over every quarter, the same whichever quarter the map shows, and
+    // Klingerberg's rising overlast crosses one.
+    let k = get_json("/v1/classes/wijken?gemeente=GM0983").await;
+    let b = k["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["indicator"] == "overlast")
+        .unwrap();
+    let breaks: Vec<f64> = b["breaks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert!(!breaks.is_empty() && breaks.windows(2).all(|w| w[0] < w[1]));
+    let class = |v: f64| breaks.iter().filter(|&&x| v >= x).count();
+    assert!(class(to) > class(from), "{breaks:?} {from} {to}");
+    // Bad requests say what is wrong.
+    for uri in [
+        "/v1/changes/wijken?gemeente=GM0983&indicator=bestaatniet",
+        "/v1/changes/wijken?gemeente=GM0983&indicator=overlast&from=2025-Q4&datetime=2024-Q1",
+        "/v1/changes/wijken?indicator=overlast",
+    ] {
+        let (status, _, body) = get(uri).await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "{uri}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let (status, _, _) = get("/v1/changes/wijken?gemeente=GM9999&indicator=overlast").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+fn body_with_target(t: &str) -> String {
+    format!(
+        r#"{{"naam":"x","level":"wijken","codes":["WK098311"],"start_date":"2025-04-01","end_date":"2025-12-31","targets":["{t}"]}}"#
+    )
 }
 
 #[tokio::test]
@@ -415,6 +515,31 @@ async fn recording_an_intervention_over_the_api() {
         .to_string();
     let (status, _, body) = send(s.clone(), Request::get(loc).body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    // With a target indicator: its effect is measured, first; an unknown one is named.
+    let body = r#"{"naam":"Schoon Centrum","level":"wijken","codes":["WK098311"],"start_date":"2025-04-01","end_date":"2025-12-31","targets":["meldingen_verloedering"]}"#;
+    let req = Request::post("/v1/interventions")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body))
+        .unwrap();
+    let (status, headers, _) = send(s.clone(), req).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let loc = headers
+        .get(header::LOCATION)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let (_, _, body) = send(s.clone(), Request::get(loc).body(Body::empty()).unwrap()).await;
+    let e: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(e["intervention"]["targets"][0], "meldingen_verloedering");
+    assert_eq!(e["outcomes"][0]["outcome"], "meldingen_verloedering", "{e}");
+    let req = Request::post("/v1/interventions")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body_with_target("geluk")))
+        .unwrap();
+    let (status, _, body) = send(s.clone(), req).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(&body).contains("doelindicator 'geluk'"));
     let bad = r#"{"naam":"x","level":"wijken","codes":["WK000000"],"start_date":"2025-04-01","end_date":"2025-12-31"}"#;
     let req = Request::post("/v1/interventions")
         .header(header::CONTENT_TYPE, "application/json")
@@ -725,6 +850,10 @@ async fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
                 format!("{uri}?f=svg&indicator=overbewoning")
             } else if uri.ends_with("/search") {
                 format!("{uri}?q=kl")
+            } else if uri.contains("/classes/") {
+                format!("{uri}?gemeente=GM0983")
+            } else if uri.contains("/changes/") {
+                format!("{uri}?gemeente=GM0983&indicator=overlast")
             } else if uri.contains("/exports") {
                 format!("{uri}?collection=wijken")
             } else {

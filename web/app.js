@@ -6,7 +6,7 @@
 import { $, esc, json } from './js/format.js';
 import { app, leesHash, schrijfHash, effectieveLaag, indicatorMeta } from './js/state.js';
 import { arcering, kleur, laadLaag, markeerSelectie, stijl } from './js/layers.js';
-import { openPaneel, laadRangorde } from './js/panel.js';
+import { openPaneel, laadRangorde, toonVergelijking } from './js/panel.js';
 import { zoekOpzetten, tooltipOpzetten } from './js/search.js';
 import { ontwar } from './js/namen.js';
 
@@ -61,6 +61,9 @@ async function start() {
   vulIndicatoren();
   $('laag').value = app.staat.laag;
   $('periode').max = String(app.perioden.length - 1);
+  $('vanaf').insertAdjacentHTML('beforeend', app.perioden.map((p) => `<option value="${esc(p)}">${esc(p)}</option>`).join(''));
+  if (!app.perioden.includes(app.staat.vanaf)) app.staat.vanaf = null;
+  $('vanaf').value = app.staat.vanaf ?? '';
   zetPeriode(app.perioden.indexOf(app.staat.periode));
   // The gemeenten come from the dataset: the one in the link, else the first.
   app.gemeenten = (await json('/v1/gemeenten')).gemeenten;
@@ -127,13 +130,17 @@ async function start() {
   app.map.addLayer({ id: 'onderdrukt', type: 'fill', source: 'gebieden', paint: { 'fill-pattern': 'arcering', 'fill-opacity': 0.8 } });
   app.map.addLayer({ id: 'vlak', type: 'fill', source: 'gebieden', paint: { 'fill-color': '#ccc', 'fill-opacity': 0.78 } });
   app.map.addLayer({ id: 'rand', type: 'line', source: 'gebieden', paint: { 'line-color': '#444', 'line-width': 0.5, 'line-opacity': 0.6 } });
+  app.map.addLayer({ id: 'vergelijking', type: 'line', source: 'gebieden', filter: ['in', ['get', 'code'], ['literal', []]], paint: { 'line-color': '#1f4e9c', 'line-width': 2.5, 'line-dasharray': [2, 1.5] } });
   app.map.addLayer({ id: 'selectie', type: 'line', source: 'gebieden', filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#111', 'line-width': 3 } });
   tooltipOpzetten();
   zoekOpzetten();
 
   $('laag').addEventListener('change', (e) => { app.staat.laag = e.target.value; laadLaag(); });
+  $('vanaf').addEventListener('change', (e) => { app.staat.vanaf = e.target.value || null; laadLaag(); });
   $('indicator').addEventListener('change', (e) => {
-    app.staat.indicator = e.target.value; kleur(); schrijfHash();
+    app.staat.indicator = e.target.value;
+    if (app.staat.vanaf) laadLaag(); else kleur();
+    schrijfHash();
     if (app.staat.selectie) openPaneel(...app.staat.selectie.split('/'));
   });
   $('periode').addEventListener('input', (e) => { zetPeriode(Number(e.target.value)); laadLaag(); });
@@ -149,7 +156,7 @@ async function start() {
   $('achtergrond').addEventListener('change', (e) => app.map.setLayoutProperty('brt', 'visibility', e.target.checked ? 'visible' : 'none'));
   $('achtergrond').checked = !!app.config.basemap.enabled;
   if (app.config.basemap.enabled) app.map.setLayoutProperty('brt', 'visibility', 'visible');
-  $('paneel-sluit').addEventListener('click', () => { $('paneel').hidden = true; app.staat.selectie = null; markeerSelectie(); schrijfHash(); });
+  $('paneel-sluit').addEventListener('click', () => { $('paneel').hidden = true; app.staat.selectie = null; markeerSelectie(); toonVergelijking([]); schrijfHash(); });
   $('rangorde-knop').addEventListener('click', () => { $('rangorde').hidden = !$('rangorde').hidden; if (!$('rangorde').hidden) laadRangorde(); });
   $('rangorde-sluit').addEventListener('click', () => { $('rangorde').hidden = true; });
   $('rangorde-niveau').addEventListener('change', laadRangorde);

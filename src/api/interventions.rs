@@ -21,7 +21,7 @@ pub fn routes() -> Vec<Route> {
     vec![
         Route::new("/v1/interventions", Access::Needs(Cap::Read), get(interventions).post(add_intervention))
             .doc("get", doc("getInterventions", "Vastgelegde LSI-projecten", vec![], "Projecten"))
-            .doc("post", json!({"summary": "Leg een LSI-project vast", "operationId": "addIntervention", "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["naam", "level", "codes", "start_date", "end_date"], "properties": {"naam": {"type": "string"}, "level": levels_schema(), "codes": {"type": "array", "items": {"type": "string"}}, "start_date": {"type": "string", "format": "date"}, "end_date": {"type": "string", "format": "date"}}}}}}, "responses": {"201": {"description": "Vastgelegd"}, "400": {"$ref": "#/components/responses/Problem"}}})),
+            .doc("post", json!({"summary": "Leg een LSI-project vast", "operationId": "addIntervention", "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["naam", "level", "codes", "start_date", "end_date"], "properties": {"naam": {"type": "string"}, "level": levels_schema(), "codes": {"type": "array", "items": {"type": "string"}}, "start_date": {"type": "string", "format": "date"}, "end_date": {"type": "string", "format": "date"}, "targets": {"type": "array", "maxItems": 5, "items": {"type": "string"}, "description": "Doelindicatoren (ids uit /v1/indicators) waarop het effect gemeten wordt"}}}}}}, "responses": {"201": {"description": "Vastgelegd"}, "400": {"$ref": "#/components/responses/Problem"}}})),
         Route::new("/v1/interventions/{id}/effect", Access::Needs(Cap::Read), get(effect)).doc("get", doc("getInterventionEffect", "Verschil-in-verschillen-effect van een project", vec![path_param("id", "Id")], "Effect")),
     ]
 }
@@ -56,6 +56,9 @@ pub struct NewIntervention {
     pub codes: Vec<String>,
     pub start_date: String,
     pub end_date: String,
+    /// Indicator ids the project aims at.
+    #[serde(default)]
+    pub targets: Vec<String>,
 }
 
 /// `POST /v1/interventions`: records an LSI project (copy-on-write write; the served
@@ -93,18 +96,20 @@ pub async fn add_intervention(
             "codes: een project ligt in één gemeente".into(),
         ]));
     }
-    let what = format!("{} ({} {})", body.naam, body.codes.len(), level.id());
+    let known: Vec<&str> = ds.indicators.iter().map(|m| m.id.as_str()).collect();
+    let iv = intervention::NewIntervention::new(
+        &body.naam,
+        level,
+        &body.codes,
+        (&body.start_date, &body.end_date),
+        &body.targets,
+        &known,
+    )?;
+    let what = format!("{} ({} {})", iv.naam, iv.codes.len(), level.id());
     let db = state.db.clone();
     let st = state.clone();
     let id = tokio::task::spawn_blocking(move || {
-        let id = intervention::add_intervention(
-            &db,
-            &body.naam,
-            level,
-            &body.codes,
-            &body.start_date,
-            &body.end_date,
-        )?;
+        let id = intervention::add_intervention(&db, &iv)?;
         st.reload_if_changed();
         Ok::<i32, ApiError>(id)
     })

@@ -1,12 +1,13 @@
 //! Step 7, the HTTP shell over the dataset. One file per resource, each with its `routes()`:
 //! [`collections`] (OGC API Features), [`areas`], [`index`] (index, ranking, method),
-//! [`charts`], [`interventions`], [`exports`], [`briefing`] (the wethouder's page),
+//! [`charts`], [`changes`] (fixed classes, change map), [`interventions`], [`exports`], [`briefing`] (the wethouder's page),
 //! [`openapi`]; the map
 //! app's files from an allow-list ([`statics`]). DuckDB work runs in `spawn_blocking`.
 
 pub mod areas;
 pub mod auth;
 pub mod briefing;
+pub mod changes;
 pub mod charts;
 pub mod collections;
 pub mod exports;
@@ -224,6 +225,7 @@ pub fn routes() -> Vec<route::Route> {
     all.extend(auth::routes());
     all.extend(areas::routes());
     all.extend(charts::routes());
+    all.extend(changes::routes());
     all.extend(index::routes());
     all.extend(interventions::routes());
     all.extend(exports::routes());

@@ -206,6 +206,8 @@ pub struct InterventionRow<'a> {
     pub codes: &'a [String],
     pub start_date: &'a str,
     pub end_date: &'a str,
+    /// Indicator ids the project aims at.
+    pub targets: &'a [String],
 }
 
 /// Records an intervention in one copy-on-write transaction; returns its id. Validation is
@@ -224,7 +226,8 @@ pub fn insert_intervention(db: &Path, iv: InterventionRow<'_>) -> Result<i32, St
                 iv.level,
                 iv.codes.join(","),
                 iv.start_date,
-                iv.end_date
+                iv.end_date,
+                iv.targets.join(",")
             ],
             |r| r.get(0),
         )

@@ -25,8 +25,22 @@ export function kwantielen(waarden, k) {
   return grenzen;
 }
 
+// The change map's three meanings: only changes outside the uncertainty are coloured.
+export const RICHTING = {
+  meer_druk: { kleur: '#c0392b', label: 'duidelijk meer druk' },
+  geen_verandering: { kleur: '#e4e4e4', label: 'geen duidelijke verandering' },
+  minder_druk: { kleur: '#2b7bb9', label: 'duidelijk minder druk' },
+};
+
 export function kleurExpressie() {
   const prop = eigenschap();
+  if (veranderkaart()) {
+    const expr = ['match', ['get', 'verandering_richting']];
+    for (const [k, v] of Object.entries(RICHTING)) expr.push(k, v.kleur);
+    expr.push('#e4e4e4');
+    const telling = app.wijziging?.summary ?? {};
+    return { expr, legenda: Object.entries(RICHTING).map(([k, v]) => ({ kleur: v.kleur, label: `${v.label} (${telling[k] ?? 0})` })) };
+  }
   if (app.staat.indicator === 'index') {
     const stappen = ['step', ['get', 'index_class'], KLASSE_KLEUREN[0]];
     for (let c = 2; c <= 9; c++) stappen.push(c, KLASSE_KLEUREN[c - 1]);
@@ -34,24 +48,37 @@ export function kleurExpressie() {
   }
   const meta = indicatorMeta(app.staat.indicator) || {};
   const waarden = (app.data?.features || []).map((f) => f.properties[prop]).filter((v) => v !== null && v !== undefined);
-  const grenzen = kwantielen(waarden, 5);
+  // Classes fixed over every quarter (from the server), so that playing the quarters shows
+  // change; the quarter's own quintiles only when those are not available.
+  const vast = app.grenzen?.indicators?.find((b) => b.indicator === app.staat.indicator);
+  const grenzen = vast && vast.n > 0 ? vast.breaks : kwantielen(waarden, 5);
+  app.vasteKlassen = !!(vast && vast.n > 0);
   const kleuren = meta.polarity === 'lower_is_worse' ? [...ROOD].reverse() : ROOD;
   if (grenzen.length === 0) return { expr: kleuren[2], legenda: [{ kleur: kleuren[2], label: waarden.length ? nl(waarden[0]) : 'geen waarden' }] };
   const expr = ['step', ['get', prop], kleuren[0]];
-  grenzen.forEach((g, i) => expr.push(g, kleuren[Math.min(i + 1, 4)]));
+  grenzen.forEach((g, i) => expr.push(g, kleuren[Math.min(i + 1, kleuren.length - 1)]));
   const legenda = [];
-  const min = Math.min(...waarden), max = Math.max(...waarden);
+  const min = app.vasteKlassen ? vast.min : Math.min(...waarden);
+  const max = app.vasteKlassen ? vast.max : Math.max(...waarden);
   if (!Number.isFinite(min) || !Number.isFinite(max)) return { expr: kleuren[2], legenda: [{ kleur: kleuren[2], label: 'geen getoonde waarden' }] };
   const randen = [min, ...grenzen, max];
-  for (let i = 0; i < randen.length - 1; i++) legenda.push({ kleur: kleuren[Math.min(i, 4)], label: `${nl(randen[i])} – ${nl(randen[i + 1])}` });
+  for (let i = 0; i < randen.length - 1; i++) legenda.push({ kleur: kleuren[Math.min(i, kleuren.length - 1)], label: `${nl(randen[i])} – ${nl(randen[i + 1])}` });
   return { expr, legenda };
 }
 
 export function tekenLegenda(legenda) {
   const meta = indicatorMeta(app.staat.indicator);
-  const titel = app.staat.indicator === 'index' ? 'Drukindex (9 klassen)' : `${meta?.naam ?? ''} (${meta?.unit ?? ''})`;
+  const naam = app.staat.indicator === 'index' ? 'Drukindex' : (meta?.naam ?? '');
   const rijen = legenda.map((r) => `<div class="rij"><span class="vak" style="background:${r.kleur}"></span>${esc(r.label)}</div>`).join('');
-  $('legenda').innerHTML = `<h3>${esc(titel)}</h3><div class="klein">${esc(LAAG_TITELS[effectieveLaag()] || '')} · ${esc(app.staat.periode || '')}${app.staat.indicator === 'index' ? '' : ' · klassen: kwantielen'}</div>${rijen}
+  if (veranderkaart()) {
+    $('legenda').innerHTML = `<h3>Verandering: ${esc(naam)}</h3><div class="klein">${esc(LAAG_TITELS[effectieveLaag()] || '')} · ${esc(app.wijziging.from)} → ${esc(app.wijziging.to)}</div>${rijen}
+      <div class="rij"><span class="vak gearceerd"></span>onderdrukt in een van beide kwartalen: ${esc(UITLEG_ONDERDRUKT())}</div>
+      <div class="klein">Gekleurd alleen als het 95%-interval van de verandering nul uitsluit.</div>`;
+    return;
+  }
+  const titel = app.staat.indicator === 'index' ? 'Drukindex (9 klassen)' : `${meta?.naam ?? ''} (${meta?.unit ?? ''})`;
+  const klassen = app.staat.indicator === 'index' ? '' : app.vasteKlassen ? ' · klassen vast over alle kwartalen' : ' · klassen: kwintielen van dit kwartaal';
+  $('legenda').innerHTML = `<h3>${esc(titel)}</h3><div class="klein">${esc(LAAG_TITELS[effectieveLaag()] || '')} · ${esc(app.staat.periode || '')}${klassen}</div>${rijen}
     <div class="rij"><span class="vak gearceerd"></span>onderdrukt: ${esc(UITLEG_ONDERDRUKT())}</div>
     ${groverAdvies()}
     <div class="klein">Aantallen &lt; ${app.disclosure?.k ?? 10} onderdrukt, afgerond op ${app.disclosure?.round_to ?? 5}. Grenzen: Kadaster / CBS, 2024.</div>`;
@@ -80,9 +107,14 @@ function groverAdvies() {
   return `<div id="grover-advies" class="klein">${esc(naam)} is op dit niveau in ${leeg} van ${feats.length} gebieden onderdrukt. <a href="#" id="grover" data-laag="${GROVER[laag]}">Toon ${esc(LAAG_TITELS[GROVER[laag]] || GROVER[laag])}</a></div>`;
 }
 
+// The map shows change since a start quarter (and the change figures are loaded).
+export function veranderkaart() {
+  return !!(app.staat.vanaf && app.wijziging && app.wijziging.indicator === app.staat.indicator);
+}
+
 export function kleur() {
   if (!app.map.getLayer('vlak')) return;
-  const prop = eigenschap();
+  const prop = veranderkaart() ? 'verandering' : eigenschap();
   const { expr, legenda } = kleurExpressie();
   app.map.setPaintProperty('vlak', 'fill-color', expr);
   app.map.setFilter('vlak', ['!=', ['get', prop], null]);
@@ -102,8 +134,29 @@ export async function laadLaag() {
   const mijn = ++laadTeller;
   app.klaar = false;
   document.body.dataset.geladen = 'false';
-  const data = await json(`/v1/collections/${laag}/items?${params}`);
+  const g = encodeURIComponent(app.staat.gemeente);
+  // Change since a start quarter before the shown one (else the map shows the state).
+  const wijzigingUrl = app.staat.vanaf && app.staat.vanaf < periode
+    ? `/v1/changes/${laag}?gemeente=${g}&indicator=${encodeURIComponent(app.staat.indicator)}&from=${app.staat.vanaf}&datetime=${periode}`
+    : null;
+  const [data, grenzen, wijziging] = await Promise.all([
+    json(`/v1/collections/${laag}/items?${params}`),
+    vasteGrenzen(laag),
+    wijzigingUrl ? json(wijzigingUrl) : null,
+  ]);
   if (mijn !== laadTeller) return;
+  app.grenzen = grenzen;
+  app.wijziging = wijziging;
+  if (wijziging) {
+    const per = new Map(wijziging.changes.map((c) => [c.code, c]));
+    for (const f of data.features) {
+      const c = per.get(f.properties.code);
+      f.properties.verandering = c?.change ?? null;
+      f.properties.verandering_van = c?.from ?? null;
+      f.properties.verandering_naar = c?.to ?? null;
+      f.properties.verandering_richting = c?.direction ?? 'onbekend';
+    }
+  }
   app.data = data;
   app.geladenLaag = laag;
   app.map.getSource('gebieden').setData(data);
@@ -116,6 +169,14 @@ export async function laadLaag() {
     document.body.dataset.geladen = 'true';
   });
   schrijfHash();
+}
+
+// Class breaks fixed over every quarter, per level and gemeente (fetched once).
+function vasteGrenzen(laag) {
+  app.klassenCache ??= {};
+  const sleutel = `${laag}/${app.staat.gemeente}`;
+  app.klassenCache[sleutel] ??= json(`/v1/classes/${laag}?gemeente=${encodeURIComponent(app.staat.gemeente)}`).catch(() => null);
+  return app.klassenCache[sleutel];
 }
 
 export function markeerSelectie() {

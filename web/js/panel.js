@@ -48,23 +48,44 @@ export async function openPaneel(laag, code) {
   return d;
 }
 
+const OORDEEL_KLASSE = { verbeterd: 'beter', niet_aantoonbaar: 'gelijk', verslechterd: 'slechter' };
+
 export async function toonInterventies(laag, code) {
   const lijst = (await json('/v1/interventions')).interventions.filter((i) => i.level === laag && i.codes.includes(code));
   if (!lijst.length) return;
   const blokken = [];
+  const effecten = [];
   for (const iv of lijst) {
     const e = await json(`/v1/interventions/${iv.id}/effect`).catch(() => null);
+    effecten.push(e);
     const regels = (e?.outcomes || []).map((o) => {
-      const wat = o.outcome === 'index' ? 'Drukindex' : 'Veiligheidsbeleving (cijfer)';
-      const zeker = o.low > 0 || o.high < 0;
-      return `<tr><td>${wat}</td><td class="r">${nl(o.treated_before, 2)} → ${nl(o.treated_after, 2)}</td><td class="r">${nl(o.control_before, 2)} → ${nl(o.control_after, 2)}</td>
-        <td class="r"><b>${o.effect > 0 ? '+' : ''}${nl(o.effect, 2)}</b><br><span class="klein">${nl(o.low, 2)} … ${nl(o.high, 2)}${zeker ? '' : ' (niet zeker)'}</span></td></tr>`;
+      return `<tr class="${o.target ? 'doel' : ''}"><td>${esc(o.naam)}${o.target ? ' <span class="klein">(doel)</span>' : ''}</td>
+        <td class="r">${nl(o.treated_before, 1)} → ${nl(o.treated_after, 1)}</td><td class="r">${nl(o.control_before, 1)} → ${nl(o.control_after, 1)}</td>
+        <td class="r"><b>${o.effect > 0 ? '+' : ''}${nl(o.effect, 2)}</b><br><span class="klein">${nl(o.low, 2)} … ${nl(o.high, 2)}</span><br><span class="oordeel ${OORDEEL_KLASSE[o.verdict]}">${esc(o.verdict_label)}</span></td></tr>`;
     }).join('');
-    blokken.push(`<h3>Interventie: ${esc(iv.naam)}</h3><div class="klein">${esc(iv.start_date)} t/m ${esc(iv.end_date)}; vergeleken met ${e?.controls?.length ?? 0} vergelijkbare gebieden zonder project (verschil in verschillen, 95%-interval).</div>
+    const kop = e?.verdict_label
+      ? `<div class="oordeel-kop ${OORDEEL_KLASSE[e.verdict]}" id="project-oordeel">${esc(e.verdict_outcome)}: <b>${esc(e.verdict_label)}</b></div>`
+      : '';
+    const doelen = iv.targets?.length ? `Doel: ${iv.targets.map((t) => esc(app.indicatoren.find((i) => i.id === t)?.naam ?? t)).join(', ')}. ` : '';
+    blokken.push(`<h3>Project: ${esc(iv.naam)}</h3>${kop}<div class="klein">${esc(iv.start_date)} t/m ${esc(iv.end_date)}. ${doelen}Vergeleken met ${e?.controls?.length ?? 0} vergelijkbare gebieden zonder project: de twee kwartalen voor de start tegen de kwartalen erna (verschil in verschillen, 95%-interval). Alleen een interval dat nul uitsluit telt als verandering.
+      ${e?.control_codes?.length ? `<a href="#" class="toon-vergelijking" data-i="${effecten.length - 1}">Toon de vergelijkingsgebieden op de kaart</a>` : ''}</div>
       <table id="effect"><thead><tr><th>Uitkomst</th><th>Project: voor → na</th><th>Vergelijking</th><th>Effect</th></tr></thead><tbody>${regels || '<tr><td colspan="4">Nog geen meting voor en na de start.</td></tr>'}</tbody></table>`);
   }
   const doel = document.getElementById('interventies');
-  if (doel) doel.innerHTML = blokken.join('');
+  if (!doel) return;
+  doel.innerHTML = blokken.join('');
+  doel.querySelectorAll('a.toon-vergelijking').forEach((a) => a.addEventListener('click', (ev) => {
+    ev.preventDefault();
+    const codes = effecten[Number(a.dataset.i)]?.control_codes ?? [];
+    toonVergelijking(codes);
+    a.textContent = codes.length ? `${codes.length} vergelijkingsgebieden gestippeld op de kaart` : a.textContent;
+  }));
+}
+
+// The comparison areas of a project, dashed on the map (cleared when the panel closes).
+export function toonVergelijking(codes) {
+  app.vergelijking = codes;
+  if (app.map.getLayer('vergelijking')) app.map.setFilter('vergelijking', ['in', ['get', 'code'], ['literal', codes]]);
 }
 
 export async function kiesGebied(laag, code, bbox) {

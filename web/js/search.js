@@ -3,7 +3,7 @@
 import { LAAG_TITELS, $, nl, esc, json } from './format.js';
 import { app, eigenschap, indicatorMeta } from './state.js';
 import { kiesGebied, openPaneel } from './panel.js';
-import { UITLEG_ONDERDRUKT } from './layers.js';
+import { UITLEG_ONDERDRUKT, RICHTING, veranderkaart } from './layers.js';
 
 let zoekTimer = null;
 export function zoekOpzetten() {
@@ -60,8 +60,13 @@ export function tooltipOpzetten() {
     const p = f.properties;
     const meta = indicatorMeta(app.staat.indicator);
     const v = p[eigenschap()];
-    const waarde = (v === null || v === undefined || v === 'null') ? `onderdrukt: ${UITLEG_ONDERDRUKT()}`
+    const leeg = (x) => x === null || x === undefined || x === 'null';
+    let waarde = leeg(v) ? `onderdrukt: ${UITLEG_ONDERDRUKT()}`
       : app.staat.indicator === 'index' ? `index ${nl(v, 2)} (klasse ${p.index_class})` : `${nl(v)} ${meta?.unit ?? ''}`;
+    if (veranderkaart()) {
+      waarde = leeg(p.verandering) ? `verandering onbekend: onderdrukt in een van beide kwartalen`
+        : `${nl(p.verandering_van, 2)} → ${nl(p.verandering_naar, 2)} (${p.verandering > 0 ? '+' : ''}${nl(p.verandering, 2)}): ${RICHTING[p.verandering_richting]?.label ?? ''}`;
+    }
     tip.innerHTML = `<b>${esc(p.naam && p.naam !== 'null' ? p.naam : p.code)}</b><br>${esc(waarde)}`;
     tip.style.left = `${e.originalEvent.clientX + 12}px`;
     tip.style.top = `${e.originalEvent.clientY + 12}px`;

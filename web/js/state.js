@@ -7,7 +7,7 @@ export const app = {
   indicatoren: [],
   themas: [],
   perioden: [],
-  staat: { gemeente: null, laag: 'wijken', indicator: 'index', periode: null, selectie: null },
+  staat: { gemeente: null, laag: 'wijken', indicator: 'index', periode: null, selectie: null, vanaf: null },
   gemeenten: [],
   geladenLaag: null,
   data: null,
@@ -22,6 +22,7 @@ export function leesHash() {
   if (h.get('indicator')) app.staat.indicator = h.get('indicator');
   if (h.get('periode')) app.staat.periode = h.get('periode');
   if (h.get('selectie')) app.staat.selectie = h.get('selectie');
+  if (h.get('vanaf')) app.staat.vanaf = h.get('vanaf');
   const kaart = h.get('kaart');
   if (kaart) {
     const [z, lat, lon] = kaart.split('/').map(Number);
@@ -39,6 +40,7 @@ export function schrijfHash() {
   h.set('indicator', app.staat.indicator);
   if (app.staat.periode) h.set('periode', app.staat.periode);
   if (app.staat.selectie) h.set('selectie', app.staat.selectie);
+  if (app.staat.vanaf) h.set('vanaf', app.staat.vanaf);
   h.set('kaart', `${app.map.getZoom().toFixed(2)}/${c.lat.toFixed(5)}/${c.lng.toFixed(5)}`);
   history.replaceState(null, '', '#' + h.toString());
 }

@@ -233,6 +233,70 @@ test('on a phone (390×844) the header and legend fold, the panel shows the proj
   await page.close();
 });
 
+test('change over time: classes stay fixed while the quarters play; the change map shows Klingerberg\'s overlast rising', async () => {
+  const page = await aangemeld('adviseur-venlo', { viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/#gemeente=GM0983&laag=wijken&indicator=overlast&periode=2024-Q1`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  const klasse = () => page.evaluate(() => {
+    const f = window.wijkradar.data.features.find((x) => x.properties.code === 'WK098325');
+    const b = window.wijkradar.grenzen.indicators.find((x) => x.indicator === 'overlast').breaks;
+    return b.filter((x) => f.properties.overlast_rate >= x).length;
+  });
+  const rijen = async () => (await page.$$eval('#legenda .rij', (rs) => rs.map((r) => r.textContent))).join('|');
+  assert.match(await page.textContent('#legenda'), /vast over alle kwartalen/);
+  const [k1, r1] = [await klasse(), await rijen()];
+  await page.$eval('#periode', (e) => { e.value = '3'; e.dispatchEvent(new Event('input')); });
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true' && window.wijkradar.staat.periode === '2024-Q4', null, { timeout: 30000 });
+  const [k2, r2] = [await klasse(), await rijen()];
+  assert.equal(r2, r1, 'the class breaks moved with the quarter');
+  assert.ok(k2 > k1, `Klingerberg stayed in class ${k1} while overlast rose`);
+  // The change map since 2024-Q1: Klingerberg clearly more pressure, drawn in colour.
+  await page.selectOption('#vanaf', '2024-Q1');
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true' && window.wijkradar.wijziging?.from === '2024-Q1', null, { timeout: 30000 });
+  const kb = await page.evaluate(() => window.wijkradar.data.features.find((x) => x.properties.code === 'WK098325').properties);
+  assert.equal(kb.verandering_richting, 'meer_druk', JSON.stringify(kb));
+  assert.ok(kb.verandering > 5, `change ${kb.verandering}`);
+  const drawn = await page.evaluate(() => window.wijkradar.map.queryRenderedFeatures({ layers: ['vlak'] }).some((f) => f.properties.code === 'WK098325'));
+  assert.ok(drawn, 'Klingerberg not coloured on the change map');
+  const legend = await page.textContent('#legenda');
+  assert.match(legend, /Verandering: .*overlast/i);
+  assert.match(legend, /duidelijk meer druk \(\d+\)/);
+  assert.match(legend, /2024-Q1 → 2024-Q4/);
+  assert.match(page.url(), /vanaf=2024-Q1/);
+  // Most wijken did not change beyond their uncertainty: not coloured as if they did.
+  const summary = await page.evaluate(() => window.wijkradar.wijziging.summary);
+  assert.ok(summary.geen_verandering > summary.meer_druk, JSON.stringify(summary));
+  await page.evaluate(() => window.wijkradar.map.jumpTo({ zoom: 12, center: [6.175, 51.372] }));
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 30000 });
+  await page.screenshot({ path: join(out, 'verandering.png') });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('the project monitor: target indicator, a plain verdict with its interval, comparison wijken on the map', async () => {
+  const page = await aangemeld('adviseur-venlo', { viewport: { width: 1280, height: 800 } });
+  await page.goto(`${base}/#gemeente=GM0983&laag=wijken&indicator=index&selectie=wijken/WK098325`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  await page.waitForSelector('#project-oordeel', { timeout: 20000 });
+  const kop = await page.textContent('#project-oordeel');
+  assert.match(kop, /overlast/i);
+  assert.match(kop, /aantoonbaar verbeterd|niet aantoonbaar veranderd|aantoonbaar verslechterd/);
+  const doel = await page.textContent('#effect tr.doel');
+  assert.match(doel, /overlast/i);
+  assert.match(doel, /…/, 'the interval is shown');
+  await page.click('a.toon-vergelijking');
+  const filter = await page.evaluate(() => window.wijkradar.map.getFilter('vergelijking'));
+  const codes = filter[2][1];
+  assert.ok(codes.length >= 3 && !codes.includes('WK098325'), JSON.stringify(filter));
+  await page.waitForFunction(() => window.wijkradar.map.queryRenderedFeatures({ layers: ['vergelijking'] }).length > 0, null, { timeout: 10000 });
+  await page.screenshot({ path: join(out, 'project.png') });
+  await page.click('#paneel-sluit');
+  assert.deepEqual(await page.evaluate(() => window.wijkradar.map.getFilter('vergelijking')[2][1]), []);
+  await page.close();
+});
+
 test('the briefing prints to one or two A4 pages with the wijk names', async () => {
   const page = await aangemeld('beheerder');
   await page.goto(`${base}/briefing/GM0983`);
