@@ -41,8 +41,11 @@ CREATE TABLE IF NOT EXISTS indicator (
     min_denominator DOUBLE NOT NULL,
     enforcement     BOOLEAN NOT NULL,
     mean            BOOLEAN NOT NULL,   -- numerator is a sum: the rate is a mean, the count its units
+    kort            VARCHAR,            -- short name for tables and charts
     PRIMARY KEY (version, id)
 );
+-- Databases written before indicators had a short name.
+ALTER TABLE indicator ADD COLUMN IF NOT EXISTS kort VARCHAR;
 
 -- Themes and their weights in the pressure index, as used for a version.
 CREATE TABLE IF NOT EXISTS theme (

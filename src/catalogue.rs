@@ -142,6 +142,10 @@ pub struct MeasureSpec {
 pub struct Indicator {
     pub id: String,
     pub naam: String,
+    /// A short name for tables, rankings and chart labels (at most 32 characters); the
+    /// full name when absent.
+    #[serde(default)]
+    pub kort: Option<String>,
     pub name_en: String,
     pub theme: String,
     pub legal_basis: String,
@@ -157,6 +161,12 @@ pub struct Indicator {
 }
 
 impl Indicator {
+    /// The short name, or the full one.
+    #[must_use]
+    pub fn short_name(&self) -> &str {
+        self.kort.as_deref().unwrap_or(&self.naam)
+    }
+
     /// The partner sources this indicator reads.
     #[must_use]
     pub fn sources(&self) -> Vec<&str> {
@@ -384,6 +394,15 @@ impl Catalogue {
             protected(entry.clone(), &ind.id)?;
             protected(entry.clone(), &ind.naam)?;
             protected(entry.clone(), &ind.name_en)?;
+            if let Some(k) = &ind.kort {
+                protected(entry.clone(), k)?;
+                if k.trim().is_empty() || k.chars().count() > 32 {
+                    return Err(invalid(
+                        &entry,
+                        format!("kort '{k}' must have 1 to 32 characters"),
+                    ));
+                }
+            }
             if !self.themes.iter().any(|t| t.id == ind.theme) {
                 return Err(invalid(&entry, format!("unknown theme '{}'", ind.theme)));
             }

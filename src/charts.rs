@@ -548,6 +548,13 @@ pub fn choropleth_svg(
     );
     let top = 28.0;
     let sc = (f64::from(w) / gw).min((f64::from(h) - top) / gh);
+    // As wide as the drawing needs (a tall gemeente gets a narrow map, not white margins).
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "pixels"
+    )]
+    let w = ((gw * sc).ceil() as u32).clamp(w.min(320), w);
     #[expect(clippy::cast_possible_truncation, reason = "pixel coordinates")]
     let tx = |x: f64, y: f64| {
         (
@@ -578,16 +585,37 @@ pub fn choropleth_svg(
                 let _ = root.draw(&PathElement::new(pts, RGBColor(85, 85, 85).stroke_width(1)));
             }
         }
-        let label = ("sans-serif", 9.0)
+        let label = ("sans-serif", 11.0)
             .into_font()
             .color(&RGBColor(17, 17, 17))
             .pos(plotters::style::text_anchor::Pos::new(
                 plotters::style::text_anchor::HPos::Center,
                 plotters::style::text_anchor::VPos::Center,
             ));
+        // Names in the order given (the most important first); an empty name is not drawn,
+        // and a name that would overlap one already drawn is left out.
+        let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
         for (g, _, name) in areas {
+            if name.is_empty() {
+                continue;
+            }
             let (cx, cy) = crate::spatial::centroid(g);
-            let _ = root.draw(&Text::new(name.clone(), tx(cx, cy), label.clone()));
+            let (x, y) = tx(cx, cy);
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_possible_wrap,
+                reason = "pixels"
+            )]
+            let half = (name.chars().count() as i32 * 6 + 4) / 2;
+            let r = (x - half, y - 7, x + half, y + 7);
+            if placed
+                .iter()
+                .any(|p| r.0 < p.2 && r.2 > p.0 && r.1 < p.3 && r.3 > p.1)
+            {
+                continue;
+            }
+            placed.push(r);
+            let _ = root.draw(&Text::new(name.clone(), (x, y), label.clone()));
         }
         let _ = root.present();
     }
@@ -623,16 +651,6 @@ pub fn sparkline(values: &[Option<f64>], w: f64, h: f64) -> String {
         }
     }
     format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\"><path d=\"{d}\" fill=\"none\" stroke=\"#b2182b\" stroke-width=\"1.5\"/></svg>")
-}
-
-/// A label cut to 34 characters with an ellipsis (chart axes, briefing lines).
-#[must_use]
-pub fn short_label(s: &str) -> String {
-    if s.chars().count() > 34 {
-        format!("{}…", s.chars().take(33).collect::<String>())
-    } else {
-        s.to_string()
-    }
 }
 
 /// Escapes text for HTML and SVG.

@@ -26,6 +26,8 @@ pub struct IndicatorMeta {
     pub enforcement: bool,
     /// The rate is a mean (of a score or value) and the count its number of units.
     pub mean: bool,
+    /// Short name for tables and chart labels.
+    pub kort: String,
 }
 
 /// A theme and its weight in the index.
@@ -139,11 +141,22 @@ impl Dataset {
             r.collect::<Result<_, _>>().map_err(dberr)?
         };
         let indicators: Vec<IndicatorMeta> = {
-            let mut st = conn
-                .prepare(
-                    "SELECT id, naam, name_en, theme, sources, partners, legal_basis, unit, scale, polarity, min_denominator, enforcement, mean
-                     FROM indicator WHERE version = ? ORDER BY rowid",
+            // A database written before short names has no such column until its next write.
+            let has_kort: bool = conn
+                .query_row(
+                    "SELECT count(*) > 0 FROM information_schema.columns WHERE table_name = 'indicator' AND column_name = 'kort'",
+                    [],
+                    |r| r.get(0),
                 )
+                .map_err(dberr)?;
+            let mut st = conn
+                .prepare(if has_kort {
+                    "SELECT id, naam, name_en, theme, sources, partners, legal_basis, unit, scale, polarity, min_denominator, enforcement, mean, coalesce(kort, naam)
+                     FROM indicator WHERE version = ? ORDER BY rowid"
+                } else {
+                    "SELECT id, naam, name_en, theme, sources, partners, legal_basis, unit, scale, polarity, min_denominator, enforcement, mean, naam
+                     FROM indicator WHERE version = ? ORDER BY rowid"
+                })
                 .map_err(dberr)?;
             let r = st
                 .query_map([version], |r| {
@@ -162,6 +175,7 @@ impl Dataset {
                         min_denominator: r.get(10)?,
                         enforcement: r.get(11)?,
                         mean: r.get(12)?,
+                        kort: r.get(13)?,
                     })
                 })
                 .map_err(dberr)?;
@@ -359,6 +373,15 @@ impl Dataset {
             .iter()
             .find(|m| m.id == id)
             .map_or_else(|| id.to_string(), |m| m.naam.clone())
+    }
+
+    /// The short name of an indicator by id (the id when unknown).
+    #[must_use]
+    pub fn indicator_short(&self, id: &str) -> String {
+        self.indicators
+            .iter()
+            .find(|m| m.id == id)
+            .map_or_else(|| id.to_string(), |m| m.kort.clone())
     }
 
     /// Position of an indicator by id.

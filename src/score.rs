@@ -352,6 +352,8 @@ fn compute_layer(
         .collect();
     let n_ind = ds.indicators.len();
     let mut est = vec![vec![None::<Shrunk>; n_ind]; units.len()];
+    // The spread of the true rates between areas, per indicator: the unit of each z-score.
+    let mut spread = vec![1.0; n_ind];
     for (j, m) in ds.indicators.iter().enumerate() {
         let kind = RateKind::of(m);
         let obs: Vec<Option<(f64, f64)>> = layer
@@ -366,6 +368,7 @@ fn compute_layer(
             Some(mean_sd(&observed.iter().map(|o| o.0).collect::<Vec<_>>()).0)
         };
         let tau2 = between_variance(&observed);
+        spread[j] = tau2.sqrt();
         for (i, &u) in units.iter().enumerate() {
             if !has_data[i] {
                 continue;
@@ -427,7 +430,13 @@ fn compute_layer(
                 wsum += w;
                 continue;
             };
-            let (mu, sd) = stats[group[i]][j];
+            // In standard deviations of the true rates between areas (not of the shrunk
+            // estimates, whose spread collapses when most figures are suppressed and would
+            // then inflate every z-score and its variance): a suppressed figure, whose
+            // posterior variance is the between-area variance, adds at most w² to the
+            // index's variance.
+            let mu = stats[group[i]][j].0;
+            let sd = spread[j];
             let z = m.sign() * (s.estimate - mu) / sd;
             index += w * z;
             var += w * w * s.variance / (sd * sd);

@@ -556,9 +556,13 @@ async fn briefing_names_the_top_wijken() {
     let html = String::from_utf8(body).unwrap();
     assert!(
         html.contains("Klingerberg")
-            && html.contains("Top 5")
+            && html.contains("Wijken met de meeste druk")
             && html.contains("LSI-project Klingerberg")
+            && html.contains("aantoonbaar verbeterd"),
+        "{html}"
     );
+    // Page 2 holds the detail, so page 1 is one A4.
+    assert!(html.contains(r#"<section class="detail">"#));
     assert!(html.contains("<svg"), "no map");
 }
 

@@ -158,3 +158,30 @@ fn a_gemeente_without_shipped_wijken_is_refused_with_the_known_ones() {
         "{err}"
     );
 }
+
+/// With two gemeenten loaded (what `wijkradar run` serves), the index's uncertainty stays of
+/// one size from quarter to quarter, and Klingerberg, whose interval lies above every other
+/// wijk's, keeps rank 1 in every quarter. (Standardised by the spread of the shrunk estimates,
+/// the standard error jumped to 3.9 in one quarter and withheld every rank.)
+#[tokio::test]
+async fn the_index_uncertainty_is_stable_across_quarters_and_klingerberg_keeps_its_rank() {
+    let periods = get_json("/v1/periods").await;
+    for p in periods["periods"].as_array().unwrap() {
+        let p = p.as_str().unwrap();
+        let r = get_json(&format!("/v1/ranking/GM0983?level=wijken&datetime={p}")).await;
+        let rows = r["ranking"].as_array().unwrap();
+        assert_eq!(rows[0]["code"], "WK098325", "{p}");
+        assert_eq!(rows[0]["rank"], 1, "{p}");
+        assert_eq!(rows[0]["tied"], false, "{p}");
+        for x in rows.iter().filter(|x| x["low_confidence"] == false) {
+            let se = (x["high"].as_f64().unwrap() - x["low"].as_f64().unwrap()) / 3.92;
+            assert!(se < 0.6, "{p} {}: se {se}", x["naam"]);
+        }
+        let confident = rows.iter().filter(|x| x["low_confidence"] == false).count();
+        assert!(
+            confident * 2 > rows.len(),
+            "{p}: {confident} of {} ranked",
+            rows.len()
+        );
+    }
+}

@@ -10,6 +10,7 @@ use crate::dataset::Dataset;
 use crate::intervention;
 use crate::score;
 use crate::spatial::Level;
+use crate::trend;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
@@ -37,7 +38,7 @@ fn area_geometries(
     gemeente: &str,
     level: Level,
     p: usize,
-) -> Result<Vec<charts::MapArea>, ApiError> {
+) -> Result<Vec<(String, charts::MapArea)>, ApiError> {
     let scores = score::layer_scores(ds, level, p, score::Scope::default())?;
     let mut out = Vec::new();
     for &u in ds.level_units(level) {
@@ -59,9 +60,12 @@ fn area_geometries(
         };
         let class = scores[ds.pos_in_level[u]].as_ref().map(|s| s.class);
         out.push((
-            mp,
-            class,
-            unit.naam.clone().unwrap_or_else(|| unit.code.clone()),
+            unit.code.clone(),
+            (
+                mp,
+                class,
+                unit.naam.clone().unwrap_or_else(|| unit.code.clone()),
+            ),
         ));
     }
     Ok(out)
@@ -83,7 +87,10 @@ pub async fn map_svg(
     }
     let svg = tokio::task::spawn_blocking(move || -> Result<String, ApiError> {
         let p = ds.periods.len().saturating_sub(1);
-        let areas = area_geometries(&ds, &gemeente, Level::Wijk, p)?;
+        let areas: Vec<charts::MapArea> = area_geometries(&ds, &gemeente, Level::Wijk, p)?
+            .into_iter()
+            .map(|(_, a)| a)
+            .collect();
         Ok(charts::choropleth_svg(
             &format!("Drukindex per wijk, {}", ds.periods[p]),
             &areas,
@@ -118,6 +125,167 @@ pub async fn page(
     Ok(Html(html))
 }
 
+/// A figure as people read it: decimal comma, a true minus sign.
+fn num(v: f64) -> String {
+    charts::fmt_num(v).replace('-', "−")
+}
+
+/// "a", "a en b", "a, b en c".
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [a] => a.clone(),
+        [rest @ .., last] => format!("{} en {last}", rest.join(", ")),
+    }
+}
+
+/// One indicator that changed beyond its uncertainty in one wijk since the previous quarter.
+struct Moved {
+    wijk: String,
+    indicator: String,
+    unit: String,
+    change: trend::Change,
+    /// |change| over half its interval: how clearly it moved.
+    clarity: f64,
+}
+
+/// Per wijk of the gemeente, the indicators of the index that changed beyond their 95 %
+/// interval from `p − 1` to `p`, most clearly moved first.
+fn moved_indicators(ds: &Dataset, units: &[usize], p: usize) -> Result<Vec<Moved>, ApiError> {
+    let mut out = Vec::new();
+    if p == 0 {
+        return Ok(out);
+    }
+    let weights = score::indicator_weights(ds, None);
+    for (j, m) in ds.indicators.iter().enumerate() {
+        if weights[j] <= 0.0 {
+            continue;
+        }
+        for c in trend::changes(ds, units, trend::Measure::Indicator(j), p - 1, p)? {
+            if !matches!(
+                c.direction,
+                trend::Direction::MeerDruk | trend::Direction::MinderDruk
+            ) {
+                continue;
+            }
+            let (Some(d), Some(lo), Some(hi)) = (c.change, c.low, c.high) else {
+                continue;
+            };
+            out.push(Moved {
+                wijk: c.naam.clone().unwrap_or_else(|| c.code.clone()),
+                indicator: m.kort.clone(),
+                unit: m.unit.clone(),
+                clarity: d.abs() / ((hi - lo) / 2.0).max(1e-9),
+                change: c,
+            });
+        }
+    }
+    out.sort_by(|a, b| b.clarity.total_cmp(&a.clarity));
+    Ok(out)
+}
+
+impl Moved {
+    fn sentence(&self) -> String {
+        let c = &self.change;
+        let (from, to) = (c.from.unwrap_or(0.0), c.to.unwrap_or(0.0));
+        format!(
+            "<b>{}</b>: {} {} van {} naar {} {} ({})",
+            html_escape(&self.wijk),
+            html_escape(&self.indicator.to_lowercase()),
+            if to > from { "steeg" } else { "daalde" },
+            num(from),
+            num(to),
+            html_escape(&self.unit),
+            if c.direction == trend::Direction::MeerDruk {
+                "meer druk"
+            } else {
+                "minder druk"
+            }
+        )
+    }
+}
+
+/// The ranking's first rows as people can tell them apart: a tie of more than three wijken
+/// is one line ("2= Venlo-Centrum, Tegelen-Centrum en 12 andere"), at most `max` lines.
+fn top_groups(rows: &[score::RankRow], max: usize) -> Vec<(String, Vec<&score::RankRow>)> {
+    let mut out: Vec<(String, Vec<&score::RankRow>)> = Vec::new();
+    let ranked: Vec<&score::RankRow> = rows.iter().filter(|r| r.rank.is_some()).collect();
+    let mut i = 0;
+    while i < ranked.len() && out.len() < max {
+        let rank = ranked[i].rank.unwrap_or(0);
+        let group: Vec<&score::RankRow> = ranked[i..]
+            .iter()
+            .take_while(|r| r.rank == Some(rank))
+            .copied()
+            .collect();
+        i += group.len();
+        if group.len() > 3 {
+            out.push((format!("{rank}="), group));
+        } else {
+            let tie = if group.len() > 1 { "=" } else { "" };
+            for r in group {
+                if out.len() < max {
+                    out.push((format!("{rank}{tie}"), vec![r]));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn project_lines(ds: &Dataset, gemeente: &str) -> Result<Vec<(String, String)>, ApiError> {
+    let mut out = Vec::new();
+    for iv in intervention::interventions(ds)?
+        .into_iter()
+        .filter(|iv| iv.gemeenten(ds).contains(gemeente))
+    {
+        let names: Vec<String> = iv
+            .codes
+            .iter()
+            .map(|c| {
+                Level::from_id(&iv.level)
+                    .and_then(|l| ds.unit(l, c))
+                    .and_then(|u| ds.units[u].naam.clone())
+                    .unwrap_or_else(|| c.clone())
+            })
+            .collect();
+        let head = format!(
+            "<b>{}</b> ({}, {} t/m {})",
+            html_escape(&iv.naam),
+            html_escape(&and_list(&names)),
+            iv.start_date,
+            iv.end_date
+        );
+        let verdict = match intervention::effect(ds, &iv)? {
+            Some(e) => match e.outcomes.iter().find(|o| o.target).or(e.outcomes.first()) {
+                Some(o) => format!(
+                    r#"{}: <span class="oordeel {}">{}</span> — {} {} tegenover {} vergelijkbare wijken zonder project (95%: {} tot {})."#,
+                    html_escape(&if o.outcome == "index" {
+                        "Drukindex".to_string()
+                    } else {
+                        ds.indicator_short(&o.outcome)
+                    }),
+                    match o.verdict {
+                        intervention::Verdict::Verbeterd => "beter",
+                        intervention::Verdict::Verslechterd => "slechter",
+                        intervention::Verdict::NietAantoonbaar => "gelijk",
+                    },
+                    o.verdict_label,
+                    signed(o.effect),
+                    html_escape(&o.unit),
+                    o.n_control,
+                    signed(o.low),
+                    signed(o.high)
+                ),
+                None => "nog geen meting voor en na de start.".into(),
+            },
+            None => "nog geen meting voor en na de start.".into(),
+        };
+        out.push((head, verdict));
+    }
+    Ok(out)
+}
+
 fn briefing_html(ds: &Dataset, gemeente: &str) -> Result<String, ApiError> {
     let gm = ds.unit(Level::Gemeente, gemeente).ok_or_else(|| {
         ApiError::NotFound(format!(
@@ -131,31 +299,56 @@ fn briefing_html(ds: &Dataset, gemeente: &str) -> Result<String, ApiError> {
     let p = ds.periods.len().checked_sub(1).ok_or(ApiError::NoData)?;
     let period = &ds.periods[p];
     let rows = score::ranking(ds, gemeente, Level::Wijk, p, score::Scope::default())?;
-    let areas = area_geometries(ds, gemeente, Level::Wijk, p)?;
-    let map = charts::choropleth_svg(&format!("Drukindex per wijk, {period}"), &areas, 520, 400);
-    let rising: Vec<&score::RankRow> = rows
+    let top = top_groups(&rows, 5);
+    // The map names only the wijken of the top lines and of projects: readable at print size.
+    let mut named: Vec<String> = top
         .iter()
-        .filter(|r| r.change_previous.is_some_and(|c| c > 0.15))
+        .flat_map(|(_, g)| g.iter().take(3).map(|r| r.code.clone()))
         .collect();
-    let falling: Vec<&score::RankRow> = rows
+    let projects = project_lines(ds, gemeente)?;
+    for iv in intervention::interventions(ds)? {
+        named.extend(iv.codes);
+    }
+    named.dedup();
+    // Names are placed in this order, so the most important one is never crowded out.
+    let mut order: Vec<(usize, charts::MapArea)> = area_geometries(ds, gemeente, Level::Wijk, p)?
+        .into_iter()
+        .map(|(code, mut a)| {
+            let k = named.iter().position(|n| *n == code).unwrap_or(usize::MAX);
+            if k == usize::MAX {
+                a.2.clear();
+            }
+            (k, a)
+        })
+        .collect();
+    order.sort_by_key(|(k, _)| *k);
+    let areas: Vec<charts::MapArea> = order.into_iter().map(|(_, a)| a).collect();
+    let map = charts::choropleth_svg(&format!("Drukindex per wijk, {period}"), &areas, 560, 470);
+    let units: Vec<usize> = ds
+        .level_units(Level::Wijk)
         .iter()
-        .filter(|r| r.change_previous.is_some_and(|c| c < -0.15))
+        .copied()
+        .filter(|&u| ds.units[u].gemeente == gemeente)
         .collect();
-    let top: Vec<&score::RankRow> = rows.iter().filter(|r| !r.low_confidence).take(5).collect();
+    let moved = moved_indicators(ds, &units, p)?;
+    let previous = p.checked_sub(1).map(|q| ds.periods[q].clone());
     let mut h = String::new();
     let _ = write!(
         h,
         r#"<!doctype html><html lang="nl"><head><meta charset="utf-8"><title>Briefing leefbaarheid {g} — {period}</title>
 <style>
-@page {{ size: A4; margin: 14mm 14mm 14mm 14mm; }}
-body {{ font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10pt; color: #111; margin: 0 auto; max-width: 182mm; }}
-h1 {{ font-size: 17pt; margin: 0 0 2mm; }} h2 {{ font-size: 12pt; margin: 5mm 0 2mm; border-bottom: 1px solid #bbb; }}
-.kop {{ display: flex; gap: 6mm; }} .kop div {{ flex: 1; background: #f3f3f3; padding: 2.5mm; border-radius: 2mm; }}
-.kop b {{ display: block; font-size: 14pt; }}
-table {{ width: 100%; border-collapse: collapse; }} td, th {{ padding: 1.2mm 1.5mm; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }}
-th {{ font-size: 9pt; color: #444; }} .r {{ text-align: right; white-space: nowrap; }} .klein {{ font-size: 8.5pt; color: #444; }}
-.twee {{ display: flex; gap: 5mm; align-items: flex-start; }} .twee > :first-child {{ flex: 5; }} .twee > :last-child {{ flex: 5; }}
-svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block; width: 4mm; height: 3mm; margin-right: 1mm; }}
+@page {{ size: A4; margin: 12mm 13mm; }}
+body {{ font-family: "DejaVu Sans", Arial, sans-serif; font-size: 9.5pt; line-height: 1.3; color: #111; margin: 0 auto; max-width: 184mm; }}
+h1 {{ font-size: 16pt; margin: 0 0 1mm; }} h2 {{ font-size: 11.5pt; margin: 4mm 0 1.5mm; border-bottom: 1px solid #bbb; }}
+#kort {{ background: #f3f3f3; border-radius: 2mm; padding: 2.5mm 3.5mm; margin: 2mm 0 3mm; }}
+#kort p {{ margin: 1mm 0; }} #kort .kop {{ display: inline-block; min-width: 34mm; font-weight: bold; }}
+table {{ width: 100%; border-collapse: collapse; }} td, th {{ padding: 1mm 1.2mm; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }}
+th {{ font-size: 8.5pt; color: #444; }} .r {{ text-align: right; white-space: nowrap; }} .klein {{ font-size: 8pt; color: #444; }}
+.twee {{ display: flex; gap: 4mm; align-items: flex-start; }} .twee > :first-child {{ flex: 11; }} .twee > :last-child {{ flex: 9; }}
+svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block; width: 3.5mm; height: 3mm; margin-right: 0.8mm; vertical-align: middle; }}
+.oordeel {{ font-weight: bold; padding: 0 1mm; border-left: 1.2mm solid #888; }} .oordeel.beter {{ border-color: #1a7f37; }} .oordeel.slechter {{ border-color: #b42318; }}
+.detail {{ break-before: page; page-break-before: always; }}
+@media screen {{ .detail {{ margin-top: 12mm; border-top: 3px double #999; }} }}
 </style></head><body>
 <h1>Leefbaarheid in {g}: waar neemt de druk toe?</h1>
 <p class="klein">Briefing voor het college · kwartaal {period} · datasetversie {v} van {created} · Wijkradar</p>"#,
@@ -163,151 +356,137 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
         v = ds.version,
         created = html_escape(&ds.created_at),
     );
-    let first = rows.first();
-    let _ = write!(
-        h,
-        r#"<div class="kop"><div>Hoogste druk<b>{}</b>{}</div><div>Stijgend sinds vorig kwartaal<b>{} wijken</b>{}</div><div>Dalend<b>{} wijken</b>&nbsp;</div></div>"#,
-        first.map_or("—".into(), |r| html_escape(&r.naam)),
-        first.map_or(String::new(), |r| format!(
-            "klasse {} van 9 ({})",
-            r.class, r.class_label
-        )),
-        rising.len(),
-        if rising.is_empty() {
-            String::new()
-        } else {
-            html_escape(
-                &rising
-                    .iter()
-                    .take(3)
-                    .map(|r| r.naam.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            )
-        },
-        falling.len(),
-    );
+    // In short: the top, what moved, the projects. A reader has it in the first half page.
+    h.push_str(r#"<section id="kort">"#);
+    match top.first() {
+        Some((_, g)) if g.len() == 1 => {
+            let r = g[0];
+            let next_high = rows
+                .iter()
+                .filter(|x| x.rank.is_some() && x.code != r.code)
+                .map(|x| x.high)
+                .fold(f64::MIN, f64::max);
+            let _ = write!(
+                h,
+                r#"<p id="kort-top"><span class="kop">Hoogste druk</span><b>{}</b>: index {} (klasse {} van 9, {}){}.</p>"#,
+                html_escape(&r.naam),
+                num(r.index),
+                r.class,
+                r.class_label,
+                if r.low > next_high {
+                    "; duidelijk hoger dan elke andere wijk"
+                } else {
+                    ""
+                }
+            );
+        }
+        Some((_, g)) => {
+            let names: Vec<String> = g.iter().map(|r| r.naam.clone()).collect();
+            let _ = write!(
+                h,
+                r#"<p id="kort-top"><span class="kop">Hoogste druk</span>{} delen de eerste plaats: hun onzekerheidsmarges overlappen.</p>"#,
+                html_escape(&and_list(&names))
+            );
+        }
+        None => h.push_str(r#"<p id="kort-top"><span class="kop">Hoogste druk</span>geen wijk met genoeg gegevens voor een rangorde.</p>"#),
+    }
+    let prev = previous.as_deref().unwrap_or("—");
+    if moved.is_empty() {
+        let _ = write!(
+            h,
+            r#"<p id="kort-veranderd"><span class="kop">Sinds {prev}</span>geen indicator veranderde in een wijk meer dan de onzekerheid.</p>"#
+        );
+    } else {
+        let up: Vec<&Moved> = moved
+            .iter()
+            .filter(|m| m.change.direction == trend::Direction::MeerDruk)
+            .collect();
+        let down = moved.len() - up.len();
+        let _ = write!(
+            h,
+            r#"<p id="kort-veranderd"><span class="kop">Sinds {prev}</span>{}. In totaal {} duidelijke {}: {} naar meer druk, {} naar minder.</p>"#,
+            moved
+                .iter()
+                .take(2)
+                .map(Moved::sentence)
+                .collect::<Vec<_>>()
+                .join("; "),
+            moved.len(),
+            if moved.len() == 1 {
+                "verandering"
+            } else {
+                "veranderingen"
+            },
+            up.len(),
+            down
+        );
+    }
+    if projects.is_empty() {
+        h.push_str(r#"<p id="kort-project"><span class="kop">Projecten</span>geen LSI-project vastgelegd.</p>"#);
+    }
+    for (head, verdict) in projects.iter().take(2) {
+        let _ = write!(
+            h,
+            r#"<p id="kort-project"><span class="kop">Project</span>{head}: {verdict}</p>"#
+        );
+    }
+    h.push_str("</section>");
     let _ = write!(
         h,
         r#"<div class="twee"><div>{map}<div class="legenda klein">"#
     );
     for (i, c) in charts::CLASS_COLORS.iter().enumerate() {
-        let _ = write!(h, r#"<span style="background:{c}"></span>{}&nbsp; "#, i + 1);
+        let _ = write!(h, r#"<span style="background:{c}"></span>{}&nbsp;"#, i + 1);
     }
+    h.push_str(r#"<br>1 = veel minder druk dan gemiddeld · 9 = veel meer druk · grijs = onderdrukt (minder dan 10 gevallen, of verborgen om een ander cijfer te beschermen). Namen: de wijken uit de tabel en met een project.</div></div>"#);
     let _ = write!(
         h,
-        r#"<br>1 = veel minder druk dan gemiddeld · 9 = veel meer druk · grijs = onderdrukt (te weinig gevallen, of verborgen om een ander cijfer te beschermen)</div></div><div><h2>Top 5 wijken naar druk</h2><table><tr><th>#</th><th>Wijk</th><th class="r">Index</th><th>Trend</th><th>Belangrijkste oorzaken</th></tr>"#
+        r#"<div><h2 style="margin-top:0">Wijken met de meeste druk</h2><table><tr><th>#</th><th>Wijk</th><th class="r">Index</th><th>Drijft de index</th></tr>"#
     );
-    for r in &top {
-        let drivers: Vec<String> = r
-            .drivers
-            .iter()
-            .take(2)
-            .map(|d| html_escape(&charts::short_label(&ds.indicator_name(&d.indicator))))
-            .collect();
-        let _ = write!(
-            h,
-            r#"<tr><td>{}{}</td><td><b>{}</b><br><span class="klein">klasse {} · {} t/m {}</span></td><td class="r">{}</td><td>{}</td><td class="klein">{}</td></tr>"#,
-            r.rank.unwrap_or(0),
-            if r.tied { "=" } else { "" },
-            html_escape(&r.naam),
-            r.class,
-            signed(r.low),
-            signed(r.high),
-            signed(r.index),
-            charts::sparkline(&r.trend, 70.0, 18.0),
-            drivers.join("; ")
-        );
-    }
-    h.push_str("</table></div></div>");
-    h.push_str("<h2>Wat is er veranderd sinds vorig kwartaal</h2><ul>");
-    let mut changes: Vec<&score::RankRow> = rows
-        .iter()
-        .filter(|r| r.change_previous.is_some())
-        .collect();
-    changes.sort_by(|a, b| {
-        b.change_previous
-            .unwrap_or(0.0)
-            .abs()
-            .total_cmp(&a.change_previous.unwrap_or(0.0).abs())
-    });
-    for r in changes.iter().take(4) {
-        let c = r.change_previous.unwrap_or(0.0);
-        let _ = write!(
-            h,
-            "<li><b>{}</b>: index {} ({} dan vorig kwartaal{}).</li>",
-            html_escape(&r.naam),
-            signed(r.index),
-            if c > 0.0 {
-                format!("{} hoger", signed(c).trim_start_matches('+'))
-            } else {
-                format!("{} lager", signed(-c).trim_start_matches('+'))
-            },
-            r.change_year.map_or(String::new(), |y| format!(
-                "; een jaar eerder {}",
-                signed(r.index - y)
-            ))
-        );
-    }
-    h.push_str("</ul><h2>Lopende en afgeronde interventies</h2>");
-    // Only this gemeente's projects.
-    let ivs: Vec<_> = intervention::interventions(ds)?
-        .into_iter()
-        .filter(|iv| iv.gemeenten(ds).contains(gemeente))
-        .collect();
-    if ivs.is_empty() {
-        h.push_str("<p>Er zijn geen LSI-projecten vastgelegd.</p>");
-    }
-    for iv in &ivs {
-        let names: Vec<String> = iv
-            .codes
-            .iter()
-            .map(|c| {
-                Level::from_id(&iv.level)
-                    .and_then(|l| ds.unit(l, c))
-                    .and_then(|u| ds.units[u].naam.clone())
-                    .unwrap_or_else(|| c.clone())
-            })
-            .collect();
-        let _ = write!(
-            h,
-            "<p><b>{}</b> ({}; {} t/m {}). ",
-            html_escape(&iv.naam),
-            html_escape(&names.join(", ")),
-            iv.start_date,
-            iv.end_date
-        );
-        match intervention::effect(ds, iv)? {
-            Some(e) => {
-                for o in &e.outcomes {
-                    let what = if o.outcome == "index" {
-                        "Drukindex"
-                    } else {
-                        "Veiligheidsbeleving van bewoners (cijfer)"
-                    };
-                    let sig = o.low > 0.0 || o.high < 0.0;
-                    let _ = write!(
-                        h,
-                        "{what}: in het projectgebied van {} naar {}, in {} vergelijkbare wijken van {} naar {}: effect {} (95%: {} tot {}){}. ",
-                        charts::fmt_num(o.treated_before),
-                        charts::fmt_num(o.treated_after),
-                        o.n_control,
-                        charts::fmt_num(o.control_before),
-                        charts::fmt_num(o.control_after),
-                        signed(o.effect),
-                        signed(o.low),
-                        signed(o.high),
-                        if sig { "" } else { ", niet zeker te onderscheiden van nul" }
-                    );
-                }
-            }
-            None => h.push_str("Nog geen meting voor en na de start."),
+    for (rank, g) in &top {
+        if let [r] = g.as_slice() {
+            let drivers: Vec<String> = r
+                .drivers
+                .iter()
+                .take(2)
+                .map(|d| html_escape(&ds.indicator_short(&d.indicator)))
+                .collect();
+            let _ = write!(
+                h,
+                r#"<tr><td>{rank}</td><td><b>{}</b><br><span class="klein">klasse {} · {} tot {}</span></td><td class="r">{}<br>{}</td><td class="klein">{}</td></tr>"#,
+                html_escape(&r.naam),
+                r.class,
+                num(r.low),
+                num(r.high),
+                num(r.index),
+                charts::sparkline(&r.trend, 60.0, 14.0),
+                drivers.join("; ")
+            );
+        } else {
+            let names: Vec<String> = g.iter().take(2).map(|r| r.naam.clone()).collect();
+            let _ = write!(
+                h,
+                r#"<tr><td>{rank}</td><td colspan="3">{} en {} andere wijken<br><span class="klein">niet van elkaar te onderscheiden: hun onzekerheidsmarges overlappen (index {} tot {})</span></td></tr>"#,
+                html_escape(&names.join(", ")),
+                g.len() - names.len(),
+                num(g.iter().map(|r| r.index).fold(f64::MAX, f64::min)),
+                num(g.iter().map(|r| r.index).fold(f64::MIN, f64::max)),
+            );
         }
-        h.push_str("</p>");
     }
+    let unranked = rows.iter().filter(|r| r.rank.is_none()).count();
     let _ = write!(
         h,
-        r#"<h2>Methode, bronnen en privacy</h2><p class="klein">De drukindex combineert {n} indicatoren in {t} thema's (gewichten: {w}). Cijfers per gebied zijn gestabiliseerd naar het bovenliggende gebied (empirische Bayes), gestandaardiseerd over de wijken van de gemeente en gewogen opgeteld; elke wijk heeft een onzekerheidsinterval, en wijken met te weinig gegevens krijgen geen rangnummer. Indicatoren die handhavingsactiviteit weerspiegelen tellen niet mee. Bronnen: {src}. Alleen geaggregeerde cijfers zijn opgeslagen: aantallen uit minder dan {k} eenheden zijn onderdrukt, aantallen zijn afgerond op {r}, en complementaire onderdrukking voorkomt terugrekenen. Geen nationaliteit, herkomst of andere beschermde kenmerken. De index adviseert; een mens beslist. Volledige methode: /v1/index/method.</p></body></html>"#,
+        r#"</table><p class="klein">Kwartaal {period}. Een = betekent een gedeelde plaats.{}</p></div></div>"#,
+        if unranked > 0 {
+            format!(" {unranked} wijken hebben te weinig gegevens voor een plaats.")
+        } else {
+            String::new()
+        }
+    );
+    let _ = write!(
+        h,
+        r#"<h2>Hoe te lezen</h2><p class="klein">De drukindex telt {n} indicatoren in {t} thema's op (gewichten: {w}) en drukt het resultaat uit in standaardafwijkingen van het gemiddelde van alle wijken in de dataset: 0 is gemiddeld, +2 veel meer druk. Een verandering of projecteffect telt pas als het 95%-interval nul uitsluit. Alleen geaggregeerde cijfers; aantallen onder {k} onderdrukt en afgerond op {r}; geen nationaliteit, herkomst of andere beschermde kenmerken. De index adviseert; een mens beslist. Volledige methode en gewichten: <a href="/methode.html">/methode.html</a> en /v1/index/method. Details op de volgende pagina.</p>"#,
         n = ds.indicators.len(),
         t = ds.themes.len(),
         w = html_escape(
@@ -317,6 +496,54 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        k = ds.params.k,
+        r = ds.params.round_to,
+    );
+    // Page 2: the detail, for who wants it.
+    h.push_str(r#"<section class="detail"><h2>Detail: alle wijken</h2><table><tr><th>#</th><th>Wijk</th><th class="r">Index</th><th class="r">95%-interval</th><th class="r">Δ kwartaal</th><th>Drijft de index</th></tr>"#);
+    for r in &rows {
+        let drivers: Vec<String> = r
+            .drivers
+            .iter()
+            .take(2)
+            .map(|d| html_escape(&ds.indicator_short(&d.indicator)))
+            .collect();
+        let _ = write!(
+            h,
+            r#"<tr><td>{}</td><td>{}</td><td class="r">{}</td><td class="r">{} tot {}</td><td class="r">{}</td><td class="klein">{}</td></tr>"#,
+            r.rank.map_or("—".into(), |k| format!(
+                "{k}{}",
+                if r.tied { "=" } else { "" }
+            )),
+            html_escape(&r.naam),
+            num(r.index),
+            num(r.low),
+            num(r.high),
+            r.change_previous.map_or("—".into(), signed),
+            drivers.join("; ")
+        );
+    }
+    h.push_str("</table>");
+    let _ = write!(h, "<h2>Duidelijke veranderingen sinds {prev}</h2>");
+    if moved.is_empty() {
+        h.push_str("<p>Geen.</p>");
+    } else {
+        h.push_str("<ul>");
+        for m in moved.iter().take(12) {
+            let _ = write!(h, "<li>{}.</li>", m.sentence());
+        }
+        h.push_str("</ul>");
+    }
+    h.push_str("<h2>Projecten</h2>");
+    if projects.is_empty() {
+        h.push_str("<p>Er zijn geen LSI-projecten vastgelegd.</p>");
+    }
+    for (head, verdict) in &projects {
+        let _ = write!(h, "<p>{head}: {verdict}</p>");
+    }
+    let _ = write!(
+        h,
+        r#"<p class="klein">Bronnen: {src}.</p></section></body></html>"#,
         src = html_escape(
             &ds.indicators
                 .iter()
@@ -326,8 +553,17 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
                 .collect::<Vec<_>>()
                 .join("; ")
         ),
-        k = ds.params.k,
-        r = ds.params.round_to,
     );
     Ok(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_read_as_dutch() {
+        assert_eq!(and_list(&["a".into(), "b".into(), "c".into()]), "a, b en c");
+        assert_eq!(and_list(&["a".into()]), "a");
+    }
 }

@@ -396,12 +396,7 @@ pub async fn contributions_chart(
                 .contributions
                 .iter()
                 .filter(|c| c.weight > 0.0)
-                .map(|c| {
-                    (
-                        charts::short_label(&ds.indicator_name(&c.indicator)),
-                        c.contribution,
-                    )
-                })
+                .map(|c| (ds.indicator_short(&c.indicator), c.contribution))
                 .collect();
             items.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
             items.truncate(10);

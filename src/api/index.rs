@@ -64,7 +64,7 @@ pub async fn method(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         "steps": [
             "Per gebied en kwartaal: de gepubliceerde rate van elke indicator (na onthullingscontrole).",
             "Empirische-Bayesstabilisatie: de rate wordt naar die van het bovenliggende gebied getrokken (buurt → wijk, overige → gemeente), des te sterker naarmate de noemer kleiner is. Een onderdrukte rate telt als het bovenliggende gemiddelde, met volle onzekerheid.",
-            "Standaardisatie: (geschatte rate − gemiddelde) / standaarddeviatie over de gebieden van hetzelfde niveau; het teken zo dat positief = meer druk.",
+            "Standaardisatie: (geschatte rate − gemiddelde over de gebieden van hetzelfde niveau) / de spreiding van de ware rates tussen die gebieden (de wortel van de tussen-gebiedsvariantie uit de stabilisatie); het teken zo dat positief = meer druk. Zo telt een onderdrukt cijfer met hoogstens zijn eigen gewicht mee in de onzekerheid.",
             "Themascores en index: gewogen som met de gewichten hieronder, daarna uitgedrukt in standaarddeviaties over de gebieden van hetzelfde niveau; per indicator is de bijdrage = gewicht × gestandaardiseerde waarde (op dezelfde schaal), en de bijdragen tellen op tot de index.",
             "Onzekerheid: 95%-interval uit de posterieure varianties; 'laag vertrouwen' als meer dan 40% van het gewicht op ontbrekende cijfers rust of de standaardfout groter is dan 1 standaarddeviatie (het interval beslaat dan de meeste klassen). Gebieden waarvan de intervallen overlappen delen een rangnummer.",
             "Klassen: 9 klassen op vaste grenzen in standaarddeviaties, zoals de Leefbaarometer er 9 kent."

@@ -162,7 +162,8 @@ fn write_catalogue(
             ind.polarity.id(),
             ind.min_denominator,
             ind.enforcement,
-            ind.numerator.sum.is_some()
+            ind.numerator.sum.is_some(),
+            ind.short_name()
         ])?;
     }
     app.flush()?;

@@ -108,7 +108,7 @@ export async function laadRangorde() {
   if (thema) q.set('theme', thema);
   const d = await json(`/v1/ranking/${app.staat.gemeente}?${q}`);
   $('rangorde-periode').textContent = `Kwartaal ${d.period}.`;
-  const namen = Object.fromEntries(app.indicatoren.map((i) => [i.id, i.naam]));
+  const namen = Object.fromEntries(app.indicatoren.map((i) => [i.id, i.kort ?? i.naam]));
   $('rangorde').querySelector('tbody').innerHTML = d.ranking.map((r) => `<tr tabindex="0" data-code="${esc(r.code)}" data-laag="${r.level}">
     <td title="${r.tied ? 'gedeelde plaats: de onzekerheidsmarges overlappen' : ''}">${r.rank ?? '—'}${r.tied ? '=' : ''}</td><td>${esc(r.naam)}${r.low_confidence ? ' <span class="laag-vertrouwen" title="laag vertrouwen">?</span>' : ''}</td>
     <td class="r">${nl(r.index, 2)}<br><span class="klein">${nl(r.low, 1)}…${nl(r.high, 1)}</span></td>

@@ -297,16 +297,28 @@ test('the project monitor: target indicator, a plain verdict with its interval, 
   await page.close();
 });
 
-test('the briefing prints to one or two A4 pages with the wijk names', async () => {
-  const page = await aangemeld('beheerder');
+test('the briefing: one A4 plus a detail page; the top wijk, what changed and the project verdict in the first half', async () => {
+  const page = await aangemeld('wethouder-venlo', { viewport: { width: 794, height: 1123 } });
   await page.goto(`${base}/briefing/GM0983`);
+  await page.emulateMedia({ media: 'print' });
   const text = await page.textContent('body');
-  assert.match(text, /Klingerberg/);
-  assert.match(text, /Top 5 wijken/);
+  assert.match(text, /Wijken met de meeste druk/);
+  assert.match(await page.textContent('#kort-top'), /Klingerberg/);
+  assert.match(await page.textContent('#kort-veranderd'), /Sinds 2025-Q3/);
+  assert.match(await page.textContent('#kort-project'), /LSI-project Klingerberg.*(aantoonbaar verbeterd|niet aantoonbaar veranderd|aantoonbaar verslechterd)/s);
+  // A4 at 96 dpi is 1123 px high; the three lines end in its first half.
+  const bottom = await page.$eval('#kort', (e) => e.getBoundingClientRect().bottom);
+  assert.ok(bottom < 1123 / 2, `the summary ends at ${bottom}px`);
+  // Ties are shown as ties: no rank is claimed that the intervals do not support.
+  const ranks = await page.$$eval('.twee table tr td:first-child', (tds) => tds.map((t) => t.textContent.trim()));
+  assert.ok(ranks.length >= 1 && ranks[0] === '1', JSON.stringify(ranks));
+  // The map names Klingerberg, readable at print size.
+  assert.match(await page.$eval('svg', (s) => s.textContent), /Klingerberg/);
   const pdf = await page.pdf({ format: 'A4', printBackground: true });
   writeFileSync(join(out, 'briefing.pdf'), pdf);
   const pages = (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) || []).length;
-  assert.ok(pages >= 1 && pages <= 2, `${pages} pages`);
+  assert.equal(pages, 2, `${pages} pages`);
+  await page.screenshot({ path: join(out, 'briefing.png'), fullPage: false });
   await page.close();
 });
 
