@@ -16,6 +16,7 @@ pub mod disclosure;
 pub mod ingest;
 pub mod intervention;
 pub mod period;
+pub mod profile;
 pub mod score;
 pub mod spatial;
 pub mod store;

@@ -124,7 +124,8 @@ pub struct Change {
 }
 
 /// Sampling variance of a published figure, with the rounding of its count to `round_to`.
-fn figure_variance(ds: &Dataset, j: usize, f: crate::dataset::Fig) -> Option<f64> {
+#[must_use]
+pub fn figure_variance(ds: &Dataset, j: usize, f: crate::dataset::Fig) -> Option<f64> {
     let m = &ds.indicators[j];
     let o = obs_of(m, f)?;
     let kind = RateKind::of(m);

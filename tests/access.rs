@@ -226,6 +226,16 @@ fn samples() -> HashMap<&'static str, Sample> {
             "/v1/interventions/2/effect",
         ),
         (
+            "/v1/areas/{level}/{code}/profile",
+            "/v1/areas/wijken/WK098325/profile",
+            "/v1/areas/wijken/WK039214/profile",
+        ),
+        (
+            "/profiel/{level}/{code}",
+            "/profiel/wijken/WK098325",
+            "/profiel/wijken/WK039214",
+        ),
+        (
             "/v1/classes/{level}",
             "/v1/classes/wijken?gemeente=GM0983",
             "/v1/classes/wijken?gemeente=GM0392",

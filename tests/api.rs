@@ -412,6 +412,51 @@ async fn intervention_effect_in_klingerberg() {
 }
 
 #[tokio::test]
+async fn an_area_profile_sets_every_indicator_against_the_gemeente_with_a_summary() {
+    let p = get_json("/v1/areas/wijken/WK098325/profile?datetime=2025-Q4").await;
+    assert_eq!(p["naam"], "Klingerberg");
+    let lines = p["lines"].as_array().unwrap();
+    let ind = get_json("/v1/indicators").await;
+    assert_eq!(lines.len(), ind["indicators"].as_array().unwrap().len());
+    // The planted pattern: overcrowding clearly above the gemeente, and so less favourable.
+    let over = lines
+        .iter()
+        .find(|l| l["indicator"] == "overbewoning")
+        .unwrap();
+    assert_eq!(over["verschil"], "hoger", "{over}");
+    assert_eq!(over["ongunstig"], true);
+    assert!(over["area"].as_f64() > over["gemeente"].as_f64());
+    // The gemeente column is the gemeente's published figure.
+    let g = get_json("/v1/areas/gemeenten/GM0983?datetime=2025-Q4").await;
+    let g_over = g["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "overbewoning")
+        .unwrap()["rate"]
+        .clone();
+    assert_eq!(over["gemeente"], g_over);
+    // A suppressed figure has no arrow.
+    for l in lines.iter().filter(|l| l["area"].is_null()) {
+        assert!(l["verschil"].is_null() && l["ongunstig"].is_null(), "{l}");
+    }
+    let summary = p["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("Klingerberg scoort op ") && summary.contains("overbewoning"),
+        "{summary}"
+    );
+    assert_eq!(p["comparable"].as_array().unwrap().len(), 5);
+    let (status, headers, body) = get("/profiel/wijken/WK098325").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = String::from_utf8(body).unwrap();
+    assert!(html.contains("id=\"samenvatting\"") && html.contains("▲") && html.contains("@page"));
+}
+
+#[tokio::test]
 async fn change_map_marks_klingerberg_overlast_rising_and_classes_stay_fixed() {
     let c = get_json(
         "/v1/changes/wijken?gemeente=GM0983&indicator=overlast&from=2024-Q1&datetime=2024-Q4",

@@ -1,6 +1,6 @@
 //! Step 7, the HTTP shell over the dataset. One file per resource, each with its `routes()`:
 //! [`collections`] (OGC API Features), [`areas`], [`index`] (index, ranking, method),
-//! [`charts`], [`changes`] (fixed classes, change map), [`interventions`], [`exports`], [`briefing`] (the wethouder's page),
+//! [`profile`] (an area against its gemeente), [`charts`], [`changes`] (fixed classes, change map), [`interventions`], [`exports`], [`briefing`] (the wethouder's page),
 //! [`openapi`]; the map
 //! app's files from an allow-list ([`statics`]). DuckDB work runs in `spawn_blocking`.
 
@@ -15,6 +15,7 @@ pub mod index;
 pub mod interventions;
 pub mod openapi;
 pub mod problem;
+pub mod profile;
 pub mod query;
 pub mod route;
 pub mod statics;
@@ -224,6 +225,7 @@ pub fn routes() -> Vec<route::Route> {
     let mut all = collections::routes();
     all.extend(auth::routes());
     all.extend(areas::routes());
+    all.extend(profile::routes());
     all.extend(charts::routes());
     all.extend(changes::routes());
     all.extend(index::routes());

@@ -4,6 +4,13 @@ import { LAAG_TITELS, $, nl, esc, json } from './format.js';
 import { app, schrijfHash } from './state.js';
 import { laadLaag, markeerSelectie } from './layers.js';
 
+// What the index of a level is compared with: every area of that level in the loaded gemeenten.
+function vergelekenMet(laag) {
+  const soort = (LAAG_TITELS[laag] || laag).toLowerCase();
+  const namen = app.gemeenten.map((g) => g.naam || g.code);
+  return `alle ${soort} in ${namen.length > 3 ? `${namen.length} gemeenten` : namen.join(' en ')}`;
+}
+
 export async function openPaneel(laag, code) {
   app.staat.selectie = `${laag}/${code}`;
   markeerSelectie();
@@ -30,15 +37,15 @@ export async function openPaneel(laag, code) {
     <h2 id="paneel-titel">${esc(d.naam || d.code)}</h2>
     <div class="klein"><span id="paneel-code">${esc(d.code)}</span> · ${esc(LAAG_TITELS[d.level] || d.level)} · ${esc(d.period)}</div>
     <div class="nav-links">${nav.join(' ')}</div>
-    ${idx ? `<h3>Drukindex</h3><div class="index-blok"><b>${nl(idx.index, 2)}</b> · klasse ${idx.class} van 9 (${esc(idx.class_label)})<br>
-      <span class="klein">95%-interval ${nl(idx.low, 2)} tot ${nl(idx.high, 2)}</span>
+    ${idx ? `<h3>Drukindex</h3><div class="index-blok" id="index-uitleg"><b>${nl(idx.index, 1)}</b> standaardafwijking${Math.abs(idx.index) === 1 ? '' : 'en'} ${idx.index >= 0 ? 'boven' : 'onder'} het gemiddelde van ${esc(vergelekenMet(d.level))} · klasse ${idx.class} van 9: <b>${esc(idx.class_label)}</b><br>
+      <span class="klein">95%-interval ${nl(idx.low, 1)} tot ${nl(idx.high, 1)}. 0 = gemiddeld; +2 of meer = veel meer druk. Alleen vergelijkbaar met andere ${esc((LAAG_TITELS[d.level] || d.level).toLowerCase())}: elk niveau is tegen zijn eigen gebieden afgezet.</span>
       ${idx.low_confidence ? '<div class="laag-vertrouwen">Laag vertrouwen: te veel cijfers onderdrukt of onzeker; niet rangschikken.</div>' : ''}</div>
       <img id="bijdragen-grafiek" alt="Bijdragen per indicator aan de index" src="/v1/charts/contributions/${d.level}/${encodeURIComponent(d.code)}?f=svg&datetime=${d.period}">` : '<p class="klein">Geen index: te weinig gegevens.</p>'}
     <h3>Trend</h3>
     <img id="trend-grafiek" alt="Trend" src="/v1/charts/trend/${d.level}/${encodeURIComponent(d.code)}?indicator=${ind}&f=svg">
     <h3>Verdeling over de gemeente</h3>
     <img id="verdeling-grafiek" alt="Verdeling" src="/v1/charts/distribution/${d.level}/${encodeURIComponent(d.code)}?indicator=${ind}&f=svg&datetime=${d.period}">
-    <h3>Cijfers tegen de gemeente</h3>
+    <h3>Cijfers tegen de gemeente <a class="klein" id="profiel-link" href="/profiel/${d.level}/${encodeURIComponent(d.code)}?datetime=${d.period}" target="_blank">volledig profiel (afdrukbaar)</a></h3>
     <table><thead><tr><th>Indicator</th><th>Gebied</th><th>Gemeente</th></tr></thead><tbody>${rijen}</tbody></table>
     ${kinderen ? `<h3>Onderliggende gebieden</h3><div class="nav-links">${kinderen}</div>` : ''}
     <div id="interventies"></div>
@@ -47,6 +54,8 @@ export async function openPaneel(laag, code) {
   toonInterventies(d.level, d.code).catch(() => {});
   return d;
 }
+
+const kortVan = (o) => (o.outcome === 'index' ? 'Drukindex' : app.indicatoren.find((i) => i.id === o.outcome)?.kort ?? o.naam);
 
 const OORDEEL_KLASSE = { verbeterd: 'beter', niet_aantoonbaar: 'gelijk', verslechterd: 'slechter' };
 
@@ -59,12 +68,12 @@ export async function toonInterventies(laag, code) {
     const e = await json(`/v1/interventions/${iv.id}/effect`).catch(() => null);
     effecten.push(e);
     const regels = (e?.outcomes || []).map((o) => {
-      return `<tr class="${o.target ? 'doel' : ''}"><td>${esc(o.naam)}${o.target ? ' <span class="klein">(doel)</span>' : ''}</td>
+      return `<tr class="${o.target ? 'doel' : ''}"><td>${esc(kortVan(o))}${o.target ? ' <span class="klein">(doel)</span>' : ''}</td>
         <td class="r">${nl(o.treated_before, 1)} → ${nl(o.treated_after, 1)}</td><td class="r">${nl(o.control_before, 1)} → ${nl(o.control_after, 1)}</td>
         <td class="r"><b>${o.effect > 0 ? '+' : ''}${nl(o.effect, 2)}</b><br><span class="klein">${nl(o.low, 2)} … ${nl(o.high, 2)}</span><br><span class="oordeel ${OORDEEL_KLASSE[o.verdict]}">${esc(o.verdict_label)}</span></td></tr>`;
     }).join('');
     const kop = e?.verdict_label
-      ? `<div class="oordeel-kop ${OORDEEL_KLASSE[e.verdict]}" id="project-oordeel">${esc(e.verdict_outcome)}: <b>${esc(e.verdict_label)}</b></div>`
+      ? `<div class="oordeel-kop ${OORDEEL_KLASSE[e.verdict]}" id="project-oordeel">${esc(kortVan(e.outcomes.find((o) => o.target) ?? e.outcomes.find((o) => o.outcome === 'index') ?? { naam: e.verdict_outcome }))}: <b>${esc(e.verdict_label)}</b></div>`
       : '';
     const doelen = iv.targets?.length ? `Doel: ${iv.targets.map((t) => esc(app.indicatoren.find((i) => i.id === t)?.naam ?? t)).join(', ')}. ` : '';
     blokken.push(`<h3>Project: ${esc(iv.naam)}</h3>${kop}<div class="klein">${esc(iv.start_date)} t/m ${esc(iv.end_date)}. ${doelen}Vergeleken met ${e?.controls?.length ?? 0} vergelijkbare gebieden zonder project: de twee kwartalen voor de start tegen de kwartalen erna (verschil in verschillen, 95%-interval). Alleen een interval dat nul uitsluit telt als verandering.
