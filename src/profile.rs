@@ -198,7 +198,9 @@ pub fn summary(naam: &str, gemeente: &str, lines: &[Line]) -> String {
     s
 }
 
-fn and_list(items: &[String]) -> String {
+/// "a", "a en b", "a, b en c".
+#[must_use]
+pub fn and_list(items: &[String]) -> String {
     match items {
         [] => String::new(),
         [a] => a.clone(),
@@ -239,5 +241,7 @@ mod tests {
             "Klingerberg scoort op 2 van 4 indicatoren duidelijk ongunstiger dan Venlo, vooral overbewoning en overlast, en op 1 gunstiger."
         );
         assert!(summary("X", "Venlo", &[line("a", None, None)]).contains("geen cijfers"));
+        assert_eq!(and_list(&["a".into(), "b".into(), "c".into()]), "a, b en c");
+        assert_eq!(and_list(&["a".into()]), "a");
     }
 }

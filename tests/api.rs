@@ -541,41 +541,36 @@ fn body_with_target(t: &str) -> String {
     )
 }
 
+/// Records a project over the API and follows its `Location` to the effect: (status, body).
+async fn record_and_follow(s: &AppState, body: &str) -> (StatusCode, String) {
+    let req = Request::post("/v1/interventions")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let (status, headers, _) = send(s.clone(), req).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let loc = headers[header::LOCATION].to_str().unwrap().to_string();
+    let (status, _, body) = send(s.clone(), Request::get(loc).body(Body::empty()).unwrap()).await;
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
 #[tokio::test]
 async fn recording_an_intervention_over_the_api() {
     let (_d, db) = copy_db("iv.duckdb");
     let s = AppState::new(&db, fixture().dir.path().join("web-none"));
-    let body = r#"{"naam":"Project Venlo-Centrum","level":"wijken","codes":["WK098311"],"start_date":"2025-04-01","end_date":"2025-12-31"}"#;
-    let req = Request::post("/v1/interventions")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body))
-        .unwrap();
-    let (status, headers, _) = send(s.clone(), req).await;
-    assert_eq!(status, StatusCode::CREATED);
-    let loc = headers
-        .get(header::LOCATION)
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
-    let (status, _, body) = send(s.clone(), Request::get(loc).body(Body::empty()).unwrap()).await;
-    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let (status, body) = record_and_follow(
+        &s,
+        r#"{"naam":"Project Venlo-Centrum","level":"wijken","codes":["WK098311"],"start_date":"2025-04-01","end_date":"2025-12-31"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     // With a target indicator: its effect is measured, first; an unknown one is named.
-    let body = r#"{"naam":"Schoon Centrum","level":"wijken","codes":["WK098311"],"start_date":"2025-04-01","end_date":"2025-12-31","targets":["meldingen_verloedering"]}"#;
-    let req = Request::post("/v1/interventions")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body))
-        .unwrap();
-    let (status, headers, _) = send(s.clone(), req).await;
-    assert_eq!(status, StatusCode::CREATED);
-    let loc = headers
-        .get(header::LOCATION)
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
-    let (_, _, body) = send(s.clone(), Request::get(loc).body(Body::empty()).unwrap()).await;
-    let e: Value = serde_json::from_slice(&body).unwrap();
+    let (_, body) = record_and_follow(
+        &s,
+        r#"{"naam":"Schoon Centrum","level":"wijken","codes":["WK098311"],"start_date":"2025-04-01","end_date":"2025-12-31","targets":["meldingen_verloedering"]}"#,
+    )
+    .await;
+    let e: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(e["intervention"]["targets"][0], "meldingen_verloedering");
     assert_eq!(e["outcomes"][0]["outcome"], "meldingen_verloedering", "{e}");
     let req = Request::post("/v1/interventions")

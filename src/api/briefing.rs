@@ -8,6 +8,7 @@ use crate::auth::Cap;
 use crate::charts::{self, html_escape};
 use crate::dataset::Dataset;
 use crate::intervention;
+use crate::profile::and_list;
 use crate::score;
 use crate::spatial::Level;
 use crate::trend;
@@ -130,13 +131,14 @@ fn num(v: f64) -> String {
     charts::fmt_num(v).replace('-', "−")
 }
 
-/// "a", "a en b", "a, b en c".
-fn and_list(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [a] => a.clone(),
-        [rest @ .., last] => format!("{} en {last}", rest.join(", ")),
-    }
+/// The two indicators that drive a wijk's index most, by their short names.
+fn drivers(ds: &Dataset, r: &score::RankRow) -> String {
+    r.drivers
+        .iter()
+        .take(2)
+        .map(|d| html_escape(&ds.indicator_short(&d.indicator)))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// One indicator that changed beyond its uncertainty in one wijk since the previous quarter.
@@ -445,12 +447,6 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
     );
     for (rank, g) in &top {
         if let [r] = g.as_slice() {
-            let drivers: Vec<String> = r
-                .drivers
-                .iter()
-                .take(2)
-                .map(|d| html_escape(&ds.indicator_short(&d.indicator)))
-                .collect();
             let _ = write!(
                 h,
                 r#"<tr><td>{rank}</td><td><b>{}</b><br><span class="klein">klasse {} · {} tot {}</span></td><td class="r">{}<br>{}</td><td class="klein">{}</td></tr>"#,
@@ -460,7 +456,7 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
                 num(r.high),
                 num(r.index),
                 charts::sparkline(&r.trend, 60.0, 14.0),
-                drivers.join("; ")
+                drivers(ds, r)
             );
         } else {
             let names: Vec<String> = g.iter().take(2).map(|r| r.naam.clone()).collect();
@@ -502,12 +498,6 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
     // Page 2: the detail, for who wants it.
     h.push_str(r#"<section class="detail"><h2>Detail: alle wijken</h2><table><tr><th>#</th><th>Wijk</th><th class="r">Index</th><th class="r">95%-interval</th><th class="r">Δ kwartaal</th><th>Drijft de index</th></tr>"#);
     for r in &rows {
-        let drivers: Vec<String> = r
-            .drivers
-            .iter()
-            .take(2)
-            .map(|d| html_escape(&ds.indicator_short(&d.indicator)))
-            .collect();
         let _ = write!(
             h,
             r#"<tr><td>{}</td><td>{}</td><td class="r">{}</td><td class="r">{} tot {}</td><td class="r">{}</td><td class="klein">{}</td></tr>"#,
@@ -520,7 +510,7 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
             num(r.low),
             num(r.high),
             r.change_previous.map_or("—".into(), signed),
-            drivers.join("; ")
+            drivers(ds, r)
         );
     }
     h.push_str("</table>");
@@ -555,15 +545,4 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
         ),
     );
     Ok(h)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lists_read_as_dutch() {
-        assert_eq!(and_list(&["a".into(), "b".into(), "c".into()]), "a, b en c");
-        assert_eq!(and_list(&["a".into()]), "a");
-    }
 }
