@@ -5,7 +5,7 @@
 
 import { $, esc, json } from './js/format.js';
 import { app, leesHash, schrijfHash, effectieveLaag, indicatorMeta } from './js/state.js';
-import { arcering, kleur, laadLaag, markeerSelectie, stijl } from './js/layers.js';
+import { arcering, kleur, laadLaag, markeerSelectie, stijl, tekenGemeenteGrens, achtergrond } from './js/layers.js';
 import { openPaneel, laadRangorde, toonVergelijking } from './js/panel.js';
 import { zoekOpzetten, tooltipOpzetten } from './js/search.js';
 import { ontwar } from './js/namen.js';
@@ -122,6 +122,7 @@ async function start() {
     const g = gekozen();
     if (g) app.map.fitBounds([[g.bbox[0], g.bbox[1]], [g.bbox[2], g.bbox[3]]], { padding: 20, duration: 0 });
     laadLaag();
+    tekenGemeenteGrens();
     if (!$('rangorde').hidden) laadRangorde();
   });
   app.map.addImage('arcering', arcering());
@@ -130,6 +131,8 @@ async function start() {
   app.map.addLayer({ id: 'onderdrukt', type: 'fill', source: 'gebieden', paint: { 'fill-pattern': 'arcering', 'fill-opacity': 0.8 } });
   app.map.addLayer({ id: 'vlak', type: 'fill', source: 'gebieden', paint: { 'fill-color': '#ccc', 'fill-opacity': 0.78 } });
   app.map.addLayer({ id: 'rand', type: 'line', source: 'gebieden', paint: { 'line-color': '#444', 'line-width': 0.5, 'line-opacity': 0.6 } });
+  app.map.addSource('gemeente-grens', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+  app.map.addLayer({ id: 'gemeente-grens', type: 'line', source: 'gemeente-grens', paint: { 'line-color': '#222', 'line-width': 2.2, 'line-opacity': 0.85 } });
   app.map.addLayer({ id: 'vergelijking', type: 'line', source: 'gebieden', filter: ['in', ['get', 'code'], ['literal', []]], paint: { 'line-color': '#1f4e9c', 'line-width': 2.5, 'line-dasharray': [2, 1.5] } });
   app.map.addLayer({ id: 'selectie', type: 'line', source: 'gebieden', filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#111', 'line-width': 3 } });
   tooltipOpzetten();
@@ -153,9 +156,9 @@ async function start() {
       laadLaag();
     }, 1500);
   });
-  $('achtergrond').addEventListener('change', (e) => app.map.setLayoutProperty('brt', 'visibility', e.target.checked ? 'visible' : 'none'));
+  $('achtergrond').addEventListener('change', (e) => achtergrond(e.target.checked));
   $('achtergrond').checked = !!app.config.basemap.enabled;
-  if (app.config.basemap.enabled) app.map.setLayoutProperty('brt', 'visibility', 'visible');
+  if (app.config.basemap.enabled) achtergrond(true);
   $('paneel-sluit').addEventListener('click', () => { $('paneel').hidden = true; app.staat.selectie = null; markeerSelectie(); toonVergelijking([]); schrijfHash(); });
   $('rangorde-knop').addEventListener('click', () => { $('rangorde').hidden = !$('rangorde').hidden; if (!$('rangorde').hidden) laadRangorde(); });
   $('rangorde-sluit').addEventListener('click', () => { $('rangorde').hidden = true; });
@@ -168,6 +171,7 @@ async function start() {
     const l = effectieveLaag();
     if (l !== vorigeLaag || l === 'h3-10' || l === 'pc6') { vorigeLaag = l; laadLaag(); }
   });
+  tekenGemeenteGrens();
   await laadLaag();
   if (app.staat.selectie) openPaneel(...app.staat.selectie.split('/'));
 }

@@ -139,11 +139,33 @@ export async function laadLaag() {
   const wijzigingUrl = app.staat.vanaf && app.staat.vanaf < periode
     ? `/v1/changes/${laag}?gemeente=${g}&indicator=${encodeURIComponent(app.staat.indicator)}&from=${app.staat.vanaf}&datetime=${periode}`
     : null;
-  const [data, grenzen, wijziging] = await Promise.all([
-    json(`/v1/collections/${laag}/items?${params}`),
-    vasteGrenzen(laag),
-    wijzigingUrl ? json(wijzigingUrl) : null,
-  ]);
+  const vorige = app.geladenLaag;
+  // Progress only when it takes a moment (no flicker while panning).
+  setTimeout(() => { if (mijn === laadTeller && !app.klaar) toonStatus(`${LAAG_TITELS[laag] || laag} laden…`); }, 250);
+  let data, grenzen, wijziging;
+  try {
+    [data, grenzen, wijziging] = await Promise.all([
+      json(`/v1/collections/${laag}/items?${params}`),
+      vasteGrenzen(laag),
+      wijzigingUrl ? json(wijzigingUrl) : null,
+    ]);
+  } catch (e) {
+    if (mijn !== laadTeller) return;
+    // The old layer stays drawn, and the choice goes back to it: what the header, legend and
+    // URL say is what the map shows. The failed choice can be tried again.
+    const poging = app.staat.laag;
+    if (vorige && app.staat.laag !== 'auto') {
+      app.staat.laag = vorige;
+      $('laag').value = vorige;
+    }
+    document.body.dataset.geladen = 'fout';
+    toonStatus(`${LAAG_TITELS[laag] || laag} kon niet geladen worden (${e.message}). De kaart toont nog ${LAAG_TITELS[vorige] || 'niets'}.`, () => {
+      app.staat.laag = poging;
+      if ([...$('laag').options].some((o) => o.value === poging)) $('laag').value = poging;
+      laadLaag();
+    });
+    return;
+  }
   if (mijn !== laadTeller) return;
   app.grenzen = grenzen;
   app.wijziging = wijziging;
@@ -165,10 +187,59 @@ export async function laadLaag() {
   tekenNamen().catch(() => { /* names are a help, not a must */ });
   app.map.once('idle', () => {
     if (mijn !== laadTeller) return;
+    toonStatus(null);
     app.klaar = true;
     document.body.dataset.geladen = 'true';
   });
   schrijfHash();
+}
+
+// The status line over the map: a message, or a failure with a button to try again; null hides it.
+export function toonStatus(tekst, opnieuw) {
+  const el = $('status');
+  if (!el) return;
+  if (!tekst) { el.hidden = true; el.classList.remove('fout'); return; }
+  el.hidden = false;
+  el.classList.toggle('fout', !!opnieuw);
+  el.textContent = tekst;
+  if (opnieuw) {
+    const knop = document.createElement('button');
+    knop.type = 'button';
+    knop.id = 'opnieuw';
+    knop.textContent = 'Opnieuw proberen';
+    knop.addEventListener('click', opnieuw);
+    el.appendChild(knop);
+    knop.focus();
+  }
+}
+
+// The outline of the chosen gemeente, over every layer.
+export async function tekenGemeenteGrens() {
+  const g = encodeURIComponent(app.staat.gemeente ?? '');
+  const data = await json(`/v1/collections/gemeenten/items?gemeente=${g}&limit=10`).catch(() => null);
+  if (data && app.map.getSource('gemeente-grens')) app.map.getSource('gemeente-grens').setData(data);
+}
+
+// The PDOK background map: on request, and only if it answers; otherwise say so.
+export async function achtergrond(aan) {
+  app.map.setLayoutProperty('brt', 'visibility', aan ? 'visible' : 'none');
+  if (!aan) return;
+  const c = app.map.getCenter();
+  const z = 10;
+  const x = Math.floor(((c.lng + 180) / 360) * 2 ** z);
+  const r = (c.lat * Math.PI) / 180;
+  const y = Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * 2 ** z);
+  const url = app.config.basemap.tiles.replace('{z}', z).replace('{x}', x).replace('{y}', y);
+  const stop = new AbortController();
+  const klok = setTimeout(() => stop.abort(), 5000);
+  let ok = false;
+  try { ok = (await fetch(url, { signal: stop.signal, mode: 'cors' })).ok; } catch (_) { ok = false; }
+  clearTimeout(klok);
+  if (!ok) {
+    app.map.setLayoutProperty('brt', 'visibility', 'none');
+    $('achtergrond').checked = false;
+    toonStatus('De achtergrondkaart van PDOK is niet bereikbaar (geen internet of PDOK buiten gebruik); de kaart werkt zonder.', () => { toonStatus(null); $('achtergrond').checked = true; achtergrond(true); });
+  }
 }
 
 // Class breaks fixed over every quarter, per level and gemeente (fetched once).

@@ -302,6 +302,39 @@ test('the project monitor: target indicator, a plain verdict with its interval, 
   await page.close();
 });
 
+test('loading and failures: a failed layer says so, keeps the drawn layer and retries; an unreachable background map says so; the gemeente outline is drawn', async () => {
+  const page = await aangemeld('adviseur-venlo', { viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.route('**/v1/collections/buurten/items*', (r) => r.fulfill({ status: 503, contentType: 'application/problem+json', body: JSON.stringify({ type: 'about:blank', title: 'Overbelast', status: 503, detail: 'tijdelijk niet beschikbaar' }) }));
+  await page.route('https://service.pdok.nl/**', (r) => r.abort());
+  await page.goto(`${base}/#gemeente=GM0983&laag=wijken&indicator=index`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  assert.ok(await page.evaluate(() => window.wijkradar.map.queryRenderedFeatures({ layers: ['gemeente-grens'] }).length > 0), 'no gemeente outline');
+  assert.equal(await page.isVisible('#status'), false);
+  await page.selectOption('#laag', 'buurten');
+  await page.waitForFunction(() => document.body.dataset.geladen === 'fout', null, { timeout: 30000 });
+  assert.match(await page.textContent('#status'), /Buurten kon niet geladen worden \(503: tijdelijk niet beschikbaar\)\. De kaart toont nog Wijken/);
+  assert.equal(await page.inputValue('#laag'), 'wijken');
+  assert.match(await page.textContent('#legenda'), /Wijken/);
+  assert.ok(await page.evaluate(() => window.wijkradar.data.features.every((f) => f.properties.code.startsWith('WK'))));
+  assert.doesNotMatch(page.url(), /laag=buurten/);
+  // The service is back: one click draws the layer that was asked for.
+  await page.unroute('**/v1/collections/buurten/items*');
+  await page.click('#opnieuw');
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true' && window.wijkradar.geladenLaag === 'buurten', null, { timeout: 30000 });
+  assert.equal(await page.inputValue('#laag'), 'buurten');
+  assert.match(await page.textContent('#legenda'), /Buurten/);
+  assert.equal(await page.isVisible('#status'), false);
+  // The background map cannot be reached here: it says so and stays off.
+  await page.check('#achtergrond');
+  await page.waitForFunction(() => /niet bereikbaar/.test(document.getElementById('status').textContent), null, { timeout: 15000 });
+  assert.equal(await page.isChecked('#achtergrond'), false);
+  assert.equal(await page.evaluate(() => window.wijkradar.map.getLayoutProperty('brt', 'visibility')), 'none');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('the briefing: one A4 plus a detail page; the top wijk, what changed and the project verdict in the first half', async () => {
   const page = await aangemeld('wethouder-venlo', { viewport: { width: 794, height: 1123 } });
   await page.goto(`${base}/briefing/GM0983`);
