@@ -29,6 +29,17 @@ if [ ! -f web/node_modules/.package-lock.json ] || ! cmp -s web/package-lock.jso
   npm ci --prefix web --no-audit --no-fund --loglevel=error
 fi
 
+# PDOK's GeoPackage validator checks the GeoPackage export (tests/api.rs). It needs GDAL's
+# Python bindings, so its venv is made from Debian's python3 with its site packages
+# (python3-gdal), beside the build cache.
+pdok="${WIJKRADAR_PDOK_VENV:-$HOME/.cache/wijkradar-pdok-venv}"
+if [ ! -x "$pdok/bin/geopackage-validator" ]; then
+  echo "== installing pdok-geopackage-validator"
+  /usr/bin/python3 -m venv --system-site-packages "$pdok"
+  "$pdok/bin/pip" install -q --disable-pip-version-check pdok-geopackage-validator
+fi
+export WIJKRADAR_GPKG_VALIDATOR="$pdok/bin/geopackage-validator"
+
 echo "== cargo test --release"
 cargo test --release
 

@@ -1619,6 +1619,29 @@ async fn the_geopackage_export_is_rd_new_valid_and_holds_the_published_figures()
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    // PDOK's GeoPackage validator (PyPI `pdok-geopackage-validator`; scripts/test.sh installs
+    // it and names it in WIJKRADAR_GPKG_VALIDATOR): every requirement and recommendation it
+    // checks, no error and no warning.
+    if let Ok(pdok) = std::env::var("WIJKRADAR_GPKG_VALIDATOR") {
+        let out = std::process::Command::new(&pdok)
+            .args(["validate", "--gpkg-path"])
+            .arg(&gpkg)
+            .output()
+            .unwrap_or_else(|e| panic!("{pdok}: {e}"));
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{e}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        assert_eq!(report["success"], true, "{report}");
+        assert!(report["results"].as_array().unwrap().is_empty(), "{report}");
+        assert!(
+            report["validations_executed"].as_array().unwrap().len() >= 20,
+            "{report}"
+        );
+    }
     // Value by value the same figures as the GeoJSON export (which a test ties to the map).
     let (_, _, gj) = send(
         s.clone(),
