@@ -51,6 +51,21 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
+/// The demo's value for a parameter of this name (Venlo, Klingerberg, the demo's project).
+fn example(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "gemeente" => "GM0983",
+        "level" | "collectionId" | "collection" => "wijken",
+        "code" | "featureId" => "WK098325",
+        "id" => "1",
+        "datetime" => "2025-Q3",
+        "from" => "2024-Q1",
+        "indicator" => "overlast",
+        "q" => "kling",
+        _ => return None,
+    })
+}
+
 /// An operation with what every operation can answer (problem+json for 400, 404, 429, 503;
 /// 401 and 403 where it needs a caller), its security, and parameters as strict as the
 /// server reads them (a string is never empty, a list is comma-separated, a count ≥ 0).
@@ -72,6 +87,13 @@ fn complete(mut op: Value, access: Access) -> Value {
     };
     if let Some(ps) = op.get_mut("parameters").and_then(Value::as_array_mut) {
         for p in ps {
+            // An example from the demo, so that a client (or schemathesis) that tries the
+            // documented examples reaches real data instead of 404s.
+            if p.get("example").is_none() {
+                if let Some(e) = example(p["name"].as_str().unwrap_or("")) {
+                    p["example"] = json!(e);
+                }
+            }
             let schema = &mut p["schema"];
             match schema["type"].as_str() {
                 Some("string")
