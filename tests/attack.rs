@@ -73,6 +73,7 @@ on_both!(
     rate_inversion_recovers_nothing_finer_than_the_rounding,
     no_difference_of_published_counts_isolates_a_group_below_k,
     no_small_hidden_count_follows_from_the_served_counts,
+    no_linear_combination_of_served_counts_narrows_a_small_hidden_count_below_k,
     no_share_is_shown_where_fewer_than_k_units_lack_the_attribute,
     every_served_cell_and_postcode_has_a_published_figure,
     extract_metadata_carries_no_exact_count,
@@ -438,6 +439,101 @@ fn no_small_hidden_count_follows_from_the_served_counts(f: &'static Fixture) {
         }
     }
     assert!(hidden_small > 1000, "{hidden_small}");
+}
+
+/// The exact audit (an LP per bound, `disclosure::audit`): over the gemeente, wijk, buurt
+/// and PC4 levels, taking every served count as known to its rounding interval and every
+/// relation of the model at once, no hidden count below its threshold, and no sum of the
+/// hidden parts of one relation below it, can be pinned to fewer than `k` possible values.
+/// This holds against any linear combination of those served counts, not only the relations
+/// followed one at a time.
+fn no_linear_combination_of_served_counts_narrows_a_small_hidden_count_below_k(
+    f: &'static Fixture,
+) {
+    use wijkradar::disclosure::audit::Audit;
+    let p = published_crawl(f);
+    let t = truth(f);
+    let s = &t.ua.structure;
+    let audited = [
+        Level::Gemeente,
+        Level::Wijk,
+        Level::Buurt,
+        Level::Pc4,
+        Level::H3_7,
+        Level::H3_8,
+    ];
+    let (mut cells, mut sums) = (0, 0);
+    for ind in &f.cat.indicators {
+        for period in &p.periods {
+            let key = |u: usize| {
+                (
+                    s.levels[u].id().to_string(),
+                    t.codes[u].clone(),
+                    period.clone(),
+                )
+            };
+            let published: Vec<Option<f64>> = (0..s.len())
+                .map(|u| {
+                    p.features
+                        .get(&key(u))
+                        .and_then(|props| props[format!("{}_count", ind.id)].as_f64())
+                })
+                .collect();
+            let exact = |u: usize| {
+                let (l, c, q) = key(u);
+                t.values
+                    .get(&(l, c, q, ind.id.clone()))
+                    .map_or(0.0, |v| v.0)
+            };
+            let audit = Audit::new(s, &published, p.params, &audited);
+            for (u, shown) in published.iter().enumerate() {
+                let thr = p.params.threshold(s.levels[u]);
+                let v = exact(u);
+                if !audited.contains(&s.levels[u]) || shown.is_some() || v <= 0.0 || v >= thr {
+                    continue;
+                }
+                let i = audit.interval(&[u32::try_from(u).unwrap()]).unwrap();
+                cells += 1;
+                assert!(
+                    i.possible_values() >= thr,
+                    "{} {period}: {} {} ({v}) lies in [{}, {}]",
+                    ind.id,
+                    s.levels[u].id(),
+                    t.codes[u],
+                    i.low,
+                    i.high
+                );
+            }
+            for c in &s.covers {
+                let in_audit = |x: &u32| audited.contains(&s.levels[*x as usize]);
+                if !c.parts.iter().all(in_audit) || !c.whole.as_ref().is_none_or(in_audit) {
+                    continue;
+                }
+                let hidden: Vec<u32> = c
+                    .parts
+                    .iter()
+                    .copied()
+                    .filter(|&x| published[x as usize].is_none())
+                    .collect();
+                let v: f64 = hidden.iter().map(|&x| exact(x as usize)).sum();
+                let thr = p.params.threshold(s.levels[c.parts[0] as usize]);
+                if hidden.len() < 2 || v <= 0.0 || v >= thr {
+                    continue;
+                }
+                let i = audit.interval(&hidden).unwrap();
+                sums += 1;
+                assert!(
+                    i.possible_values() >= thr,
+                    "{} {period}: the hidden parts of a relation ({v}) lie in [{}, {}]",
+                    ind.id,
+                    i.low,
+                    i.high
+                );
+            }
+        }
+    }
+    eprintln!("audited {cells} hidden counts and {sums} sums of hidden parts");
+    assert!(cells > 100, "{cells} hidden counts audited, {sums} sums");
 }
 
 /// A share of (nearly) 100 % tells the attribute of every address in the area.

@@ -14,6 +14,7 @@
 //! publishing rule (rounding, the rate rule and its precision) to every indicator, unit and
 //! quarter of an ingest; [`served_suppressed`] is the flag the API shows beside a figure.
 
+pub mod audit;
 mod publish;
 
 pub use publish::{publish, served_suppressed, Figure};

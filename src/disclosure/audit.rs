@@ -1,0 +1,246 @@
+//! The exact audit of what the published counts give away, as τ-ARGUS audits a protected
+//! table: for a hidden figure (or a sum of hidden figures), the smallest and largest value
+//! consistent with every published count (each known only to its rounding interval) and
+//! every relation of the disclosure model ([`Structure::covers`]: a unit is the sum of its
+//! parts), counts never negative. Each bound is one linear programme (`microlp`), so the
+//! interval holds against *any* linear combination of published figures an attacker could
+//! form, not only the relations [`super::derivable`] follows one at a time.
+//!
+//! It is the LP relaxation: an attacker who also uses that counts are whole numbers can at
+//! most round the bounds inward to the next integer.
+
+use super::{Params, Structure};
+use crate::spatial::Level;
+use microlp::{ComparisonOp, OptimizationDirection, Problem};
+
+/// The smallest and largest value an attacker can give a figure (or a sum of figures).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Interval {
+    pub low: f64,
+    pub high: f64,
+}
+
+impl Interval {
+    /// Its width: how much the attacker is left not knowing.
+    #[must_use]
+    pub fn width(self) -> f64 {
+        self.high - self.low
+    }
+
+    /// How many whole numbers it holds: a count hidden because it is below `k` is protected
+    /// when this is at least `k`.
+    #[must_use]
+    pub fn possible_values(self) -> f64 {
+        (self.high + 1e-6).floor() - (self.low - 1e-6).ceil() + 1.0
+    }
+}
+
+/// The attacker's system of one quarter and one indicator over a chosen set of levels.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    /// Per unit of the structure, its variable (None: outside the audited levels).
+    var: Vec<Option<usize>>,
+    /// Per variable, its bounds.
+    bounds: Vec<(f64, f64)>,
+    /// `whole = Σ parts`, by variable.
+    relations: Vec<(usize, Vec<usize>)>,
+}
+
+/// The values a published (rounded) count `r` can stand for: rounding to the nearest
+/// multiple of `round_to`, halves up (see [`Params::round`]).
+#[must_use]
+pub fn rounding_interval(r: f64, round_to: u32) -> (f64, f64) {
+    let half = f64::from(round_to / 2);
+    let up = f64::from(round_to - 1 - round_to / 2);
+    ((r - half).max(0.0), r + up)
+}
+
+impl Audit {
+    /// The system over the units of `levels`: `published[u]` is the count served for unit
+    /// `u` (None: hidden, or never served). Relations with a part or whole outside `levels`
+    /// are left out (so the audit covers exactly what those levels give away); the total of
+    /// all data, where the model uses it, is a variable of its own.
+    #[must_use]
+    pub fn new(s: &Structure, published: &[Option<f64>], p: Params, levels: &[Level]) -> Self {
+        let mut var = vec![None; s.len()];
+        let mut bounds = Vec::new();
+        for u in 0..s.len() {
+            if levels.contains(&s.levels[u]) {
+                var[u] = Some(bounds.len());
+                bounds.push(
+                    published[u].map_or((0.0, f64::INFINITY), |r| rounding_interval(r, p.round_to)),
+                );
+            }
+        }
+        let total = bounds.len();
+        bounds.push((0.0, f64::INFINITY));
+        let mut relations = Vec::new();
+        for c in &s.covers {
+            let parts: Option<Vec<usize>> = c.parts.iter().map(|&x| var[x as usize]).collect();
+            let whole = match c.whole {
+                None => Some(total),
+                Some(w) => var[w as usize],
+            };
+            if let (Some(w), Some(parts)) = (whole, parts) {
+                relations.push((w, parts));
+            }
+        }
+        Self {
+            var,
+            bounds,
+            relations,
+        }
+    }
+
+    /// The interval of the sum of `units` (all within the audited levels), or None when a
+    /// unit lies outside them or the published figures contradict each other.
+    #[must_use]
+    pub fn interval(&self, units: &[u32]) -> Option<Interval> {
+        let target: Vec<usize> = units
+            .iter()
+            .map(|&u| self.var[u as usize])
+            .collect::<Option<_>>()?;
+        let solve = |direction| -> Option<f64> {
+            let mut lp = Problem::new(direction);
+            let vars: Vec<microlp::Variable> = self
+                .bounds
+                .iter()
+                .enumerate()
+                .map(|(i, &b)| lp.add_var(if target.contains(&i) { 1.0 } else { 0.0 }, b))
+                .collect();
+            for (w, parts) in &self.relations {
+                let mut e: Vec<(microlp::Variable, f64)> = vec![(vars[*w], 1.0)];
+                e.extend(parts.iter().map(|&x| (vars[x], -1.0)));
+                lp.add_constraint(e.as_slice(), ComparisonOp::Eq, 0.0);
+            }
+            match lp.solve() {
+                Ok(o) => o.solution().map(microlp::Solution::objective),
+                Err(microlp::Error::Unbounded) => Some(f64::INFINITY),
+                Err(_) => None,
+            }
+        };
+        let low = solve(OptimizationDirection::Minimize)?;
+        let high = solve(OptimizationDirection::Maximize)?;
+        Some(Interval { low, high })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A gemeente of `n` wijken, each of two buurten, with every address in one buurt.
+    fn tree(n: u32) -> Structure {
+        let mut levels = vec![Level::Gemeente];
+        let mut parent = vec![None];
+        let mut memberships = Vec::new();
+        for w in 0..n {
+            let wid = 1 + 3 * w;
+            levels.extend([Level::Wijk, Level::Buurt, Level::Buurt]);
+            parent.extend([Some(0), Some(wid), Some(wid)]);
+            for b in [wid + 1, wid + 2] {
+                // Two addresses per buurt, so every unit has its own set.
+                memberships.push(vec![0, wid, b]);
+                memberships.push(vec![0, wid, b]);
+            }
+        }
+        Structure::new(levels, parent, &memberships)
+    }
+
+    const P: Params = Params {
+        k: 10,
+        k_fine: 20,
+        round_to: 5,
+    };
+    const ADMIN: [Level; 3] = [Level::Gemeente, Level::Wijk, Level::Buurt];
+
+    #[test]
+    fn rounding_to_five_hides_two_either_way() {
+        assert_eq!(rounding_interval(25.0, 5), (23.0, 27.0));
+        assert_eq!(rounding_interval(0.0, 5), (0.0, 2.0));
+        for n in 0..200u32 {
+            let r = P.round(f64::from(n));
+            #[expect(clippy::cast_precision_loss, reason = "small")]
+            let (lo, hi) = rounding_interval(r as f64, 5);
+            assert!(f64::from(n) >= lo && f64::from(n) <= hi, "{n} → {r}");
+        }
+    }
+
+    #[test]
+    fn a_wijk_minus_its_published_buurt_is_known_within_the_rounding() {
+        // Wijk published 25 (23–27), one buurt published 20 (18–22), the other hidden: it is
+        // 25 − 20 give or take both roundings, [1, 9], not more.
+        let s = tree(1);
+        let published = vec![None, Some(25.0), Some(20.0), None];
+        let a = Audit::new(&s, &published, P, &ADMIN);
+        let i = a.interval(&[3]).unwrap();
+        assert!(
+            (i.low - 1.0).abs() < 1e-6 && (i.high - 9.0).abs() < 1e-6,
+            "{i:?}"
+        );
+        // With both buurten hidden, each can be anything from 0 to the wijk's 27.
+        let published = vec![None, Some(25.0), None, None];
+        let i = Audit::new(&s, &published, P, &ADMIN)
+            .interval(&[2])
+            .unwrap();
+        assert!((i.high - 27.0).abs() < 1e-6 && i.low.abs() < 1e-6, "{i:?}");
+        // Their sum is the wijk's.
+        let i = Audit::new(&s, &published, P, &ADMIN)
+            .interval(&[2, 3])
+            .unwrap();
+        assert!(
+            (i.low - 23.0).abs() < 1e-6 && (i.high - 27.0).abs() < 1e-6,
+            "{i:?}"
+        );
+    }
+
+    #[test]
+    fn relations_combine_across_the_tree() {
+        // Gemeente 60 (58–62); wijk A published 30 (28–32) with buurten hidden; wijk B hidden
+        // with buurt B1 published 10 (8–12) and B2 hidden. B = G − A lies in [26, 34], so
+        // B2 = B − B1 in [14, 26]: found only by combining two relations.
+        let s = tree(2);
+        let published = vec![Some(60.0), Some(30.0), None, None, None, Some(10.0), None];
+        let i = Audit::new(&s, &published, P, &ADMIN)
+            .interval(&[6])
+            .unwrap();
+        assert!(
+            (i.low - 14.0).abs() < 1e-6 && (i.high - 26.0).abs() < 1e-6,
+            "{i:?}"
+        );
+    }
+
+    proptest! {
+        /// Whatever is published, the true value lies in the interval: the audit never
+        /// claims the attacker knows more than the figures allow.
+        #[test]
+        fn the_truth_lies_in_the_interval(
+            buurten in proptest::collection::vec((0u32..40, any::<bool>()), 2..12),
+            show in proptest::collection::vec(any::<bool>(), 7),
+        ) {
+            let n = u32::try_from(buurten.len() / 2).unwrap();
+            let s = tree(n);
+            let mut truth = vec![0.0; s.len()];
+            for w in 0..n as usize {
+                let (a, b) = (buurten[2 * w].0, buurten[2 * w + 1].0);
+                truth[2 + 3 * w] = f64::from(a);
+                truth[3 + 3 * w] = f64::from(b);
+                truth[1 + 3 * w] = f64::from(a + b);
+                truth[0] += f64::from(a + b);
+            }
+            #[expect(clippy::cast_precision_loss, reason = "small")]
+            let published: Vec<Option<f64>> = (0..s.len())
+                .map(|u| {
+                    let shown = if u < show.len() { show[u] } else { buurten[(u - 1) / 3 * 2].1 };
+                    shown.then(|| P.round(truth[u]) as f64)
+                })
+                .collect();
+            let a = Audit::new(&s, &published, P, &ADMIN);
+            for (u, &v) in truth.iter().enumerate() {
+                let i = a.interval(&[u32::try_from(u).unwrap()]).unwrap();
+                prop_assert!(v >= i.low - 1e-6 && v <= i.high + 1e-6, "unit {u}: {v} not in {i:?}");
+            }
+        }
+    }
+}
