@@ -287,6 +287,45 @@ fn samples() -> HashMap<&'static str, Sample> {
         },
     );
     m.insert("/v1/audit", s("/v1/audit", None));
+    m.insert(
+        "/v1/users",
+        Sample {
+            own: "/v1/users",
+            other: None,
+            write: Some((
+                Method::POST,
+                "/v1/users",
+                r#"{"naam":"collega-uit-de-tabel"}"#,
+            )),
+        },
+    );
+    // Adds a role the user's own role already covers, so the table's sessions stay as they were.
+    m.insert(
+        "/v1/users/{naam}/grants",
+        Sample {
+            own: "",
+            other: None,
+            write: Some((
+                Method::POST,
+                "/v1/users/adviseur-venlo/grants",
+                r#"{"rol":"wethouder","gemeenten":["GM0983"]}"#,
+            )),
+        },
+    );
+    // Enables the user the row above made (enabling ends a user's sessions too, so not one
+    // of the table's own users).
+    m.insert(
+        "/v1/users/{naam}/disabled",
+        Sample {
+            own: "",
+            other: None,
+            write: Some((
+                Method::DELETE,
+                "/v1/users/collega-uit-de-tabel/disabled",
+                "",
+            )),
+        },
+    );
     m
 }
 
@@ -799,4 +838,209 @@ fn audit_verify_on_the_command_line_finds_a_changed_entry() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A beheerder manages the accounts of their own gemeenten over the API: a new user, a role
+/// in Venlo (not in Haarlem), the list without Haarlem's users, disabling (not a user who also
+/// works for Haarlem, not oneself), taking a role back (which ends the user's session), never
+/// with a token, and every change in the audit log.
+#[tokio::test]
+async fn a_beheerder_manages_the_users_of_their_own_gemeenten() {
+    let s = state();
+    let acc = Accounts::beside(&two().db);
+    // A Haarlem user and a user of both, made on the command line.
+    for (name, gms) in [
+        ("adviseur-alleen-haarlem", vec!["GM0392".to_string()]),
+        (
+            "adviseur-beide",
+            vec![VENLO.to_string(), "GM0392".to_string()],
+        ),
+    ] {
+        if acc.directory().unwrap().user_by_name(name).is_none() {
+            acc.add_user(name, Some(&format!("wachtwoord-{name}")))
+                .unwrap();
+            acc.grant(name, Role::Adviseur, &gms).unwrap();
+        }
+    }
+    s.auth.reload();
+    let b = session(&s, "beheerder-venlo").await;
+    let json = |r: &Res| -> serde_json::Value { serde_json::from_str(&r.body).unwrap() };
+    // A new colleague, then a role in Venlo: they can sign in and see Venlo.
+    let r = send(
+        &s,
+        req(
+            &Method::POST,
+            "/v1/users",
+            Some(&b),
+            Some(r#"{"naam":"nieuwe-adviseur","wachtwoord":"wachtwoord-nieuwe-adviseur"}"#),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = send(
+        &s,
+        req(
+            &Method::POST,
+            "/v1/users/nieuwe-adviseur/grants",
+            Some(&b),
+            Some(r#"{"rol":"adviseur","gemeenten":["GM0983"]}"#),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(json(&r)["rollen"][0]["rol"], "adviseur");
+    let n = session(&s, "nieuwe-adviseur").await;
+    let r = send(&s, req(&Method::GET, "/v1/ranking/GM0983", Some(&n), None)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    // Not in a gemeente the beheerder does not manage.
+    let r = send(
+        &s,
+        req(
+            &Method::POST,
+            "/v1/users/nieuwe-adviseur/grants",
+            Some(&b),
+            Some(r#"{"rol":"adviseur","gemeenten":["GM0392"]}"#),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    // The list: Venlo's users with their Venlo roles only; Haarlem's own users not at all.
+    let r = send(&s, req(&Method::GET, "/v1/users", Some(&b), None)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        !r.body.contains("adviseur-alleen-haarlem") && !r.body.contains("GM0392"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("nieuwe-adviseur") && r.body.contains("adviseur-beide"));
+    let r = send(
+        &s,
+        req(
+            &Method::POST,
+            "/v1/users/adviseur-alleen-haarlem/disabled",
+            Some(&b),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    // A user who also works for Haarlem is not switched off by Venlo alone; nor oneself.
+    let r = send(
+        &s,
+        req(
+            &Method::POST,
+            "/v1/users/adviseur-beide/disabled",
+            Some(&b),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = send(
+        &s,
+        req(
+            &Method::POST,
+            "/v1/users/beheerder-venlo/disabled",
+            Some(&b),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    // Taking the role back ends the new user's session.
+    let r = send(
+        &s,
+        req(
+            &Method::DELETE,
+            "/v1/users/nieuwe-adviseur/grants",
+            Some(&b),
+            Some(r#"{"rol":"adviseur","gemeenten":["GM0983"]}"#),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = send(&s, req(&Method::GET, "/v1/me", Some(&n), None)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // Disabled and enabled again.
+    let r = send(
+        &s,
+        req(
+            &Method::POST,
+            "/v1/users/nieuwe-adviseur/disabled",
+            Some(&b),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(
+        (r.status, json(&r)["uitgeschakeld"].clone()),
+        (StatusCode::OK, serde_json::json!(true)),
+        "{}",
+        r.body
+    );
+    let r = send(
+        &s,
+        req(
+            &Method::DELETE,
+            "/v1/users/nieuwe-adviseur/disabled",
+            Some(&b),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(json(&r)["uitgeschakeld"], false);
+    // A token never manages, not even a beheerder's.
+    let uid = acc
+        .directory()
+        .unwrap()
+        .user_by_name("beheerder-venlo")
+        .unwrap()
+        .id;
+    let (_, t) = acc
+        .create_token(uid, "beheer", TokenScope::Export, &[VENLO.into()], 1)
+        .unwrap();
+    s.auth.reload();
+    let r = send(
+        &s,
+        Request::post("/v1/users")
+            .header(header::AUTHORIZATION, format!("Bearer {t}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(r#"{"naam":"via-token"}"#))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    // Bad input names the problem.
+    let r = send(
+        &s,
+        req(
+            &Method::POST,
+            "/v1/users/nieuwe-adviseur/grants",
+            Some(&b),
+            Some(r#"{"rol":"koning","gemeenten":["GM0983"]}"#),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("rol 'koning'"), "{}", r.body);
+    // Each change is in the audit log of Venlo.
+    s.auth.audit.flush();
+    let log = send(
+        &s,
+        req(&Method::GET, "/v1/audit?limit=10000", Some(&b), None),
+    )
+    .await;
+    for what in [
+        "aangemaakt",
+        "rol gegeven",
+        "rol ingetrokken",
+        "uitgezet",
+        "aangezet",
+    ] {
+        assert!(
+            log.body.contains(&format!("\"{what}\"")) || log.body.contains(what),
+            "{what} not in the audit log"
+        );
+    }
+    assert!(log.body.contains("gebruiker nieuwe-adviseur"));
 }

@@ -1,7 +1,7 @@
 //! Step 7, the HTTP shell over the dataset. One file per resource, each with its `routes()`:
 //! [`collections`] (OGC API Features), [`areas`], [`index`] (index, ranking, method),
 //! [`profile`] (an area against its gemeente), [`charts`], [`changes`] (fixed classes, change map), [`interventions`], [`exports`], [`briefing`] (the wethouder's page),
-//! [`openapi`]; the map
+//! [`users`] (accounts for a beheerder), [`openapi`]; the map
 //! app's files from an allow-list ([`statics`]). DuckDB work runs in `spawn_blocking`.
 
 pub mod areas;
@@ -19,6 +19,7 @@ pub mod profile;
 pub mod query;
 pub mod route;
 pub mod statics;
+pub mod users;
 
 use crate::dataset::Dataset;
 use axum::http::{header, HeaderName, HeaderValue, Request};
@@ -224,6 +225,7 @@ async fn common_headers(
 pub fn routes() -> Vec<route::Route> {
     let mut all = collections::routes();
     all.extend(auth::routes());
+    all.extend(users::routes());
     all.extend(areas::routes());
     all.extend(profile::routes());
     all.extend(charts::routes());
