@@ -137,9 +137,11 @@ pub struct MeasureSpec {
     pub area_per_row_below: Option<AreaRule>,
 }
 
-/// One published indicator.
+/// What describes an indicator to people and to the index: the part of a catalogue entry
+/// that is stored with every version and served (`dataset::IndicatorMeta` holds it too), so
+/// that its fields are declared once.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Indicator {
+pub struct Description {
     pub id: String,
     pub naam: String,
     /// A short name for tables, rankings and chart labels (at most 32 characters); the
@@ -156,17 +158,40 @@ pub struct Indicator {
     /// Reflects enforcement activity; weight 0 in the index by default.
     #[serde(default)]
     pub enforcement: bool,
-    pub numerator: MeasureSpec,
-    pub denominator: MeasureSpec,
 }
 
-impl Indicator {
+impl Description {
     /// The short name, or the full one.
     #[must_use]
     pub fn short_name(&self) -> &str {
         self.kort.as_deref().unwrap_or(&self.naam)
     }
 
+    /// +1 when higher means more pressure.
+    #[must_use]
+    pub fn sign(&self) -> f64 {
+        self.polarity.sign()
+    }
+}
+
+/// One published indicator: its description and how it is counted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Indicator {
+    #[serde(flatten)]
+    pub about: Description,
+    pub numerator: MeasureSpec,
+    pub denominator: MeasureSpec,
+}
+
+impl std::ops::Deref for Indicator {
+    type Target = Description;
+
+    fn deref(&self) -> &Description {
+        &self.about
+    }
+}
+
+impl Indicator {
     /// The partner sources this indicator reads.
     #[must_use]
     pub fn sources(&self) -> Vec<&str> {

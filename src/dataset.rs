@@ -9,25 +9,25 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-/// Indicator metadata as stored with the version.
+/// Indicator metadata as stored with the version: the catalogue's description (its fields
+/// read through `Deref`) and what the ingest derived from the measures.
 #[derive(Debug, Clone, Serialize)]
 pub struct IndicatorMeta {
-    pub id: String,
-    pub naam: String,
-    pub name_en: String,
-    pub theme: String,
+    #[serde(flatten)]
+    pub about: crate::catalogue::Description,
+    /// Source ids, comma-separated, and the partners behind them.
     pub sources: String,
     pub partners: String,
-    pub legal_basis: String,
-    pub unit: String,
-    pub scale: f64,
-    pub polarity: crate::catalogue::Polarity,
-    pub min_denominator: f64,
-    pub enforcement: bool,
     /// The rate is a mean (of a score or value) and the count its number of units.
     pub mean: bool,
-    /// Short name for tables and chart labels.
-    pub kort: String,
+}
+
+impl std::ops::Deref for IndicatorMeta {
+    type Target = crate::catalogue::Description;
+
+    fn deref(&self) -> &crate::catalogue::Description {
+        &self.about
+    }
 }
 
 /// A theme and its weight in the index.
@@ -36,14 +36,6 @@ pub struct ThemeMeta {
     pub id: String,
     pub naam: String,
     pub weight: f64,
-}
-
-impl IndicatorMeta {
-    /// +1 when higher means more pressure.
-    #[must_use]
-    pub fn sign(&self) -> f64 {
-        self.polarity.sign()
-    }
 }
 
 /// A spatial unit: the row the ingest writes, read back.
@@ -161,21 +153,23 @@ impl Dataset {
             let r = st
                 .query_map([version], |r| {
                     Ok(IndicatorMeta {
-                        id: r.get(0)?,
-                        naam: r.get(1)?,
-                        name_en: r.get(2)?,
-                        theme: r.get(3)?,
+                        about: crate::catalogue::Description {
+                            id: r.get(0)?,
+                            naam: r.get(1)?,
+                            kort: Some(r.get(13)?),
+                            name_en: r.get(2)?,
+                            theme: r.get(3)?,
+                            legal_basis: r.get(6)?,
+                            unit: r.get(7)?,
+                            scale: r.get(8)?,
+                            polarity: crate::catalogue::Polarity::from_id(&r.get::<_, String>(9)?)
+                                .unwrap_or(crate::catalogue::Polarity::HigherIsWorse),
+                            min_denominator: r.get(10)?,
+                            enforcement: r.get(11)?,
+                        },
                         sources: r.get(4)?,
                         partners: r.get(5)?,
-                        legal_basis: r.get(6)?,
-                        unit: r.get(7)?,
-                        scale: r.get(8)?,
-                        polarity: crate::catalogue::Polarity::from_id(&r.get::<_, String>(9)?)
-                            .unwrap_or(crate::catalogue::Polarity::HigherIsWorse),
-                        min_denominator: r.get(10)?,
-                        enforcement: r.get(11)?,
                         mean: r.get(12)?,
-                        kort: r.get(13)?,
                     })
                 })
                 .map_err(dberr)?;
@@ -381,7 +375,7 @@ impl Dataset {
         self.indicators
             .iter()
             .find(|m| m.id == id)
-            .map_or_else(|| id.to_string(), |m| m.kort.clone())
+            .map_or_else(|| id.to_string(), |m| m.short_name().to_string())
     }
 
     /// Position of an indicator by id.

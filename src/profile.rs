@@ -137,7 +137,7 @@ pub fn profile(
         lines.push(Line {
             indicator: m.id.clone(),
             naam: m.naam.clone(),
-            kort: m.kort.clone(),
+            kort: m.short_name().to_string(),
             unit: m.unit.clone(),
             area: f.rate,
             gemeente,

@@ -175,7 +175,7 @@ fn moved_indicators(ds: &Dataset, units: &[usize], p: usize) -> Result<Vec<Moved
             };
             out.push(Moved {
                 wijk: c.naam.clone().unwrap_or_else(|| c.code.clone()),
-                indicator: m.kort.clone(),
+                indicator: m.short_name().to_string(),
                 unit: m.unit.clone(),
                 clarity: d.abs() / ((hi - lo) / 2.0).max(1e-9),
                 change: c,

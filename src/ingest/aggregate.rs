@@ -1097,7 +1097,7 @@ mod tests {
         let template = cat.indicator("adresdrukte").unwrap().clone();
         for i in 0..MAX_ADDR_BASES {
             let mut ind = template.clone();
-            ind.id = format!("extra_{i}");
+            ind.about.id = format!("extra_{i}");
             ind.numerator.count = Some(CountKind::Addresses);
             ind.numerator.conditions = vec![format!("maanden_op_adres < {}", i + 2)];
             cat.indicators.push(ind);
