@@ -195,17 +195,11 @@ impl Verdict {
     /// From the effect's 95 % interval and whether a higher value means more pressure.
     #[must_use]
     pub fn of(low: f64, high: f64, higher_is_worse: bool) -> Self {
-        let (better, worse) = if higher_is_worse {
-            (high < 0.0, low > 0.0)
-        } else {
-            (low > 0.0, high < 0.0)
-        };
-        if better {
-            Self::Verbeterd
-        } else if worse {
-            Self::Verslechterd
-        } else {
-            Self::NietAantoonbaar
+        // The same reading of an interval as the change map's.
+        match crate::trend::Direction::of(low, high, higher_is_worse) {
+            crate::trend::Direction::MinderDruk => Self::Verbeterd,
+            crate::trend::Direction::MeerDruk => Self::Verslechterd,
+            _ => Self::NietAantoonbaar,
         }
     }
 
@@ -422,16 +416,14 @@ pub fn effect(ds: &Dataset, iv: &Intervention) -> Result<Option<Effect>, Interve
     let c_units: Vec<usize> = candidates.iter().map(|c| c.1).collect();
     let mut outcomes = Vec::new();
     // The project's own targets, then the index, then perceived safety (unless a target).
-    let mut indicators: Vec<(usize, bool)> = iv
+    let targets: Vec<usize> = iv
         .targets
         .iter()
-        .filter_map(|t| ds.indicator_index(t).map(|j| (j, true)))
+        .filter_map(|t| ds.indicator_index(t))
         .collect();
-    if let Some(j) = ds.indicator_index("veiligheidsbeleving") {
-        if !indicators.iter().any(|&(k, _)| k == j) {
-            indicators.push((j, false));
-        }
-    }
+    let safety = ds
+        .indicator_index("veiligheidsbeleving")
+        .filter(|j| !targets.contains(j));
     let with_meta = |mut d: DiD, naam: &str, unit: &str, target: bool, higher_is_worse: bool| {
         d.naam = naam.to_string();
         d.unit = unit.to_string();
@@ -453,7 +445,7 @@ pub fn effect(ds: &Dataset, iv: &Intervention) -> Result<Option<Effect>, Interve
         let hiw = m.polarity == crate::catalogue::Polarity::HigherIsWorse;
         Ok(diff_in_diff(&m.id, &t, &c, start).map(|d| with_meta(d, &m.naam, &m.unit, target, hiw)))
     };
-    for &(j, _) in indicators.iter().filter(|x| x.1) {
+    for &j in &targets {
         outcomes.extend(measure(j, true)?);
     }
     if let Some(d) = diff_in_diff("index", &t_index, &c_index, start) {
@@ -465,7 +457,7 @@ pub fn effect(ds: &Dataset, iv: &Intervention) -> Result<Option<Effect>, Interve
             true,
         ));
     }
-    for &(j, _) in indicators.iter().filter(|x| !x.1) {
+    if let Some(j) = safety {
         outcomes.extend(measure(j, false)?);
     }
     let headline = outcomes

@@ -47,13 +47,9 @@ pub struct Profile {
     pub summary: String,
 }
 
-/// The population proxy used to find comparable areas: the denominator of the first
-/// indicator counted per inhabitant.
-fn size(ds: &Dataset, u: usize, p: usize) -> Option<f64> {
-    let j = ds
-        .indicators
-        .iter()
-        .position(|m| m.unit.contains("inwoners"))?;
+/// The population proxy used to find comparable areas: the denominator of indicator `j`,
+/// the first counted per inhabitant.
+fn size(ds: &Dataset, j: usize, u: usize, p: usize) -> Option<f64> {
     #[expect(clippy::cast_precision_loss, reason = "counts")]
     ds.fig(u, j, p).ok()?.denominator.map(|d| d as f64)
 }
@@ -81,12 +77,16 @@ pub fn profile(
                 .any(|&c| ds.units[c].gemeente == ds.units[g].code)
         })
         .collect();
-    let own = size(ds, u, p);
+    let per_inhabitant = ds
+        .indicators
+        .iter()
+        .position(|m| m.unit.contains("inwoners"));
+    let own = per_inhabitant.and_then(|j| size(ds, j, u, p));
     let mut near: Vec<(f64, usize)> = candidates
         .iter()
         .copied()
         .filter(|&c| c != u)
-        .filter_map(|c| Some(((size(ds, c, p)? - own?).abs(), c)))
+        .filter_map(|c| Some(((size(ds, per_inhabitant?, c, p)? - own?).abs(), c)))
         .collect();
     near.sort_by(|a, b| a.0.total_cmp(&b.0));
     near.truncate(COMPARABLE);

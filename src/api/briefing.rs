@@ -235,12 +235,13 @@ fn top_groups(rows: &[score::RankRow], max: usize) -> Vec<(String, Vec<&score::R
     out
 }
 
-fn project_lines(ds: &Dataset, gemeente: &str) -> Result<Vec<(String, String)>, ApiError> {
+/// A headline and a verdict for each of the gemeente's projects.
+fn project_lines(
+    ds: &Dataset,
+    projects: &[intervention::Intervention],
+) -> Result<Vec<(String, String)>, ApiError> {
     let mut out = Vec::new();
-    for iv in intervention::interventions(ds)?
-        .into_iter()
-        .filter(|iv| iv.gemeenten(ds).contains(gemeente))
-    {
+    for iv in projects {
         let names: Vec<String> = iv
             .codes
             .iter()
@@ -258,7 +259,7 @@ fn project_lines(ds: &Dataset, gemeente: &str) -> Result<Vec<(String, String)>, 
             iv.start_date,
             iv.end_date
         );
-        let verdict = match intervention::effect(ds, &iv)? {
+        let verdict = match intervention::effect(ds, iv)? {
             Some(e) => match e.outcomes.iter().find(|o| o.target).or(e.outcomes.first()) {
                 Some(o) => format!(
                     r#"{}: <span class="oordeel {}">{}</span> — {} {} tegenover {} vergelijkbare wijken zonder project (95%: {} tot {})."#,
@@ -307,9 +308,13 @@ fn briefing_html(ds: &Dataset, gemeente: &str) -> Result<String, ApiError> {
         .iter()
         .flat_map(|(_, g)| g.iter().take(3).map(|r| r.code.clone()))
         .collect();
-    let projects = project_lines(ds, gemeente)?;
-    for iv in intervention::interventions(ds)? {
-        named.extend(iv.codes);
+    let own: Vec<intervention::Intervention> = intervention::interventions(ds)?
+        .into_iter()
+        .filter(|iv| iv.gemeenten(ds).contains(gemeente))
+        .collect();
+    let projects = project_lines(ds, &own)?;
+    for iv in &own {
+        named.extend(iv.codes.iter().cloned());
     }
     named.dedup();
     // Names are placed in this order, so the most important one is never crowded out.

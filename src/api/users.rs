@@ -69,6 +69,16 @@ fn find(state: &AppState, mine: &BTreeSet<String>, naam: &str) -> Result<User, A
         .ok_or_else(|| ApiError::NotFound(format!("gebruiker '{naam}' bestaat niet")))
 }
 
+/// The audit entry of a change to user `naam`.
+fn event(caller: &Caller, naam: &str, what: &str) -> Event {
+    Event::new(
+        &caller.actor(),
+        "gebruiker",
+        &format!("gebruiker {naam}"),
+        what,
+    )
+}
+
 fn account_error(e: AccountError) -> ApiError {
     match e {
         AccountError::Invalid(m) => ApiError::BadRequest(m),
@@ -127,15 +137,10 @@ pub async fn add(
         a.add_user(&n.naam, n.wachtwoord.as_deref()).map(|_| ())
     })
     .await?;
-    state.auth.audit.record(
-        Event::new(
-            &caller.actor(),
-            "gebruiker",
-            &format!("gebruiker {naam}"),
-            "aangemaakt",
-        )
-        .in_gemeenten(caller.0.gemeenten(Cap::Manage)),
-    );
+    state
+        .auth
+        .audit
+        .record(event(&caller, &naam, "aangemaakt").in_gemeenten(caller.0.gemeenten(Cap::Manage)));
     let mine = caller.0.gemeenten(Cap::Manage);
     let u = find(&state, &mine, &naam)?;
     Ok((StatusCode::CREATED, Json(shown(&u, &mine))))
@@ -190,14 +195,9 @@ pub async fn grant_role(
     let name = u.name.clone();
     change(&state, move |a| a.grant(&name, role, &g2)).await?;
     state.auth.audit.record(
-        Event::new(
-            &caller.actor(),
-            "gebruiker",
-            &format!("gebruiker {}", u.name),
-            "rol gegeven",
-        )
-        .in_gemeenten(gemeenten.clone())
-        .detail(role.id()),
+        event(&caller, &u.name, "rol gegeven")
+            .in_gemeenten(gemeenten.clone())
+            .detail(role.id()),
     );
     Ok(Json(shown(&find(&state, &mine, &u.name)?, &mine)))
 }
@@ -221,14 +221,9 @@ pub async fn revoke_role(
     let name = u.name.clone();
     change(&state, move |a| a.revoke(&name, role, &g2)).await?;
     state.auth.audit.record(
-        Event::new(
-            &caller.actor(),
-            "gebruiker",
-            &format!("gebruiker {}", u.name),
-            "rol ingetrokken",
-        )
-        .in_gemeenten(gemeenten)
-        .detail(role.id()),
+        event(&caller, &u.name, "rol ingetrokken")
+            .in_gemeenten(gemeenten)
+            .detail(role.id()),
     );
     // Without any role left in the caller's gemeenten the user may no longer be visible.
     Ok(Json(find(&state, &mine, &u.name).map_or_else(
@@ -259,10 +254,9 @@ async fn set_disabled(
     let name = u.name.clone();
     change(&state, move |a| a.set_disabled(&name, disabled)).await?;
     state.auth.audit.record(
-        Event::new(
-            &caller.actor(),
-            "gebruiker",
-            &format!("gebruiker {}", u.name),
+        event(
+            &caller,
+            &u.name,
             if disabled { "uitgezet" } else { "aangezet" },
         )
         .in_gemeenten(mine.clone()),
