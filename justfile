@@ -25,3 +25,7 @@ demo scale="1" format="mixed":
 # Load with wrk while new dataset versions are ingested beside it (needs the test command's demo).
 soak seconds="120":
     bash scripts/soak.sh {{seconds}}
+
+# schemathesis with fresh random seeds, N rounds per token (needs the test command's demo)
+fuzz-api rounds="3":
+    bash scripts/fuzz-api.sh {{rounds}}

@@ -65,17 +65,25 @@ pub fn routes() -> Vec<Route> {
             ),
         ]
     };
-    let ok = |ct: &str, d: &str| json!({"200": {"description": d, "content": {ct: {}}}, "400": {"$ref": "#/components/responses/Problem"}});
+    let ok = |types: &[&str], d: &str| {
+        let content: serde_json::Map<String, serde_json::Value> = types
+            .iter()
+            .map(|t| ((*t).to_string(), json!({})))
+            .collect();
+        json!({"200": {"description": d, "content": content}, "400": {"$ref": "#/components/responses/Problem"}})
+    };
     vec![
         Route::new("/v1/exports", Access::Needs(Cap::Export), get(export)).doc(
             "get",
-            json!({"summary": "Download van een laag met zijn gepubliceerde cijfers (CSV of GeoJSON), met metadata", "operationId": "getExport", "parameters": params(),
-                   "responses": ok("text/csv", "CSV (;, decimale komma, UTF-8 met BOM) of GeoJSON")}),
+            json!({"summary": "Download van een laag met zijn gepubliceerde cijfers (CSV, GeoJSON of GeoPackage), met metadata", "operationId": "getExport", "parameters": params(),
+                   "responses": ok(
+                       &["text/csv", "application/geo+json", "application/geopackage+sqlite3"],
+                       "CSV (;, decimale komma, UTF-8 met BOM), GeoJSON of GeoPackage (naar `format`)")}),
         ),
         Route::new("/v1/exports/metadata", Access::Needs(Cap::Export), get(metadata)).doc(
             "get",
             json!({"summary": "De metadata van een export (naast de CSV)", "operationId": "getExportMetadata", "parameters": params(),
-                   "responses": ok("application/json", "Metadata")}),
+                   "responses": ok(&["application/json"], "Metadata")}),
         ),
     ]
 }
@@ -248,8 +256,8 @@ pub fn metadata_of(ds: &Dataset, r: &Request, rows: usize, generated: &str) -> V
         "rows": rows,
         "generated": generated,
         "crs": if r.format == Format::Csv { Value::Null } else { json!(r.crs.uri()) },
-        "boundary_year": 2024,
-        "attribution": "Grenzen: Kadaster / CBS, 2024 (CC BY 4.0); PC4: © CBS, © ESRI Nederland",
+        "boundary_year": ds.boundary_year,
+        "attribution": format!("Grenzen: Kadaster / CBS, {} (CC BY 4.0); PC4: © CBS, © ESRI Nederland", ds.boundary_year),
         "disclosure": {
             "k": ds.params.k, "k_fine": ds.params.k_fine, "round_to": ds.params.round_to,
             "rules": "Aantallen uit minder dan k eenheden (k_fine bij PC6 en H3 res. 10) zijn onderdrukt, ook aantallen die anders uit andere getallen terug te rekenen zijn; aantallen en noemers zijn afgerond op veelvouden van round_to; rates zijn berekend uit het afgeronde aantal en de afgeronde noemer; een aandeel van (bijna) 100 % is onderdrukt. Zie /methode.html.",
