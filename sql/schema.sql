@@ -14,6 +14,35 @@ CREATE TABLE IF NOT EXISTS dataset_version (
     rows_rejected    BIGINT NOT NULL,
     boundary_year    INTEGER NOT NULL
 );
+-- Which boundary imports (boundary_import.id, comma-separated) the version was located in;
+-- empty: the shipped boundaries only.
+ALTER TABLE dataset_version ADD COLUMN IF NOT EXISTS boundary_imports VARCHAR DEFAULT '';
+
+-- Boundary files imported with `wijkradar boundaries import` (the CBS Wijk- en Buurtkaart,
+-- PC4 areas), laid over the shipped ones from the next ingest on. Versions written before an
+-- import keep the units they were located in. Public geography only.
+CREATE TABLE IF NOT EXISTS boundary_import (
+    id           INTEGER PRIMARY KEY,
+    imported_at  TIMESTAMP NOT NULL,
+    level        VARCHAR NOT NULL,   -- gemeenten, wijken, buurten, pc4
+    year         INTEGER NOT NULL,
+    source       VARCHAR NOT NULL,   -- file name, and the layer of a GeoPackage
+    content_hash VARCHAR NOT NULL,   -- sha256 of the file
+    areas        INTEGER NOT NULL,
+    water        INTEGER NOT NULL    -- water-only areas left out
+);
+CREATE TABLE IF NOT EXISTS boundary_area (
+    import_id INTEGER NOT NULL,
+    code      VARCHAR NOT NULL,
+    naam      VARCHAR NOT NULL,
+    wijk      VARCHAR,
+    gemeente  VARCHAR,
+    inwoners  DOUBLE,
+    woningen  DOUBLE,
+    plaats    VARCHAR,
+    geometry  VARCHAR NOT NULL,      -- GeoJSON MultiPolygon (CRS84)
+    PRIMARY KEY (import_id, code)
+);
 
 -- Which files a version was built from (file name and content hash, never content).
 CREATE TABLE IF NOT EXISTS dataset_extract (

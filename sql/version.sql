@@ -2,7 +2,9 @@
 -- ends with a line `-- end`; the store reads them by their leading `-- name:` line.
 
 -- name: insert_version
-INSERT INTO dataset_version VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO dataset_version (version, created_at, k, k_fine, round_to, catalogue_sha256,
+    fingerprint, rows_read, rows_rejected, boundary_year, boundary_imports)
+VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 -- end
 
 -- name: create_computed

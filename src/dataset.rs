@@ -65,6 +65,8 @@ pub struct Dataset {
     pub params: Params,
     pub created_at: String,
     pub rows_read: i64,
+    /// The boundary year the version was located in (CBS gebiedsindeling).
+    pub boundary_year: i32,
     pub periods: Vec<String>,
     pub indicators: Vec<IndicatorMeta>,
     pub themes: Vec<ThemeMeta>,
@@ -106,9 +108,9 @@ impl Dataset {
             source,
         };
         let conn = store::open_read_only(db)?;
-        let (version, params, created_at, rows_read) = {
+        let (version, params, created_at, rows_read, boundary_year) = {
             let mut st = conn
-                .prepare("SELECT version, k, k_fine, round_to, strftime(created_at, '%Y-%m-%d %H:%M'), rows_read FROM dataset_version ORDER BY version DESC LIMIT 1")
+                .prepare("SELECT version, k, k_fine, round_to, strftime(created_at, '%Y-%m-%d %H:%M'), rows_read, boundary_year FROM dataset_version ORDER BY version DESC LIMIT 1")
                 .map_err(dberr)?;
             let mut rows = st.query([]).map_err(dberr)?;
             let Some(r) = rows.next().map_err(dberr)? else {
@@ -123,6 +125,7 @@ impl Dataset {
                 },
                 r.get::<_, String>(4).map_err(dberr)?,
                 r.get::<_, i64>(5).map_err(dberr)?,
+                r.get::<_, i32>(6).map_err(dberr)?,
             )
         };
         let periods: Vec<String> = {
@@ -256,6 +259,7 @@ impl Dataset {
             params,
             created_at,
             rows_read,
+            boundary_year,
             periods,
             indicators,
             themes,

@@ -2,8 +2,15 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use cli::accounts::{
+    audit_command, demo_accounts, token_command, user_command, AuditCommand, TokenCommand,
+    UserCommand,
+};
+use cli::boundaries::{boundaries_command, boundaries_for, print_levels, BoundariesCommand};
 use std::path::PathBuf;
 use wijkradar::{catalogue::Catalogue, demo, disclosure::Params, ingest, spatial::Boundaries};
+
+mod cli;
 
 /// mimalloc keeps freed memory for reuse: the ingest allocates and frees large buffers (decoded
 /// Parquet batches, accumulators), which the system allocator returns to the kernel each time.
@@ -37,6 +44,10 @@ enum Command {
         scale: f64,
         #[arg(long, value_enum, default_value_t = demo::Format::Mixed)]
         format: demo::Format,
+        /// Place the addresses in the boundaries imported into this database (`boundaries
+        /// import`) as well as the shipped ones.
+        #[arg(long)]
+        db: Option<PathBuf>,
     },
     /// Validate, locate, aggregate and disclosure-control extracts into a new dataset version.
     Ingest {
@@ -122,6 +133,12 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         targets: Vec<String>,
     },
+    /// Boundaries: import the CBS Wijk- en Buurtkaart (GeoPackage or GeoJSON) or PC4 areas,
+    /// list what was imported. The next ingest locates addresses in them.
+    Boundaries {
+        #[command(subcommand)]
+        action: BoundariesCommand,
+    },
     /// Accounts: add, grant a role in gemeenten, revoke, disable, enable, set a password, list.
     User {
         #[command(subcommand)]
@@ -152,377 +169,6 @@ enum Command {
         #[arg(long, default_value = "GM0983,GM0392")]
         gemeente: String,
     },
-}
-
-#[derive(Subcommand)]
-enum UserCommand {
-    /// Adds a user; the password is read from WIJKRADAR_PASSWORD or the first line of stdin.
-    Add {
-        #[arg(long)]
-        db: PathBuf,
-        name: String,
-        /// adviseur, wethouder, riec-analist or beheerder.
-        #[arg(long)]
-        role: Option<String>,
-        /// Gemeenten of the role, comma-separated (GM0983,GM0392).
-        #[arg(long, value_delimiter = ',')]
-        gemeente: Vec<String>,
-        /// Only single sign-on, no password.
-        #[arg(long)]
-        no_password: bool,
-    },
-    /// Gives a role in gemeenten.
-    Grant {
-        #[arg(long)]
-        db: PathBuf,
-        name: String,
-        #[arg(long)]
-        role: String,
-        #[arg(long, value_delimiter = ',', required = true)]
-        gemeente: Vec<String>,
-    },
-    /// Takes a role away (in the given gemeenten, or all); ends the user's sessions.
-    Revoke {
-        #[arg(long)]
-        db: PathBuf,
-        name: String,
-        #[arg(long)]
-        role: String,
-        #[arg(long, value_delimiter = ',')]
-        gemeente: Vec<String>,
-    },
-    /// Disables a user: their sessions end and their tokens stop working.
-    Disable {
-        #[arg(long)]
-        db: PathBuf,
-        name: String,
-    },
-    /// Enables a disabled user.
-    Enable {
-        #[arg(long)]
-        db: PathBuf,
-        name: String,
-    },
-    /// Sets a new password (WIJKRADAR_PASSWORD or stdin); ends the user's sessions.
-    Passwd {
-        #[arg(long)]
-        db: PathBuf,
-        name: String,
-    },
-    /// Lists users with their roles per gemeente.
-    List {
-        #[arg(long)]
-        db: PathBuf,
-    },
-}
-
-#[derive(Subcommand)]
-enum TokenCommand {
-    /// Creates a token for a user and prints its secret once.
-    Create {
-        #[arg(long)]
-        db: PathBuf,
-        #[arg(long)]
-        user: String,
-        /// What the token is for (QGIS op laptop).
-        #[arg(long, default_value = "QGIS")]
-        name: String,
-        /// lezen or export.
-        #[arg(long, default_value = "lezen")]
-        scope: String,
-        /// Gemeenten (default: all of the user's).
-        #[arg(long, value_delimiter = ',')]
-        gemeente: Vec<String>,
-        #[arg(long, default_value_t = 90)]
-        days: i64,
-    },
-    /// Revokes a token by its id.
-    Revoke {
-        #[arg(long)]
-        db: PathBuf,
-        id: String,
-    },
-}
-
-#[derive(Subcommand)]
-enum AuditCommand {
-    /// Recomputes the hash chain and checks every signed checkpoint; exit code 1 on any break.
-    Verify {
-        #[arg(long)]
-        db: PathBuf,
-        /// The public key (hex) to trust instead of the `.audit.pub` file beside the database.
-        #[arg(long)]
-        public_key: Option<String>,
-    },
-    /// Prints the newest entries.
-    Show {
-        #[arg(long)]
-        db: PathBuf,
-        #[arg(long, default_value_t = 50)]
-        limit: usize,
-    },
-}
-
-fn read_password() -> anyhow::Result<String> {
-    if let Ok(p) = std::env::var("WIJKRADAR_PASSWORD") {
-        return Ok(p);
-    }
-    eprintln!("Wachtwoord (minstens 12 tekens), gevolgd door Enter:");
-    let mut line = String::new();
-    std::io::stdin().read_line(&mut line)?;
-    Ok(line.trim_end_matches(['\r', '\n']).to_string())
-}
-
-fn role(s: &str) -> anyhow::Result<wijkradar::auth::Role> {
-    wijkradar::auth::Role::parse(s).ok_or_else(|| {
-        anyhow::anyhow!(
-            "rol '{s}' bestaat niet; kies adviseur, wethouder, riec-analist of beheerder"
-        )
-    })
-}
-
-fn cli_audit(
-    db: &std::path::Path,
-    action: &str,
-    target: &str,
-    outcome: &str,
-    gemeenten: &[String],
-) -> anyhow::Result<()> {
-    wijkradar::auth::audit::Files::beside(db).append(&[wijkradar::auth::audit::Event::new(
-        "cli", action, target, outcome,
-    )
-    .in_gemeenten(gemeenten.iter().cloned())])?;
-    Ok(())
-}
-
-fn user_command(action: UserCommand) -> anyhow::Result<()> {
-    use wijkradar::auth::accounts::Accounts;
-    match action {
-        UserCommand::Add {
-            db,
-            name,
-            role: r,
-            gemeente,
-            no_password,
-        } => {
-            let a = Accounts::beside(&db);
-            let pw = if no_password {
-                None
-            } else {
-                Some(read_password()?)
-            };
-            a.add_user(&name, pw.as_deref())?;
-            if let Some(r) = r {
-                a.grant(&name, role(&r)?, &gemeente)?;
-            }
-            cli_audit(&db, "gebruiker", &name, "toegevoegd", &gemeente)?;
-            println!("Gebruiker {name} toegevoegd.");
-        }
-        UserCommand::Grant {
-            db,
-            name,
-            role: r,
-            gemeente,
-        } => {
-            Accounts::beside(&db).grant(&name, role(&r)?, &gemeente)?;
-            cli_audit(
-                &db,
-                "gebruiker",
-                &name,
-                &format!("rol {r} gegeven"),
-                &gemeente,
-            )?;
-            println!("{name}: {r} in {}.", gemeente.join(", "));
-        }
-        UserCommand::Revoke {
-            db,
-            name,
-            role: r,
-            gemeente,
-        } => {
-            Accounts::beside(&db).revoke(&name, role(&r)?, &gemeente)?;
-            cli_audit(
-                &db,
-                "gebruiker",
-                &name,
-                &format!("rol {r} ingetrokken"),
-                &gemeente,
-            )?;
-            println!("{name}: {r} ingetrokken; lopende sessies zijn beëindigd.");
-        }
-        UserCommand::Disable { db, name } => {
-            Accounts::beside(&db).set_disabled(&name, true)?;
-            cli_audit(&db, "gebruiker", &name, "uitgeschakeld", &[])?;
-            println!("{name} uitgeschakeld; sessies en tokens werken niet meer.");
-        }
-        UserCommand::Enable { db, name } => {
-            Accounts::beside(&db).set_disabled(&name, false)?;
-            cli_audit(&db, "gebruiker", &name, "ingeschakeld", &[])?;
-            println!("{name} ingeschakeld.");
-        }
-        UserCommand::Passwd { db, name } => {
-            Accounts::beside(&db).set_password(&name, &read_password()?)?;
-            cli_audit(&db, "gebruiker", &name, "wachtwoord gewijzigd", &[])?;
-            println!("Wachtwoord van {name} gewijzigd; lopende sessies zijn beëindigd.");
-        }
-        UserCommand::List { db } => {
-            let d = Accounts::beside(&db).directory()?;
-            let mut users: Vec<_> = d.users.values().collect();
-            users.sort_by(|a, b| a.name.cmp(&b.name));
-            for u in users {
-                let grants = u.grants_text();
-                println!(
-                    "{:<24} {:<14} {}",
-                    u.name,
-                    if u.disabled {
-                        "uitgeschakeld"
-                    } else {
-                        "actief"
-                    },
-                    grants
-                );
-            }
-        }
-    }
-    Ok(())
-}
-
-fn token_command(action: TokenCommand) -> anyhow::Result<()> {
-    use wijkradar::auth::accounts::Accounts;
-    match action {
-        TokenCommand::Create {
-            db,
-            user,
-            name,
-            scope,
-            gemeente,
-            days,
-        } => {
-            let a = Accounts::beside(&db);
-            let d = a.directory()?;
-            let u = d
-                .user_by_name(&user)
-                .ok_or_else(|| anyhow::anyhow!("gebruiker '{user}' bestaat niet"))?;
-            let scope = wijkradar::auth::TokenScope::parse(&scope)
-                .ok_or_else(|| anyhow::anyhow!("scope '{scope}': kies lezen of export"))?;
-            let gemeenten = if gemeente.is_empty() {
-                let mut g: Vec<String> = u.grants.iter().map(|(_, g)| g.clone()).collect();
-                g.sort();
-                g.dedup();
-                g
-            } else {
-                gemeente
-            };
-            let (id, secret) = a.create_token(u.id, &name, scope, &gemeenten, days)?;
-            cli_audit(
-                &db,
-                "token",
-                &format!("token {id}"),
-                &format!("aangemaakt voor {user}"),
-                &gemeenten,
-            )?;
-            println!(
-                "Token {id} voor {user} ({}, {days} dagen, {}):",
-                scope.id(),
-                gemeenten.join(", ")
-            );
-            println!("{secret}");
-            println!("Dit geheim wordt niet bewaard en niet opnieuw getoond.");
-        }
-        TokenCommand::Revoke { db, id } => {
-            if !Accounts::beside(&db).revoke_token(None, &id)? {
-                anyhow::bail!("token '{id}' bestaat niet of is al ingetrokken");
-            }
-            cli_audit(&db, "token", &format!("token {id}"), "ingetrokken", &[])?;
-            println!("Token {id} ingetrokken.");
-        }
-    }
-    Ok(())
-}
-
-fn audit_command(action: AuditCommand) -> anyhow::Result<()> {
-    use wijkradar::auth::audit;
-    match action {
-        AuditCommand::Verify { db, public_key } => {
-            let files = audit::Files::beside(&db);
-            match audit::verify(&files, public_key.as_deref()) {
-                Ok(r) => {
-                    println!(
-                        "Auditlog in orde: {} entries, {} ondertekende checkpoints (laatste bij {}){}.",
-                        r.entries,
-                        r.checkpoints,
-                        r.last_checkpoint,
-                        if r.unsigned_tail > 0 { format!("; {} entries na het laatste checkpoint", r.unsigned_tail) } else { String::new() }
-                    );
-                    Ok(())
-                }
-                Err(problems) => {
-                    for p in &problems {
-                        eprintln!("  {p}");
-                    }
-                    anyhow::bail!("het auditlog is gewijzigd: {} problemen", problems.len())
-                }
-            }
-        }
-        AuditCommand::Show { db, limit } => {
-            for e in audit::Files::beside(&db).entries(None, limit)? {
-                println!(
-                    "{:>6} {} {:<28} {:<14} {:<32} {} {}",
-                    e.seq, e.at, e.actor, e.action, e.target, e.outcome, e.detail
-                );
-            }
-            Ok(())
-        }
-    }
-}
-
-/// Makes the demo accounts in a new accounts file and prints how to sign in with those whose
-/// demo password still works.
-fn demo_accounts(db: &std::path::Path, b: &Boundaries, gemeente: &str) -> anyhow::Result<()> {
-    use wijkradar::auth::accounts::Accounts;
-    let a = Accounts::beside(db);
-    let d = a.directory()?;
-    if d.users.is_empty() {
-        let gms: Vec<(String, String)> = demo::gemeenten(gemeente)
-            .into_iter()
-            .map(|g| {
-                let naam = b
-                    .gemeenten
-                    .get(&g)
-                    .map_or_else(|| g.clone(), |x| x.naam.clone());
-                (g, naam)
-            })
-            .collect();
-        wijkradar::api::auth::demo_accounts(&a, &gms)?;
-        cli_audit(
-            db,
-            "gebruiker",
-            "demo",
-            "demo-accounts aangemaakt",
-            &gms.iter().map(|g| g.0.clone()).collect::<Vec<_>>(),
-        )?;
-    }
-    let d = a.directory()?;
-    let mut users: Vec<_> = d.users.values().collect();
-    users.sort_by_key(|u| u.id);
-    let demo: Vec<_> = users
-        .into_iter()
-        .filter(|u| {
-            !u.disabled
-                && wijkradar::auth::password::verify(
-                    &format!("demo-{}", u.name),
-                    u.password_hash.as_deref(),
-                )
-        })
-        .collect();
-    if !demo.is_empty() {
-        println!("Demo-accounts (alleen voor de demo; wachtwoord = demo-<naam>):");
-        for u in demo {
-            let grants = u.grants_text();
-            println!("  {:<22} wachtwoord demo-{:<22} {}", u.name, u.name, grants);
-        }
-    }
-    Ok(())
 }
 
 fn main() -> std::process::ExitCode {
@@ -568,26 +214,6 @@ fn print_summary(s: &ingest::Summary) {
     }
 }
 
-/// Says plainly which levels a gemeente lacks (no buurten shipped, say).
-fn print_levels(b: &Boundaries, gemeenten: &[String]) {
-    for g in gemeenten {
-        let naam = b
-            .gemeenten
-            .get(g)
-            .map_or_else(|| g.clone(), |a| a.naam.clone());
-        let (_, without) = b.levels_of(g);
-        if without.is_empty() {
-            println!("  {naam} ({g}): alle niveaus");
-        } else {
-            let names: Vec<&str> = without.iter().map(|l| l.id()).collect();
-            println!(
-                "  {naam} ({g}): geen grenzen voor {}; die niveaus blijven leeg, alle andere werken",
-                names.join(", ")
-            );
-        }
-    }
-}
-
 fn run(cli: Cli) -> anyhow::Result<()> {
     let bounds = || Boundaries::embedded().context("loading the shipped boundaries");
     match cli.command.unwrap_or(Command::Run {
@@ -603,9 +229,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             seed,
             scale,
             format,
+            db,
         } => {
             let gemeente_list = gemeente.clone();
             let cat = Catalogue::builtin()?;
+            let b = match &db {
+                Some(db) => boundaries_for(db)?,
+                None => bounds()?,
+            };
             let files = demo::generate(
                 &out,
                 &demo::Options {
@@ -614,7 +245,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     scale,
                     format,
                 },
-                &bounds()?,
+                &b,
                 &cat,
             )?;
             let total: u64 = files.iter().map(|f| f.1).sum();
@@ -622,7 +253,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{:<60} {n:>10} rijen", p.display());
             }
             println!("{total} rijen in {} bestanden", files.len());
-            print_levels(&bounds()?, &demo::gemeenten(&gemeente_list));
+            print_levels(&b, &demo::gemeenten(&gemeente_list));
             Ok(())
         }
         Command::Ingest {
@@ -650,7 +281,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 progress: true,
                 ..ingest::Options::default()
             };
-            let s = ingest::ingest(&db, &extracts, &cat, &bounds()?, &opts)?;
+            let s = ingest::ingest(&db, &extracts, &cat, &boundaries_for(&db)?, &opts)?;
             print_summary(&s);
             Ok(())
         }
@@ -687,6 +318,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve { db, addr, web } => wijkradar::api::serve_blocking(&db, &addr, web),
+        Command::Boundaries { action } => boundaries_command(action),
         Command::User { action } => user_command(action),
         Command::Token { action } => token_command(action),
         Command::Audit { action } => audit_command(action),
@@ -767,14 +399,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             gemeente,
         } => {
             let db = data_dir.join("wijkradar.duckdb");
-            if !db.exists() {
+            // First start: no dataset yet (boundaries may have been imported already).
+            let empty = !db.exists()
+                || wijkradar::store::open_read_only(&db)
+                    .ok()
+                    .and_then(|c| wijkradar::store::latest_version(&c).ok().flatten())
+                    .is_none();
+            if empty {
                 let extracts = data_dir.join("demo-extracts");
                 println!(
                     "Eerste start: demo-extracten maken in {} …",
                     extracts.display()
                 );
                 let cat = Catalogue::builtin()?;
-                let b = bounds()?;
+                let b = boundaries_for(&db)?;
                 let files = demo::generate(
                     &extracts,
                     &demo::Options {
@@ -801,7 +439,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     wijkradar::demo::record_intervention(&db)?;
                 }
             }
-            demo_accounts(&db, &bounds()?, &gemeente)?;
+            demo_accounts(&db, &boundaries_for(&db)?, &gemeente)?;
             if prepare_only {
                 return Ok(());
             }

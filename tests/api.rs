@@ -817,6 +817,30 @@ async fn only_the_apps_own_files_are_served() {
     }
 }
 
+/// Every export format answers with a content type its OpenAPI operation documents (a client
+/// generated from the document would otherwise refuse the GeoJSON and GeoPackage downloads).
+#[tokio::test]
+async fn every_export_format_answers_with_a_documented_content_type() {
+    let doc = get_json("/v1/openapi.json").await;
+    let documented: Vec<String> = doc["paths"]["/exports"]["get"]["responses"]["200"]["content"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    for format in ["csv", "geojson", "gpkg"] {
+        let (status, headers, _) =
+            get(&format!("/v1/exports?collection=wijken&format={format}")).await;
+        assert_eq!(status, StatusCode::OK, "{format}");
+        let ct = headers[header::CONTENT_TYPE].to_str().unwrap();
+        let media = ct.split(';').next().unwrap().trim();
+        assert!(
+            documented.iter().any(|d| d == media),
+            "{format}: {media} not among {documented:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
     let doc = get_json("/v1/openapi.json").await;
@@ -886,7 +910,8 @@ async fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
             .replace("{featureId}", "WK098325")
             .replace("{code}", "WK098325")
             .replace("{gemeente}", "GM0983")
-            .replace("{id}", "1");
+            .replace("{id}", "1")
+            .replace("{region}", "limburg");
         if method == "get" {
             let uri = if uri.contains("/charts/contributions/") {
                 format!("{uri}?f=svg")

@@ -137,6 +137,10 @@ pub fn ingest(
         "k={};k_fine={};round_to={};catalogue={catalogue_sha}",
         params.k, params.k_fine, params.round_to
     ));
+    // The same extracts located in newly imported boundaries make a new version.
+    if !bounds.imports.is_empty() {
+        fp.push(format!("boundaries={:?}", bounds.imports));
+    }
     let fingerprint = store::sha256_hex(fp.join("\n").as_bytes());
     if db.exists() {
         let conn = store::open_read_only(db)?;
@@ -242,7 +246,8 @@ pub fn ingest(
             fingerprint: &fingerprint,
             rows_read: summary.rows_read,
             rows_rejected: summary.rows_rejected,
-            boundary_year: 2024,
+            boundary_year: bounds.year,
+            boundary_imports: &bounds.imports,
             extracts: &extracts,
             computed: &summary.indicators,
         };

@@ -5,6 +5,7 @@
 //! temporary file, change the copy in one transaction, and rename it over the original. A
 //! server that holds the old file open keeps serving it until it notices the new one.
 
+pub mod boundaries;
 mod version;
 
 pub use version::{statement, write_version, Extract, UnitIndex, VersionBody, VersionHead};

@@ -54,6 +54,8 @@ pub struct VersionHead<'a> {
     pub rows_read: u64,
     pub rows_rejected: u64,
     pub boundary_year: i32,
+    /// The boundary imports laid over the shipped boundaries (ids).
+    pub boundary_imports: &'a [i32],
     pub extracts: &'a [Extract],
     /// The indicators computed in this version; the others are carried over.
     pub computed: &'a [String],
@@ -99,7 +101,12 @@ pub fn write_version(
             head.fingerprint,
             head.rows_read,
             head.rows_rejected,
-            head.boundary_year
+            head.boundary_year,
+            head.boundary_imports
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
         ],
     )?;
     // Appenders rather than one INSERT per row: each statement costs a prepare.

@@ -1,0 +1,4 @@
+//! The command line's subcommands beside `main.rs`: accounts and boundaries.
+
+pub mod accounts;
+pub mod boundaries;
