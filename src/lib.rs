@@ -17,6 +17,7 @@ pub mod ingest;
 pub mod intervention;
 pub mod period;
 pub mod profile;
+pub mod regions;
 pub mod score;
 pub mod spatial;
 pub mod store;

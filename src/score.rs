@@ -260,15 +260,18 @@ pub enum Reference {
     Alle,
     /// The areas of the level in the same gemeente.
     Gemeente,
+    /// The areas of the level in the same RIEC region (`crate::regions`).
+    Regio,
 }
 
 impl Reference {
-    /// Parses `alle` or `gemeente`.
+    /// Parses `alle`, `gemeente` or `regio`.
     #[must_use]
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "alle" => Some(Self::Alle),
             "gemeente" => Some(Self::Gemeente),
+            "regio" => Some(Self::Regio),
             _ => None,
         }
     }
@@ -329,12 +332,16 @@ fn compute_layer(
     let units = ds.level_units(level);
     let layer = ds.layer(level, p)?;
     let weights = indicator_weights(ds, scope.theme);
-    // The reference group of each unit: everything, or its gemeente.
+    // The reference group of each unit: everything, its gemeente, or its region.
+    let regions = crate::regions::Regions::builtin();
     let group: Vec<&str> = units
         .iter()
         .map(|&u| match scope.reference {
             Reference::Alle => "",
             Reference::Gemeente => ds.units[u].gemeente.as_str(),
+            Reference::Regio => regions
+                .of(&ds.units[u].gemeente)
+                .map_or(ds.units[u].gemeente.as_str(), |r| r.id.as_str()),
         })
         .collect();
     // Priors: the parent's rate (buurt → wijk → gemeente); else the gemeente's.
@@ -524,6 +531,8 @@ pub struct RankRow {
     pub level: &'static str,
     pub code: String,
     pub naam: String,
+    /// The gemeente of the area (a region ranking spans several).
+    pub gemeente: String,
     pub index: f64,
     pub class: u8,
     pub class_label: &'static str,
@@ -548,6 +557,20 @@ pub fn ranking(
     p: usize,
     scope: Scope<'_>,
 ) -> Result<Vec<RankRow>, ScoreError> {
+    ranking_in(ds, &[gemeente], level, p, scope)
+}
+
+/// The ranking of the units at `level` of several gemeenten together (a RIEC region).
+///
+/// # Errors
+/// See [`layer_scores`].
+pub fn ranking_in(
+    ds: &Dataset,
+    gemeenten: &[&str],
+    level: Level,
+    p: usize,
+    scope: Scope<'_>,
+) -> Result<Vec<RankRow>, ScoreError> {
     let now = layer_scores(ds, level, p, scope)?;
     let prev = p
         .checked_sub(1)
@@ -563,7 +586,7 @@ pub fn ranking(
     let mut rows = Vec::new();
     for (i, &u) in ds.level_units(level).iter().enumerate() {
         let unit = &ds.units[u];
-        if unit.gemeente != gemeente {
+        if !gemeenten.contains(&unit.gemeente.as_str()) {
             continue;
         }
         let Some(s) = &now[i] else { continue };
@@ -581,6 +604,7 @@ pub fn ranking(
             level: level.id(),
             code: unit.code.clone(),
             naam: unit.naam.clone().unwrap_or_else(|| unit.code.clone()),
+            gemeente: unit.gemeente.clone(),
             index: s.index,
             class: s.class,
             class_label: CLASS_LABELS[usize::from(s.class - 1)],
@@ -722,6 +746,7 @@ mod tests {
             level: "wijken",
             code: String::new(),
             naam: String::new(),
+            gemeente: String::new(),
             index,
             class: 5,
             class_label: "",

@@ -166,6 +166,7 @@ fn samples() -> HashMap<&'static str, Sample> {
     m.insert("/v1/indicators", s("/v1/indicators", None));
     m.insert("/v1/gemeenten", s("/v1/gemeenten", None));
     m.insert("/v1/periods", s("/v1/periods", None));
+    m.insert("/v1/regions", s("/v1/regions", None));
     m.insert("/v1/search", s("/v1/search?q=Haarlem", None));
     m.insert(
         "/v1/areas/{level}/{code}",
@@ -209,6 +210,17 @@ fn samples() -> HashMap<&'static str, Sample> {
             "/briefing/{gemeente}/map.svg",
             "/briefing/GM0983/map.svg",
             "/briefing/GM0392/map.svg",
+        ),
+        // Venlo is in RIEC Limburg, Haarlem in RIEC Noord-Holland.
+        (
+            "/v1/regions/{region}/ranking",
+            "/v1/regions/limburg/ranking",
+            "/v1/regions/noord-holland/ranking",
+        ),
+        (
+            "/briefing/region/{region}",
+            "/briefing/region/limburg",
+            "/briefing/region/noord-holland",
         ),
         (
             "/v1/exports",

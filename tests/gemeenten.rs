@@ -185,3 +185,62 @@ async fn the_index_uncertainty_is_stable_across_quarters_and_klingerberg_keeps_i
         );
     }
 }
+
+/// RIEC regions: Venlo lies in RIEC Limburg and Haarlem in RIEC Noord-Holland; each region
+/// lists and ranks only its own gemeenten, the region briefing links each gemeente's own, and
+/// the index against the region is the index against the gemeente while one gemeente of the
+/// region is loaded (and differs from the index against all loaded gemeenten).
+#[tokio::test]
+async fn each_region_ranks_its_own_gemeenten_and_has_a_briefing() {
+    let r = get_json("/v1/regions").await;
+    let regions = r["regions"].as_array().unwrap();
+    let ids: Vec<&str> = regions.iter().map(|x| x["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["noord-holland", "limburg"]);
+    assert_eq!(regions[1]["gemeenten"][0]["naam"], "Venlo");
+    assert_eq!(regions[1]["gemeenten_in_regio"], 31);
+
+    let lim = get_json("/v1/regions/limburg/ranking").await;
+    assert_eq!(lim["reference"], "regio");
+    let rows = lim["ranking"].as_array().unwrap();
+    assert!(rows.len() >= 15, "{} wijken", rows.len());
+    assert!(rows.iter().all(|x| x["gemeente"] == "GM0983"));
+    assert!(
+        rows.iter().take(3).any(|x| x["naam"] == "Klingerberg"),
+        "Klingerberg in the region's top three"
+    );
+    let own = get_json("/v1/ranking/GM0983?reference=gemeente").await;
+    let all = get_json("/v1/ranking/GM0983?reference=alle").await;
+    let index = |v: &Value, code: &str| {
+        v["ranking"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["code"] == code)
+            .unwrap()["index"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!((index(&lim, "WK098325") - index(&own, "WK098325")).abs() < 1e-9);
+    assert!((index(&lim, "WK098325") - index(&all, "WK098325")).abs() > 1e-6);
+    let nh = get_json("/v1/regions/noord-holland/ranking?level=wijken").await;
+    assert!(nh["ranking"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x["gemeente"] == "GM0392"));
+
+    let (status, body) = get("/briefing/region/limburg").await;
+    assert_eq!(status, StatusCode::OK);
+    let html = String::from_utf8(body).unwrap();
+    assert!(
+        html.contains("RIEC Limburg: waar neemt de druk toe?"),
+        "{html}"
+    );
+    assert!(html.contains(r#"<a href="/briefing/GM0983">"#));
+    assert!(html.contains("30 andere gemeenten van de regio"));
+    assert!(html.contains("Klingerberg") && !html.contains("Haarlem"));
+    let (status, _) = get("/briefing/region/utopia").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = get("/v1/regions/zeeland-west-brabant/ranking").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no gemeente of it loaded");
+}

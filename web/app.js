@@ -78,7 +78,19 @@ async function start() {
   kies.value = app.staat.gemeente;
   $('gemeente-blok').style.display = app.gemeenten.length < 2 ? 'none' : '';
   const gekozen = () => app.gemeenten.find((g) => g.code === app.staat.gemeente);
-  $('briefing-link').href = `/briefing/${app.staat.gemeente}`;
+  // The RIEC region of the chosen gemeente: its briefing sets the region's gemeenten side by side.
+  app.regios = app.ik.mag.briefing ? (await json('/v1/regions')).regions : [];
+  const zetLinks = () => {
+    $('briefing-link').href = `/briefing/${app.staat.gemeente}`;
+    const r = app.regios.find((x) => x.gemeenten.some((g) => g.code === app.staat.gemeente));
+    $('regio-link').hidden = !r;
+    if (r) {
+      $('regio-link').href = `/briefing/region/${r.id}`;
+      $('regio-link').textContent = `Briefing ${r.naam}`;
+    }
+  };
+  app.zetLinks = zetLinks;
+  zetLinks();
   const eerste = gekozen();
   app.map = new maplibregl.Map({
     container: 'kaart',
@@ -118,7 +130,7 @@ async function start() {
   if (!hashKaart && eerste) app.map.fitBounds([[eerste.bbox[0], eerste.bbox[1]], [eerste.bbox[2], eerste.bbox[3]]], { padding: 20, duration: 0 });
   kies.addEventListener('change', () => {
     app.staat.gemeente = kies.value;
-    $('briefing-link').href = `/briefing/${app.staat.gemeente}`;
+    zetLinks();
     const g = gekozen();
     if (g) app.map.fitBounds([[g.bbox[0], g.bbox[1]], [g.bbox[2], g.bbox[3]]], { padding: 20, duration: 0 });
     laadLaag();

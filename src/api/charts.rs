@@ -78,7 +78,11 @@ pub fn routes() -> Vec<Route> {
                     fmt(),
                     datetime(),
                     query_param("theme", "Thema", json!({"type": "string"})),
-                    query_param("reference", "alle of gemeente", json!({"type": "string"})),
+                    query_param(
+                        "reference",
+                        "alle, gemeente of regio",
+                        json!({"type": "string", "enum": ["alle", "gemeente", "regio"]}),
+                    ),
                 ],
             ),
         ),

@@ -20,7 +20,7 @@ pub fn routes() -> Vec<Route> {
     vec![
         Route::new("/v1/index/method", Access::Public, get(method)).doc("get", doc("getIndexMethod", "Methode en gewichten van de drukindex", vec![], "Methode")),
         Route::new("/v1/index/{level}/{code}", Access::Needs(Cap::Read), get(explain)).doc("get", doc("getIndex", "Index, klasse, interval en oorzaken van een gebied", vec![levels("level"), path_param("code", "Code"), datetime(), query_param("theme", "Thema", json!({"type": "string"}))], "Uitleg")),
-        Route::new("/v1/ranking/{gemeente}", Access::Needs(Cap::Read), get(ranking)).doc("get", doc("getRanking", "Rangorde van wijken of buurten naar druk", vec![path_param("gemeente", "GM-code"), query_param("level", "wijken of buurten", json!({"type": "string", "enum": ["wijken", "buurten"]})), query_param("theme", "Thema", json!({"type": "string"})), query_param("reference", "Standaardiseren tegen alle geladen gemeenten (alle) of de eigen gemeente (gemeente)", json!({"type": "string", "enum": ["alle", "gemeente"]})), datetime()], "Rangorde")),
+        Route::new("/v1/ranking/{gemeente}", Access::Needs(Cap::Read), get(ranking)).doc("get", doc("getRanking", "Rangorde van wijken of buurten naar druk", vec![path_param("gemeente", "GM-code"), query_param("level", "wijken of buurten", json!({"type": "string", "enum": ["wijken", "buurten"]})), query_param("theme", "Thema", json!({"type": "string"})), query_param("reference", "Standaardiseren tegen alle geladen gemeenten (alle), de eigen gemeente (gemeente) of de eigen RIEC-regio (regio)", json!({"type": "string", "enum": ["alle", "gemeente", "regio"]})), datetime()], "Rangorde")),
     ]
 }
 

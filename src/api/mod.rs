@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod problem;
 pub mod profile;
 pub mod query;
+pub mod regions;
 pub mod route;
 pub mod statics;
 pub mod users;
@@ -234,6 +235,7 @@ pub fn routes() -> Vec<route::Route> {
     all.extend(interventions::routes());
     all.extend(exports::routes());
     all.extend(briefing::routes());
+    all.extend(regions::routes());
     all.extend(openapi::routes());
     all
 }

@@ -58,6 +58,7 @@ fn example(name: &str) -> Option<&'static str> {
         "level" | "collectionId" | "collection" => "wijken",
         "code" | "featureId" => "WK098325",
         "id" => "1",
+        "region" => "limburg",
         "datetime" => "2025-Q3",
         "from" => "2024-Q1",
         "indicator" => "overlast",

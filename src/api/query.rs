@@ -128,7 +128,7 @@ pub fn period(ds: &Dataset, raw: Option<&str>) -> Result<usize, String> {
     })
 }
 
-/// The index scope from `theme` and `reference` (`alle`, the default, or `gemeente`).
+/// The index scope from `theme` and `reference` (`alle`, the default, `gemeente` or `regio`).
 ///
 /// # Errors
 /// 400 for an unknown reference.
@@ -136,7 +136,7 @@ pub fn scope(q: &Query) -> Result<crate::score::Scope<'_>, ApiError> {
     let reference = match q.get("reference") {
         None => crate::score::Reference::Alle,
         Some(r) => crate::score::Reference::parse(r).ok_or_else(|| {
-            ApiError::invalid(&[format!("reference: '{r}' (kies alle of gemeente)")])
+            ApiError::invalid(&[format!("reference: '{r}' (kies alle, gemeente of regio)")])
         })?,
     };
     Ok(crate::score::Scope {

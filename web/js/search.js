@@ -31,7 +31,7 @@ export function zoekOpzetten() {
         if (r.gemeente && r.gemeente !== app.staat.gemeente && app.gemeenten.some((g) => g.code === r.gemeente)) {
           app.staat.gemeente = r.gemeente;
           $('gemeente').value = r.gemeente;
-          $('briefing-link').href = `/briefing/${r.gemeente}`;
+          app.zetLinks();
         }
         kiesGebied(r.level, r.code, r.bbox);
       }));

@@ -206,9 +206,18 @@ test('the gemeente picker follows the dataset: Haarlem and Venlo', async () => {
   const codes = await page.evaluate(() => window.wijkradar.data.features.map((f) => f.properties.gemeente));
   assert.ok(codes.length >= 15 && codes.every((c) => c === 'GM0392'), `${codes.length} features`);
   assert.match(await page.getAttribute('#briefing-link', 'href'), /GM0392/);
+  // The region briefing of the chosen gemeente's RIEC region.
+  assert.equal(await page.getAttribute('#regio-link', 'href'), '/briefing/region/noord-holland');
+  assert.equal(await page.textContent('#regio-link'), 'Briefing RIEC Noord-Holland');
   await page.selectOption('#gemeente', 'GM0983');
   await page.waitForFunction(() => window.wijkradar.data.features.every((f) => f.properties.gemeente === 'GM0983'), null, { timeout: 30000 });
   assert.match(page.url(), /gemeente=GM0983/);
+  assert.equal(await page.getAttribute('#regio-link', 'href'), '/briefing/region/limburg');
+  const regio = await page.context().newPage();
+  await regio.goto(`${base}/briefing/region/limburg`);
+  assert.match(await regio.textContent('h1'), /RIEC Limburg/);
+  assert.ok(await regio.isVisible('#top'), 'the region ranking table');
+  await regio.close();
   await page.screenshot({ path: join(out, 'gemeenten.png') });
   await page.close();
 });

@@ -1,0 +1,251 @@
+//! RIEC regions over HTTP: which regions the caller sees, a ranking of the wijken or buurten
+//! of a region's gemeenten side by side, and the region briefing.
+//!
+//! A region shows only the gemeenten that are in the dataset and that the caller may see; a
+//! region with none of them is a 404, as an unknown one is (never "exists, but not yours").
+
+use super::auth::Caller;
+use super::openapi::{datetime, path_param, query_param};
+use super::problem::ApiError;
+use super::query::{self, Query};
+use super::route::{doc, Access, Route};
+use super::AppState;
+use crate::auth::Cap;
+use crate::charts::{self, html_escape};
+use crate::dataset::Dataset;
+use crate::regions::{Region, Regions};
+use crate::score::{self, Reference};
+use crate::spatial::Level;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Html;
+use axum::routing::get;
+use axum::Json;
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+
+/// `/v1/regions…` and `/briefing/region/{region}`.
+pub fn routes() -> Vec<Route> {
+    let id = || path_param("region", "Regio-id (limburg, noord-holland …)");
+    vec![
+        Route::new("/v1/regions", Access::Needs(Cap::Read), get(list)).doc("get", doc("getRegions", "De RIEC-regio's met de gemeenten uit de dataset die de gebruiker mag zien", vec![], "Regio's")),
+        Route::new("/v1/regions/{region}/ranking", Access::Needs(Cap::Read), get(ranking)).doc("get", doc("getRegionRanking", "Rangorde van de wijken of buurten van alle gemeenten van een regio samen", vec![id(), query_param("level", "wijken of buurten", json!({"type": "string", "enum": ["wijken", "buurten"]})), query_param("theme", "Thema", json!({"type": "string"})), query_param("reference", "Standaardiseren tegen de regio (regio, standaard), alle geladen gemeenten (alle) of de eigen gemeente (gemeente)", json!({"type": "string", "enum": ["alle", "gemeente", "regio"]})), datetime()], "Rangorde")),
+        Route::new("/briefing/region/{region}", Access::Needs(Cap::Briefing), get(page)),
+    ]
+}
+
+/// The region's gemeenten that are in the dataset and that `sees` allows, with their names.
+fn visible(ds: &Dataset, r: &Region, sees: impl Fn(&str) -> bool) -> Vec<(String, String)> {
+    r.gemeenten
+        .iter()
+        .filter(|g| sees(g))
+        .filter_map(|g| {
+            let u = ds.unit(Level::Gemeente, g)?;
+            Some((
+                g.clone(),
+                ds.units[u].naam.clone().unwrap_or_else(|| g.clone()),
+            ))
+        })
+        .collect()
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::NotFound(format!(
+        "regio '{id}' heeft geen gemeenten in de dataset die u mag zien"
+    ))
+}
+
+/// `GET /v1/regions`.
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let ds = state.dataset()?;
+    let scope = caller.reads();
+    let regions: Vec<Value> = Regions::builtin()
+        .regions
+        .iter()
+        .filter_map(|r| {
+            let g = visible(&ds, r, |g| scope.sees(g));
+            (!g.is_empty()).then(|| {
+                json!({
+                    "id": r.id,
+                    "naam": r.naam,
+                    "gemeenten": g.iter().map(|(c, n)| json!({"code": c, "naam": n})).collect::<Vec<_>>(),
+                    "gemeenten_in_regio": r.gemeenten.len(),
+                    "links": [
+                        {"rel": "ranking", "href": format!("/v1/regions/{}/ranking", r.id)},
+                        {"rel": "briefing", "href": format!("/briefing/region/{}", r.id), "type": "text/html"},
+                    ],
+                })
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "regions": regions })))
+}
+
+/// `GET /v1/regions/{region}/ranking`: standardised against the region unless asked otherwise.
+pub async fn ranking(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let q = Query::parse(q.as_deref(), &["level", "theme", "reference", "datetime"])?;
+    let ds = state.dataset()?;
+    let region = Regions::builtin().get(&id).ok_or_else(|| not_found(&id))?;
+    let scope = caller.reads();
+    let gemeenten = visible(&ds, region, |g| scope.sees(g));
+    if gemeenten.is_empty() {
+        return Err(not_found(&id));
+    }
+    let region = region.clone();
+    let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
+        let level = match q.get("level").unwrap_or("wijken") {
+            "wijken" => Level::Wijk,
+            "buurten" => Level::Buurt,
+            other => {
+                return Err(ApiError::invalid(&[format!(
+                    "level: '{other}' (kies wijken of buurten)"
+                )]))
+            }
+        };
+        let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
+        let mut sc = query::scope(&q)?;
+        if q.get("reference").is_none() {
+            sc.reference = Reference::Regio;
+        }
+        let codes: Vec<&str> = gemeenten.iter().map(|(c, _)| c.as_str()).collect();
+        let rows = score::ranking_in(&ds, &codes, level, p, sc)?;
+        Ok(json!({
+            "region": {"id": region.id, "naam": region.naam},
+            "gemeenten": gemeenten.iter().map(|(c, n)| json!({"code": c, "naam": n})).collect::<Vec<_>>(),
+            "level": level.id(),
+            "period": ds.periods[p],
+            "reference": sc.reference,
+            "theme": q.get("theme"),
+            "ranking": rows,
+        }))
+    })
+    .await??;
+    Ok(Json(v))
+}
+
+fn num(v: f64) -> String {
+    charts::fmt_num(v).replace('-', "−")
+}
+
+/// `GET /briefing/region/{region}`: the region's gemeenten side by side and its wijken with the
+/// most pressure, standardised against the region; each gemeente links to its own briefing.
+pub async fn page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Html<String>, ApiError> {
+    let ds = state.dataset()?;
+    let region = Regions::builtin().get(&id).ok_or_else(|| not_found(&id))?;
+    let scope = caller.scope(Cap::Briefing);
+    let gemeenten = visible(&ds, region, |g| scope.sees(g));
+    if gemeenten.is_empty() {
+        return Err(not_found(&id));
+    }
+    let region = region.clone();
+    let html = tokio::task::spawn_blocking(move || region_html(&ds, &region, &gemeenten)).await??;
+    Ok(Html(html))
+}
+
+fn region_html(
+    ds: &Dataset,
+    region: &Region,
+    gemeenten: &[(String, String)],
+) -> Result<String, ApiError> {
+    let p = ds.periods.len().checked_sub(1).ok_or(ApiError::NoData)?;
+    let period = &ds.periods[p];
+    let sc = score::Scope {
+        theme: None,
+        reference: Reference::Regio,
+    };
+    let codes: Vec<&str> = gemeenten.iter().map(|(c, _)| c.as_str()).collect();
+    let rows = score::ranking_in(ds, &codes, Level::Wijk, p, sc)?;
+    let name_of = |g: &str| {
+        gemeenten
+            .iter()
+            .find(|(c, _)| c == g)
+            .map_or_else(|| g.to_string(), |(_, n)| n.clone())
+    };
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        r#"<!doctype html><html lang="nl"><head><meta charset="utf-8"><title>Briefing {r} — {period}</title>
+<style>
+@page {{ size: A4; margin: 12mm 13mm; }}
+body {{ font-family: "DejaVu Sans", Arial, sans-serif; font-size: 9.5pt; line-height: 1.3; color: #111; margin: 0 auto; max-width: 184mm; }}
+h1 {{ font-size: 16pt; margin: 0 0 1mm; }} h2 {{ font-size: 11.5pt; margin: 4mm 0 1.5mm; border-bottom: 1px solid #bbb; }}
+table {{ width: 100%; border-collapse: collapse; }} td, th {{ padding: 1mm 1.2mm; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }}
+th {{ font-size: 8.5pt; color: #444; }} .r {{ text-align: right; white-space: nowrap; }} .klein {{ font-size: 8pt; color: #444; }}
+.klasse {{ display: inline-block; width: 3.5mm; height: 3mm; vertical-align: middle; margin-right: 1mm; }}
+</style></head><body>
+<h1>{r}: waar neemt de druk toe?</h1>
+<p class="klein">Regiobriefing · kwartaal {period} · datasetversie {v} van {created} · Wijkradar</p>
+<p>Gemeenten in deze briefing: <b>{names}</b>{missing}. De drukindex is hier gestandaardiseerd tegen alle wijken van deze gemeenten samen, zodat wijken over de gemeentegrens te vergelijken zijn.</p>"#,
+        r = html_escape(&region.naam),
+        v = ds.version,
+        created = html_escape(&ds.created_at),
+        names = html_escape(&crate::profile::and_list(
+            &gemeenten.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>()
+        )),
+        missing = match region.gemeenten.len() - gemeenten.len() {
+            0 => String::new(),
+            n => format!(
+                " ({n} andere {} van de regio {} niet in de gegevens of niet voor u)",
+                if n == 1 { "gemeente" } else { "gemeenten" },
+                if n == 1 { "is" } else { "zijn" }
+            ),
+        },
+    );
+    h.push_str(r#"<h2>De gemeenten naast elkaar</h2><table id="gemeenten"><tr><th>Gemeente</th><th class="r">Wijken met index</th><th class="r">Klasse 8–9</th><th>Hoogste druk</th><th></th></tr>"#);
+    for (code, naam) in gemeenten {
+        let own: Vec<&score::RankRow> = rows.iter().filter(|r| &r.gemeente == code).collect();
+        let high = own.iter().filter(|r| r.class >= 8).count();
+        let top = own.iter().find(|r| r.rank.is_some());
+        let _ = write!(
+            h,
+            r#"<tr><td><b>{}</b></td><td class="r">{}</td><td class="r">{high}</td><td>{}</td><td><a href="/briefing/{code}">briefing</a></td></tr>"#,
+            html_escape(naam),
+            own.len(),
+            top.map_or_else(
+                || "—".to_string(),
+                |r| format!("{} (index {})", html_escape(&r.naam), num(r.index))
+            ),
+        );
+    }
+    h.push_str("</table>");
+    h.push_str(r#"<h2>Wijken met de meeste druk in de regio</h2><table id="top"><tr><th>#</th><th>Wijk</th><th>Gemeente</th><th class="r">Index (95%)</th><th>Drijft de index</th></tr>"#);
+    for r in rows.iter().filter(|r| r.rank.is_some()).take(10) {
+        let colour = charts::CLASS_COLORS
+            .get(usize::from(r.class.saturating_sub(1)))
+            .copied()
+            .unwrap_or("#ccc");
+        let _ = write!(
+            h,
+            r#"<tr><td>{}{}</td><td><span class="klasse" style="background:{colour}"></span><b>{}</b></td><td>{}</td><td class="r">{} ({} tot {})</td><td class="klein">{}</td></tr>"#,
+            r.rank.unwrap_or(0),
+            if r.tied { "=" } else { "" },
+            html_escape(&r.naam),
+            html_escape(&name_of(&r.gemeente)),
+            num(r.index),
+            num(r.low),
+            num(r.high),
+            r.drivers
+                .iter()
+                .take(2)
+                .map(|d| html_escape(&ds.indicator_short(&d.indicator)))
+                .collect::<Vec<_>>()
+                .join("; "),
+        );
+    }
+    h.push_str("</table>");
+    let _ = write!(
+        h,
+        r#"<p class="klein">Gelijke rang (=): de onzekerheidsmarges overlappen. Alleen geaggregeerde cijfers; aantallen onder {k} onderdrukt en afgerond op {rnd}. De index adviseert; een mens beslist. Methode: <a href="/methode.html">/methode.html</a>.</p></body></html>"#,
+        k = ds.params.k,
+        rnd = ds.params.round_to,
+    );
+    Ok(h)
+}
