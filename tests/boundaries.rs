@@ -234,10 +234,15 @@ fn bad_boundary_files_name_file_layer_feature_field_and_rule_and_nothing_is_stor
                 r#""buurtcode":"BU03920202","buurtnaam":"Verkeerd","wijkcode":"WK039201","gemeentecode":"GM0392","jaar":2025"#,
                 SQUARE,
             ),
-            // A bow tie: the ring crosses itself.
+            // A ring of two distinct points: it cannot be mended into a polygon.
             feature(
-                r#""buurtcode":"BU03920103","buurtnaam":"Strik","wijkcode":"WK039201","gemeentecode":"GM0392","jaar":2025"#,
-                "[4.63,52.38],[4.64,52.39],[4.64,52.38],[4.63,52.39],[4.63,52.38]",
+                r#""buurtcode":"BU03920103","buurtnaam":"Streep","wijkcode":"WK039201","gemeentecode":"GM0392","jaar":2025"#,
+                "[4.63,52.38],[4.64,52.39],[4.64,52.39],[4.63,52.38]",
+            ),
+            // A ring along one line: valid by the rules, but without area.
+            feature(
+                r#""buurtcode":"BU03920104","buurtnaam":"Lijn","wijkcode":"WK039201","gemeentecode":"GM0392","jaar":2025"#,
+                "[4.63,52.38],[4.64,52.39],[4.65,52.40],[4.63,52.38]",
             ),
             // A wijk nobody knows.
             feature(
@@ -296,7 +301,12 @@ fn bad_boundary_files_name_file_layer_feature_field_and_rule_and_nothing_is_stor
         "wijkcode",
         "WK039201 does not contain BU03920202: its code says WK039202",
     );
-    has("BU03920103", "geometry", "not a valid polygon");
+    has(
+        "BU03920103",
+        "geometry",
+        "not a valid polygon, and it cannot be mended",
+    );
+    has("BU03920104", "geometry", "the outline has no area");
     has(
         "BU03929901",
         "wijkcode",
@@ -319,7 +329,7 @@ fn bad_boundary_files_name_file_layer_feature_field_and_rule_and_nothing_is_stor
         "{err}"
     );
     // The good buurt alone passes.
-    assert_eq!(problems.len(), 7, "{err}");
+    assert_eq!(problems.len(), 8, "{err}");
 
     // Through the command line: exit code 1, the problems on stderr, the database unchanged.
     let db = dir.path().join("w.duckdb");
@@ -502,4 +512,40 @@ fn a_region_sets_two_gemeenten_side_by_side_once_the_second_has_imported_wijken(
         "{html}"
     );
     assert!(html.contains(r#"<a href="/briefing/GM0397">"#));
+}
+
+/// A self-intersecting outline (a bow tie, as generalised CBS outlines sometimes have) is
+/// mended into valid parts with the same footprint and reported; the rest of the layer stays.
+#[test]
+fn a_self_intersecting_outline_is_mended_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "buurten.geojson",
+        &format!(
+            r#"{{"type":"FeatureCollection","features":[{},{}]}}"#,
+            feature(
+                r#""buurtcode":"BU03920101","buurtnaam":"Goed","wijkcode":"WK039201","gemeentecode":"GM0392","jaar":2025"#,
+                SQUARE,
+            ),
+            feature(
+                r#""buurtcode":"BU03920103","buurtnaam":"Strik","wijkcode":"WK039201","gemeentecode":"GM0392","jaar":2025"#,
+                "[4.63,52.38],[4.64,52.39],[4.64,52.38],[4.63,52.39],[4.63,52.38]",
+            ),
+        ),
+    );
+    let b = Boundaries::embedded().unwrap();
+    let gm: HashSet<String> = b.gemeenten.areas.iter().map(|a| a.code.clone()).collect();
+    let wk: HashSet<String> = b.wijken.areas.iter().map(|a| a.code.clone()).collect();
+    let layers = import::read(&[f], &gm, &wk, None).unwrap();
+    assert_eq!(layers.len(), 1);
+    let l = &layers[0];
+    assert_eq!(l.areas.len(), 2);
+    assert_eq!(l.repaired, ["BU03920103"]);
+    let strik = l.areas.iter().find(|a| a.code == "BU03920103").unwrap();
+    use geo::{Area as _, Validation as _};
+    assert!(strik.geometry.is_valid());
+    // The two triangles of the bow tie, a quarter of the 0.01° square each.
+    let area = strik.geometry.unsigned_area();
+    assert!((area - 0.5e-4).abs() < 1e-9, "{area} {:?}", strik.geometry);
 }

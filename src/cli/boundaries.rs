@@ -98,6 +98,13 @@ pub fn boundaries_command(action: BoundariesCommand) -> anyhow::Result<()> {
                             String::new()
                         }
                     );
+                    if !l.repaired.is_empty() {
+                        println!(
+                            "  {} omtrek(ken) sneden zichzelf en zijn hersteld (vereniging met zichzelf): {}",
+                            l.repaired.len(),
+                            l.repaired.join(", ")
+                        );
+                    }
                     touched.extend(l.areas.iter().filter_map(|a| match l.level {
                         wijkradar::spatial::Level::Gemeente => Some(a.code.clone()),
                         _ => a.gemeente.clone(),
@@ -108,7 +115,25 @@ pub fn boundaries_command(action: BoundariesCommand) -> anyhow::Result<()> {
             touched.dedup();
             if !touched.is_empty() {
                 println!("De volgende ingest gebruikt deze grenzen; bestaande versies blijven zoals ze zijn.");
-                print_levels(&boundaries_for(&db)?, &touched);
+                let b = boundaries_for(&db)?;
+                if touched.len() <= 12 {
+                    print_levels(&b, &touched);
+                } else {
+                    // Many gemeenten (a national file): counts, not a line each.
+                    let mut counts = std::collections::BTreeMap::new();
+                    for g in &touched {
+                        let (_, without) = b.levels_of(g);
+                        let key: Vec<&str> = without.iter().map(|l| l.id()).collect();
+                        *counts.entry(key.join(" en ")).or_insert(0) += 1;
+                    }
+                    for (lacking, n) in counts {
+                        if lacking.is_empty() {
+                            println!("  {n} gemeenten: alle niveaus");
+                        } else {
+                            println!("  {n} gemeenten zonder {lacking} (die niveaus blijven leeg, alle andere werken)");
+                        }
+                    }
+                }
             }
             Ok(())
         }

@@ -8,14 +8,16 @@
 //! - codes: `GM` + 4 digits, `WK` + 6, `BU` + 8, PC4 four digits; no code twice in a layer;
 //! - nesting: a buurt's `wijkcode` and `gemeentecode`, and a wijk's `gemeentecode`, are the
 //!   ones its own code starts with, and the parent exists (in the import or already known);
-//! - geometry: a (multi)polygon, valid by the OGC rules (`geo`'s `Validation`);
+//! - geometry: a (multi)polygon, valid by the OGC rules (`geo`'s `Validation`); a
+//!   self-intersecting outline is mended (union with itself) and reported, one that cannot
+//!   be mended is refused;
 //! - CRS: RD New (EPSG:28992) or WGS84/CRS84, and the coordinates inside the Netherlands;
 //! - year: from `jaarstatcode`/`jrstatcode` (`2024BU09832501`), `jaar`, or `--year`.
 //!
 //! Water-only areas (`water = 'JA'`, as in the Wijk- en Buurtkaart) are left out.
 
 use super::{rd_to_wgs84, strip_wijk_number, Area, Level};
-use geo::{BoundingRect, Coord, MapCoords, MultiPolygon, Validation};
+use geo::{Area as _, BooleanOps as _, BoundingRect, Coord, MapCoords, MultiPolygon, Validation};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
@@ -33,6 +35,8 @@ pub struct Layer {
     pub areas: Vec<Area>,
     /// Water-only areas left out.
     pub water: usize,
+    /// Codes of areas whose self-intersecting outline was mended.
+    pub repaired: Vec<String>,
 }
 
 /// One problem in a boundary file; never more than the code of the feature it is about.
@@ -443,6 +447,7 @@ fn check_layer(r: RawLayer, year: Option<i32>, problems: &mut Vec<Problem>) -> O
     let mut seen = HashSet::new();
     let mut areas = Vec::new();
     let mut water = 0;
+    let mut repaired = Vec::new();
     for f in &r.features {
         let is_water = f
             .fields
@@ -557,12 +562,39 @@ fn check_layer(r: RawLayer, year: Option<i32>, problems: &mut Vec<Problem>) -> O
             );
             continue;
         };
-        if let Err(e) = geometry.check_validation() {
+        // Generalised CBS outlines do self-intersect now and then (14 of the 4,067 shipped PC4
+        // areas): such a ring is mended as GIS tools do (a union, which splits a crossing ring
+        // into valid parts) and reported; a geometry that stays invalid or empty is refused.
+        let geometry = match geometry.check_validation() {
+            Ok(()) => geometry,
+            Err(e) => {
+                // The union with nothing under the non-zero fill rule: every part the ring
+                // encloses, whichever way it winds there (both lobes of a bow tie).
+                let mended = geometry.union_with_fill_rule(
+                    &MultiPolygon::new(vec![]),
+                    geo::algorithm::bool_ops::FillRule::NonZero,
+                );
+                if mended.0.is_empty() || mended.check_validation().is_err() {
+                    problem(
+                        problems,
+                        &code,
+                        "geometry",
+                        format!("not a valid polygon, and it cannot be mended: {e}"),
+                    );
+                    continue;
+                }
+                repaired.push(code.clone());
+                mended
+            }
+        };
+        // A ring along a line is valid by the rules but has no area (under 1 m²).
+        let tiny = if r.crs == Crs::RdNew { 1.0 } else { 1e-10 };
+        if geometry.unsigned_area() < tiny {
             problem(
                 problems,
                 &code,
                 "geometry",
-                format!("not a valid polygon: {e}"),
+                "the outline has no area".into(),
             );
             continue;
         }
@@ -652,6 +684,7 @@ fn check_layer(r: RawLayer, year: Option<i32>, problems: &mut Vec<Problem>) -> O
         source,
         areas,
         water,
+        repaired,
     })
 }
 
