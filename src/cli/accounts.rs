@@ -359,7 +359,7 @@ pub fn demo_accounts(db: &std::path::Path, b: &Boundaries, gemeente: &str) -> an
                 (g, naam)
             })
             .collect();
-        wijkradar::api::auth::demo_accounts(&a, &gms)?;
+        wijkradar::auth::demo::demo_accounts(&a, &gms)?;
         cli_audit(
             db,
             "gebruiker",
