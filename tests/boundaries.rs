@@ -23,6 +23,27 @@ fn run(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// Generates the demo for `gemeente` into `extracts` (in the boundaries imported into `db`,
+/// if given) and returns its files.
+fn demo(extracts: &Path, gemeente: &str, db: Option<&str>) -> Vec<String> {
+    let mut args = vec![
+        "demo",
+        "--out",
+        extracts.to_str().unwrap(),
+        "--gemeente",
+        gemeente,
+    ];
+    if let Some(db) = db {
+        args.extend(["--db", db]);
+    }
+    let (ok, _, err) = run(&args);
+    assert!(ok, "{err}");
+    std::fs::read_dir(extracts)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect()
+}
+
 fn ogr2ogr(args: &[&str]) {
     let out = Command::new("ogr2ogr").args(args).output().unwrap();
     assert!(
@@ -79,18 +100,7 @@ fn a_cbs_geopackage_is_imported_and_the_next_ingest_locates_addresses_in_its_buu
     let extracts = dir.path().join("extracts");
 
     // Before the import: the Haarlem demo has wijken but no buurten.
-    let (ok, _, err) = run(&[
-        "demo",
-        "--out",
-        extracts.to_str().unwrap(),
-        "--gemeente",
-        "GM0392",
-    ]);
-    assert!(ok, "{err}");
-    let files: Vec<String> = std::fs::read_dir(&extracts)
-        .unwrap()
-        .map(|e| e.unwrap().path().display().to_string())
-        .collect();
+    let files = demo(&extracts, "GM0392", None);
     let mut ingest = vec!["ingest", "--db", dbs];
     ingest.extend(files.iter().map(String::as_str));
     let (ok, _, err) = run(&ingest);
@@ -415,20 +425,7 @@ fn a_region_sets_two_gemeenten_side_by_side_once_the_second_has_imported_wijken(
         "{out}"
     );
     let extracts = dir.path().join("extracts");
-    let (ok, _, err) = run(&[
-        "demo",
-        "--out",
-        extracts.to_str().unwrap(),
-        "--gemeente",
-        "GM0392,GM0397",
-        "--db",
-        dbs,
-    ]);
-    assert!(ok, "{err}");
-    let files: Vec<String> = std::fs::read_dir(&extracts)
-        .unwrap()
-        .map(|e| e.unwrap().path().display().to_string())
-        .collect();
+    let files = demo(&extracts, "GM0392,GM0397", Some(dbs));
     let mut ingest = vec!["ingest", "--db", dbs];
     ingest.extend(files.iter().map(String::as_str));
     let (ok, _, err) = run(&ingest);

@@ -97,11 +97,7 @@ pub async fn ranking(
         if ds.unit(Level::Gemeente, &gemeente).is_none() {
             return Err(ApiError::NotFound(format!("gemeente '{gemeente}' komt niet voor in de dataset")));
         }
-        let level = match q.get("level").unwrap_or("wijken") {
-            "wijken" => Level::Wijk,
-            "buurten" => Level::Buurt,
-            other => return Err(ApiError::invalid(&[format!("level: '{other}' (kies wijken of buurten)")])),
-        };
+        let level = query::ranking_level(&q)?;
         let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
         let rows = score::ranking(&ds, &gemeente, level, p, query::scope(&q)?)?;
         Ok(json!({"gemeente": gemeente, "level": level.id(), "period": ds.periods[p], "periods": ds.periods, "theme": q.get("theme"), "ranking": rows}))

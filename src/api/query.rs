@@ -128,6 +128,20 @@ pub fn period(ds: &Dataset, raw: Option<&str>) -> Result<usize, String> {
     })
 }
 
+/// The level of a ranking: `level=wijken` (the default) or `buurten`.
+///
+/// # Errors
+/// 400 for any other level.
+pub fn ranking_level(q: &Query) -> Result<crate::spatial::Level, ApiError> {
+    match q.get("level").unwrap_or("wijken") {
+        "wijken" => Ok(crate::spatial::Level::Wijk),
+        "buurten" => Ok(crate::spatial::Level::Buurt),
+        other => Err(ApiError::invalid(&[format!(
+            "level: '{other}' (kies wijken of buurten)"
+        )])),
+    }
+}
+
 /// The index scope from `theme` and `reference` (`alle`, the default, `gemeente` or `regio`).
 ///
 /// # Errors

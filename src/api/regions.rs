@@ -97,15 +97,7 @@ pub async fn ranking(
     }
     let region = region.clone();
     let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
-        let level = match q.get("level").unwrap_or("wijken") {
-            "wijken" => Level::Wijk,
-            "buurten" => Level::Buurt,
-            other => {
-                return Err(ApiError::invalid(&[format!(
-                    "level: '{other}' (kies wijken of buurten)"
-                )]))
-            }
-        };
+        let level = query::ranking_level(&q)?;
         let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
         let mut sc = query::scope(&q)?;
         if q.get("reference").is_none() {
