@@ -43,6 +43,14 @@ export WIJKRADAR_GPKG_VALIDATOR="$pdok/bin/geopackage-validator"
 echo "== cargo test --release"
 cargo test --release
 
+# The README's run command after this one must compile nothing: the test and the run resolve
+# one feature set (Cargo.toml aligns what the dev-dependencies enable).
+echo "== the run command's build after the tests"
+if cargo build --release 2>&1 | tee /dev/stderr | grep -q "Compiling"; then
+  echo "cargo build --release recompiled after cargo test --release: a dev-dependency enables a feature the normal build lacks (see Cargo.toml)" >&2
+  exit 1
+fi
+
 echo "== browser test (headless Chromium)"
 out="$PWD/test-output"
 rm -rf "$out/data"
