@@ -46,7 +46,9 @@ cargo test --release
 # The README's run command after this one must compile nothing: the test and the run resolve
 # one feature set (Cargo.toml aligns what the dev-dependencies enable).
 echo "== the run command's build after the tests"
-if cargo build --release 2>&1 | tee /dev/stderr | grep -q "Compiling"; then
+built="$(cargo build --release 2>&1)"
+echo "$built"
+if grep -q "Compiling" <<<"$built"; then
   echo "cargo build --release recompiled after cargo test --release: a dev-dependency enables a feature the normal build lacks (see Cargo.toml)" >&2
   exit 1
 fi
