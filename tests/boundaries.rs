@@ -213,12 +213,29 @@ fn feature(props: &str, ring: &str) -> String {
     )
 }
 
-/// A small square in Haarlem, in WGS84.
-const SQUARE: &str = "[4.63,52.38],[4.64,52.38],[4.64,52.39],[4.63,52.39],[4.63,52.38]";
+/// A small square (0.002°) around the interior point of Haarlem's wijk Oude Stad (WK039201),
+/// in WGS84, and the corners of that square.
+fn square() -> (String, [f64; 4]) {
+    use geo::InteriorPoint;
+    let b = Boundaries::embedded().unwrap();
+    let p = b
+        .wijken
+        .get("WK039201")
+        .unwrap()
+        .geometry
+        .interior_point()
+        .unwrap();
+    let (x0, y0, x1, y1) = (p.x() - 0.001, p.y() - 0.001, p.x() + 0.001, p.y() + 0.001);
+    (
+        format!("[{x0},{y0}],[{x1},{y0}],[{x1},{y1}],[{x0},{y1}],[{x0},{y0}]"),
+        [x0, y0, x1, y1],
+    )
+}
 
 #[test]
 fn bad_boundary_files_name_file_layer_feature_field_and_rule_and_nothing_is_stored() {
     let dir = tempfile::tempdir().unwrap();
+    let (sq, _) = square();
     let fc = |features: &[String]| {
         format!(
             r#"{{"type":"FeatureCollection","features":[{}]}}"#,
@@ -232,17 +249,17 @@ fn bad_boundary_files_name_file_layer_feature_field_and_rule_and_nothing_is_stor
             // A well-formed buurt.
             feature(
                 r#""buurtcode":"BU03920101","buurtnaam":"Goed","wijkcode":"WK039201","gemeentecode":"GM0392","jaar":2025"#,
-                SQUARE,
+                &sq,
             ),
             // A code that is not a buurt code.
             feature(
                 r#""buurtcode":"BU123","buurtnaam":"Kort","wijkcode":"WK039201","gemeentecode":"GM0392","jaar":2025"#,
-                SQUARE,
+                &sq,
             ),
             // A wijkcode that does not contain the buurt.
             feature(
                 r#""buurtcode":"BU03920202","buurtnaam":"Verkeerd","wijkcode":"WK039201","gemeentecode":"GM0392","jaar":2025"#,
-                SQUARE,
+                &sq,
             ),
             // A ring of two distinct points: it cannot be mended into a polygon.
             feature(
@@ -254,15 +271,20 @@ fn bad_boundary_files_name_file_layer_feature_field_and_rule_and_nothing_is_stor
                 r#""buurtcode":"BU03920104","buurtnaam":"Lijn","wijkcode":"WK039201","gemeentecode":"GM0392","jaar":2025"#,
                 "[4.63,52.38],[4.64,52.39],[4.65,52.40],[4.63,52.38]",
             ),
+            // In wijk 02 by its code, but lying in Oude Stad (wijk 01).
+            feature(
+                r#""buurtcode":"BU03920205","buurtnaam":"Elders","wijkcode":"WK039202","gemeentecode":"GM0392","jaar":2025"#,
+                &sq,
+            ),
             // A wijk nobody knows.
             feature(
                 r#""buurtcode":"BU03929901","buurtnaam":"Nergens","wijkcode":"WK039299","gemeentecode":"GM0392","jaar":2025"#,
-                SQUARE,
+                &sq,
             ),
             // The same code twice.
             feature(
                 r#""buurtcode":"BU03920101","buurtnaam":"Dubbel","wijkcode":"WK039201","gemeentecode":"GM0392","jaar":2025"#,
-                SQUARE,
+                &sq,
             ),
         ]),
     );
@@ -281,19 +303,11 @@ fn bad_boundary_files_name_file_layer_feature_field_and_rule_and_nothing_is_stor
         "gemeenten.geojson",
         &fc(&[feature(
             r#""gemeentecode":"GM0392","gemeentenaam":"Haarlem""#,
-            SQUARE,
+            &sq,
         )]),
     );
     let b = Boundaries::embedded().unwrap();
-    let gm: HashSet<String> = b.gemeenten.areas.iter().map(|a| a.code.clone()).collect();
-    let wk: HashSet<String> = b.wijken.areas.iter().map(|a| a.code.clone()).collect();
-    let err = import::read(
-        &[buurten.clone(), rd.clone(), undated.clone()],
-        &gm,
-        &wk,
-        None,
-    )
-    .unwrap_err();
+    let err = import::read(&[buurten.clone(), rd.clone(), undated.clone()], &b, None).unwrap_err();
     let import::ImportError::Invalid(problems) = &err else {
         panic!("{err}")
     };
@@ -339,7 +353,8 @@ fn bad_boundary_files_name_file_layer_feature_field_and_rule_and_nothing_is_stor
         "{err}"
     );
     // The good buurt alone passes.
-    assert_eq!(problems.len(), 8, "{err}");
+    // BU03920202 also lies outside the wijk its code names.
+    assert_eq!(problems.len(), 10, "{err}");
 
     // Through the command line: exit code 1, the problems on stderr, the database unchanged.
     let db = dir.path().join("w.duckdb");
@@ -516,6 +531,8 @@ fn a_region_sets_two_gemeenten_side_by_side_once_the_second_has_imported_wijken(
 #[test]
 fn a_self_intersecting_outline_is_mended_and_reported() {
     let dir = tempfile::tempdir().unwrap();
+    let (sq, [x0, y0, x1, y1]) = square();
+    let bow_tie = format!("[{x0},{y0}],[{x1},{y1}],[{x1},{y0}],[{x0},{y1}],[{x0},{y0}]");
     let f = write(
         dir.path(),
         "buurten.geojson",
@@ -523,18 +540,16 @@ fn a_self_intersecting_outline_is_mended_and_reported() {
             r#"{{"type":"FeatureCollection","features":[{},{}]}}"#,
             feature(
                 r#""buurtcode":"BU03920101","buurtnaam":"Goed","wijkcode":"WK039201","gemeentecode":"GM0392","jaar":2025"#,
-                SQUARE,
+                &sq,
             ),
             feature(
                 r#""buurtcode":"BU03920103","buurtnaam":"Strik","wijkcode":"WK039201","gemeentecode":"GM0392","jaar":2025"#,
-                "[4.63,52.38],[4.64,52.39],[4.64,52.38],[4.63,52.39],[4.63,52.38]",
+                &bow_tie,
             ),
         ),
     );
     let b = Boundaries::embedded().unwrap();
-    let gm: HashSet<String> = b.gemeenten.areas.iter().map(|a| a.code.clone()).collect();
-    let wk: HashSet<String> = b.wijken.areas.iter().map(|a| a.code.clone()).collect();
-    let layers = import::read(&[f], &gm, &wk, None).unwrap();
+    let layers = import::read(&[f], &b, None).unwrap();
     assert_eq!(layers.len(), 1);
     let l = &layers[0];
     assert_eq!(l.areas.len(), 2);
@@ -542,7 +557,7 @@ fn a_self_intersecting_outline_is_mended_and_reported() {
     let strik = l.areas.iter().find(|a| a.code == "BU03920103").unwrap();
     use geo::{Area as _, Validation as _};
     assert!(strik.geometry.is_valid());
-    // The two triangles of the bow tie, a quarter of the 0.01° square each.
+    // The two triangles of the bow tie, a quarter of the 0.002° square each.
     let area = strik.geometry.unsigned_area();
-    assert!((area - 0.5e-4).abs() < 1e-9, "{area} {:?}", strik.geometry);
+    assert!((area - 2e-6).abs() < 1e-10, "{area} {:?}", strik.geometry);
 }

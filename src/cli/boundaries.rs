@@ -54,21 +54,12 @@ pub fn boundaries_for(db: &std::path::Path) -> anyhow::Result<Boundaries> {
 }
 
 pub fn boundaries_command(action: BoundariesCommand) -> anyhow::Result<()> {
-    use std::collections::HashSet;
     match action {
         BoundariesCommand::Import { db, year, files } => {
             let known = boundaries_for(&db)?;
-            let codes = |set: &wijkradar::spatial::AreaSet| -> HashSet<String> {
-                set.areas.iter().map(|a| a.code.clone()).collect()
-            };
             // Every file is checked before any is stored (a buurten file may nest in the
             // wijken of another); then each is stored with its own content hash.
-            let mut layers = wijkradar::spatial::import::read(
-                &files,
-                &codes(&known.gemeenten),
-                &codes(&known.wijken),
-                year,
-            )?;
+            let mut layers = wijkradar::spatial::import::read(&files, &known, year)?;
             let mut touched = Vec::new();
             for f in &files {
                 let name = f.display().to_string();

@@ -7,7 +7,10 @@
 //! with file, layer, feature and field, and nothing is stored while one remains:
 //! - codes: `GM` + 4 digits, `WK` + 6, `BU` + 8, PC4 four digits; no code twice in a layer;
 //! - nesting: a buurt's `wijkcode` and `gemeentecode`, and a wijk's `gemeentecode`, are the
-//!   ones its own code starts with, and the parent exists (in the import or already known);
+//!   ones its own code starts with, and the parent exists (in the import or already known)
+//!   and holds the area's interior point, or at least half of its area, or lies within about
+//!   200 m of it (generalised outlines of two levels do not nest exactly: a sliver of one
+//!   may lie along the edge of the other);
 //! - geometry: a (multi)polygon, valid by the OGC rules (`geo`'s `Validation`); a
 //!   self-intersecting outline is mended (union with itself) and reported, one that cannot
 //!   be mended is refused;
@@ -16,8 +19,11 @@
 //!
 //! Water-only areas (`water = 'JA'`, as in the Wijk- en Buurtkaart) are left out.
 
-use super::{rd_to_wgs84, strip_wijk_number, Area, Level};
-use geo::{Area as _, BooleanOps as _, BoundingRect, Coord, MapCoords, MultiPolygon, Validation};
+use super::{rd_to_wgs84, strip_wijk_number, Area, Boundaries, Level};
+use geo::{
+    Area as _, BooleanOps as _, BoundingRect, Contains, Coord, Distance, Euclidean, InteriorPoint,
+    MapCoords, MultiPolygon, Validation,
+};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
@@ -127,17 +133,16 @@ struct RawLayer {
     features: Vec<RawFeature>,
 }
 
-/// Reads and checks boundary files (GeoPackage or GeoJSON). `known` lists the gemeente and
-/// wijk codes already known (shipped or imported before), for the nesting check; `year`
-/// overrides the year in the files.
+/// Reads and checks boundary files (GeoPackage or GeoJSON). `known` are the boundaries already
+/// known (shipped or imported before), for the nesting check; `year` overrides the year in
+/// the files.
 ///
 /// # Errors
 /// [`ImportError::File`] when a file cannot be read at all; [`ImportError::Invalid`] with
 /// every problem found in every file.
 pub fn read(
     files: &[std::path::PathBuf],
-    known_gemeenten: &HashSet<String>,
-    known_wijken: &HashSet<String>,
+    known: &Boundaries,
     year: Option<i32>,
 ) -> Result<Vec<Layer>, ImportError> {
     let mut raw = Vec::new();
@@ -165,50 +170,90 @@ pub fn read(
             layers.push(l);
         }
     }
-    // Nesting across layers: parents from this import or already known.
-    let gemeenten: HashSet<String> = known_gemeenten
-        .iter()
-        .cloned()
-        .chain(
-            layers
-                .iter()
-                .filter(|l| l.level == Level::Gemeente)
-                .flat_map(|l| l.areas.iter().map(|a| a.code.clone())),
-        )
-        .collect();
-    let wijken: HashSet<String> = known_wijken
-        .iter()
-        .cloned()
-        .chain(
-            layers
-                .iter()
-                .filter(|l| l.level == Level::Wijk)
-                .flat_map(|l| l.areas.iter().map(|a| a.code.clone())),
-        )
-        .collect();
+    // Nesting across layers: each wijk in its gemeente and each buurt in its wijk, by code and
+    // in space (its interior point inside the parent's outline), the parent taken from this
+    // import or, failing that, from the boundaries already known.
+    let imported = |level: Level| -> HashMap<&str, &Area> {
+        layers
+            .iter()
+            .filter(|l| l.level == level)
+            .flat_map(|l| l.areas.iter().map(|a| (a.code.as_str(), a)))
+            .collect()
+    };
+    let (gemeenten, wijken) = (imported(Level::Gemeente), imported(Level::Wijk));
+    let parent = |level: Level, code: &str| -> Option<&Area> {
+        let here = if level == Level::Gemeente {
+            &gemeenten
+        } else {
+            &wijken
+        };
+        here.get(code)
+            .copied()
+            .or_else(|| known.set(level).and_then(|s| s.get(code)))
+    };
     for l in &layers {
         let (file, layer) = (&l.file, &l.layer);
         for a in &l.areas {
-            let mut missing = |field: &str, what: &str, code: &str| {
+            let mut check = |field: &str, level: Level, code: Option<&str>| {
+                let Some(code) = code else { return };
+                let rule = match parent(level, code) {
+                    None => format!(
+                        "{} {code} is neither in this import nor among the known boundaries",
+                        if level == Level::Gemeente {
+                            "gemeente"
+                        } else {
+                            "wijk"
+                        }
+                    ),
+                    Some(p) => {
+                        // Generalised outlines of two levels do not nest exactly: the
+                        // area's interior point in the parent, or half of its area.
+                        if a.geometry
+                            .interior_point()
+                            .is_some_and(|pt| p.geometry.contains(&pt))
+                        {
+                            return;
+                        }
+                        let inside = a.geometry.intersection(&p.geometry).unsigned_area()
+                            / a.geometry.unsigned_area().max(f64::MIN_POSITIVE);
+                        if inside >= 0.5 {
+                            return;
+                        }
+                        // A sliver the generalisation left along the parent's edge: every
+                        // corner within about 200 m (0.002°) of the parent.
+                        let near = a.geometry.0.iter().all(|poly| {
+                            poly.exterior()
+                                .points()
+                                .all(|pt| Euclidean.distance(&p.geometry, &pt) < 0.002)
+                        });
+                        if near {
+                            return;
+                        }
+                        format!(
+                                    "lies outside {} {code} ({}): {:.0} % of it inside; are both of the same boundary year?",
+                                    if level == Level::Gemeente { "gemeente" } else { "wijk" },
+                                    p.naam,
+                                    inside * 100.0
+                                )
+                    }
+                };
                 problems.push(Problem {
                     file: file.to_string(),
                     layer: layer.to_string(),
                     feature: a.code.clone(),
                     field: field.to_string(),
-                    rule: format!(
-                        "{what} {code} is neither in this import nor among the known boundaries"
-                    ),
+                    rule,
                 });
             };
-            if matches!(l.level, Level::Wijk | Level::Buurt) {
-                if let Some(g) = a.gemeente.as_deref().filter(|g| !gemeenten.contains(*g)) {
-                    missing("gemeentecode", "gemeente", g);
-                }
+            if l.level == Level::Wijk {
+                check("gemeentecode", Level::Gemeente, a.gemeente.as_deref());
             }
             if l.level == Level::Buurt {
-                if let Some(w) = a.wijk.as_deref().filter(|w| !wijken.contains(*w)) {
-                    missing("wijkcode", "wijk", w);
+                // A buurt lies in its wijk, which lies in its gemeente: the wijk is checked.
+                if parent(Level::Gemeente, a.gemeente.as_deref().unwrap_or_default()).is_none() {
+                    check("gemeentecode", Level::Gemeente, a.gemeente.as_deref());
                 }
+                check("wijkcode", Level::Wijk, a.wijk.as_deref());
             }
         }
     }
