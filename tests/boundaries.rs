@@ -134,6 +134,8 @@ fn a_cbs_geopackage_is_imported_and_the_next_ingest_locates_addresses_in_its_buu
         ok && out.contains("wijkbuurtkaart_2025_haarlem.gpkg#buurten"),
         "{out}"
     );
+    // Venlo (shipped) and Haarlem (imported) have every level now.
+    assert!(out.contains("2 gemeenten: alle niveaus"), "{out}");
 
     // The same extracts again: a new version (the boundaries changed), located in the
     // imported buurten, with the boundary year and imports recorded.

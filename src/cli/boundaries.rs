@@ -106,25 +106,7 @@ pub fn boundaries_command(action: BoundariesCommand) -> anyhow::Result<()> {
             touched.dedup();
             if !touched.is_empty() {
                 println!("De volgende ingest gebruikt deze grenzen; bestaande versies blijven zoals ze zijn.");
-                let b = boundaries_for(&db)?;
-                if touched.len() <= 12 {
-                    print_levels(&b, &touched);
-                } else {
-                    // Many gemeenten (a national file): counts, not a line each.
-                    let mut counts = std::collections::BTreeMap::new();
-                    for g in &touched {
-                        let (_, without) = b.levels_of(g);
-                        let key: Vec<&str> = without.iter().map(|l| l.id()).collect();
-                        *counts.entry(key.join(" en ")).or_insert(0) += 1;
-                    }
-                    for (lacking, n) in counts {
-                        if lacking.is_empty() {
-                            println!("  {n} gemeenten: alle niveaus");
-                        } else {
-                            println!("  {n} gemeenten zonder {lacking} (die niveaus blijven leeg, alle andere werken)");
-                        }
-                    }
-                }
+                print_level_summary(&boundaries_for(&db)?, &touched);
             }
             Ok(())
         }
@@ -140,7 +122,35 @@ pub fn boundaries_command(action: BoundariesCommand) -> anyhow::Result<()> {
                     r.id, r.imported_at, r.level, r.year, r.areas, r.source
                 );
             }
+            // Which levels each gemeente has with these boundaries.
+            let b = boundaries_for(&db)?;
+            let all: Vec<String> = b.gemeenten.areas.iter().map(|a| a.code.clone()).collect();
+            println!("Niveaus per gemeente:");
+            print_level_summary(&b, &all);
             Ok(())
+        }
+    }
+}
+
+/// Which levels the gemeenten have: a line each for a few, counts for many (a national file).
+fn print_level_summary(b: &Boundaries, gemeenten: &[String]) {
+    if gemeenten.len() <= 12 {
+        print_levels(b, gemeenten);
+        return;
+    }
+    let mut counts = std::collections::BTreeMap::new();
+    for g in gemeenten {
+        let (_, without) = b.levels_of(g);
+        let key: Vec<&str> = without.iter().map(|l| l.id()).collect();
+        *counts.entry(key.join(" en ")).or_insert(0) += 1;
+    }
+    for (lacking, n) in counts {
+        if lacking.is_empty() {
+            println!("  {n} gemeenten: alle niveaus");
+        } else {
+            println!(
+                "  {n} gemeenten zonder {lacking} (die niveaus blijven leeg, alle andere werken)"
+            );
         }
     }
 }
