@@ -215,7 +215,6 @@ fn print_summary(s: &ingest::Summary) {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let bounds = || Boundaries::embedded().context("loading the shipped boundaries");
     match cli.command.unwrap_or(Command::Run {
         data_dir: "wijkradar-data".into(),
         addr: "127.0.0.1:8080".into(),
@@ -235,7 +234,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let cat = Catalogue::builtin()?;
             let b = match &db {
                 Some(db) => boundaries_for(db)?,
-                None => bounds()?,
+                None => Boundaries::embedded().context("loading the shipped boundaries")?,
             };
             let files = demo::generate(
                 &out,
@@ -399,6 +398,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             gemeente,
         } => {
             let db = data_dir.join("wijkradar.duckdb");
+            let b = boundaries_for(&db)?;
             // First start: no dataset yet (boundaries may have been imported already).
             let empty = !db.exists()
                 || wijkradar::store::open_read_only(&db)
@@ -412,7 +412,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     extracts.display()
                 );
                 let cat = Catalogue::builtin()?;
-                let b = boundaries_for(&db)?;
                 let files = demo::generate(
                     &extracts,
                     &demo::Options {
@@ -439,7 +438,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     wijkradar::demo::record_intervention(&db)?;
                 }
             }
-            demo_accounts(&db, &boundaries_for(&db)?, &gemeente)?;
+            demo_accounts(&db, &b, &gemeente)?;
             if prepare_only {
                 return Ok(());
             }

@@ -127,12 +127,12 @@ pub async fn page(
 }
 
 /// A figure as people read it: decimal comma, a true minus sign.
-fn num(v: f64) -> String {
+pub(super) fn num(v: f64) -> String {
     charts::fmt_num(v).replace('-', "−")
 }
 
 /// The two indicators that drive a wijk's index most, by their short names.
-fn drivers(ds: &Dataset, r: &score::RankRow) -> String {
+pub(super) fn drivers(ds: &Dataset, r: &score::RankRow) -> String {
     r.drivers
         .iter()
         .take(2)

@@ -5,6 +5,7 @@
 //! region with none of them is a 404, as an unknown one is (never "exists, but not yours").
 
 use super::auth::Caller;
+use super::briefing::{drivers, num};
 use super::openapi::{datetime, path_param, query_param};
 use super::problem::ApiError;
 use super::query::{self, Query};
@@ -119,10 +120,6 @@ pub async fn ranking(
     Ok(Json(v))
 }
 
-fn num(v: f64) -> String {
-    charts::fmt_num(v).replace('-', "−")
-}
-
 /// `GET /briefing/region/{region}`: the region's gemeenten side by side and its wijken with the
 /// most pressure, standardised against the region; each gemeente links to its own briefing.
 pub async fn page(
@@ -224,12 +221,7 @@ th {{ font-size: 8.5pt; color: #444; }} .r {{ text-align: right; white-space: no
             num(r.index),
             num(r.low),
             num(r.high),
-            r.drivers
-                .iter()
-                .take(2)
-                .map(|d| html_escape(&ds.indicator_short(&d.indicator)))
-                .collect::<Vec<_>>()
-                .join("; "),
+            drivers(ds, r),
         );
     }
     h.push_str("</table>");

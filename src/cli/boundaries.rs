@@ -61,6 +61,7 @@ pub fn boundaries_command(action: BoundariesCommand) -> anyhow::Result<()> {
             // wijken of another); then each is stored with its own content hash.
             let mut layers = wijkradar::spatial::import::read(&files, &known, year)?;
             let mut touched = Vec::new();
+            let mut stored = Vec::new();
             for f in &files {
                 let name = f.display().to_string();
                 let (mine, rest): (Vec<_>, Vec<_>) =
@@ -101,12 +102,21 @@ pub fn boundaries_command(action: BoundariesCommand) -> anyhow::Result<()> {
                         _ => a.gemeente.clone(),
                     }));
                 }
+                stored.extend(mine.into_iter().zip(ids).map(|(l, id)| {
+                    wijkradar::spatial::StoredLayer {
+                        id,
+                        level: l.level,
+                        year: l.year,
+                        areas: l.areas,
+                    }
+                }));
             }
             touched.sort();
             touched.dedup();
             if !touched.is_empty() {
                 println!("De volgende ingest gebruikt deze grenzen; bestaande versies blijven zoals ze zijn.");
-                print_level_summary(&boundaries_for(&db)?, &touched);
+                // What the database now holds: the known boundaries with the new layers.
+                print_level_summary(&known.with_imports(stored), &touched);
             }
             Ok(())
         }

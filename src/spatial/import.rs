@@ -196,46 +196,23 @@ pub fn read(
         for a in &l.areas {
             let mut check = |field: &str, level: Level, code: Option<&str>| {
                 let Some(code) = code else { return };
+                let what = if level == Level::Gemeente {
+                    "gemeente"
+                } else {
+                    "wijk"
+                };
                 let rule = match parent(level, code) {
                     None => format!(
-                        "{} {code} is neither in this import nor among the known boundaries",
-                        if level == Level::Gemeente {
-                            "gemeente"
-                        } else {
-                            "wijk"
-                        }
+                        "{what} {code} is neither in this import nor among the known boundaries"
                     ),
-                    Some(p) => {
-                        // Generalised outlines of two levels do not nest exactly: the
-                        // area's interior point in the parent, or half of its area.
-                        if a.geometry
-                            .interior_point()
-                            .is_some_and(|pt| p.geometry.contains(&pt))
-                        {
-                            return;
-                        }
-                        let inside = a.geometry.intersection(&p.geometry).unsigned_area()
-                            / a.geometry.unsigned_area().max(f64::MIN_POSITIVE);
-                        if inside >= 0.5 {
-                            return;
-                        }
-                        // A sliver the generalisation left along the parent's edge: every
-                        // corner within about 200 m (0.002°) of the parent.
-                        let near = a.geometry.0.iter().all(|poly| {
-                            poly.exterior()
-                                .points()
-                                .all(|pt| Euclidean.distance(&p.geometry, &pt) < 0.002)
-                        });
-                        if near {
-                            return;
-                        }
-                        format!(
-                                    "lies outside {} {code} ({}): {:.0} % of it inside; are both of the same boundary year?",
-                                    if level == Level::Gemeente { "gemeente" } else { "wijk" },
-                                    p.naam,
-                                    inside * 100.0
-                                )
-                    }
+                    Some(p) => match lies_in(&a.geometry, &p.geometry) {
+                        Ok(()) => return,
+                        Err(inside) => format!(
+                            "lies outside {what} {code} ({}): {:.0} % of it inside; are both of the same boundary year?",
+                            p.naam,
+                            inside * 100.0
+                        ),
+                    },
                 };
                 problems.push(Problem {
                     file: file.to_string(),
@@ -570,9 +547,6 @@ fn check_layer(r: RawLayer, year: Option<i32>, problems: &mut Vec<Problem>) -> O
             }
             wijk = Some(expected);
         }
-        if level == Level::Gemeente {
-            gemeente = None;
-        }
         // The year: jaarstatcode "2024BU09832501", or jaar.
         if year.is_none() {
             let y = ["jaarstatcode", "jrstatcode"]
@@ -731,6 +705,32 @@ fn check_layer(r: RawLayer, year: Option<i32>, problems: &mut Vec<Problem>) -> O
         water,
         repaired,
     })
+}
+
+/// Whether `child` lies in `parent` as far as generalised outlines of two levels can nest: its
+/// interior point inside, or half its area, or (a sliver the generalisation left along the
+/// parent's edge) every corner within about 200 m (0.002°). Else the share of it inside.
+fn lies_in(child: &MultiPolygon<f64>, parent: &MultiPolygon<f64>) -> Result<(), f64> {
+    if child
+        .interior_point()
+        .is_some_and(|pt| parent.contains(&pt))
+    {
+        return Ok(());
+    }
+    let inside =
+        child.intersection(parent).unsigned_area() / child.unsigned_area().max(f64::MIN_POSITIVE);
+    let near = || {
+        child.0.iter().all(|poly| {
+            poly.exterior()
+                .points()
+                .all(|pt| Euclidean.distance(parent, &pt) < 0.002)
+        })
+    };
+    if inside >= 0.5 || near() {
+        Ok(())
+    } else {
+        Err(inside)
+    }
 }
 
 fn polygonal(g: Option<&geo::Geometry<f64>>) -> Option<MultiPolygon<f64>> {
