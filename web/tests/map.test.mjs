@@ -234,6 +234,13 @@ test('on a phone (390×844) the header and legend fold, the panel shows the proj
   assert.ok(legend < 60, `legend ${legend}px high when folded`);
   await page.click('#menu-knop');
   assert.ok(await page.isVisible('#laag'), 'the layer choice shows after Meer');
+  // Every control of the opened header fits the screen's width (none cut off at the edge).
+  // (Against the phone's width: a mobile browser widens innerWidth to fit what overflows.)
+  const cut = await page.$$eval('#balk button, #balk a, #balk label, #balk select, #balk input', (es, w) => es
+    .filter((e) => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
+    .filter((e) => e.getBoundingClientRect().right > w + 1)
+    .map((e) => e.textContent.trim() || e.id), page.viewportSize().width);
+  assert.deepEqual(cut, [], 'header controls cut off at the right edge');
   await page.waitForSelector('#effect tbody tr', { timeout: 20000 });
   const overflow = await page.$eval('#effect', (t) => t.scrollWidth - t.parentElement.clientWidth);
   assert.ok(overflow <= 1, `effect table runs ${overflow}px off the panel`);
