@@ -29,3 +29,13 @@ soak seconds="120":
 # schemathesis with fresh random seeds, N rounds per token (needs the test command's demo)
 fuzz-api rounds="3":
     bash scripts/fuzz-api.sh {{rounds}}
+
+# Coverage-guided fuzzing (cargo-fuzz, nightly) of the extract readers and every route's
+# parsing, SECONDS per target; new inputs go into fuzz/corpus/ (commit them), crashes into
+# fuzz/artifacts/ (copy into the corpus: tests/fuzz_corpus.rs then replays them).
+fuzz seconds="60":
+    bash scripts/fuzz.sh {{seconds}}
+
+# The res-9 layer against the same bytes as a static file, wrk -t2 -c64 (BENCHMARKS.md)
+load seconds="20":
+    bash scripts/load-vs-static.sh {{seconds}}
