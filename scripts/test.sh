@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: Rust unit, property, integration and API tests (with GDAL's ogrinfo
-# against a real server), then the browser test of the map and the briefing in headless
-# Chromium. Installs what it needs on a fresh machine (Debian: chromium, gdal-bin; npm ci).
+# against a real server; the fuzz corpus replayed), then the browser tests of the map, the
+# briefing and single sign-on in headless Chromium, schemathesis, and a 30 s soak with faults.
+# Installs what it needs on a fresh machine (Debian: chromium, gdal-bin, wrk …; npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/wijkradar-target}"
@@ -14,6 +15,10 @@ command -v ogrinfo >/dev/null 2>&1 || need+=(gdal-bin)
 # schemathesis goes into a venv (Debian's python3 refuses pip outside one).
 python3 -m venv --help >/dev/null 2>&1 && python3 -c "import ensurepip" 2>/dev/null || need+=(python3-venv)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# openssl makes the certificate of the HTTPS test.
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# wrk loads the server in the soak.
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ]; then
     echo "== installing ${need[*]}"
@@ -39,6 +44,15 @@ if [ ! -x "$pdok/bin/geopackage-validator" ]; then
   "$pdok/bin/pip" install -q --disable-pip-version-check pdok-geopackage-validator
 fi
 export WIJKRADAR_GPKG_VALIDATOR="$pdok/bin/geopackage-validator"
+
+# A real OpenID Connect provider for the single-sign-on test (web/tests/sso.test.mjs).
+oidc="${WIJKRADAR_OIDC_VENV:-$HOME/.cache/wijkradar-oidc-venv}"
+if [ ! -x "$oidc/bin/oidc-provider-mock" ]; then
+  echo "== installing oidc-provider-mock"
+  python3 -m venv "$oidc"
+  "$oidc/bin/pip" install -q --disable-pip-version-check 'oidc-provider-mock==0.3.4'
+fi
+export WIJKRADAR_OIDC_MOCK="$oidc/bin/oidc-provider-mock"
 
 echo "== cargo test --release"
 cargo test --release
@@ -84,3 +98,6 @@ for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/v1" >/dev/null && brea
   --seed "${WIJKRADAR_ST_SEED:-20261202}" --generation-database none \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
 kill $server 2>/dev/null || true
+
+echo "== soak with faults (30 s: load while ingests succeed, are killed, and run out of disk)"
+WIJKRADAR_SOAK_DATA="$out/data" bash scripts/soak.sh 30
