@@ -15,6 +15,16 @@ CREATE TABLE IF NOT EXISTS account_user (
     created_at    VARCHAR NOT NULL
 );
 
+-- A single-sign-on user: the provider's issuer and subject (its stable id of the person), so
+-- that a later sign-in finds the same account even when the name changes, and a provider's
+-- user never takes over a local account of the same name.
+CREATE TABLE IF NOT EXISTS account_sso (
+    issuer   VARCHAR NOT NULL,
+    subject  VARCHAR NOT NULL,
+    user_id  INTEGER NOT NULL,
+    PRIMARY KEY (issuer, subject)
+);
+
 -- A role in a gemeente (`adviseur`, `wethouder`, `riec-analist`, `beheerder`).
 CREATE TABLE IF NOT EXISTS account_grant (
     user_id  INTEGER NOT NULL,

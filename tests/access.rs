@@ -273,6 +273,18 @@ fn samples() -> HashMap<&'static str, Sample> {
         },
     );
     m.insert("/login", s("/login", None));
+    // Public by design (the start and end of single sign-on; 404 when it is not configured):
+    // web/tests/sso.test.mjs runs them against a real provider.
+    for path in ["/login/sso", "/login/sso/callback"] {
+        m.insert(
+            path,
+            Sample {
+                own: "",
+                other: None,
+                write: None,
+            },
+        );
+    }
     m.insert(
         "/logout",
         Sample {

@@ -368,6 +368,25 @@ pub fn default_web_dir() -> PathBuf {
 ///
 /// # Errors
 /// When the address cannot be bound.
+/// The certificate and key of `WIJKRADAR_TLS_CERT` and `WIJKRADAR_TLS_KEY` (PEM files): with
+/// both, the server speaks HTTPS itself (rustls); with neither, HTTP (behind a proxy that
+/// terminates TLS).
+///
+/// # Errors
+/// One of the two without the other.
+pub fn tls_from_env() -> anyhow::Result<Option<(PathBuf, PathBuf)>> {
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    match (var("WIJKRADAR_TLS_CERT"), var("WIJKRADAR_TLS_KEY")) {
+        (Some(c), Some(k)) => Ok(Some((c, k))),
+        (None, None) => Ok(None),
+        _ => anyhow::bail!("TLS needs both WIJKRADAR_TLS_CERT and WIJKRADAR_TLS_KEY (PEM files)"),
+    }
+}
+
 pub fn serve_blocking(db: &Path, addr: &str, web: Option<PathBuf>) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -377,7 +396,11 @@ pub fn serve_blocking(db: &Path, addr: &str, web: Option<PathBuf>) -> anyhow::Re
         if !web.join("node_modules/maplibre-gl/dist/maplibre-gl.js").exists() {
             tracing::warn!("MapLibre GL is not installed: run `npm ci --prefix web` (the README's run command does)");
         }
-        let public = std::env::var("WIJKRADAR_PUBLIC_URL").ok();
+        let tls = tls_from_env()?;
+        crate::auth::sso::SsoConfig::from_env().map_err(anyhow::Error::msg)?;
+        let public = std::env::var("WIJKRADAR_PUBLIC_URL")
+            .ok()
+            .or_else(|| tls.as_ref().map(|_| format!("https://{addr}")));
         let state = tokio::task::spawn_blocking({
             let db = db.to_path_buf();
             move || AppState::new(&db, web)
@@ -404,16 +427,46 @@ pub fn serve_blocking(db: &Path, addr: &str, web: Option<PathBuf>) -> anyhow::Re
                 let _ = tokio::task::spawn_blocking(move || s.reload_if_changed()).await;
             }
         });
-        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let briefings: Vec<String> = state
             .dataset()
             .map(|ds| {
                 ds.level_units(crate::spatial::Level::Gemeente)
                     .iter()
-                    .map(|&g| format!("http://{addr}/briefing/{}", ds.units[g].code))
+                    .map(|&g| format!("{scheme}://{addr}/briefing/{}", ds.units[g].code))
                     .collect()
             })
             .unwrap_or_default();
+        if let Some((cert, key)) = tls {
+            // rustls takes its one compiled-in provider (ring) by itself.
+            let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "TLS: cannot read the certificate {} or key {}: {e}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
+            let at = tokio::net::lookup_host(addr)
+                .await?
+                .next()
+                .ok_or_else(|| anyhow::anyhow!("cannot resolve {addr}"))?;
+            let handle = axum_server::Handle::new();
+            let h = handle.clone();
+            tokio::spawn(async move {
+                let _ = tokio::signal::ctrl_c().await;
+                h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+            });
+            let server = axum_server::bind_rustls(at, config).handle(handle);
+            println!(
+                "Wijkradar draait op https://{addr}  (API: https://{addr}/v1; briefing: {})",
+                briefings.join(", ")
+            );
+            server.serve(app(state).into_make_service()).await?;
+            return Ok(());
+        }
+        let listener = tokio::net::TcpListener::bind(addr).await?;
         println!(
             "Wijkradar draait op http://{addr}  (API: http://{addr}/v1; briefing: {})",
             briefings.join(", ")

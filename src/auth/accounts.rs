@@ -383,6 +383,111 @@ impl Accounts {
         })
     }
 
+    /// The account of a single-sign-on user (`issuer`, `subject`), made at the first sign-in
+    /// under `name` (with a suffix when a local account has it), with the roles the provider
+    /// gives now: `(user id, epoch, disabled)`. A change of roles ends the user's other
+    /// sessions, as a revocation here does.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub fn sso_user(
+        &self,
+        issuer: &str,
+        subject: &str,
+        name: &str,
+        grants: &[(Role, String)],
+    ) -> Result<(i32, i32, bool), AccountError> {
+        use duckdb::OptionalExt;
+        self.with(|tx| {
+            let e = self.dberr();
+            let linked: Option<i32> = tx
+                .query_row(
+                    "SELECT user_id FROM account_sso WHERE issuer = ? AND subject = ?",
+                    [issuer, subject],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(&e)?;
+            let id = if let Some(id) = linked {
+                id
+            } else {
+                let mut candidate = name.to_string();
+                let mut n = 1;
+                loop {
+                    let taken: i64 = tx
+                        .query_row(
+                            "SELECT count(*) FROM account_user WHERE lower(name) = lower(?)",
+                            [&candidate],
+                            |r| r.get(0),
+                        )
+                        .map_err(&e)?;
+                    if taken == 0 {
+                        break;
+                    }
+                    n += 1;
+                    candidate = format!("{name}-{n}");
+                }
+                let id: i32 = tx
+                    .query_row(
+                        "SELECT coalesce(max(id), 0) + 1 FROM account_user",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .map_err(&e)?;
+                tx.execute(
+                    "INSERT INTO account_user VALUES (?, ?, NULL, false, 0, ?)",
+                    duckdb::params![id, candidate, crate::period::now_rfc3339()],
+                )
+                .map_err(&e)?;
+                tx.execute(
+                    "INSERT INTO account_sso VALUES (?, ?, ?)",
+                    duckdb::params![issuer, subject, id],
+                )
+                .map_err(&e)?;
+                id
+            };
+            let mut st = tx
+                .prepare("SELECT role, gemeente FROM account_grant WHERE user_id = ? ORDER BY role, gemeente")
+                .map_err(&e)?;
+            let mut held: Vec<(Role, String)> = st
+                .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(&e)?
+                .filter_map(Result::ok)
+                .filter_map(|(r, g)| Role::parse(&r).map(|r| (r, g)))
+                .collect();
+            held.sort();
+            let mut want = grants.to_vec();
+            want.sort();
+            if held != want {
+                tx.execute("DELETE FROM account_grant WHERE user_id = ?", [id])
+                    .map_err(&e)?;
+                for (r, g) in &want {
+                    tx.execute(
+                        "INSERT INTO account_grant VALUES (?, ?, ?)",
+                        duckdb::params![id, r.id(), g],
+                    )
+                    .map_err(&e)?;
+                }
+                if linked.is_some() {
+                    tx.execute(
+                        "UPDATE account_user SET epoch = epoch + 1 WHERE id = ?",
+                        [id],
+                    )
+                    .map_err(&e)?;
+                }
+            }
+            Self::bump(tx).map_err(&e)?;
+            let (epoch, disabled): (i32, bool) = tx
+                .query_row(
+                    "SELECT epoch, disabled FROM account_user WHERE id = ?",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(&e)?;
+            Ok((id, epoch, disabled))
+        })
+    }
+
     /// Disables (or enables) a user; disabling ends their sessions and stops their tokens.
     ///
     /// # Errors
@@ -582,6 +687,50 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_single_sign_on_user_is_found_again_by_subject_and_takes_the_providers_roles() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Accounts::beside(&dir.path().join("w.duckdb"));
+        a.add_user("anna", Some("een lang wachtwoord")).unwrap();
+        let venlo = vec![(Role::Adviseur, "GM0983".to_string())];
+        // A provider's user named like a local account gets a name of its own.
+        let (id, epoch, disabled) = a.sso_user("https://idp", "sub-1", "anna", &venlo).unwrap();
+        assert!(!disabled);
+        let d = a.directory().unwrap();
+        assert_eq!(d.users[&id].name, "anna-2");
+        assert!(d.users[&id].password_hash.is_none());
+        assert_eq!(d.session_principal(id, epoch).unwrap().grants, venlo);
+        // The same subject under another name is the same account; the same name from
+        // another provider is not.
+        let (again, e2, _) = a
+            .sso_user("https://idp", "sub-1", "anna.b", &venlo)
+            .unwrap();
+        assert_eq!(
+            (again, e2),
+            (id, epoch),
+            "unchanged roles leave sessions alone"
+        );
+        let (other, _, _) = a
+            .sso_user("https://andere-idp", "sub-1", "anna", &venlo)
+            .unwrap();
+        assert_ne!(other, id);
+        // New roles from the provider replace the old ones and end the old sessions.
+        let haarlem = vec![(Role::Wethouder, "GM0392".to_string())];
+        let (_, e3, _) = a
+            .sso_user("https://idp", "sub-1", "anna", &haarlem)
+            .unwrap();
+        assert_ne!(e3, epoch);
+        let d = a.directory().unwrap();
+        assert!(d.session_principal(id, epoch).is_none());
+        assert_eq!(d.session_principal(id, e3).unwrap().grants, haarlem);
+        // Disabled here stays disabled, whatever the provider says.
+        a.set_disabled("anna-2", true).unwrap();
+        let (_, _, disabled) = a
+            .sso_user("https://idp", "sub-1", "anna", &haarlem)
+            .unwrap();
+        assert!(disabled);
+    }
 
     #[test]
     fn users_grants_tokens_and_their_end() {

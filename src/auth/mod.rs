@@ -1,12 +1,13 @@
 //! Who may see what: roles per gemeente, the caller of a request ([`Principal`]), local
 //! accounts and tokens ([`accounts`]), password hashing ([`password`]) and the tamper-evident
-//! audit log ([`audit`]). The HTTP side (login, sessions, the checks on every route) is in
+//! audit log ([`audit`]), single sign-on's claims ([`sso`]). The HTTP side (login, sessions, the checks on every route) is in
 //! `api/auth.rs`.
 
 pub mod accounts;
 pub mod audit;
 pub mod demo;
 pub mod password;
+pub mod sso;
 
 use std::collections::BTreeSet;
 

@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 
 mod audit_view;
 mod pages;
+pub mod sso;
 mod tokens;
 
 pub use audit_view::audit;
@@ -95,6 +96,8 @@ pub struct AuthState {
     policy: RwLock<Policy>,
     /// When each (caller, area) drill-down was last recorded.
     views: Mutex<HashMap<(String, String), Instant>>,
+    /// Single sign-on, when a provider is configured ([`sso`]).
+    pub sso: Option<Arc<sso::Sso>>,
 }
 
 /// At most this many sessions are kept; the oldest idle ones go first.
@@ -118,6 +121,15 @@ impl AuthState {
             buckets: Mutex::default(),
             policy: RwLock::new(Policy::default()),
             views: Mutex::default(),
+            sso: match crate::auth::sso::SsoConfig::from_env()
+                .and_then(|c| c.map(sso::Sso::new).transpose())
+            {
+                Ok(s) => s.map(Arc::new),
+                Err(e) => {
+                    tracing::error!(error = %e, "single sign-on is not available");
+                    None
+                }
+            },
         }
     }
 
@@ -583,10 +595,12 @@ fn safe_next(n: Option<&str>) -> String {
         .to_string()
 }
 
-/// `/login`, `/logout`, `/v1/me`, `/v1/tokens`, `/v1/audit`.
+/// `/login`, `/login/sso[/callback]`, `/logout`, `/v1/me`, `/v1/tokens`, `/v1/audit`.
 pub fn routes() -> Vec<Route> {
     vec![
         Route::new("/login", Access::Public, get(login_page).post(login)).writes(Access::Public),
+        Route::new("/login/sso", Access::Public, get(sso::start)),
+        Route::new("/login/sso/callback", Access::Public, get(sso::callback)),
         Route::new("/logout", Access::SignedIn, post(logout)).writes(Access::SignedIn),
         Route::new("/v1/me", Access::SignedIn, get(me)).doc("get", doc("getMe", "Wie ben ik: gebruiker, rollen per gemeente, CSRF-token van de sessie", vec![], "Gebruiker")),
         Route::new("/v1/tokens", Access::Needs(Cap::Tokens), get(tokens).post(create_token))

@@ -2,9 +2,16 @@
 
 use super::*;
 
-fn login_html(next: &str, error: Option<&str>) -> String {
+pub(super) fn login_html(state: &AppState, next: &str, error: Option<&str>) -> String {
     let err = error.map_or(String::new(), |e| {
         format!("<p class=\"fout\" role=\"alert\">{}</p>", html_escape(e))
+    });
+    let sso = state.auth.sso.as_ref().map_or(String::new(), |s| {
+        format!(
+            "<p><a class=\"knop\" href=\"/login/sso?next={}\">Aanmelden met {}</a></p><p class=\"of\">of met een Wijkradar-account:</p>",
+            super::super::collections::urlencode(next),
+            html_escape(&s.config.label)
+        )
     });
     format!(
         r#"<!doctype html>
@@ -20,11 +27,15 @@ button {{ margin-top: 1.2rem; width: 100%; padding: .6rem; font-size: 1rem; back
 button:focus-visible, input:focus-visible {{ outline: 3px solid #f0a500; outline-offset: 2px; }}
 .fout {{ background: #fde8e8; border-left: 4px solid #b3261e; padding: .5rem; }}
 .klein {{ font-size: .85rem; color: #555; }}
+.knop {{ display: block; text-align: center; padding: .6rem; background: #1f4e79; color: #fff; border-radius: 4px; text-decoration: none; }}
+.knop:focus-visible {{ outline: 3px solid #f0a500; outline-offset: 2px; }}
+.of {{ color: #555; font-size: .9rem; }}
 </style></head>
 <body><main>
 <h1>Wijkradar</h1>
 <p>Meld u aan met uw gebruikersnaam en wachtwoord.</p>
 {err}
+{sso}
 <form method="post" action="/login">
 <input type="hidden" name="next" value="{next}">
 <label for="gebruiker">Gebruikersnaam</label>
@@ -40,12 +51,12 @@ button:focus-visible, input:focus-visible {{ outline: 3px solid #f0a500; outline
 }
 
 /// `GET /login`
-pub async fn login_page(RawQuery(q): RawQuery) -> Response {
+pub async fn login_page(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
     let q = Query::parse(q.as_deref(), &["next"]).ok();
     let next = safe_next(q.as_ref().and_then(|q| q.get("next")));
     (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        login_html(&next, None),
+        login_html(&state, &next, None),
     )
         .into_response()
 }
@@ -70,7 +81,7 @@ pub async fn login(
         (
             status,
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            login_html(&next, Some(msg)),
+            login_html(&state, &next, Some(msg)),
         )
             .into_response()
     };
