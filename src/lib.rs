@@ -13,6 +13,7 @@ pub mod charts;
 pub mod dataset;
 pub mod demo;
 pub mod disclosure;
+pub mod fuzzing;
 pub mod ingest;
 pub mod intervention;
 pub mod period;
