@@ -357,21 +357,36 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 exports::Request::parse(&ds, &q, all).map_err(|e| anyhow::anyhow!("{e}"))?;
             r.checkpoint = audit.latest_checkpoint();
             let when = exports::now();
-            let rows = match r.format {
-                exports::Format::Csv => exports::csv(&ds, &r).map(|(b, n)| (Some(b), n)),
-                exports::Format::GeoJson => {
-                    exports::geojson(&ds, &r, &when).map(|(b, n)| (Some(b), n))
-                }
-                exports::Format::Gpkg => exports::gpkg(&ds, &r, &when, &out).map(|n| (None, n)),
+            // Written as it is made (memory does not grow with the layer), with the bytes
+            // written so far on the terminal.
+            let bar = indicatif::ProgressBar::new_spinner();
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{spinner} {msg} {bytes} ({binary_bytes_per_sec})",
+            ) {
+                bar.set_style(style);
             }
-            .map_err(|e| anyhow::anyhow!("{e}"))
-            .and_then(|(body, rows)| {
-                if let Some(body) = body {
-                    std::fs::write(&out, body)
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
+            bar.set_message(out.display().to_string());
+            let rows = match r.format {
+                exports::Format::Gpkg => exports::gpkg(&ds, &r, &when, &out),
+                format => {
+                    let file = std::fs::File::create(&out)
                         .with_context(|| format!("writing {}", out.display()))?;
+                    let mut w = std::io::BufWriter::new(bar.wrap_write(file));
+                    let n = if format == exports::Format::Csv {
+                        exports::write_csv(&ds, &r, &mut w)
+                    } else {
+                        exports::write_geojson(&ds, &r, &when, &mut w)
+                    };
+                    n.and_then(|n| {
+                        std::io::Write::flush(&mut w)
+                            .map(|()| n)
+                            .map_err(|e| wijkradar::api::problem::ApiError::Internal(e.to_string()))
+                    })
                 }
-                Ok(rows)
-            })?;
+            }
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            bar.finish_and_clear();
             if r.format == exports::Format::Csv {
                 let mut meta = out.as_os_str().to_owned();
                 meta.push(".metadata.json");

@@ -842,6 +842,58 @@ async fn every_export_format_answers_with_a_documented_content_type() {
 }
 
 #[tokio::test]
+async fn a_large_export_is_sent_in_pieces_as_it_is_written() {
+    // The export does not wait for the whole file: pieces of about 64 KiB go out as the rows
+    // are written (no Content-Length), so memory does not grow with the layer.
+    for format in ["csv", "geojson", "gpkg"] {
+        let res = app(state())
+            .oneshot(
+                Request::get(format!("/v1/exports?collection=h3-10&format={format}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{format}");
+        assert!(
+            res.headers().get(header::CONTENT_LENGTH).is_none(),
+            "{format}: sent whole, with a length"
+        );
+        let mut body = res.into_body();
+        let (mut pieces, mut largest, mut all) = (0, 0, Vec::new());
+        while let Some(frame) = body.frame().await {
+            if let Ok(d) = frame.unwrap().into_data() {
+                pieces += 1;
+                largest = largest.max(d.len());
+                all.extend_from_slice(&d);
+            }
+        }
+        assert!(
+            pieces >= 3,
+            "{format}: {} bytes in {pieces} pieces",
+            all.len()
+        );
+        assert!(largest <= 200 << 10, "{format}: a piece of {largest} bytes");
+        match format {
+            "csv" => {
+                let text = String::from_utf8(all).unwrap();
+                assert!(text.starts_with("\u{feff}code;naam;niveau"));
+                assert!(text.ends_with("\r\n") && text.lines().count() > 100);
+            }
+            "geojson" => {
+                let v: Value = serde_json::from_slice(&all).unwrap();
+                assert!(v["features"].as_array().unwrap().len() > 100);
+                assert_eq!(
+                    v["metadata"]["rows"],
+                    v["features"].as_array().unwrap().len()
+                );
+            }
+            _ => assert!(all.starts_with(b"SQLite format 3\0")),
+        }
+    }
+}
+
+#[tokio::test]
 async fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
     let doc = get_json("/v1/openapi.json").await;
     let paths = doc["paths"].as_object().unwrap();

@@ -295,6 +295,21 @@ fn field(s: &str) -> String {
 /// # Errors
 /// Database errors.
 pub fn csv(ds: &Dataset, r: &Request) -> Result<(String, usize), ApiError> {
+    let mut out = Vec::new();
+    let n = write_csv(ds, r, &mut out)?;
+    Ok((String::from_utf8_lossy(&out).into_owned(), n))
+}
+
+/// Writes the CSV row by row to `w` (a file, or the response as it is sent): memory does not
+/// grow with the layer. Returns the number of rows.
+///
+/// # Errors
+/// Database errors; a write that fails (a client that went away).
+pub fn write_csv(
+    ds: &Dataset,
+    r: &Request,
+    w: &mut impl std::io::Write,
+) -> Result<usize, ApiError> {
     let layer = ds.layer(r.level, r.period)?;
     let units = r.units(ds);
     let mut out = String::from("\u{feff}code;naam;niveau;gemeente;periode");
@@ -327,8 +342,13 @@ pub fn csv(ds: &Dataset, r: &Request) -> Result<(String, usize), ApiError> {
             );
         }
         out.push_str("\r\n");
+        if out.len() >= CHUNK {
+            w.write_all(out.as_bytes()).map_err(gone)?;
+            out.clear();
+        }
     }
-    Ok((out, units.len()))
+    w.write_all(out.as_bytes()).map_err(gone)?;
+    Ok(units.len())
 }
 
 /// The GeoJSON FeatureCollection (CRS84) with the metadata as a foreign member.
@@ -336,6 +356,21 @@ pub fn csv(ds: &Dataset, r: &Request) -> Result<(String, usize), ApiError> {
 /// # Errors
 /// Database errors.
 pub fn geojson(ds: &Dataset, r: &Request, generated: &str) -> Result<(String, usize), ApiError> {
+    let mut out = Vec::new();
+    let n = write_geojson(ds, r, generated, &mut out)?;
+    Ok((String::from_utf8_lossy(&out).into_owned(), n))
+}
+
+/// Writes the GeoJSON feature by feature to `w`, as [`write_csv`] does.
+///
+/// # Errors
+/// Database errors; a write that fails.
+pub fn write_geojson(
+    ds: &Dataset,
+    r: &Request,
+    generated: &str,
+    w: &mut impl std::io::Write,
+) -> Result<usize, ApiError> {
     let layer = ds.layer(r.level, r.period)?;
     let units = r.units(ds);
     let mut out = String::from("{\"type\":\"FeatureCollection\",\"features\":[");
@@ -371,10 +406,64 @@ pub fn geojson(ds: &Dataset, r: &Request, generated: &str) -> Result<(String, us
             unit.geometry,
             Value::Object(props)
         );
+        if out.len() >= CHUNK {
+            w.write_all(out.as_bytes()).map_err(gone)?;
+            out.clear();
+        }
     }
     let meta = metadata_of(ds, r, units.len(), generated);
     let _ = write!(out, "],\"metadata\":{meta}}}");
-    Ok((out, units.len()))
+    w.write_all(out.as_bytes()).map_err(gone)?;
+    Ok(units.len())
+}
+
+/// Exports are handed to the writer in pieces of about this size.
+const CHUNK: usize = 64 << 10;
+
+fn gone(e: std::io::Error) -> ApiError {
+    ApiError::Internal(format!("export not written: {e}"))
+}
+
+/// A `Write` that hands the export to the response body in pieces, through a channel of a
+/// few pieces: the writer waits while the client reads, so an export of any size holds at
+/// most about half a megabyte in memory.
+struct ChunkWriter {
+    buf: Vec<u8>,
+    tx: tokio::sync::mpsc::Sender<Result<axum::body::Bytes, std::io::Error>>,
+}
+
+impl std::io::Write for ChunkWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        if self.buf.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let piece = axum::body::Bytes::from(std::mem::take(&mut self.buf));
+        self.tx.blocking_send(Ok(piece)).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away")
+        })
+    }
+}
+
+/// The receiving end as the response body's stream.
+struct Pieces(tokio::sync::mpsc::Receiver<Result<axum::body::Bytes, std::io::Error>>);
+
+impl futures_core::Stream for Pieces {
+    type Item = Result<axum::body::Bytes, std::io::Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx)
+    }
 }
 
 /// Writes the GeoPackage (one feature table named after the collection, with an R-tree
@@ -616,26 +705,57 @@ pub async fn export(
     let ds = state.dataset()?;
     let meta_link = format!("{}/exports/metadata?{raw}", base(&state, &headers));
     let st = state.clone();
-    let (body, r) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let mut r = Request::parse(&ds, &q, caller.scope(Cap::Export))?;
+    // Everything that can refuse the export is checked before the answer starts.
+    let scope = caller.scope(Cap::Export);
+    let (r, ds) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let mut r = Request::parse(&ds, &q, scope)?;
         r.checkpoint = st.auth.audit.files.latest_checkpoint();
-        let when = now();
-        let (body, rows): (axum::body::Bytes, usize) = match r.format {
-            Format::Csv => csv(&ds, &r).map(|(b, n)| (b.into(), n))?,
-            Format::GeoJson => geojson(&ds, &r, &when).map(|(b, n)| (b.into(), n))?,
-            Format::Gpkg => {
-                let dir = tempfile_dir()?;
-                let path = dir.join("export.gpkg");
-                let n = gpkg(&ds, &r, &when, &path)?;
-                let bytes = std::fs::read(&path).map_err(|e| ApiError::Internal(e.to_string()))?;
-                let _ = std::fs::remove_dir_all(&dir);
-                (bytes.into(), n)
-            }
-        };
-        st.auth.audit.record(audit_event(&r, rows, &caller.actor()));
-        Ok((body, r))
+        ds.layer(r.level, r.period)?;
+        Ok((r, ds))
     })
     .await??;
+    // Then the file is written as it is sent (a GeoPackage is built in a private file first,
+    // which is then sent from disk); the export is recorded when it is complete.
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    {
+        let r = r.clone();
+        let st = state.clone();
+        let actor = caller.actor();
+        tokio::task::spawn_blocking(move || {
+            let mut w = ChunkWriter {
+                buf: Vec::with_capacity(CHUNK),
+                tx: tx.clone(),
+            };
+            let when = now();
+            let written = match r.format {
+                Format::Csv => write_csv(&ds, &r, &mut w),
+                Format::GeoJson => write_geojson(&ds, &r, &when, &mut w),
+                Format::Gpkg => (|| {
+                    let dir = tempfile_dir()?;
+                    let path = dir.join("export.gpkg");
+                    let n = gpkg(&ds, &r, &when, &path);
+                    let file = std::fs::File::open(&path);
+                    let _ = std::fs::remove_dir_all(&dir);
+                    let n = n?;
+                    let mut file = file.map_err(gone)?;
+                    std::io::copy(&mut file, &mut w).map_err(gone)?;
+                    Ok(n)
+                })(),
+            }
+            .and_then(|n| std::io::Write::flush(&mut w).map(|()| n).map_err(gone));
+            match written {
+                Ok(rows) => st.auth.audit.record(audit_event(&r, rows, &actor)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "an export stopped before its end");
+                    let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+                    let mut event = audit_event(&r, 0, &actor);
+                    event.outcome = "afgebroken".into();
+                    st.auth.audit.record(event);
+                }
+            }
+        });
+    }
+    let body = axum::body::Body::from_stream(Pieces(rx));
     let (ct, ext) = r.format.media();
     let name = format!("wijkradar_{}.{ext}", r.level.id());
     Ok((
