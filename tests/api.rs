@@ -894,6 +894,55 @@ async fn a_large_export_is_sent_in_pieces_as_it_is_written() {
 }
 
 #[tokio::test]
+async fn exports_beyond_the_limit_wait_for_none_and_get_503_while_unread_ones_hold_their_slots() {
+    use common::app_with;
+    use std::time::Duration;
+    use wijkradar::api::Limits;
+    // Two slots; two large exports (every quarter of every res-10 cell, more than the half
+    // megabyte the channel holds) whose clients read nothing keep their writers waiting.
+    let app = app_with(
+        state(),
+        Limits {
+            exports: 2,
+            ..Limits::default()
+        },
+    );
+    let big = "/v1/exports?collection=h3-10&format=gpkg&datetime=alle";
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let res = app
+            .clone()
+            .oneshot(Request::get(big).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        held.push(res);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let res = app
+        .clone()
+        .oneshot(Request::get(big).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(res.headers().get(header::RETRY_AFTER).is_some());
+    // Reading one export to its end frees its slot for the next.
+    let first = held.remove(0);
+    let bytes = first.into_body().collect().await.unwrap().to_bytes();
+    assert!(
+        bytes.len() > 600 << 10,
+        "{} bytes: too small to hold a slot",
+        bytes.len()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let res = app
+        .oneshot(Request::get(big).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
     let doc = get_json("/v1/openapi.json").await;
     let paths = doc["paths"].as_object().unwrap();
@@ -1036,8 +1085,9 @@ async fn requests_beyond_the_concurrency_limit_or_time_are_refused_with_503_and_
         res.headers().get(header::CONTENT_TYPE).unwrap(),
         "application/problem+json"
     );
-    // A request that takes longer than the timeout: a GeoPackage of every res-10 cell takes
-    // far more than a millisecond (an area's details could finish within the timer's tick).
+    // A request that takes longer than the timeout: the briefing (its map, rankings and
+    // charts) takes far more than a millisecond (an area's details could finish within the
+    // timer's tick; an export answers at once and then streams).
     let slow = app_with(
         state(),
         Limits {
@@ -1047,7 +1097,7 @@ async fn requests_beyond_the_concurrency_limit_or_time_are_refused_with_503_and_
     );
     let res = slow
         .oneshot(
-            Request::get("/v1/exports?collection=h3-10&format=gpkg")
+            Request::get("/briefing/GM0983")
                 .body(Body::empty())
                 .unwrap(),
         )

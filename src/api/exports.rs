@@ -430,7 +430,11 @@ fn gone(e: std::io::Error) -> ApiError {
 struct ChunkWriter {
     buf: Vec<u8>,
     tx: tokio::sync::mpsc::Sender<Result<axum::body::Bytes, std::io::Error>>,
+    rt: tokio::runtime::Handle,
 }
+
+/// A client that reads nothing of its export for this long is let go.
+const STALL: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl std::io::Write for ChunkWriter {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
@@ -446,9 +450,20 @@ impl std::io::Write for ChunkWriter {
             return Ok(());
         }
         let piece = axum::body::Bytes::from(std::mem::take(&mut self.buf));
-        self.tx.blocking_send(Ok(piece)).map_err(|_| {
-            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away")
-        })
+        match self
+            .rt
+            .block_on(tokio::time::timeout(STALL, self.tx.send(Ok(piece))))
+        {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the client went away",
+            )),
+            Err(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the client read nothing for 30 s",
+            )),
+        }
     }
 }
 
@@ -706,6 +721,13 @@ pub async fn export(
     let meta_link = format!("{}/exports/metadata?{raw}", base(&state, &headers));
     let st = state.clone();
     // Everything that can refuse the export is checked before the answer starts.
+    // Only so many exports are written at once (`Limits::exports`): each holds a thread while
+    // its client reads, so a client that starts many and reads none must not take them all.
+    let slot = state
+        .export_slots
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::ExportsBusy)?;
     let scope = caller.scope(Cap::Export);
     let (r, ds) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
         let mut r = Request::parse(&ds, &q, scope)?;
@@ -721,10 +743,13 @@ pub async fn export(
         let r = r.clone();
         let st = state.clone();
         let actor = caller.actor();
+        let rt = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             let mut w = ChunkWriter {
                 buf: Vec::with_capacity(CHUNK),
                 tx: tx.clone(),
+                rt,
             };
             let when = now();
             let written = match r.format {

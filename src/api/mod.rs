@@ -52,6 +52,8 @@ pub struct AppState {
     pub cors_origins: Arc<Vec<String>>,
     /// Accounts, sessions and the audit log.
     pub auth: Arc<auth::AuthState>,
+    /// Exports being written ([`Limits::exports`]).
+    pub export_slots: Arc<tokio::sync::Semaphore>,
 }
 
 fn file_stamp(p: &Path) -> Option<(SystemTime, u64)> {
@@ -69,6 +71,7 @@ impl AppState {
             stamp: Arc::default(),
             web,
             auth: Arc::new(auth::AuthState::new(db)),
+            export_slots: Arc::new(tokio::sync::Semaphore::new(Limits::default().exports)),
             hosts: Arc::new(vec!["127.0.0.1:8080".into(), "localhost:8080".into()]),
             public_url: Arc::new("http://127.0.0.1:8080".into()),
             cors_origins: Arc::new(
@@ -249,6 +252,9 @@ pub struct Limits {
     pub timeout: std::time::Duration,
     /// Largest request body (only `POST /v1/interventions` takes one).
     pub body_bytes: usize,
+    /// Exports written at once: each holds a thread until its client has read all but the
+    /// last half megabyte (or read nothing for 30 s); more get 503 with `Retry-After`.
+    pub exports: usize,
 }
 
 impl Default for Limits {
@@ -257,6 +263,7 @@ impl Default for Limits {
             concurrency: 256,
             timeout: std::time::Duration::from_secs(30),
             body_bytes: 16 * 1024,
+            exports: 8,
         }
     }
 }
@@ -298,7 +305,8 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// The whole application.
-pub fn app_with(state: AppState, l: Limits) -> Router {
+pub fn app_with(mut state: AppState, l: Limits) -> Router {
+    state.export_slots = Arc::new(tokio::sync::Semaphore::new(l.exports));
     let web = state.web.clone();
     let mut api = Router::new();
     for r in routes() {

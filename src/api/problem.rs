@@ -17,6 +17,9 @@ pub enum ApiError {
     /// A write (ingest, intervention) is in progress: 503 with `Retry-After`.
     #[error("Er wordt op dit moment een nieuwe dataset of interventie weggeschreven; probeer het over enkele seconden opnieuw.")]
     Busy,
+    /// As many exports as may be written at once are being written: 503 with `Retry-After`.
+    #[error("Er worden nu al zoveel exports tegelijk gemaakt als de server toestaat; probeer het over enkele seconden opnieuw.")]
+    ExportsBusy,
     /// Not signed in, or an unknown, expired or revoked token: 401 with `WWW-Authenticate`.
     #[error("{0}")]
     Unauthorized(String),
@@ -87,6 +90,11 @@ impl IntoResponse for ApiError {
                 "Bezig met schrijven",
                 self.to_string(),
             ),
+            Self::ExportsBusy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Te veel exports tegelijk",
+                self.to_string(),
+            ),
             Self::Unauthorized(d) => (StatusCode::UNAUTHORIZED, "Niet aangemeld", d.clone()),
             Self::Forbidden(d) => (StatusCode::FORBIDDEN, "Geen toegang", d.clone()),
             Self::TooMany(_) => (
@@ -116,7 +124,7 @@ impl IntoResponse for ApiError {
         )
             .into_response();
         match self {
-            Self::Busy => {
+            Self::Busy | Self::ExportsBusy => {
                 res.headers_mut().insert(
                     header::RETRY_AFTER,
                     axum::http::HeaderValue::from_static("5"),
