@@ -86,21 +86,32 @@ pub async fn map_svg(
             &format!("briefing/{gemeente}"),
         ));
     }
-    let svg = tokio::task::spawn_blocking(move || -> Result<String, ApiError> {
-        let p = ds.periods.len().saturating_sub(1);
-        let areas: Vec<charts::MapArea> = area_geometries(&ds, &gemeente, Level::Wijk, p)?
-            .into_iter()
-            .map(|(_, a)| a)
-            .collect();
-        Ok(charts::choropleth_svg(
-            &format!("Drukindex per wijk, {}", ds.periods[p]),
-            &areas,
-            640,
-            520,
-        ))
+    // Made once per version and gemeente (the bounded cache of the dataset).
+    let svg = tokio::task::spawn_blocking(move || {
+        ds.cached(
+            &format!("briefing-map|{gemeente}"),
+            || -> Result<String, ApiError> {
+                let p = ds.periods.len().saturating_sub(1);
+                let areas: Vec<charts::MapArea> = area_geometries(&ds, &gemeente, Level::Wijk, p)?
+                    .into_iter()
+                    .map(|(_, a)| a)
+                    .collect();
+                Ok(charts::choropleth_svg(
+                    &format!("Drukindex per wijk, {}", ds.periods[p]),
+                    &areas,
+                    640,
+                    520,
+                ))
+            },
+            String::len,
+        )
     })
     .await??;
-    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "image/svg+xml")],
+        svg.as_str().to_owned(),
+    )
+        .into_response())
 }
 
 fn signed(v: f64) -> String {
@@ -122,8 +133,17 @@ pub async fn page(
             &format!("briefing/{gemeente}"),
         ));
     }
-    let html = tokio::task::spawn_blocking(move || briefing_html(&ds, &gemeente)).await??;
-    Ok(Html(html))
+    // The page depends on the version and the gemeente only (a project recorded writes a new
+    // version): made once, then served from the bounded cache.
+    let html = tokio::task::spawn_blocking(move || {
+        ds.cached(
+            &format!("briefing|{gemeente}"),
+            || briefing_html(&ds, &gemeente),
+            String::len,
+        )
+    })
+    .await??;
+    Ok(Html(html.as_str().to_owned()))
 }
 
 /// A figure as people read it: decimal comma, a true minus sign.
