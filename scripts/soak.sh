@@ -8,7 +8,7 @@
 # It fails on any non-2xx answer or socket error, a served version that a failed ingest
 # changed, a failed ingest that reports success, a database that cannot be ingested into
 # afterwards, a temporary copy left behind, or memory that grows (RSS at the end more than
-# 20 % above RSS after warm-up, that is after the first round of the four steps).
+# 20 % above RSS after warm-up, that is after the second round of the four steps).
 # Reports requests, latency and RSS.
 # `bash scripts/soak.sh [SECONDS]` (the test command runs 30 s; `just soak` 120 s).
 # Needs: a release build, wrk, and the demo in test-output/data (scripts/test.sh makes it).
@@ -120,8 +120,9 @@ while [ $SECONDS -lt $end ]; do
       ;;
   esac
   step=$((step + 1))
-  # Warmed up: every page built and one whole round of faults (a swap included) behind.
-  if [ $step = 4 ]; then warm=$(rss); echo "server RSS after warm-up (one round of faults): $warm kB"; fi
+  # Warmed up: every page built and two whole rounds of faults (swaps included) behind (one
+  # round when the run is too short for two): the allocator's high-water mark is reached.
+  if [ $step = 4 ] || [ $step = 8 ]; then warm=$(rss); echo "server RSS after $((step / 4)) round(s) of faults: $warm kB"; fi
 done
 wait $load
 # Afterwards the database takes a normal ingest and no temporary copy stays behind.

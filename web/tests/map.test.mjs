@@ -232,6 +232,7 @@ test('on a phone (390×844) the header and legend fold, the panel shows the proj
   assert.ok(header < 844 * 0.2, `header ${header}px high`);
   const legend = await page.$eval('#legenda', (l) => l.getBoundingClientRect().height);
   assert.ok(legend < 60, `legend ${legend}px high when folded`);
+  await page.screenshot({ path: join(out, 'phone-folded.png') });
   await page.click('#menu-knop');
   assert.ok(await page.isVisible('#laag'), 'the layer choice shows after Meer');
   // Every control of the opened header fits the screen's width (none cut off at the edge).

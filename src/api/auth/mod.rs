@@ -144,6 +144,11 @@ impl AuthState {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             if v.len() > 100_000 {
                 v.retain(|_, t| now.duration_since(*t) < Duration::from_secs(60));
+                // A flood within one minute (a script over every cell) would keep them all:
+                // then the map starts again (at worst a drill-down is recorded twice).
+                if v.len() > 100_000 {
+                    v.clear();
+                }
             }
             let key = (actor.to_string(), target.to_string());
             if v.get(&key)
@@ -617,4 +622,55 @@ pub fn routes() -> Vec<Route> {
                 "responses": {"204": {"description": "Ingetrokken"}}})),
         Route::new("/v1/audit", Access::Needs(Cap::Audit), get(audit)).doc("get", doc("getAudit", "Het auditlog van de eigen gemeenten (beheerder), nieuwste eerst; f=csv voor een bestand", vec![super::openapi::query_param("limit", "max. 10000", json!({"type": "integer"})), super::openapi::query_param("f", "json of csv", json!({"type": "string"}))], "Auditlog")),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn len<K, V>(m: &Mutex<HashMap<K, V>>) -> usize {
+        m.lock().unwrap().len()
+    }
+
+    #[test]
+    fn every_map_of_the_sign_in_state_stays_within_its_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = AuthState::new(&dir.path().join("w.duckdb"));
+        // Sessions: at most MAX_SESSIONS, the oldest idle one goes.
+        let first = a.start_session(1, 0);
+        for _ in 0..MAX_SESSIONS + 50 {
+            a.start_session(1, 0);
+        }
+        assert_eq!(len(&a.sessions), MAX_SESSIONS);
+        assert!(
+            !a.sessions
+                .lock()
+                .unwrap()
+                .contains_key(&password::digest(&first)),
+            "the oldest session stays"
+        );
+        // Failed logins, rate buckets and drill-downs under a flood of distinct names.
+        for i in 0..100_050 {
+            let who = format!("x{i}");
+            a.failed(&who);
+            let _ = a.allow(&who);
+        }
+        assert!(len(&a.failures) <= 100_001, "{}", len(&a.failures));
+        assert!(len(&a.buckets) <= 100_001, "{}", len(&a.buckets));
+        // Drill-downs: a minute's flood fills the map (filled directly here, so that the audit
+        // log is not written 100,000 times), and the next ones must not grow it further.
+        {
+            let now = Instant::now();
+            let mut v = a.views.lock().unwrap();
+            for i in 0..100_001 {
+                v.insert(("x".to_string(), format!("BU{i}")), now);
+            }
+        }
+        for i in 0..3 {
+            a.record_view("x", &format!("WK{i}"), "GM0983");
+        }
+        let views = a.views.lock().unwrap().len();
+        assert!(views <= 100_001, "{views}");
+        a.audit.flush();
+    }
 }

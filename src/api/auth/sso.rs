@@ -416,6 +416,40 @@ mod tests {
     }
 
     #[test]
+    fn sign_ins_under_way_stay_within_their_bound_and_expire() {
+        let sso = Sso::new(SsoConfig {
+            issuer: "http://127.0.0.1:9".into(),
+            client_id: "c".into(),
+            client_secret: "s".into(),
+            roles_claim: "roles".into(),
+            label: "x".into(),
+        })
+        .unwrap();
+        let pending = |started| Pending {
+            verifier: String::new(),
+            nonce: String::new(),
+            next: "/".into(),
+            started,
+        };
+        // An expired sign-in is gone at the next one; a flood keeps at most MAX_PENDING.
+        let expired = Instant::now()
+            .checked_sub(FLOW_TTL + Duration::from_secs(1))
+            .expect("a clock that has run for ten minutes");
+        sso.remember("oud".into(), pending(expired));
+        for i in 0..MAX_PENDING + 100 {
+            sso.remember(format!("s{i}"), pending(Instant::now()));
+        }
+        assert_eq!(sso.pending.lock().unwrap().len(), MAX_PENDING);
+        assert!(sso.take("oud").is_none());
+        assert!(sso.take("s0").is_none(), "the oldest went first");
+        assert!(sso.take(&format!("s{}", MAX_PENDING + 99)).is_some());
+        assert!(
+            sso.take(&format!("s{}", MAX_PENDING + 99)).is_none(),
+            "used once"
+        );
+    }
+
+    #[test]
     fn the_flow_cookie_is_lax_httponly_and_scoped_to_the_sign_in() {
         let c = flow_cookie(true, "abc", true);
         let c = c.to_str().unwrap();
