@@ -7,23 +7,12 @@
 # Needs: a release build, wrk, and the demo in test-output/data (scripts/test.sh makes it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/wijkradar-target}"
 secs="${1:-20}"
-bin="$CARGO_TARGET_DIR/release/wijkradar"
-src="${WIJKRADAR_SOAK_DATA:-test-output/data}"
-work="$(mktemp -d)"
-server=""
-trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
-cp "$src/wijkradar.duckdb" "$src/wijkradar.accounts.duckdb" "$work/"
-db="$work/wijkradar.duckdb"
+source scripts/serve-copy.sh
 mkdir "$work/web"
 cp -r web/*.html web/*.js web/*.css web/js "$work/web/"
-token="$("$bin" token create --db "$db" --user riec-analist --scope export --name load --days 1 | sed -n 2p)"
-port=$((18000 + RANDOM % 2000))
 layer="/v1/collections/h3-9/items?limit=10000&gemeente=GM0983"
-WIJKRADAR_RATE_PER_SECOND=1000000 "$bin" serve --db "$db" --addr "127.0.0.1:$port" --web "$work/web" >"$work/server.log" 2>&1 &
-server=$!
-for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/v1" >/dev/null && break; sleep 0.2; done
+serve_copy --web "$work/web"
 curl -fs -H "Authorization: Bearer $token" "http://127.0.0.1:$port$layer" -o "$work/web/config.json"
 bytes=$(stat -c %s "$work/web/config.json")
 curl -fs -H "Authorization: Bearer $token" "http://127.0.0.1:$port/config.json" | cmp -s - "$work/web/config.json" \

@@ -14,20 +14,9 @@
 # Needs: a release build, wrk, and the demo in test-output/data (scripts/test.sh makes it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/wijkradar-target}"
 secs="${1:-120}"
-bin="$CARGO_TARGET_DIR/release/wijkradar"
-src="${WIJKRADAR_SOAK_DATA:-test-output/data}"
-work="$(mktemp -d)"
-server=""
-trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
-cp "$src/wijkradar.duckdb" "$src/wijkradar.accounts.duckdb" "$work/"
-db="$work/wijkradar.duckdb"
-token="$("$bin" token create --db "$db" --user riec-analist --scope export --name soak --days 1 | sed -n 2p)"
-port=$((18000 + RANDOM % 2000))
-WIJKRADAR_RATE_PER_SECOND=1000000 "$bin" serve --db "$db" --addr "127.0.0.1:$port" >"$work/server.log" 2>&1 &
-server=$!
-for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/v1" >/dev/null && break; sleep 0.2; done
+source scripts/serve-copy.sh
+serve_copy
 rss() { awk '/VmRSS/ {print $2}' "/proc/$server/status"; }
 served() {
   curl -fs -H "Authorization: Bearer $token" "http://127.0.0.1:$port/v1/indicators" \

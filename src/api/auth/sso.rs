@@ -141,14 +141,24 @@ fn refused(state: &AppState, status: StatusCode, msg: &str) -> Response {
         .into_response()
 }
 
+/// The provider, or a 404 when single sign-on is not configured.
+fn configured(state: &AppState) -> Result<Arc<Sso>, ApiError> {
+    state
+        .auth
+        .sso
+        .clone()
+        .ok_or_else(|| ApiError::NotFound("single sign-on is niet ingesteld".into()))
+}
+
 /// `GET /login/sso`
 pub async fn start(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let Some(sso) = state.auth.sso.clone() else {
-        return ApiError::NotFound("single sign-on is niet ingesteld".into()).into_response();
+    let sso = match configured(&state) {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
     };
     let q = Query::parse(q.as_deref(), &["next"]).ok();
     let next = safe_next(q.as_ref().and_then(|q| q.get("next")));
@@ -210,8 +220,9 @@ pub async fn callback(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let Some(sso) = state.auth.sso.clone() else {
-        return ApiError::NotFound("single sign-on is niet ingesteld".into()).into_response();
+    let sso = match configured(&state) {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
     };
     let auth = state.auth.clone();
     let label = sso.config.label.clone();
