@@ -772,7 +772,9 @@ pub async fn export(
                 Ok(rows) => st.auth.audit.record(audit_event(&r, rows, &actor)),
                 Err(e) => {
                     tracing::warn!(error = %e, "an export stopped before its end");
-                    let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+                    // The body ends with an error, so the client sees a broken transfer,
+                    // not a short file (never waiting: a stalled client has a full channel).
+                    let _ = tx.try_send(Err(std::io::Error::other(e.to_string())));
                     let mut event = audit_event(&r, 0, &actor);
                     event.outcome = "afgebroken".into();
                     st.auth.audit.record(event);
