@@ -31,8 +31,9 @@ fuzz-api rounds="3":
     bash scripts/fuzz-api.sh {{rounds}}
 
 # Coverage-guided fuzzing (cargo-fuzz, nightly) of the extract readers and every route's
-# parsing, SECONDS per target; new inputs go into fuzz/corpus/ (commit them), crashes into
-# fuzz/artifacts/ (copy into the corpus: tests/fuzz_corpus.rs then replays them).
+# parsing, SECONDS per target (WIJKRADAR_FUZZ_STABLE=1: on stable, without coverage feedback);
+# new inputs go into fuzz/corpus/ (commit them), crashes into fuzz/artifacts/ (copy into the
+# corpus: tests/fuzz_corpus.rs then replays them).
 fuzz seconds="60":
     bash scripts/fuzz.sh {{seconds}}
 
