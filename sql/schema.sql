@@ -43,6 +43,9 @@ CREATE TABLE IF NOT EXISTS boundary_area (
     geometry  VARCHAR NOT NULL,      -- GeoJSON MultiPolygon (CRS84)
     PRIMARY KEY (import_id, code)
 );
+-- The outline as the source gave it in RD New (EPSG:28992), where the source is in RD New:
+-- output in RD New uses it, so that it is lossless.
+ALTER TABLE boundary_area ADD COLUMN IF NOT EXISTS geometry_rd VARCHAR;
 
 -- Which files a version was built from (file name and content hash, never content).
 CREATE TABLE IF NOT EXISTS dataset_extract (
@@ -104,6 +107,8 @@ CREATE TABLE IF NOT EXISTS unit (
     max_lat  DOUBLE NOT NULL,
     PRIMARY KEY (version, level, code)
 );
+-- The outline in RD New where the boundary source gave one (GeoJSON, EPSG:28992 x/y).
+ALTER TABLE unit ADD COLUMN IF NOT EXISTS geometry_rd VARCHAR;
 
 -- Published figures only: a rounded count that passed disclosure control, and its rate when
 -- the denominator is large enough. A figure that is suppressed (primary or complementary, which

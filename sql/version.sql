@@ -30,7 +30,7 @@ WHERE version = ? AND indicator NOT IN (SELECT indicator FROM computed_indicator
 -- name: carry_units
 INSERT INTO unit
 SELECT ?, u.level, u.code, u.naam, u.parent, u.wijk, u.gemeente, u.geometry, u.lon, u.lat,
-       u.min_lon, u.min_lat, u.max_lon, u.max_lat
+       u.min_lon, u.min_lat, u.max_lon, u.max_lat, u.geometry_rd
 FROM unit u
 WHERE u.version = ?
   AND NOT EXISTS (SELECT 1 FROM unit n WHERE n.version = ? AND n.level = u.level AND n.code = u.code)

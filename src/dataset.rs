@@ -179,11 +179,12 @@ impl Dataset {
             r.collect::<Result<_, _>>().map_err(dberr)?
         };
         let units: Vec<Unit> = {
+            let rd = crate::store::column_or_null(&conn, "unit", "geometry_rd").map_err(dberr)?;
             let mut st = conn
-                .prepare(
-                    "SELECT level, code, naam, parent, wijk, gemeente, geometry, lon, lat, min_lon, min_lat, max_lon, max_lat
+                .prepare(&format!(
+                    "SELECT level, code, naam, parent, wijk, gemeente, geometry, lon, lat, min_lon, min_lat, max_lon, max_lat, {rd}
                      FROM unit WHERE version = ? ORDER BY level, code",
-                )
+                ))
                 .map_err(dberr)?;
             let r = st
                 .query_map([version], |r| {
@@ -199,6 +200,7 @@ impl Dataset {
                         lon: r.get(7)?,
                         lat: r.get(8)?,
                         bbox: [r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?],
+                        geometry_rd: r.get(13)?,
                     })
                 })
                 .map_err(dberr)?;
@@ -486,7 +488,31 @@ impl Dataset {
     }
 }
 
-/// The stored (CRS84 GeoJSON) outline of a unit as a multipolygon.
+/// A unit's outline in RD New: the boundary source's own coordinates where it gave RD New
+/// (lossless), else the stored CRS84 outline transformed (RDNAPTRANS™2018 within 0.5 m,
+/// rounded to the centimetre).
+#[must_use]
+pub fn outline_rd(unit: &Unit) -> Option<geo::MultiPolygon<f64>> {
+    use geo::MapCoords;
+    if let Some(rd) = unit.geometry_rd.as_deref().and_then(outline) {
+        return Some(rd);
+    }
+    Some(outline(&unit.geometry)?.map_coords(|c| {
+        let (x, y) = crate::spatial::wgs84_to_rd(c.x, c.y);
+        geo::Coord {
+            x: (x * 100.0).round() / 100.0,
+            y: (y * 100.0).round() / 100.0,
+        }
+    }))
+}
+
+/// A unit's outline in CRS84, as stored.
+#[must_use]
+pub fn outline_crs84(unit: &Unit) -> Option<geo::MultiPolygon<f64>> {
+    outline(&unit.geometry)
+}
+
+/// A stored GeoJSON outline (CRS84, or RD New in `geometry_rd`) as a multipolygon.
 fn outline(geometry: &str) -> Option<geo::MultiPolygon<f64>> {
     let g = geometry.parse::<geojson::Geometry>().ok()?;
     match geo::Geometry::<f64>::try_from(g).ok()? {
@@ -563,6 +589,7 @@ mod border_tests {
             wijk: None,
             gemeente: gemeente.into(),
             geometry,
+            geometry_rd: None,
             lon: f64::midpoint(x0, x1),
             lat: f64::midpoint(y0, y1),
             bbox: [x0, y0, x1, y1],

@@ -87,6 +87,91 @@ fn haarlem_gpkg(dir: &Path) -> PathBuf {
     gpkg
 }
 
+/// Every vertex of every Haarlem wijk (one feature per wijk) as GDAL reads `layer` of `file`,
+/// by code: RD New x/y as the file holds them.
+fn vertices(file: &Path, layer: &str, code_field: &str) -> Vec<(String, Vec<[f64; 2]>)> {
+    let out = Command::new("ogr2ogr")
+        .args([
+            "-f",
+            "GeoJSON",
+            "/vsistdout/",
+            file.to_str().unwrap(),
+            layer,
+        ])
+        .args(["-where", &format!("{code_field} LIKE 'WK0392%'")])
+        .args(["-lco", "COORDINATE_PRECISION=15"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut v: Vec<(String, Vec<[f64; 2]>)> = fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let code = f["properties"][code_field].as_str().unwrap().to_string();
+            let mut pts = Vec::new();
+            fn walk(v: &serde_json::Value, pts: &mut Vec<[f64; 2]>) {
+                match v.as_array() {
+                    Some(a) if a.len() >= 2 && a[0].is_number() => {
+                        pts.push([a[0].as_f64().unwrap(), a[1].as_f64().unwrap()]);
+                    }
+                    Some(a) => a.iter().for_each(|x| walk(x, pts)),
+                    None => {}
+                }
+            }
+            walk(&f["geometry"]["coordinates"], &mut pts);
+            (code, pts)
+        })
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// Issue 14: the outlines of an RD New source come out in RD New as the source gave them, not
+/// through WGS84 and back: the GeoPackage export (RD New) of the imported wijken holds the
+/// CBS file's own vertices, to the micrometre, as GDAL reads both.
+fn assert_rd_output_is_the_source(dir: &Path, db: &Path, source: &Path) {
+    let out = dir.join("wijken_rd.gpkg");
+    let (ok, _, err) = run(&[
+        "export",
+        "--db",
+        db.to_str().unwrap(),
+        "--collection",
+        "wijken",
+        "--format",
+        "gpkg",
+        "--gemeente",
+        "GM0392",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let want = vertices(source, "wijken", "wijkcode");
+    let got = vertices(&out, "wijken", "code");
+    assert_eq!(want.len(), 21);
+    assert_eq!(
+        want.iter().map(|w| &w.0).collect::<Vec<_>>(),
+        got.iter().map(|g| &g.0).collect::<Vec<_>>()
+    );
+    for ((code, w), (_, g)) in want.iter().zip(&got) {
+        assert_eq!(w.len(), g.len(), "{code}: vertex count");
+        let worst = w
+            .iter()
+            .zip(g)
+            .map(|(a, b)| (a[0] - b[0]).hypot(a[1] - b[1]))
+            .fold(0.0_f64, f64::max);
+        assert!(
+            worst < 1e-6,
+            "{code}: a vertex moved {worst} m on the way through"
+        );
+    }
+}
+
 fn count(db: &Path, sql: &str) -> i64 {
     let conn = wijkradar::store::open_read_only(db).unwrap();
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
@@ -189,6 +274,7 @@ fn a_cbs_geopackage_is_imported_and_the_next_ingest_locates_addresses_in_its_buu
     let metres = ((ax - sx) * 67_000.0).hypot((ay - sy) * 111_000.0);
     assert!(metres < 5.0, "centroid {metres:.1} m off");
     assert_eq!(imported.year, 2025);
+    assert_rd_output_is_the_source(dir.path(), &db, &gpkg);
     let (with, without) = imported.levels_of("GM0392");
     assert!(with.contains(&Level::Buurt) && without.is_empty());
     // Venlo keeps its shipped buurten.

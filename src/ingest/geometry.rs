@@ -50,6 +50,9 @@ pub struct UnitRow {
     /// GeoJSON (CRS84), six decimals.
     #[serde(skip)]
     pub geometry: String,
+    /// GeoJSON in RD New as the boundary source gave it (unrounded), where it did.
+    #[serde(skip)]
+    pub geometry_rd: Option<String>,
     pub lon: f64,
     pub lat: f64,
     pub bbox: [f64; 4],
@@ -67,6 +70,11 @@ fn geometry_json(g: &geo::MultiPolygon<f64>) -> String {
         geojson::Geometry::from(&r)
     };
     serde_json::to_string(&geom).unwrap_or_default()
+}
+
+/// An RD New outline as GeoJSON, coordinates exactly as the source gave them.
+fn geometry_rd_json(g: Option<&geo::MultiPolygon<f64>>) -> Option<String> {
+    g.map(|g| geojson::Geometry::new(geojson::GeometryValue::from(g)).to_string())
 }
 
 pub fn unit_rows(ua: &UnitAggregates, b: &Boundaries, codes: &[String]) -> Vec<UnitRow> {
@@ -119,15 +127,20 @@ pub fn unit_rows(ua: &UnitAggregates, b: &Boundaries, codes: &[String]) -> Vec<U
         .enumerate()
         .filter_map(|(u, key)| {
             let u32_ = u32::try_from(u).unwrap_or(u32::MAX);
+            let mut rd = None;
             let (code, naam, geom) = match key.level {
                 Level::Gemeente | Level::Wijk | Level::Buurt => {
                     let a = area_code(key.level, key.key)?;
+                    rd = geometry_rd_json(a.geometry_rd.as_ref());
                     (a.code.clone(), Some(a.naam.clone()), a.geometry.clone())
                 }
                 Level::Pc4 => {
                     let code = unit_code(*key);
                     match b.pc4.get(&code) {
-                        Some(a) => (code, Some(a.naam.clone()), a.geometry.clone()),
+                        Some(a) => {
+                            rd = geometry_rd_json(a.geometry_rd.as_ref());
+                            (code, Some(a.naam.clone()), a.geometry.clone())
+                        }
                         None => {
                             // A PC4 outside the shipped PC4 file: the outline of its children's cells.
                             let cells: Vec<h3o::CellIndex> = ua
@@ -177,6 +190,7 @@ pub fn unit_rows(ua: &UnitAggregates, b: &Boundaries, codes: &[String]) -> Vec<U
                 },
                 gemeente: gemeente_of[u].clone(),
                 geometry: geometry_json(&geom),
+                geometry_rd: rd,
                 lon,
                 lat,
                 bbox: r,
@@ -218,6 +232,7 @@ pub fn unit_rows(ua: &UnitAggregates, b: &Boundaries, codes: &[String]) -> Vec<U
                     },
                     gemeente: gm,
                     geometry: geometry_json(&a.geometry),
+                    geometry_rd: geometry_rd_json(a.geometry_rd.as_ref()),
                     lon,
                     lat,
                     bbox: r,

@@ -119,6 +119,9 @@ pub struct Area {
     pub wijk: Option<String>,
     pub gemeente: Option<String>,
     pub geometry: MultiPolygon<f64>,
+    /// The outline in RD New as the source gave it, where the source is in RD New (the CBS
+    /// Wijk- en Buurtkaart): output in RD New uses it, so that it is lossless.
+    pub geometry_rd: Option<MultiPolygon<f64>>,
     /// CBS inhabitants (2024 for wijk/gemeente, 2021 for PC4) where known.
     pub inwoners: Option<f64>,
     /// CBS dwellings (2024) where known.
@@ -310,6 +313,7 @@ pub fn read_areas(
             wijk: wijk_key.and_then(|k| prop_str(f, k)),
             gemeente: gemeente_key.and_then(|k| prop_str(f, k)),
             geometry,
+            geometry_rd: None,
             inwoners: prop_f64(f, "inwoners_2024").or_else(|| prop_f64(f, "inwoners_2021")),
             woningen: prop_f64(f, "woningvoorraad_2024"),
             plaats: prop_str(f, "plaats"),

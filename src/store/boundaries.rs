@@ -68,9 +68,21 @@ pub fn write_import(
             for a in &l.areas {
                 let geometry =
                     geojson::Geometry::new(geojson::GeometryValue::from(&a.geometry)).to_string();
+                let geometry_rd = a
+                    .geometry_rd
+                    .as_ref()
+                    .map(|g| geojson::Geometry::new(geojson::GeometryValue::from(g)).to_string());
                 app.append_row(duckdb::params![
-                    id, a.code, a.naam, a.wijk, a.gemeente, a.inwoners, a.woningen, a.plaats,
-                    geometry
+                    id,
+                    a.code,
+                    a.naam,
+                    a.wijk,
+                    a.gemeente,
+                    a.inwoners,
+                    a.woningen,
+                    a.plaats,
+                    geometry,
+                    geometry_rd
                 ])
                 .map_err(dberr)?;
             }
@@ -132,15 +144,16 @@ pub fn stored_layers(db: &Path) -> Result<Vec<StoredLayer>, StoreError> {
     };
     let conn = super::open_read_only(db)?;
     let mut out = Vec::new();
+    let rd = super::column_or_null(&conn, "boundary_area", "geometry_rd").map_err(dberr)?;
     for row in list_imports(&conn).map_err(dberr)? {
         let Some(level) = Level::from_id(&row.level) else {
             continue;
         };
         let mut st = conn
-            .prepare(
-                "SELECT code, naam, wijk, gemeente, inwoners, woningen, plaats, geometry
-                 FROM boundary_area WHERE import_id = ? ORDER BY code",
-            )
+            .prepare(&format!(
+                "SELECT code, naam, wijk, gemeente, inwoners, woningen, plaats, geometry, {rd}
+                 FROM boundary_area WHERE import_id = ? ORDER BY code"
+            ))
             .map_err(dberr)?;
         let rows = st
             .query_map([row.id], |r| {
@@ -153,29 +166,33 @@ pub fn stored_layers(db: &Path) -> Result<Vec<StoredLayer>, StoreError> {
                     r.get::<_, Option<f64>>(5)?,
                     r.get::<_, Option<String>>(6)?,
                     r.get::<_, String>(7)?,
+                    r.get::<_, Option<String>>(8)?,
                 ))
             })
             .map_err(dberr)?;
         let mut areas = Vec::new();
         for r in rows {
-            let (code, naam, wijk, gemeente, inwoners, woningen, plaats, geometry) =
+            let (code, naam, wijk, gemeente, inwoners, woningen, plaats, geometry, geometry_rd) =
                 r.map_err(dberr)?;
             let bad = |m: String| StoreError::Io {
                 file: file.clone(),
                 message: format!("boundary import {}, area {code}: {m}", row.id),
             };
-            let g: geojson::Geometry = geometry
-                .parse()
-                .map_err(|e: geojson::Error| bad(e.to_string()))?;
-            let geometry: geo::MultiPolygon<f64> = g
-                .try_into()
-                .map_err(|e: geojson::Error| bad(e.to_string()))?;
+            let parse = |text: &str| -> Result<geo::MultiPolygon<f64>, StoreError> {
+                let g: geojson::Geometry = text
+                    .parse()
+                    .map_err(|e: geojson::Error| bad(e.to_string()))?;
+                g.try_into().map_err(|e: geojson::Error| bad(e.to_string()))
+            };
+            let geometry = parse(&geometry)?;
+            let geometry_rd = geometry_rd.as_deref().map(parse).transpose()?;
             areas.push(Area {
                 code,
                 naam,
                 wijk,
                 gemeente,
                 geometry,
+                geometry_rd,
                 inwoners,
                 woningen,
                 plaats,

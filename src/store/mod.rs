@@ -254,6 +254,24 @@ pub fn open_read_only(db: &Path) -> Result<duckdb::Connection, StoreError> {
     duckdb::Connection::open_with_flags(db, cfg).map_err(|source| StoreError::Db { file, source })
 }
 
+/// The column `column` of `table`, or `NULL` where a database written by an older release
+/// lacks it (read-only connections do not migrate).
+///
+/// # Errors
+/// DuckDB errors.
+pub fn column_or_null(
+    conn: &duckdb::Connection,
+    table: &str,
+    column: &'static str,
+) -> Result<&'static str, duckdb::Error> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
+        [table, column],
+        |r| r.get(0),
+    )?;
+    Ok(if n > 0 { column } else { "NULL" })
+}
+
 /// The newest dataset version, if any.
 ///
 /// # Errors

@@ -300,6 +300,7 @@ fn units_batch(version: i32, units: &[UnitRow]) -> Result<RecordBatch, duckdb::E
     let mut v = Int32Builder::new();
     let mut text: Vec<StringBuilder> = (0..6).map(|_| StringBuilder::new()).collect();
     let mut geometry = StringBuilder::new();
+    let mut geometry_rd = StringBuilder::new();
     let mut nums: Vec<Float64Builder> = (0..6).map(|_| Float64Builder::new()).collect();
     for u in units {
         v.append_value(version);
@@ -310,6 +311,7 @@ fn units_batch(version: i32, units: &[UnitRow]) -> Result<RecordBatch, duckdb::E
         text[4].append_option(u.wijk.as_deref());
         text[5].append_value(&u.gemeente);
         geometry.append_value(&u.geometry);
+        geometry_rd.append_option(u.geometry_rd.as_deref());
         for (b, x) in nums
             .iter_mut()
             .zip([u.lon, u.lat, u.bbox[0], u.bbox[1], u.bbox[2], u.bbox[3]])
@@ -331,6 +333,7 @@ fn units_batch(version: i32, units: &[UnitRow]) -> Result<RecordBatch, duckdb::E
     {
         cols.push((name, Arc::new(b.finish())));
     }
+    cols.push(("geometry_rd", Arc::new(geometry_rd.finish())));
     RecordBatch::try_from_iter(cols).map_err(arrow_err)
 }
 

@@ -15,7 +15,6 @@ pub fn gpkg(
     generated: &str,
     path: &std::path::Path,
 ) -> Result<usize, ApiError> {
-    use geo::MapCoords;
     use geopackage::core::metadata::MetadataScope;
     use geopackage::core::types::{ColumnType, GeometryType};
     use geopackage::{
@@ -66,27 +65,10 @@ pub fn gpkg(
     let outlines: Vec<Option<geo::MultiPolygon<f64>>> = units
         .iter()
         .map(|&u| {
-            let geom = ds.units[u]
-                .geometry
-                .parse::<geojson::Geometry>()
-                .ok()
-                .and_then(|g| geo::Geometry::<f64>::try_from(g).ok())?;
-            let mp = match geom {
-                geo::Geometry::Polygon(p) => geo::MultiPolygon(vec![p]),
-                geo::Geometry::MultiPolygon(m) => m,
-                _ => return None,
-            };
-            Some(if rd {
-                mp.map_coords(|c| {
-                    let (x, y) = crate::spatial::wgs84_to_rd(c.x, c.y);
-                    geo::Coord {
-                        x: (x * 100.0).round() / 100.0,
-                        y: (y * 100.0).round() / 100.0,
-                    }
-                })
-            } else {
-                mp
-            })
+            if rd {
+                return crate::dataset::outline_rd(&ds.units[u]);
+            }
+            crate::dataset::outline_crs84(&ds.units[u])
         })
         .collect();
     let features = periods.iter().zip(&layers).flat_map(|(&p, layer_data)| {

@@ -16,192 +16,16 @@ use crate::spatial::Level;
 use ahash::AHashMap;
 use h3o::CellIndex;
 
+mod keys;
+mod plan;
 mod rollup;
 
+use keys::{bucketed, source_salt};
+pub use keys::{later_occurrences, repeated_hashes, KeyBuckets};
+pub use plan::Plan;
+use plan::{BaseValue, Final};
 pub use rollup::{pack_pc4, pack_pc6, unpack_pc6, UnitAggregates, UnitKey};
 use rollup::{rollup, LpIndex};
-
-/// A row-level accumulator: a measure without its address rule, or the max of a column.
-#[derive(Debug, Clone, PartialEq)]
-struct Base {
-    source: usize,
-    conditions: Vec<Condition>,
-    value: BaseValue,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum BaseValue {
-    One,
-    Sum(usize),
-    Max(usize),
-}
-
-/// A measure as computed from the accumulators.
-#[derive(Debug, Clone)]
-enum Final {
-    /// Sum and row count of base `local` of `source`, per location and quarter.
-    Rows { source: usize, local: usize },
-    /// Addresses with at least `min` rows (and at least one) in address value `slot`.
-    MinRows {
-        source: usize,
-        slot: usize,
-        min: f32,
-    },
-    /// Addresses whose largest area (`area`) per row (`rows`) is below `value`.
-    AreaBelow {
-        source: usize,
-        rows: usize,
-        area: usize,
-        value: f64,
-    },
-}
-
-/// What to accumulate for a catalogue: built once, shared by the reading threads.
-#[derive(Debug)]
-pub struct Plan {
-    bases: Vec<Base>,
-    /// Per source: its bases (global ids); position = local index in its accumulators.
-    src_bases: Vec<Vec<usize>>,
-    /// Per source: the bases its address-level measures read, in address-slot order.
-    addr_bases: Vec<Vec<usize>>,
-    finals: Vec<Final>,
-    /// Per source: its address-level finals (index among `finals`, final), counted when an
-    /// address run closes.
-    addr_finals: Vec<Vec<(usize, Final)>>,
-    /// One entry per distinct catalogue measure (numerators and denominators).
-    pub measure_specs: Vec<MeasureSpec>,
-}
-
-impl Plan {
-    /// Prepares the accumulators for every measure in the catalogue.
-    ///
-    /// # Errors
-    /// When a source needs more than [`MAX_ADDR_BASES`] address-level accumulators.
-    ///
-    /// # Panics
-    /// Never for a catalogue that passed [`Catalogue::parse`].
-    pub fn new(cat: &Catalogue) -> Result<Self, String> {
-        let mut bases: Vec<Base> = Vec::new();
-        let mut base_id = |b: Base| -> usize {
-            if let Some(i) = bases.iter().position(|x| *x == b) {
-                i
-            } else {
-                bases.push(b);
-                bases.len() - 1
-            }
-        };
-        enum Pending {
-            Rows(usize),
-            MinRows(usize, f64),
-            AreaBelow(usize, usize, f64),
-        }
-        let mut pending = Vec::new();
-        let mut measure_specs: Vec<MeasureSpec> = Vec::new();
-        for ind in &cat.indicators {
-            for spec in [&ind.numerator, &ind.denominator] {
-                if measure_specs.contains(spec) {
-                    continue;
-                }
-                let m: Measure = cat.compile_measure(spec).expect("catalogue was checked");
-                let value = match m.value {
-                    RowValue::One => BaseValue::One,
-                    RowValue::Sum(c) => BaseValue::Sum(c),
-                };
-                let rows = base_id(Base {
-                    source: m.source,
-                    conditions: m.conditions.clone(),
-                    value,
-                });
-                pending.push(match m.per_address {
-                    None => Pending::Rows(rows),
-                    Some(AddressRule::MinRows(min)) => Pending::MinRows(rows, min),
-                    Some(AddressRule::AreaPerRowBelow { column, value }) => {
-                        let area = base_id(Base {
-                            source: m.source,
-                            conditions: m.conditions,
-                            value: BaseValue::Max(column),
-                        });
-                        Pending::AreaBelow(rows, area, value)
-                    }
-                });
-                measure_specs.push(spec.clone());
-            }
-        }
-        let mut src_bases = vec![Vec::new(); cat.sources.len()];
-        for (i, b) in bases.iter().enumerate() {
-            if !matches!(b.value, BaseValue::Max(_)) {
-                src_bases[b.source].push(i);
-            }
-        }
-        let mut addr_bases: Vec<Vec<usize>> = vec![Vec::new(); cat.sources.len()];
-        let mut addr_slot = |b: usize| -> usize {
-            let list = &mut addr_bases[bases[b].source];
-            if let Some(i) = list.iter().position(|&x| x == b) {
-                i
-            } else {
-                list.push(b);
-                list.len() - 1
-            }
-        };
-        let local = |b: usize| -> usize {
-            src_bases[bases[b].source]
-                .iter()
-                .position(|&x| x == b)
-                .expect("row bases are listed")
-        };
-        #[expect(clippy::cast_possible_truncation, reason = "small row counts")]
-        let finals: Vec<Final> = pending
-            .into_iter()
-            .map(|p| match p {
-                Pending::Rows(b) => Final::Rows {
-                    source: bases[b].source,
-                    local: local(b),
-                },
-                Pending::MinRows(b, min) => Final::MinRows {
-                    source: bases[b].source,
-                    slot: addr_slot(b),
-                    min: min as f32,
-                },
-                Pending::AreaBelow(rows, area, value) => Final::AreaBelow {
-                    source: bases[rows].source,
-                    rows: addr_slot(rows),
-                    area: addr_slot(area),
-                    value,
-                },
-            })
-            .collect();
-        if let Some((s, _)) = addr_bases
-            .iter()
-            .enumerate()
-            .find(|(_, b)| b.len() > MAX_ADDR_BASES)
-        {
-            return Err(format!(
-                "catalogue: source '{}' has more than {MAX_ADDR_BASES} distinct address-level counts (count = \"addresses\" with different conditions); merge or drop some",
-                cat.sources[s].id
-            ));
-        }
-        let mut addr_finals: Vec<Vec<(usize, Final)>> = vec![Vec::new(); cat.sources.len()];
-        for (j, f) in finals.iter().enumerate() {
-            if let Final::MinRows { source, .. } | Final::AreaBelow { source, .. } = *f {
-                addr_finals[source].push((j, f.clone()));
-            }
-        }
-        Ok(Self {
-            bases,
-            src_bases,
-            addr_bases,
-            finals,
-            addr_finals,
-            measure_specs,
-        })
-    }
-
-    /// Index of a catalogue measure among [`Self::measure_specs`].
-    #[must_use]
-    pub fn measure_index(&self, spec: &MeasureSpec) -> Option<usize> {
-        self.measure_specs.iter().position(|m| m == spec)
-    }
-}
 
 /// Address-level values of one source kept per run: consecutive rows of one address and
 /// quarter. Runs of the same address and quarter are combined at the end.
@@ -236,9 +60,6 @@ struct Run {
 }
 
 const _: () = assert!(std::mem::size_of::<Run>() == 32);
-
-/// Key hashes bucketed by their top byte.
-pub type KeyBuckets = Vec<Vec<u64>>;
 
 /// One thread's accumulation.
 pub struct Partial<'p, 'a> {
@@ -450,85 +271,6 @@ fn close_run(plan: &Plan, source: usize, s: &mut SourceAcc) {
     }
 }
 
-/// A per-source constant mixed into key hashes, so that one check covers all sources.
-fn source_salt(source: usize) -> u64 {
-    let mut z = (source as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z ^ (z >> 31)
-}
-
-/// The keys that occur more than once in `keys` (hashes, so uniformly spread), found with an
-/// open-addressing table that fits the cache.
-fn repeated_keys(keys: impl Iterator<Item = u64> + Clone, out: &mut Vec<u64>) {
-    let n = keys.clone().count();
-    if n < 2 {
-        return;
-    }
-    let cap = (n * 2).next_power_of_two();
-    let mask = cap - 1;
-    let mut table = vec![0u64; cap];
-    let mut zero = false;
-    for k in keys {
-        if k == 0 {
-            if zero {
-                out.push(0);
-            }
-            zero = true;
-            continue;
-        }
-        #[expect(clippy::cast_possible_truncation, reason = "low bits as a slot")]
-        let mut i = (k as usize) & mask;
-        loop {
-            let t = table[i];
-            if t == 0 {
-                table[i] = k;
-                break;
-            }
-            if t == k {
-                out.push(k);
-                break;
-            }
-            i = (i + 1) & mask;
-        }
-    }
-}
-
-/// Key hashes in buckets by their top byte, as [`Partial`] keeps them.
-fn bucketed(keys: impl Iterator<Item = u64>) -> KeyBuckets {
-    let mut b: KeyBuckets = vec![Vec::new(); 256];
-    for k in keys {
-        b[(k >> 56) as usize].push(k);
-    }
-    b
-}
-
-/// The key hashes that occur more than once. `buckets` holds the key buckets of every thread.
-#[must_use]
-pub fn repeated_hashes(buckets: &[KeyBuckets]) -> std::collections::HashSet<u64> {
-    use rayon::prelude::*;
-    (0..256usize)
-        .into_par_iter()
-        .flat_map_iter(|b| {
-            let mut rep = Vec::new();
-            repeated_keys(buckets.iter().flat_map(|t| t[b].iter().copied()), &mut rep);
-            rep
-        })
-        .collect()
-}
-
-/// Of `(hash, position)` pairs, the positions of every occurrence after the first, sorted.
-#[must_use]
-pub fn later_occurrences(mut found: Vec<(u64, u64)>) -> Vec<u64> {
-    found.sort_unstable();
-    let mut out: Vec<u64> = found
-        .windows(2)
-        .filter(|w| w[0].0 == w[1].0)
-        .map(|w| w[1].1)
-        .collect();
-    out.sort_unstable();
-    out
-}
-
 /// The source whose addresses draw PC6 outlines: the population register.
 pub const REGISTER_SOURCE: &str = "brp";
 
@@ -732,28 +474,6 @@ pub fn finish(partials: Vec<Partial<'_, '_>>, dense_values: usize) -> UnitAggreg
 mod tests {
     use super::*;
     use crate::catalogue::CountKind;
-
-    #[test]
-    fn repeated_keys_are_found_once_per_extra_occurrence() {
-        let mut out = Vec::new();
-        repeated_keys([5u64, 0, 7, 5, 9, 0, 5].into_iter(), &mut out);
-        out.sort_unstable();
-        assert_eq!(out, vec![0, 5, 5]);
-        // Keys bucketed by their top byte, per thread; repeats are found across threads.
-        let bucketed = |keys: &[u64]| bucketed(keys.iter().copied());
-        let distinct: Vec<u64> = (0..100_000u64)
-            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-            .chain([42])
-            .collect();
-        let (a, b) = distinct.split_at(50_000);
-        assert_eq!(repeated_hashes(&[bucketed(a), bucketed(b)]).len(), 0);
-        let set = repeated_hashes(&[bucketed(&[1u64 << 60, 3]), bucketed(&[1 << 60, 3, 4])]);
-        assert_eq!(set, [1u64 << 60, 3].into_iter().collect());
-        assert_eq!(
-            later_occurrences(vec![(9, 30), (9, 10), (4, 5), (9, 20)]),
-            vec![20, 30]
-        );
-    }
 
     #[test]
     fn a_catalogue_with_too_many_address_counts_per_source_is_refused() {
