@@ -37,6 +37,10 @@ enum Command {
         /// One or more gemeenten with shipped wijken, comma-separated (GM0983,GM0392).
         #[arg(long, default_value = "GM0983")]
         gemeente: String,
+        /// The whole country: all gemeenten, addresses spread by PC4 inhabitants (about 8 M
+        /// dwellings and 250 M rows at scale 1; `--scale 0.4` gives about 100 M rows).
+        #[arg(long, conflicts_with = "gemeente")]
+        national: bool,
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Multiplies the volume (dwellings per building) for benchmarks.
@@ -225,6 +229,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo {
             out,
             gemeente,
+            national,
             seed,
             scale,
             format,
@@ -240,6 +245,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 &out,
                 &demo::Options {
                     gemeente,
+                    national,
                     seed,
                     scale,
                     format,

@@ -30,7 +30,7 @@ pub(super) enum Dialect {
     Cp1252,
 }
 
-/// Writes one extract as CSV (in a dialect) or Parquet (through an in-memory DuckDB).
+/// Writes one extract as CSV (in a dialect) or Parquet (arrow-rs, row group by row group).
 pub(super) struct Sink {
     path: PathBuf,
     kind: SinkKind,
@@ -45,8 +45,11 @@ pub(super) enum SinkKind {
         space_postcode: bool,
         line: String,
     },
+    /// Rows are buffered 100,000 at a time and written as row groups as they come, so that a
+    /// national demo never holds a file in memory.
     Parquet {
-        conn: duckdb::Connection,
+        w: Box<parquet::arrow::ArrowWriter<std::fs::File>>,
+        names: Vec<String>,
         types: Vec<Ty>,
         buf: Vec<Vec<V>>,
     },
@@ -59,12 +62,15 @@ pub(super) fn ioerr(path: &Path) -> impl Fn(std::io::Error) -> DemoError + '_ {
     }
 }
 
-pub(super) fn dberr(path: &Path) -> impl Fn(duckdb::Error) -> DemoError + '_ {
+fn pqerr(path: &Path) -> impl Fn(parquet::errors::ParquetError) -> DemoError + '_ {
     move |e| DemoError::Io {
         file: path.display().to_string(),
         message: e.to_string(),
     }
 }
+
+/// Rows per row group, as DuckDB writes them (the readers split work by row group).
+const ROW_GROUP: usize = 122_880;
 
 impl Sink {
     pub(super) fn csv(
@@ -95,28 +101,42 @@ impl Sink {
     }
 
     pub(super) fn parquet(path: PathBuf, cols: &[(&str, Ty)]) -> Result<Self, DemoError> {
-        let conn = duckdb::Connection::open_in_memory().map_err(dberr(&path))?;
-        let defs: Vec<String> = cols
+        use duckdb::arrow::datatypes::{DataType, Field, Schema};
+        use parquet::basic::{Compression, ZstdLevel};
+        use parquet::file::properties::WriterProperties;
+        let fields: Vec<Field> = cols
             .iter()
             .map(|(n, t)| {
                 let ty = match t {
-                    Ty::S | Ty::F => "VARCHAR",
-                    Ty::I => "BIGINT",
-                    Ty::N => "DOUBLE",
-                    Ty::D => "DATE",
+                    Ty::S | Ty::F => DataType::Utf8,
+                    Ty::I => DataType::Int64,
+                    Ty::N => DataType::Float64,
+                    Ty::D => DataType::Date32,
                 };
-                format!("\"{n}\" {ty}")
+                Field::new(*n, ty, true)
             })
             .collect();
-        conn.execute_batch(&format!("CREATE TABLE t ({})", defs.join(", ")))
-            .map_err(dberr(&path))?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .set_max_row_group_row_count(Some(ROW_GROUP))
+            .build();
+        let f = std::fs::File::create(&path).map_err(ioerr(&path))?;
+        let w = Box::new(
+            parquet::arrow::ArrowWriter::try_new(
+                f,
+                std::sync::Arc::new(Schema::new(fields)),
+                Some(props),
+            )
+            .map_err(pqerr(&path))?,
+        );
         Ok(Self {
-            path,
             kind: SinkKind::Parquet {
-                conn,
+                w,
+                names: cols.iter().map(|c| c.0.to_string()).collect(),
                 types: cols.iter().map(|c| c.1).collect(),
                 buf: Vec::new(),
             },
+            path,
             rows: 0,
         })
     }
@@ -185,7 +205,13 @@ impl Sink {
         use duckdb::arrow::array::{
             ArrayRef, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
         };
-        let SinkKind::Parquet { conn, types, buf } = &mut self.kind else {
+        let SinkKind::Parquet {
+            w,
+            names,
+            types,
+            buf,
+        } = &mut self.kind
+        else {
             return Ok(());
         };
         if buf.is_empty() {
@@ -233,16 +259,14 @@ impl Sink {
             };
             cols.push(arr);
         }
-        let names: Vec<String> = (0..cols.len()).map(|i| format!("c{i}")).collect();
-        let batch =
-            duckdb::arrow::record_batch::RecordBatch::try_from_iter(names.into_iter().zip(cols))
-                .map_err(|e| DemoError::Io {
-                    file: self.path.display().to_string(),
-                    message: e.to_string(),
-                })?;
-        let mut app = conn.appender("t").map_err(dberr(&self.path))?;
-        app.append_record_batch(batch).map_err(dberr(&self.path))?;
-        app.flush().map_err(dberr(&self.path))?;
+        let batch = duckdb::arrow::record_batch::RecordBatch::try_from_iter(
+            names.iter().cloned().zip(cols),
+        )
+        .map_err(|e| DemoError::Io {
+            file: self.path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        w.write(&batch).map_err(pqerr(&self.path))?;
         buf.clear();
         Ok(())
     }
@@ -251,12 +275,8 @@ impl Sink {
         self.flush()?;
         match self.kind {
             SinkKind::Csv { mut w, .. } => w.flush().map_err(ioerr(&self.path))?,
-            SinkKind::Parquet { conn, .. } => {
-                let lit = self.path.display().to_string().replace('\'', "''");
-                conn.execute_batch(&format!(
-                    "COPY t TO '{lit}' (FORMAT parquet, COMPRESSION zstd)"
-                ))
-                .map_err(dberr(&self.path))?;
+            SinkKind::Parquet { w, .. } => {
+                w.close().map_err(pqerr(&self.path))?;
             }
         }
         Ok((self.path, self.rows))
