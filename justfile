@@ -37,8 +37,8 @@ fuzz-api rounds="3":
 fuzz seconds="60":
     bash scripts/fuzz.sh {{seconds}}
 
-# The whole country: national demo (SCALE 0.4 ≈ 100 M rows), ingest, first map (BENCHMARKS.md)
-national scale="0.4":
+# The whole country: national demo (SCALE 0.45 ≈ 108 M rows), ingest, first map (BENCHMARKS.md)
+national scale="0.45":
     bash scripts/national.sh {{scale}}
 
 # The res-9 layer against the same bytes as a static file, wrk -t2 -c64 (BENCHMARKS.md)

@@ -258,7 +258,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{:<60} {n:>10} rijen", p.display());
             }
             println!("{total} rijen in {} bestanden", files.len());
-            print_levels(&b, &demo::gemeenten(&gemeente_list));
+            if national {
+                println!(
+                    "Heel Nederland: {} gemeenten; wijk, buurt, PC4, PC6 en H3 waar de grenzen ze hebben.",
+                    b.gemeenten.areas.len()
+                );
+            } else {
+                print_levels(&b, &demo::gemeenten(&gemeente_list));
+            }
             Ok(())
         }
         Command::Ingest {

@@ -244,3 +244,86 @@ async fn each_region_ranks_its_own_gemeenten_and_has_a_briefing() {
     let (status, _) = get("/v1/regions/zeeland-west-brabant/ranking").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "no gemeente of it loaded");
 }
+
+/// `demo --national` (issue 11), at a tiny scale: addresses in every province's gemeenten, not
+/// only in the seven with shipped wijken, all located (no address outside a gemeente: the
+/// ingest refuses those), Venlo's wijken still planted, and Parquet written row group by row
+/// group with the catalogue's column names.
+#[test]
+fn the_national_demo_spreads_addresses_over_the_whole_country() {
+    let dir = tempfile::tempdir().unwrap();
+    let bounds = wijkradar::spatial::Boundaries::embedded().unwrap();
+    let cat = Catalogue::builtin().unwrap();
+    let files = demo::generate(
+        &dir.path().join("extracts"),
+        &demo::Options {
+            national: true,
+            scale: 0.003,
+            format: demo::Format::Parquet,
+            ..demo::Options::default()
+        },
+        &bounds,
+        &cat,
+    )
+    .unwrap();
+    let brp = files
+        .iter()
+        .find(|f| f.0.ends_with("brp_2024-2025.parquet"))
+        .unwrap();
+    let reader =
+        parquet::file::reader::SerializedFileReader::new(std::fs::File::open(&brp.0).unwrap())
+            .unwrap();
+    use parquet::file::reader::FileReader as _;
+    let meta = reader.metadata();
+    assert!(
+        meta.num_row_groups() >= 2,
+        "{} row groups",
+        meta.num_row_groups()
+    );
+    let names: Vec<&str> = meta
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter()
+        .map(|c| c.name())
+        .collect();
+    assert_eq!(&names[..3], ["id", "postcode", "huisnummer"]);
+
+    let extracts: Vec<std::path::PathBuf> = files.into_iter().map(|f| f.0).collect();
+    let db = dir.path().join("nl.duckdb");
+    wijkradar::ingest::ingest(
+        &db,
+        &extracts,
+        &cat,
+        &bounds,
+        &wijkradar::ingest::Options::default(),
+    )
+    .unwrap();
+    let conn = wijkradar::store::open_read_only(&db).unwrap();
+    let gemeenten: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM unit WHERE version = 1 AND level = 'gemeenten'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    // 342 gemeenten (2023); a few small ones may get no address at this scale.
+    assert!(gemeenten >= 300, "{gemeenten} gemeenten");
+    // Addresses in every postal region (the first digit of the PC4, 1–9).
+    let regions: i64 = conn
+        .query_row(
+            "SELECT count(DISTINCT substr(code, 1, 1)) FROM unit WHERE version = 1 AND level = 'pc4'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(regions, 9);
+    let venlo_wijken: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM unit WHERE version = 1 AND level = 'wijken' AND gemeente = 'GM0983'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(venlo_wijken >= 20, "{venlo_wijken}");
+}
