@@ -44,13 +44,15 @@ fn demo(extracts: &Path, gemeente: &str, db: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-fn ogr2ogr(args: &[&str]) {
+/// Runs GDAL's `ogr2ogr`; returns what it wrote to stdout.
+fn ogr2ogr(args: &[&str]) -> Vec<u8> {
     let out = Command::new("ogr2ogr").args(args).output().unwrap();
     assert!(
         out.status.success(),
         "ogr2ogr {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out.stdout
 }
 
 /// Haarlem as CBS distributes a Wijk- en Buurtkaart for 2025: its gemeente, its 21 wijken,
@@ -90,24 +92,19 @@ fn haarlem_gpkg(dir: &Path) -> PathBuf {
 /// Every vertex of every Haarlem wijk (one feature per wijk) as GDAL reads `layer` of `file`,
 /// by code: RD New x/y as the file holds them.
 fn vertices(file: &Path, layer: &str, code_field: &str) -> Vec<(String, Vec<[f64; 2]>)> {
-    let out = Command::new("ogr2ogr")
-        .args([
-            "-f",
-            "GeoJSON",
-            "/vsistdout/",
-            file.to_str().unwrap(),
-            layer,
-        ])
-        .args(["-where", &format!("{code_field} LIKE 'WK0392%'")])
-        .args(["-lco", "COORDINATE_PRECISION=15"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let fc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let filter = format!("{code_field} LIKE 'WK0392%'");
+    let stdout = ogr2ogr(&[
+        "-f",
+        "GeoJSON",
+        "/vsistdout/",
+        file.to_str().unwrap(),
+        layer,
+        "-where",
+        &filter,
+        "-lco",
+        "COORDINATE_PRECISION=15",
+    ]);
+    let fc: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
     let mut v: Vec<(String, Vec<[f64; 2]>)> = fc["features"]
         .as_array()
         .unwrap()
