@@ -164,6 +164,25 @@ pub(crate) fn plan_parquet(path: &Path, source: &Source) -> Result<ParquetPlan, 
     let bytes = f.metadata().map_err(|e| io(e.to_string()))?.len();
     let meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())
         .map_err(|e| io(format!("not a readable Parquet file: {e}")))?;
+    // arrow-rs panics on a column chunk whose offset or size is negative (found by fuzzing,
+    // fuzz/corpus/extract_parquet/crash-a124…): such a file is refused before any page is
+    // read, as is a chunk that ends beyond the file.
+    for (g, rg) in meta.metadata().row_groups().iter().enumerate() {
+        for c in rg.columns() {
+            let start = c.dictionary_page_offset().unwrap_or(c.data_page_offset());
+            let len = c.compressed_size();
+            let inside = start >= 0
+                && len >= 0
+                && u64::try_from(start.saturating_add(len)).is_ok_and(|end| end <= bytes);
+            if !inside {
+                return Err(io(format!(
+                    "not a readable Parquet file: row group {} of column '{}' lies outside the file",
+                    g + 1,
+                    c.column_path()
+                )));
+            }
+        }
+    }
     let header: Vec<String> = meta
         .schema()
         .fields()
