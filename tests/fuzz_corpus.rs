@@ -84,10 +84,12 @@ fn every_request_in_the_corpus_gets_no_500_and_problem_json_for_errors() {
     let api = Api::new();
     let mut ok = 0;
     for (p, data) in corpus("api_request") {
-        // `request` itself fails on a 500 or an error that is not problem+json.
+        // `request` itself fails on a 500 or an error that is not problem+json; `None` is an
+        // input that hyper would refuse as a URI before the application (the fuzzer keeps
+        // such inputs in the corpus too).
         let status = api.request(&data);
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(status.is_some_and(|s| s < 500), "{name}: {status:?}");
+        assert!(status.is_none_or(|s| s < 500), "{name}: {status:?}");
         ok += usize::from(status == Some(200));
     }
     assert!(
