@@ -133,7 +133,6 @@ pub(super) fn dwellings(
     let mut dwellings: Vec<Dwelling> = Vec::new();
     let mut pc_letters: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
     let mut next_id: u64 = 0;
-    let big_owner = BIG_OWNER;
     for (wi, w) in wijken.iter().enumerate() {
         let mut buurten: Vec<&spatial::Area> = bounds
             .buurten
@@ -258,11 +257,11 @@ pub(super) fn dwellings(
                         };
                         #[expect(clippy::cast_possible_truncation, reason = "small")]
                         let owner = if owner_type == 1 && kb && rng.chance(0.6) {
-                            big_owner
+                            BIG_OWNER
                         } else {
                             rng.below(if owner_type == 1 { 900 } else { 40 }) as u32
                         };
-                        let overcrowded = if owner == big_owner {
+                        let overcrowded = if owner == BIG_OWNER {
                             rng.chance(0.45)
                         } else {
                             rng.chance(0.004)

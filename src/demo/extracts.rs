@@ -219,7 +219,6 @@ pub(super) fn write_quarters(
     rng: &mut Rng,
 ) -> Result<(), DemoError> {
     let role = |code: &str| role(plants, code);
-    let big_owner = BIG_OWNER;
     let Sinks {
         brp,
         kadaster,
@@ -367,7 +366,7 @@ pub(super) fn write_quarters(
             }
             let hh = if d.overcrowded {
                 0.06
-            } else if d.owner == big_owner {
+            } else if d.owner == BIG_OWNER {
                 0.03
             } else {
                 0.002
