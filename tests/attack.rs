@@ -75,6 +75,7 @@ on_both!(
     no_small_hidden_count_follows_from_the_served_counts,
     no_linear_combination_of_served_counts_narrows_a_small_hidden_count_below_k,
     no_share_is_shown_where_fewer_than_k_units_lack_the_attribute,
+    no_difference_of_published_counts_shows_a_hidden_group_nearly_all_with_the_attribute,
     every_served_cell_and_postcode_has_a_published_figure,
     extract_metadata_carries_no_exact_count,
 );
@@ -534,6 +535,88 @@ fn no_linear_combination_of_served_counts_narrows_a_small_hidden_count_below_k(
     }
     eprintln!("audited {cells} hidden counts and {sums} sums of hidden parts");
     assert!(cells > 100, "{cells} hidden counts audited, {sums} sums");
+}
+
+/// Group disclosure by differencing: for a share, the attacker takes a relation whose
+/// whole is published (a parent and its children, the units of another family that fill a
+/// unit, a nested pair) and subtracts the published parts. Each count is known to its
+/// rounding interval; the denominators the attacker is given exactly (a stronger attacker
+/// than the API allows: CBS and the BAG publish addresses and inhabitants). Where the hidden
+/// rest certainly holds somebody with the attribute and fewer than k (k_fine) without it,
+/// the attacker has learnt that (nearly) every address of that group has it. No such claim
+/// may be possible.
+fn no_difference_of_published_counts_shows_a_hidden_group_nearly_all_with_the_attribute(
+    f: &'static Fixture,
+) {
+    use wijkradar::disclosure::audit::rounding_interval;
+    let p = published_crawl(f);
+    let t = truth(f);
+    let s = &t.ua.structure;
+    let mut groups = 0;
+    for ind in f.cat.indicators.iter().filter(|i| i.is_share()) {
+        for period in &p.periods {
+            let key = |u: u32| {
+                (
+                    s.levels[u as usize].id().to_string(),
+                    t.codes[u as usize].clone(),
+                    period.clone(),
+                )
+            };
+            // The published count's interval, None where it is not published.
+            let shown = |u: u32| {
+                p.features
+                    .get(&key(u))
+                    .and_then(|props| props[format!("{}_count", ind.id)].as_f64())
+                    .map(|r| rounding_interval(r, p.params.round_to))
+            };
+            let exact = |u: u32| {
+                let (l, c, q) = key(u);
+                t.values
+                    .get(&(l, c, q, ind.id.clone()))
+                    .copied()
+                    .unwrap_or((0.0, 0.0))
+            };
+            // whole − parts, for every relation with a published whole.
+            let mut relations: Vec<(u32, Vec<u32>)> = s
+                .covers
+                .iter()
+                .filter_map(|c| Some((c.whole?, c.parts.clone())))
+                .collect();
+            relations.extend(s.pairs.iter().map(|&(sub, sup)| (sup, vec![sub])));
+            for (whole, parts) in relations {
+                let Some((w_lo, _)) = shown(whole) else {
+                    continue;
+                };
+                let (mut lo, mut d) = (w_lo, exact(whole).1);
+                let mut hidden = 0;
+                for &x in &parts {
+                    match shown(x) {
+                        Some((_, hi)) => {
+                            lo -= hi;
+                            d -= exact(x).1;
+                        }
+                        None => hidden += 1,
+                    }
+                }
+                // A pair leaves the rest of the larger unit; a cover its hidden parts.
+                let thr = p.params.threshold(s.levels[parts[0] as usize]);
+                if hidden == 0 && parts.len() > 1 {
+                    continue;
+                }
+                groups += 1;
+                assert!(
+                    lo <= 0.0 || d - lo >= thr,
+                    "{} {period}: {} {} minus its published parts leaves at least {lo} with \
+                     the attribute among {d} (fewer than {thr} without)",
+                    ind.id,
+                    s.levels[whole as usize].id(),
+                    t.codes[whole as usize]
+                );
+            }
+        }
+    }
+    eprintln!("{groups} differences of shares checked");
+    assert!(groups > 1000, "{groups}");
 }
 
 /// A share of (nearly) 100 % tells the attribute of every address in the area.

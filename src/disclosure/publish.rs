@@ -43,7 +43,9 @@ pub fn share_rate(count: u64, denominator: u64, scale: f64) -> Option<f64> {
 ///   complementary suppression ([`protect`]);
 /// - a share (overcrowded addresses among addresses) is hidden, count and rate, where fewer
 ///   than k units of the denominator lack the attribute (nearly 100 %): it would tell the
-///   attribute of (nearly) every address in the area;
+///   attribute of (nearly) every address in the area; likewise no group of hidden units
+///   that an attacker can isolate by differencing (a parent minus its published children,
+///   with the denominators known) may have fewer than k lacking the attribute;
 /// - counts are rounded to multiples of `round_to`; a rate only beside a published count
 ///   whose exact denominator reaches the indicator's minimum, computed from the rounded count
 ///   and the rounded denominator (which is published with it); means to two decimals.
@@ -76,7 +78,8 @@ pub fn publish(
             let share = ind.is_share();
             let rows = &by_period[&q];
             let mut n: Vec<Option<f64>> = vec![None; ua.units.len()];
-            let mut attribute = vec![false; if share { ua.units.len() } else { 0 }];
+            // Per unit, how many of the denominator lack the attribute (shares only).
+            let mut lacking = vec![0.0; if share { ua.units.len() } else { 0 }];
             for &r in rows {
                 let u = ua.rows[r].0 as usize;
                 let (_, nn) = ua.value(r, num);
@@ -84,11 +87,11 @@ pub fn publish(
                 if nn > 0.0 || dv > 0.0 {
                     n[u] = Some(nn);
                 }
-                if share && nn > 0.0 && dv - nn < params.threshold(ua.structure.levels[u]) {
-                    attribute[u] = true;
+                if share {
+                    lacking[u] = (dv - nn).max(0.0);
                 }
             }
-            let status = protect_with(&ua.structure, params, &n, &attribute);
+            let status = protect_with(&ua.structure, params, &n, &lacking);
             let mut out = Vec::new();
             for &r in rows {
                 let u = ua.rows[r].0;
