@@ -327,3 +327,70 @@ fn the_national_demo_spreads_addresses_over_the_whole_country() {
         .unwrap();
     assert!(venlo_wijken >= 20, "{venlo_wijken}");
 }
+
+/// Several gemeenten together (a RIEC region on the map): items, fixed classes and changes
+/// take a list of GM-codes and give the areas of exactly those gemeenten; a malformed list is
+/// refused by the rule, without repeating the value.
+#[tokio::test]
+async fn several_gemeenten_are_served_together() {
+    let fc = get_json("/v1/collections/wijken/items?gemeente=GM0983,GM0392&limit=1000").await;
+    let mut per: std::collections::BTreeMap<String, usize> = Default::default();
+    for f in fc["features"].as_array().unwrap() {
+        *per.entry(f["properties"]["gemeente"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    assert_eq!(per.get("GM0392"), Some(&21), "{per:?}");
+    assert_eq!(per.get("GM0983"), Some(&21), "{per:?}");
+    // The next page keeps the list.
+    let fc = get_json("/v1/collections/wijken/items?gemeente=GM0983,GM0392&limit=5").await;
+    let next = fc["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "next")
+        .unwrap()["href"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        next.contains("gemeente=GM0983,GM0392") || next.contains("gemeente=GM0983%2CGM0392"),
+        "{next}"
+    );
+    let one = get_json("/v1/classes/wijken?gemeente=GM0983").await;
+    let both = get_json("/v1/classes/wijken?gemeente=GM0983,GM0392").await;
+    assert_eq!(both["gemeente"], "GM0983,GM0392");
+    assert_ne!(
+        one["indicators"], both["indicators"],
+        "the classes cover both gemeenten"
+    );
+    let c = get_json(
+        "/v1/changes/wijken?gemeente=GM0392,GM0983&indicator=overlast&from=2024-Q1&datetime=2024-Q4",
+    )
+    .await;
+    let codes: Vec<&str> = c["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes.len(), 42);
+    assert!(
+        codes.iter().any(|c| c.starts_with("WK0392"))
+            && codes.iter().any(|c| c.starts_with("WK0983"))
+    );
+    for bad in ["GM0983,", "GM0983;GM0392", "GM0983,Jansen"] {
+        let (status, body) = get(&format!("/v1/collections/wijken/items?gemeente={bad}")).await;
+        let body = String::from_utf8_lossy(&body);
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert!(
+            body.contains("GM-code") && !body.contains("Jansen"),
+            "{body}"
+        );
+    }
+    let (status, _) = get("/v1/changes/wijken?gemeente=GM0983,GM0363&indicator=overlast").await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a gemeente not in the dataset"
+    );
+}

@@ -4,7 +4,7 @@
 // (search, tooltip).
 
 import { $, esc, json } from './js/format.js';
-import { app, leesHash, schrijfHash, effectieveLaag, indicatorMeta } from './js/state.js';
+import { app, leesHash, schrijfHash, effectieveLaag, indicatorMeta, gekozenRegio, gekozenCodes } from './js/state.js';
 import { arcering, kleur, laadLaag, markeerSelectie, stijl, tekenGemeenteGrens, achtergrond } from './js/layers.js';
 import { openPaneel, laadRangorde, toonVergelijking } from './js/panel.js';
 import { zoekOpzetten, tooltipOpzetten } from './js/search.js';
@@ -67,22 +67,35 @@ async function start() {
   zetPeriode(app.perioden.indexOf(app.staat.periode));
   // The gemeenten come from the dataset: the one in the link, else the first.
   app.gemeenten = (await json('/v1/gemeenten')).gemeenten;
-  if (!app.gemeenten.some((g) => g.code === app.staat.gemeente)) {
+  // The RIEC regions with their loaded gemeenten the user may see: a region shows them together.
+  app.regios = (await json('/v1/regions').catch(() => ({ regions: [] }))).regions;
+  const regioKeuzes = app.gemeenten.length < 2 ? [] : app.regios;
+  const geldig = (v) => app.gemeenten.some((g) => g.code === v) || regioKeuzes.some((r) => `regio:${r.id}` === v);
+  if (!geldig(app.staat.gemeente)) {
     // A shared view without a gemeente: the one under its centre.
     const [lon, lat] = hashKaart?.center ?? [NaN, NaN];
     const onder = app.gemeenten.find((g) => lon >= g.bbox[0] && lon <= g.bbox[2] && lat >= g.bbox[1] && lat <= g.bbox[3]);
     app.staat.gemeente = (onder ?? app.gemeenten[0])?.code ?? null;
   }
   const kies = $('gemeente');
-  kies.innerHTML = app.gemeenten.map((g) => `<option value="${esc(g.code)}">${esc(g.naam || g.code)}</option>`).join('');
+  kies.innerHTML = app.gemeenten.map((g) => `<option value="${esc(g.code)}">${esc(g.naam || g.code)}</option>`).join('')
+    + (regioKeuzes.length ? `<optgroup label="RIEC-regio's (gemeenten samen)">${regioKeuzes.map((r) => `<option value="regio:${esc(r.id)}">${esc(r.naam)} (${r.gemeenten.length} ${r.gemeenten.length === 1 ? 'gemeente' : 'gemeenten'})</option>`).join('')}</optgroup>` : '');
   kies.value = app.staat.gemeente;
   $('gemeente-blok').style.display = app.gemeenten.length < 2 ? 'none' : '';
-  const gekozen = () => app.gemeenten.find((g) => g.code === app.staat.gemeente);
-  // The RIEC region of the chosen gemeente: its briefing sets the region's gemeenten side by side.
-  app.regios = app.ik.mag.briefing ? (await json('/v1/regions')).regions : [];
+  // The chosen gemeente, or the region's gemeenten together: their extent.
+  const gekozen = () => {
+    const codes = gekozenCodes();
+    const gs = app.gemeenten.filter((g) => codes.includes(g.code));
+    if (!gs.length) return null;
+    const bbox = [0, 1, 2, 3].map((i) => (i < 2 ? Math.min : Math.max)(...gs.map((g) => g.bbox[i])));
+    return { bbox, lon: (bbox[0] + bbox[2]) / 2, lat: (bbox[1] + bbox[3]) / 2 };
+  };
+  // The briefing of the chosen gemeente (or region), and that of the gemeente's RIEC region,
+  // which sets the region's gemeenten side by side.
   const zetLinks = () => {
-    $('briefing-link').href = `/briefing/${app.staat.gemeente}`;
-    const r = app.regios.find((x) => x.gemeenten.some((g) => g.code === app.staat.gemeente));
+    const gekozenR = gekozenRegio();
+    $('briefing-link').href = gekozenR ? `/briefing/region/${gekozenR.id}` : `/briefing/${app.staat.gemeente}`;
+    const r = gekozenR || !app.ik.mag.briefing ? null : app.regios.find((x) => x.gemeenten.some((g) => g.code === app.staat.gemeente));
     $('regio-link').hidden = !r;
     if (r) {
       $('regio-link').href = `/briefing/region/${r.id}`;

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 /// `/v1/classes/…` and `/v1/changes/…`.
 pub fn routes() -> Vec<Route> {
-    let gemeente = || json!({"name": "gemeente", "in": "query", "required": true, "description": "GM-code", "schema": {"type": "string", "pattern": "^GM[0-9]{4}$"}});
+    let gemeente = || json!({"name": "gemeente", "in": "query", "required": true, "description": "GM-code, of meerdere met komma's (de gemeenten van een RIEC-regio samen)", "schema": {"type": "string", "pattern": crate::api::query::GEMEENTEN_PATTERN}});
     let indicator = || json!({"name": "indicator", "in": "query", "required": true, "description": "Indicator-id, of `index`", "schema": {"type": "string", "minLength": 1}});
     vec![
         Route::new(
@@ -78,20 +78,23 @@ fn areas(
         .get("gemeente")
         .ok_or_else(|| ApiError::invalid(&["gemeente: ontbreekt (GM-code)".to_string()]))?
         .to_string();
+    let codes = super::query::gemeenten(&gemeente).map_err(|e| ApiError::invalid(&[e]))?;
     let scope = caller.reads();
-    if !scope.sees(&gemeente) {
-        let _ = out_of_scope(state, caller, &format!("{}/{gemeente}", level.id()));
-    }
-    if !scope.sees(&gemeente) || ds.unit(Level::Gemeente, &gemeente).is_none() {
-        return Err(ApiError::NotFound(format!(
-            "gemeente '{gemeente}' komt niet voor in de dataset"
-        )));
+    for g in &codes {
+        if !scope.sees(g) {
+            let _ = out_of_scope(state, caller, &format!("{}/{g}", level.id()));
+        }
+        if !scope.sees(g) || ds.unit(Level::Gemeente, g).is_none() {
+            return Err(ApiError::NotFound(format!(
+                "gemeente '{g}' komt niet voor in de dataset"
+            )));
+        }
     }
     let units = ds
         .level_units(level)
         .iter()
         .copied()
-        .filter(|&u| ds.units[u].gemeente == gemeente && ds.visible(u, &scope))
+        .filter(|&u| codes.contains(&ds.units[u].gemeente.as_str()) && ds.visible(u, &scope))
         .collect();
     Ok((level, gemeente, units))
 }

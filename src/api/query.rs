@@ -128,6 +128,31 @@ pub fn period(ds: &Dataset, raw: Option<&str>) -> Result<usize, String> {
     })
 }
 
+/// The pattern of a `gemeente` parameter: one GM-code or several, separated by commas.
+pub const GEMEENTEN_PATTERN: &str = "^GM[0-9]{4}(,GM[0-9]{4})*$";
+
+/// The most gemeenten one request may name (the Netherlands has 342).
+pub const MAX_GEMEENTEN: usize = 400;
+
+/// The GM-codes of a `gemeente` parameter (`GM0983` or `GM0983,GM0392`, the gemeenten of a
+/// RIEC region together).
+///
+/// # Errors
+/// A message naming the rule (not the value) when a part is no GM-code or there are too
+/// many.
+pub fn gemeenten(raw: &str) -> Result<Vec<&str>, String> {
+    let codes: Vec<&str> = raw.split(',').collect();
+    let ok =
+        |c: &str| c.len() == 6 && c.starts_with("GM") && c[2..].bytes().all(|b| b.is_ascii_digit());
+    if codes.len() > MAX_GEMEENTEN || !codes.iter().all(|c| ok(c)) {
+        return Err(format!(
+            "gemeente: verwacht een GM-code of meerdere met komma's ertussen (GM0363,GM0344), \
+             hoogstens {MAX_GEMEENTEN}"
+        ));
+    }
+    Ok(codes)
+}
+
 /// The level of a ranking: `level=wijken` (the default) or `buurten`.
 ///
 /// # Errors
@@ -205,6 +230,28 @@ pub fn uint(name: &str, raw: Option<&str>, default: usize) -> Result<usize, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gemeenten_are_one_or_more_gm_codes() {
+        assert_eq!(gemeenten("GM0983").unwrap(), ["GM0983"]);
+        assert_eq!(gemeenten("GM0983,GM0392").unwrap(), ["GM0983", "GM0392"]);
+        for bad in [
+            "",
+            "GM098",
+            "GM0983,",
+            "gm0983",
+            "GM0983;GM0392",
+            "GM09830",
+            "Venlo",
+        ] {
+            let e = gemeenten(bad).unwrap_err();
+            assert!(
+                e.contains("GM-code") && (bad.is_empty() || !e.contains(bad)),
+                "{bad}: {e}"
+            );
+        }
+        assert!(gemeenten(&vec!["GM0983"; MAX_GEMEENTEN + 1].join(",")).is_err());
+    }
 
     #[test]
     fn unknown_and_repeated_keys_are_all_listed() {

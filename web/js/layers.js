@@ -2,7 +2,7 @@
 
 import { tekenNamen } from './namen.js';
 import { KLASSE_KLEUREN, KLASSE_LABELS, ROOD, LAAG_TITELS, $, nl, esc, json } from './format.js';
-import { app, schrijfHash, effectieveLaag, eigenschap, indicatorMeta } from './state.js';
+import { app, schrijfHash, effectieveLaag, eigenschap, indicatorMeta, gemeenteParam } from './state.js';
 
 export function arcering() {
   const n = 8;
@@ -126,7 +126,7 @@ let laadTeller = 0;
 export async function laadLaag() {
   const laag = effectieveLaag();
   const periode = app.staat.periode;
-  const params = new URLSearchParams({ limit: '10000', datetime: periode, gemeente: app.staat.gemeente });
+  const params = new URLSearchParams({ limit: '10000', datetime: periode, gemeente: gemeenteParam() });
   if (laag === 'h3-10' || laag === 'pc6') {
     const b = app.map.getBounds();
     params.set('bbox', [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(','));
@@ -134,7 +134,7 @@ export async function laadLaag() {
   const mijn = ++laadTeller;
   app.klaar = false;
   document.body.dataset.geladen = 'false';
-  const g = encodeURIComponent(app.staat.gemeente);
+  const g = encodeURIComponent(gemeenteParam());
   // Change since a start quarter before the shown one (else the map shows the state).
   const wijzigingUrl = app.staat.vanaf && app.staat.vanaf < periode
     ? `/v1/changes/${laag}?gemeente=${g}&indicator=${encodeURIComponent(app.staat.indicator)}&from=${app.staat.vanaf}&datetime=${periode}`
@@ -213,10 +213,10 @@ export function toonStatus(tekst, opnieuw) {
   }
 }
 
-// The outline of the chosen gemeente, over every layer.
+// The outline of the chosen gemeente (or of a region's gemeenten), over every layer.
 export async function tekenGemeenteGrens() {
-  const g = encodeURIComponent(app.staat.gemeente ?? '');
-  const data = await json(`/v1/collections/gemeenten/items?gemeente=${g}&limit=10`).catch(() => null);
+  const g = encodeURIComponent(gemeenteParam());
+  const data = await json(`/v1/collections/gemeenten/items?gemeente=${g}&limit=400`).catch(() => null);
   if (data && app.map.getSource('gemeente-grens')) app.map.getSource('gemeente-grens').setData(data);
 }
 
@@ -245,8 +245,8 @@ export async function achtergrond(aan) {
 // Class breaks fixed over every quarter, per level and gemeente (fetched once).
 function vasteGrenzen(laag) {
   app.klassenCache ??= {};
-  const sleutel = `${laag}/${app.staat.gemeente}`;
-  app.klassenCache[sleutel] ??= json(`/v1/classes/${laag}?gemeente=${encodeURIComponent(app.staat.gemeente)}`).catch(() => null);
+  const sleutel = `${laag}/${gemeenteParam()}`;
+  app.klassenCache[sleutel] ??= json(`/v1/classes/${laag}?gemeente=${encodeURIComponent(gemeenteParam())}`).catch(() => null);
   return app.klassenCache[sleutel];
 }
 

@@ -2,7 +2,7 @@
 // wijken (or, on the buurten layer, the buurten) as small HTML labels, shown from a zoom at
 // which they fit and thinned where they would overlap. They take no pointer events, so the
 // tooltip and a click still reach the areas underneath.
-import { app } from './state.js';
+import { app, gemeenteParam } from './state.js';
 import { json } from './format.js';
 
 let labels = [];
@@ -23,9 +23,9 @@ function ankerpunt(f) {
 
 async function namenBron() {
   if (app.geladenLaag === 'wijken' || app.geladenLaag === 'buurten') return app.data?.features ?? [];
-  const g = app.staat.gemeente;
+  const g = gemeenteParam();
   if (!wijkenVan.has(g)) {
-    const data = await json(`/v1/collections/wijken/items?limit=1000&gemeente=${encodeURIComponent(g)}`);
+    const data = await json(`/v1/collections/wijken/items?limit=10000&gemeente=${encodeURIComponent(g)}`);
     wijkenVan.set(g, data.features);
   }
   return wijkenVan.get(g);

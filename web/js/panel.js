@@ -1,7 +1,7 @@
 // The side panel (an area's figures, index, charts and projects) and the ranking.
 
 import { LAAG_TITELS, $, nl, esc, json } from './format.js';
-import { app, schrijfHash } from './state.js';
+import { app, schrijfHash, gekozenRegio } from './state.js';
 import { laadLaag, markeerSelectie } from './layers.js';
 
 // What the index of a level is compared with: every area of that level in the loaded gemeenten.
@@ -115,7 +115,9 @@ export async function laadRangorde() {
   const thema = $('rangorde-thema').value;
   const q = new URLSearchParams({ level: niveau, datetime: app.staat.periode });
   if (thema) q.set('theme', thema);
-  const d = await json(`/v1/ranking/${app.staat.gemeente}?${q}`);
+  // A region: its gemeenten's wijken or buurten in one ranking, standardised against the region.
+  const regio = gekozenRegio();
+  const d = await json(regio ? `/v1/regions/${encodeURIComponent(regio.id)}/ranking?${q}` : `/v1/ranking/${app.staat.gemeente}?${q}`);
   $('rangorde-periode').textContent = `Kwartaal ${d.period}.`;
   const namen = Object.fromEntries(app.indicatoren.map((i) => [i.id, i.kort ?? i.naam]));
   $('rangorde').querySelector('tbody').innerHTML = d.ranking.map((r) => `<tr tabindex="0" data-code="${esc(r.code)}" data-laag="${r.level}">

@@ -1,7 +1,7 @@
 // Search by wijk, buurt or postcode, and the map's tooltip and click.
 
 import { LAAG_TITELS, $, nl, esc, json } from './format.js';
-import { app, eigenschap, indicatorMeta } from './state.js';
+import { app, eigenschap, indicatorMeta, gekozenCodes } from './state.js';
 import { kiesGebied, openPaneel } from './panel.js';
 import { UITLEG_ONDERDRUKT, RICHTING, veranderkaart } from './layers.js';
 
@@ -28,7 +28,8 @@ export function zoekOpzetten() {
         const r = d.results[Number(li.dataset.i)];
         lijst.hidden = true;
         invoer.value = r.naam || r.code;
-        if (r.gemeente && r.gemeente !== app.staat.gemeente && app.gemeenten.some((g) => g.code === r.gemeente)) {
+        // A result outside what the map shows: switch to its gemeente (a region that holds it stays).
+        if (r.gemeente && !gekozenCodes().includes(r.gemeente) && app.gemeenten.some((g) => g.code === r.gemeente)) {
           app.staat.gemeente = r.gemeente;
           $('gemeente').value = r.gemeente;
           app.zetLinks();

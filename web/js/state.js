@@ -45,6 +45,24 @@ export function schrijfHash() {
   history.replaceState(null, '', '#' + h.toString());
 }
 
+// What the map shows: one gemeente, or (value 'regio:ID') the loaded gemeenten of a RIEC
+// region side by side.
+export function gekozenRegio() {
+  const v = app.staat.gemeente ?? '';
+  return v.startsWith('regio:') ? (app.regios ?? []).find((r) => r.id === v.slice(6)) ?? null : null;
+}
+
+export function gekozenCodes() {
+  const r = gekozenRegio();
+  if (r) return r.gemeenten.map((g) => g.code);
+  return app.staat.gemeente ? [app.staat.gemeente] : [];
+}
+
+// The API's gemeente parameter: one GM-code or several with commas.
+export function gemeenteParam() {
+  return gekozenCodes().join(',');
+}
+
 export function effectieveLaag() {
   if (app.staat.laag !== 'auto') return app.staat.laag;
   const z = app.map.getZoom();

@@ -219,6 +219,26 @@ test('the gemeente picker follows the dataset: Haarlem and Venlo', async () => {
   assert.ok(await regio.isVisible('#top'), 'the region ranking table');
   await regio.close();
   await page.screenshot({ path: join(out, 'gemeenten.png') });
+  // A RIEC region in the picker: its loaded gemeenten together, on the map, in the ranking
+  // (the region's own, standardised against it) and in the briefing link.
+  const regios = await page.$$eval('#gemeente optgroup option', (os) => os.map((o) => o.value));
+  assert.ok(regios.includes('regio:limburg') && regios.includes('regio:noord-holland'), `${regios}`);
+  await page.selectOption('#gemeente', 'regio:noord-holland');
+  await page.waitForFunction(() => window.wijkradar.data.features.length > 0 && window.wijkradar.data.features.every((f) => f.properties.gemeente === 'GM0392'), null, { timeout: 30000 });
+  assert.match(page.url(), /gemeente=regio%3Anoord-holland/);
+  assert.equal(await page.getAttribute('#briefing-link', 'href'), '/briefing/region/noord-holland');
+  assert.ok(await page.isHidden('#regio-link'));
+  await page.click('#rangorde-knop');
+  await page.waitForSelector('#rangorde tbody tr[tabindex="0"]', { timeout: 15000 });
+  const gerangschikt = await page.$$eval('#rangorde tbody tr', (rs) => rs.map((r) => r.dataset.code));
+  assert.ok(gerangschikt.length >= 10 && gerangschikt.every((c) => c.startsWith('WK0392')), `${gerangschikt}`);
+  await page.click('#rangorde-sluit');
+  // The view is shared by its link: the region comes back.
+  const gedeeld = await page.context().newPage();
+  await gedeeld.goto(page.url());
+  await gedeeld.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  assert.equal(await gedeeld.$eval('#gemeente', (e) => e.value), 'regio:noord-holland');
+  await gedeeld.close();
   await page.close();
 });
 

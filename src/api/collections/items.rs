@@ -71,8 +71,15 @@ impl ItemsParams {
         }
         let gemeente = q.get("gemeente").map(str::to_string);
         if let Some(g) = &gemeente {
-            if ds.unit(Level::Gemeente, g).is_none() || !scope.sees(g) {
-                problems.push(format!("gemeente: '{g}' komt niet voor in de dataset"));
+            match crate::api::query::gemeenten(g) {
+                Err(e) => problems.push(e),
+                Ok(codes) => {
+                    for c in codes {
+                        if ds.unit(Level::Gemeente, c).is_none() || !scope.sees(c) {
+                            problems.push(format!("gemeente: '{c}' komt niet voor in de dataset"));
+                        }
+                    }
+                }
             }
         }
         if !problems.is_empty() {
@@ -133,7 +140,7 @@ pub fn items_page(
             bbox.is_none_or(|q| b[0] <= q[2] && b[2] >= q[0] && b[1] <= q[3] && b[3] >= q[1])
                 && p.gemeente
                     .as_ref()
-                    .is_none_or(|g| &ds.units[u].gemeente == g)
+                    .is_none_or(|g| g.split(',').any(|c| c == ds.units[u].gemeente))
                 && ds.visible(u, &p.scope)
         })
         .collect();
