@@ -138,15 +138,7 @@ async fn items_are_flat_features_with_paging_and_suppression_flags() {
     // Paging with next links, and limit clamped rather than refused.
     let p1 = get_json("/v1/collections/h3-9/items?limit=100").await;
     assert_eq!(p1["features"].as_array().unwrap().len(), 100);
-    let next = p1["links"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["rel"] == "next")
-        .unwrap()["href"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let next = common::next_link(&p1);
     assert!(next.starts_with("http://"), "{next}");
     let next = next
         .split_once("/v1")

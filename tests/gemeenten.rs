@@ -343,15 +343,7 @@ async fn several_gemeenten_are_served_together() {
     assert_eq!(per.get("GM0983"), Some(&21), "{per:?}");
     // The next page keeps the list.
     let fc = get_json("/v1/collections/wijken/items?gemeente=GM0983,GM0392&limit=5").await;
-    let next = fc["links"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["rel"] == "next")
-        .unwrap()["href"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let next = common::next_link(&fc);
     assert!(
         next.contains("gemeente=GM0983,GM0392") || next.contains("gemeente=GM0983%2CGM0392"),
         "{next}"

@@ -134,7 +134,7 @@ pub const GEMEENTEN_PATTERN: &str = "^GM[0-9]{4}(,GM[0-9]{4})*$";
 /// The most gemeenten one request may name (the Netherlands has 342).
 pub const MAX_GEMEENTEN: usize = 400;
 
-/// The GM-codes of a `gemeente` parameter (`GM0983` or `GM0983,GM0392`, the gemeenten of a
+/// The GM-codes of a `gemeente` parameter (`GM0363` or `GM0363,GM0344`, the gemeenten of a
 /// RIEC region together).
 ///
 /// # Errors

@@ -325,6 +325,36 @@ mod tests {
         );
     }
 
+    /// A tree of wijken of two buurten with the given buurt counts, the exact value of every
+    /// unit, and what is published: the first units by `show`, the rest by their flag.
+    fn shown_tree(
+        buurten: &[(u32, bool)],
+        show: &[bool],
+    ) -> (Structure, Vec<f64>, Vec<Option<f64>>) {
+        let n = u32::try_from(buurten.len() / 2).unwrap();
+        let s = tree(n);
+        let mut truth = vec![0.0; s.len()];
+        for w in 0..n as usize {
+            let (a, b) = (buurten[2 * w].0, buurten[2 * w + 1].0);
+            truth[2 + 3 * w] = f64::from(a);
+            truth[3 + 3 * w] = f64::from(b);
+            truth[1 + 3 * w] = f64::from(a + b);
+            truth[0] += f64::from(a + b);
+        }
+        #[expect(clippy::cast_precision_loss, reason = "small")]
+        let published: Vec<Option<f64>> = (0..s.len())
+            .map(|u| {
+                let shown = if u < show.len() {
+                    show[u]
+                } else {
+                    buurten[(u - 1) / 3 * 2].1
+                };
+                shown.then(|| P.round(truth[u]) as f64)
+            })
+            .collect();
+        (s, truth, published)
+    }
+
     proptest! {
         /// The witness search finds exactly the groups that the per-group intervals find.
         #[test]
@@ -332,23 +362,7 @@ mod tests {
             buurten in proptest::collection::vec((0u32..40, any::<bool>()), 2..12),
             show in proptest::collection::vec(any::<bool>(), 7),
         ) {
-            let n = u32::try_from(buurten.len() / 2).unwrap();
-            let s = tree(n);
-            let mut truth = vec![0.0; s.len()];
-            for w in 0..n as usize {
-                let (a, b) = (buurten[2 * w].0, buurten[2 * w + 1].0);
-                truth[2 + 3 * w] = f64::from(a);
-                truth[3 + 3 * w] = f64::from(b);
-                truth[1 + 3 * w] = f64::from(a + b);
-                truth[0] += f64::from(a + b);
-            }
-            #[expect(clippy::cast_precision_loss, reason = "small")]
-            let published: Vec<Option<f64>> = (0..s.len())
-                .map(|u| {
-                    let shown = if u < show.len() { show[u] } else { buurten[(u - 1) / 3 * 2].1 };
-                    shown.then(|| P.round(truth[u]) as f64)
-                })
-                .collect();
+            let (s, _, published) = shown_tree(&buurten, &show);
             let a = Audit::new(&s, &published, P, &ADMIN);
             let mut groups: Vec<(Vec<u32>, f64)> =
                 (0..u32::try_from(s.len()).unwrap()).map(|u| (vec![u], 10.0)).collect();
@@ -367,23 +381,7 @@ mod tests {
             buurten in proptest::collection::vec((0u32..40, any::<bool>()), 2..12),
             show in proptest::collection::vec(any::<bool>(), 7),
         ) {
-            let n = u32::try_from(buurten.len() / 2).unwrap();
-            let s = tree(n);
-            let mut truth = vec![0.0; s.len()];
-            for w in 0..n as usize {
-                let (a, b) = (buurten[2 * w].0, buurten[2 * w + 1].0);
-                truth[2 + 3 * w] = f64::from(a);
-                truth[3 + 3 * w] = f64::from(b);
-                truth[1 + 3 * w] = f64::from(a + b);
-                truth[0] += f64::from(a + b);
-            }
-            #[expect(clippy::cast_precision_loss, reason = "small")]
-            let published: Vec<Option<f64>> = (0..s.len())
-                .map(|u| {
-                    let shown = if u < show.len() { show[u] } else { buurten[(u - 1) / 3 * 2].1 };
-                    shown.then(|| P.round(truth[u]) as f64)
-                })
-                .collect();
+            let (s, truth, published) = shown_tree(&buurten, &show);
             let a = Audit::new(&s, &published, P, &ADMIN);
             for (u, &v) in truth.iter().enumerate() {
                 let i = a.interval(&[u32::try_from(u).unwrap()]).unwrap();

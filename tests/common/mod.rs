@@ -197,3 +197,17 @@ pub async fn signed_in(s: &wijkradar::api::AppState) -> (String, String) {
         serde_json::from_slice(&me.into_body().collect().await.unwrap().to_bytes()).unwrap();
     (cookie, v["csrf"].as_str().unwrap().to_string())
 }
+
+/// The `next` link of an OGC API items page.
+#[allow(dead_code, reason = "not every test crate pages")]
+pub fn next_link(page: &serde_json::Value) -> String {
+    page["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "next")
+        .unwrap()["href"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}

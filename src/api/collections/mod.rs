@@ -42,7 +42,7 @@ pub fn routes() -> Vec<Route> {
             datetime(),
             query_param("limit", "Aantal features per pagina; groter dan 10000 wordt 10000", json!({"type": "integer", "minimum": 1, "default": 1000})),
             query_param("offset", "Startpositie (volg de next-link)", json!({"type": "integer", "minimum": 0, "default": 0})),
-            query_param("gemeente", "Alleen gebieden van deze gemeente (GM0983), of van deze gemeenten samen (GM0983,GM0392; een RIEC-regio)", json!({"type": "string", "pattern": crate::api::query::GEMEENTEN_PATTERN})),
+            query_param("gemeente", "Alleen gebieden van deze gemeente (GM0363), of van deze gemeenten samen (GM0363,GM0344; bijvoorbeeld een RIEC-regio)", json!({"type": "string", "pattern": crate::api::query::GEMEENTEN_PATTERN})),
             query_param("crs", "CRS van de geometrie: CRS84 (standaard) of RD New", json!({"type": "string", "enum": [CRS84, RD_NEW]})),
             f(),
         ], "GeoJSON FeatureCollection met numberMatched, numberReturned en links", "application/geo+json")),
