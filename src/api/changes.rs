@@ -90,11 +90,12 @@ fn areas(
             )));
         }
     }
+    let codes: std::collections::HashSet<&str> = codes.into_iter().collect();
     let units = ds
         .level_units(level)
         .iter()
         .copied()
-        .filter(|&u| codes.contains(&ds.units[u].gemeente.as_str()) && ds.visible(u, &scope))
+        .filter(|&u| codes.contains(ds.units[u].gemeente.as_str()) && ds.visible(u, &scope))
         .collect();
     Ok((level, gemeente, units))
 }

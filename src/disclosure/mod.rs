@@ -702,9 +702,8 @@ mod tests {
     }
 
     /// Random addresses in two overlapping families (admin: gemeente ⊃ wijk ⊃ buurt; grid:
-    /// h3-8 ⊃ h3-9 ⊃ h3-10) with random counts per address.
-    /// A random world of overlapping families; per unit its count and how many lack the
-    /// attribute (both added up from the addresses, as in an ingest).
+    /// h3-8 ⊃ h3-9 ⊃ h3-10) with random counts per address; per unit its count and how many
+    /// lack the attribute (both added up from the addresses, as in an ingest).
     fn world() -> impl Strategy<Value = (Structure, Vec<Option<f64>>, Vec<f64>)> {
         (1usize..60)
             .prop_flat_map(|n_addr| {

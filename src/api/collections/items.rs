@@ -131,6 +131,8 @@ pub fn items_page(
     } = *p;
     let layer = ds.layer(level, period)?;
     let scores = crate::score::layer_scores(ds, level, period, crate::score::Scope::default()).ok();
+    let gemeenten: Option<std::collections::HashSet<&str>> =
+        p.gemeente.as_deref().map(|g| g.split(',').collect());
     let matched: Vec<usize> = ds
         .level_units(level)
         .iter()
@@ -138,9 +140,9 @@ pub fn items_page(
         .filter(|&u| {
             let b = ds.units[u].bbox;
             bbox.is_none_or(|q| b[0] <= q[2] && b[2] >= q[0] && b[1] <= q[3] && b[3] >= q[1])
-                && p.gemeente
+                && gemeenten
                     .as_ref()
-                    .is_none_or(|g| g.split(',').any(|c| c == ds.units[u].gemeente))
+                    .is_none_or(|g| g.contains(ds.units[u].gemeente.as_str()))
                 && ds.visible(u, &p.scope)
         })
         .collect();
