@@ -696,20 +696,18 @@ fn k_below_five_is_refused() {
     assert!(err.contains("below the floor of 5"), "{err}");
 }
 
-/// Many small pieces over three threads; location figures summed in a map.
+/// Many small pieces over three threads.
 const FINE: Split = Split {
     threads: 3,
     csv_piece_bytes: 4 << 10,
     parquet_piece_rows: 1,
-    dense_values: 0,
 };
 
-/// One thread reading every file whole; location figures summed in a dense table.
+/// One thread reading every file whole.
 const WHOLE: Split = Split {
     threads: 1,
     csv_piece_bytes: u64::MAX,
     parquet_piece_rows: u64::MAX,
-    dense_values: usize::MAX,
 };
 
 fn table_rows(db: &Path, sql: &str) -> Vec<String> {

@@ -17,7 +17,7 @@
 pub mod audit;
 mod publish;
 
-pub use publish::{publish, served_suppressed, Figure};
+pub use publish::{publish, served_suppressed, Coverage, Figure, Publication};
 
 use crate::spatial::Level;
 use serde::{Deserialize, Serialize};

@@ -3,7 +3,41 @@
 
 use super::{protect_with, Params, Status};
 use crate::ingest::aggregate::UnitAggregates;
+use crate::spatial::Level;
 use std::collections::BTreeMap;
+
+/// How many figures of one level, quarter and indicator have data, are published, are
+/// suppressed and carry a rate: the coverage table, and all that is kept of the suppressed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Coverage {
+    pub present: u64,
+    pub published: u64,
+    pub suppressed: u64,
+    pub rated: u64,
+}
+
+/// The outcome of disclosure control: the published figures only (a national ingest has a
+/// hundred million figures with data, nearly all suppressed; they are counted, not kept),
+/// and the coverage per level, quarter and indicator.
+#[derive(Debug, Clone, Default)]
+pub struct Publication {
+    pub figures: Vec<Figure>,
+    pub coverage: BTreeMap<(Level, u16, u16), Coverage>,
+}
+
+impl Publication {
+    /// Figures with data, published or not.
+    #[must_use]
+    pub fn present(&self) -> u64 {
+        self.coverage.values().map(|c| c.present).sum()
+    }
+
+    /// Figures with data that are suppressed.
+    #[must_use]
+    pub fn suppressed(&self) -> u64 {
+        self.coverage.values().map(|c| c.suppressed).sum()
+    }
+}
 
 /// One disclosure-controlled figure.
 #[derive(Debug, Clone)]
@@ -54,7 +88,7 @@ pub fn publish(
     ua: &UnitAggregates,
     indicators: &[&crate::catalogue::Indicator],
     params: Params,
-) -> Vec<Figure> {
+) -> Publication {
     use rayon::prelude::*;
     let mut by_period: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
     for (r, &(_, q)) in ua.rows.iter().enumerate() {
@@ -72,8 +106,9 @@ pub fn publish(
         })
         .flat_map(|(ii, num, den)| by_period.keys().map(move |&q| (ii, num, den, q)))
         .collect();
-    jobs.par_iter()
-        .flat_map_iter(|&(ii, num, den, q)| {
+    let parts: Vec<Publication> = jobs
+        .par_iter()
+        .map(|&(ii, num, den, q)| {
             let ind = indicators[ii];
             let share = ind.is_share();
             let rows = &by_period[&q];
@@ -92,7 +127,8 @@ pub fn publish(
                 }
             }
             let status = protect_with(&ua.structure, params, &n, &lacking);
-            let mut out = Vec::new();
+            let mut out = Publication::default();
+            let indicator = u16::try_from(ii).unwrap_or(u16::MAX);
             for &r in rows {
                 let u = ua.rows[r].0;
                 let st = status[u as usize];
@@ -112,10 +148,21 @@ pub fn publish(
                     (Some(c), Some(d)) => share_rate(c, d, ind.scale),
                     _ => None,
                 };
-                out.push(Figure {
+                let c = out
+                    .coverage
+                    .entry((ua.units[u as usize].level, q, indicator))
+                    .or_default();
+                c.present += 1;
+                if !published {
+                    c.suppressed += 1;
+                    continue;
+                }
+                c.published += 1;
+                c.rated += u64::from(rate.is_some());
+                out.figures.push(Figure {
                     unit: u,
                     period: q,
-                    indicator: u16::try_from(ii).unwrap_or(u16::MAX),
+                    indicator,
                     count,
                     rate,
                     denominator: rate.and(denominator),
@@ -125,7 +172,22 @@ pub fn publish(
             }
             out
         })
-        .collect()
+        .collect();
+    let mut all = Publication {
+        figures: Vec::with_capacity(parts.iter().map(|p| p.figures.len()).sum()),
+        coverage: BTreeMap::new(),
+    };
+    for p in parts {
+        all.figures.extend(p.figures);
+        for (k, c) in p.coverage {
+            let e = all.coverage.entry(k).or_default();
+            e.present += c.present;
+            e.published += c.published;
+            e.suppressed += c.suppressed;
+            e.rated += c.rated;
+        }
+    }
+    all
 }
 
 /// The suppression flag served beside a figure: set when the unit has no published count or

@@ -21,7 +21,7 @@ pub use summary::{FileSummary, Summary};
 pub use pass::Split;
 
 use crate::catalogue::Catalogue;
-use crate::disclosure::{self, Params, Status};
+use crate::disclosure::{self, Params};
 use crate::spatial::{Boundaries, Level};
 use crate::store::{self, StoreError};
 use aggregate::{Plan, UnitAggregates};
@@ -212,6 +212,7 @@ pub fn ingest(
 
     tracing::debug!(
         seconds = started.elapsed().as_secs_f64(),
+        rss_mb = resident_mb(),
         units = ua.units.len(),
         pairs = ua.structure.pairs.len(),
         "rolled up"
@@ -238,7 +239,11 @@ pub fn ingest(
     let Some((version, published, n_units)) = std::thread::scope(|sc| {
         let disclosure = sc.spawn(|| disclosure::publish(&ua, &computed, params));
         let units = geometry::unit_rows(&ua, bounds, &codes);
-        tracing::debug!(seconds = started.elapsed().as_secs_f64(), "unit geometry");
+        tracing::debug!(
+            seconds = started.elapsed().as_secs_f64(),
+            rss_mb = resident_mb(),
+            "unit geometry"
+        );
         let head = store::VersionHead {
             params,
             catalogue: cat,
@@ -265,11 +270,11 @@ pub fn ingest(
         }
         let (version, body) = writer.commit(|tx| {
             store::write_version(tx, &head, index, || {
-                let figures = disclosure
+                let publication = disclosure
                     .join()
                     .unwrap_or_else(|e| std::panic::resume_unwind(e));
                 let mut published = HashSet::new();
-                for f in figures.iter().filter(|f| f.status == Status::Published) {
+                for f in &publication.figures {
                     published.insert((levels[f.unit as usize], codes[f.unit as usize].as_str()));
                 }
                 let units = units
@@ -278,14 +283,14 @@ pub fn ingest(
                         geometry::served(u, published.contains(&(u.level, u.code.as_str())))
                     })
                     .collect();
-                store::VersionBody { units, figures }
+                store::VersionBody { units, publication }
             })
             .map_err(|source| StoreError::Db {
                 file: db.display().to_string(),
                 source,
             })
         })?;
-        Ok::<_, IngestError>(Some((version, body.figures, body.units.len())))
+        Ok::<_, IngestError>(Some((version, body.publication, body.units.len())))
     })?
     else {
         return Ok(Summary {
@@ -293,20 +298,37 @@ pub fn ingest(
             ..Summary::default()
         });
     };
-    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "written");
+    tracing::debug!(
+        seconds = started.elapsed().as_secs_f64(),
+        rss_mb = resident_mb(),
+        "written"
+    );
     summary.units = n_units;
-    summary.figures = published.len();
-    let suppressed = published
-        .iter()
-        .filter(|f| f.status != Status::Published)
-        .count();
+    #[expect(clippy::cast_possible_truncation, reason = "figures fit in memory")]
+    {
+        summary.figures = published.present() as usize;
+    }
     #[expect(clippy::cast_precision_loss, reason = "share")]
     {
-        summary.suppressed_share = suppressed as f64 / published.len().max(1) as f64;
+        summary.suppressed_share =
+            published.suppressed() as f64 / published.present().max(1) as f64;
     }
     summary.version = Some(version);
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// The process's resident memory in MB (0 where `/proc` is not there), for the debug log
+/// that BENCHMARKS.md's memory figures by phase come from.
+pub(crate) fn resident_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
 }
 
 /// A [`store::Writer`] being prepared on another thread; joined when taken or dropped.
@@ -394,7 +416,7 @@ fn read_all(
     let mut first = pass::read_pass(
         files, cat, &plan, &locator, tolerant, split, &bar, &none, None,
     )?;
-    tracing::debug!("read and aggregated");
+    tracing::debug!(rss_mb = resident_mb(), "read and aggregated");
     let keys: Vec<aggregate::KeyBuckets> = first
         .partials
         .iter_mut()
@@ -406,7 +428,7 @@ fn read_all(
     if repeated.is_empty() {
         bar.finish_and_clear();
         return Ok((
-            aggregate::finish(first.partials, split.dense_values),
+            aggregate::finish(first.partials),
             first.rejects,
             first.summary,
         ));
@@ -455,7 +477,7 @@ fn read_all(
     )?;
     bar.finish_and_clear();
     Ok((
-        aggregate::finish(second.partials, split.dense_values),
+        aggregate::finish(second.partials),
         second.rejects,
         second.summary,
     ))

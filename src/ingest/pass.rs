@@ -28,14 +28,10 @@ pub struct Split {
     pub csv_piece_bytes: u64,
     /// Parquet files are cut into pieces of about this many rows (whole row groups).
     pub parquet_piece_rows: u64,
-    /// The location × quarter table is a dense array up to this many values (summed on
-    /// every core), a map beyond.
-    pub dense_values: usize,
 }
 
 impl Default for Split {
-    /// One thread per core (or `WIJKRADAR_THREADS`), 64 MiB CSV pieces, 1 M-row Parquet pieces,
-    /// dense location tables up to 64 Mi values (512 MiB).
+    /// One thread per core (or `WIJKRADAR_THREADS`), 64 MiB CSV pieces, 1 M-row Parquet pieces.
     fn default() -> Self {
         let threads = std::env::var("WIJKRADAR_THREADS")
             .ok()
@@ -47,7 +43,6 @@ impl Default for Split {
             threads,
             csv_piece_bytes: 64 << 20,
             parquet_piece_rows: 1 << 20,
-            dense_values: 64 << 20,
         }
     }
 }

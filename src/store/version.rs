@@ -4,7 +4,7 @@
 //! are in `sql/version.sql`; nothing here is assembled from data.
 
 use crate::catalogue::Catalogue;
-use crate::disclosure::{Figure, Params, Status};
+use crate::disclosure::{Figure, Params, Publication, Status};
 use crate::ingest::UnitRow;
 use crate::period::period_label;
 use crate::spatial::Level;
@@ -65,7 +65,8 @@ pub struct VersionHead<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct VersionBody {
     pub units: Vec<UnitRow>,
-    pub figures: Vec<Figure>,
+    /// The published figures and the coverage.
+    pub publication: Publication,
 }
 
 /// Level and published code of every unit number a [`Figure`] refers to.
@@ -134,7 +135,7 @@ pub fn write_version(
         app.flush()?;
     }
     tracing::debug!("units appended");
-    write_figures(tx, version, units, head.computed, &body.figures)?;
+    write_figures(tx, version, units, head.computed, &body.publication)?;
     tracing::debug!("figures appended");
     if let Some(prev) = prev {
         carry_over_and_retain(tx, version, prev, head.computed)?;
@@ -189,10 +190,11 @@ fn write_figures(
     version: i32,
     units: UnitIndex<'_>,
     ids: &[String],
-    published: &[Figure],
+    publication: &Publication,
 ) -> Result<(), duckdb::Error> {
     use rayon::prelude::*;
-    let mut shown: Vec<&Figure> = published
+    let mut shown: Vec<&Figure> = publication
+        .figures
         .iter()
         .filter(|f| f.status == Status::Published)
         .collect();
@@ -209,49 +211,23 @@ fn write_figures(
     }
     app.flush()?;
     drop(app);
-    let (q0, q1) = published.iter().fold((u16::MAX, 0), |(a, b), f| {
-        (a.min(f.period), b.max(f.period))
-    });
-    let (nq, ni) = (usize::from(q1.saturating_sub(q0)) + 1, ids.len());
-    let idx = |level: Level, q: u16, i: usize| (level as usize * nq + usize::from(q - q0)) * ni + i;
-    let mut dense: Vec<[i64; 4]> = vec![[0; 4]; Level::ALL.len() * nq * ni];
-    for f in published {
-        let e = &mut dense[idx(
-            units.levels[f.unit as usize],
-            f.period,
-            usize::from(f.indicator),
-        )];
-        e[0] += 1;
-        if f.status == Status::Published {
-            e[1] += 1;
-            if f.rate.is_some() {
-                e[3] += 1;
-            }
-        } else {
-            e[2] += 1;
-        }
-    }
     // Rows in (level, quarter, indicator) order: the table's own order.
     let mut app = tx.appender("coverage")?;
-    for level in Level::ALL {
-        for q in q0..=q1 {
-            for (i, indicator) in ids.iter().enumerate() {
-                let c = dense[idx(level, q, i)];
-                if c[0] == 0 {
-                    continue;
-                }
-                app.append_row(duckdb::params![
-                    version,
-                    level.id(),
-                    period_label(q),
-                    indicator,
-                    c[0],
-                    c[1],
-                    c[2],
-                    c[3]
-                ])?;
-            }
+    for (&(level, q, i), c) in &publication.coverage {
+        if c.present == 0 {
+            continue;
         }
+        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        app.append_row(duckdb::params![
+            version,
+            level.id(),
+            period_label(q),
+            ids[usize::from(i)],
+            count(c.present),
+            count(c.published),
+            count(c.suppressed),
+            count(c.rated)
+        ])?;
     }
     app.flush()
 }

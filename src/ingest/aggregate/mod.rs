@@ -24,8 +24,8 @@ use keys::{bucketed, source_salt};
 pub use keys::{later_occurrences, repeated_hashes, KeyBuckets};
 pub use plan::Plan;
 use plan::{BaseValue, Final};
+use rollup::Table;
 pub use rollup::{pack_pc4, pack_pc6, unpack_pc6, UnitAggregates, UnitKey};
-use rollup::{rollup, LpIndex};
 
 /// Address-level values of one source kept per run: consecutive rows of one address and
 /// quarter. Runs of the same address and quarter are combined at the end.
@@ -276,7 +276,14 @@ pub const REGISTER_SOURCE: &str = "brp";
 
 /// Rolls the accumulation of every thread up to every unit of every level.
 #[must_use]
-pub fn finish(partials: Vec<Partial<'_, '_>>, dense_values: usize) -> UnitAggregates {
+pub fn finish(mut partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
+    // What only reading needed goes first: the lookups of locations and rows.
+    for p in &mut partials {
+        p.loc_cache = std::collections::BTreeMap::new();
+        for s in &mut p.src {
+            s.lq_of = std::collections::BTreeMap::new();
+        }
+    }
     let Some(first) = partials.first() else {
         unreachable!("a pass has at least one thread")
     };
@@ -295,6 +302,7 @@ pub fn finish(partials: Vec<Partial<'_, '_>>, dense_values: usize) -> UnitAggreg
         .iter()
         .filter_map(|&i| located.locations[i as usize])
         .collect();
+    drop((order, located));
 
     tracing::debug!(
         locations = locations.len(),
@@ -311,7 +319,6 @@ pub fn finish(partials: Vec<Partial<'_, '_>>, dense_values: usize) -> UnitAggreg
         "locations numbered"
     );
     let nf = plan.finals.len();
-    // Per location and quarter first (the dwellings of a building together), then per unit.
     let (mut q0, mut q1) = (u16::MAX, 0u16);
     for p in &partials {
         for s in &p.src {
@@ -322,8 +329,8 @@ pub fn finish(partials: Vec<Partial<'_, '_>>, dense_values: usize) -> UnitAggreg
             }
         }
     }
-    let mut index = LpIndex::new(locations.len(), q0, q1, nf, dense_values);
-    let mut lp_vals = index.values();
+    let us = rollup::units(&locations);
+    let mut table = Table::new(q0, q1, us.units.len(), nf);
     // Which finals each source feeds.
     let mut row_finals: Vec<Vec<(usize, usize)>> = vec![Vec::new(); plan.src_bases.len()];
     for (j, f) in plan.finals.iter().enumerate() {
@@ -346,47 +353,63 @@ pub fn finish(partials: Vec<Partial<'_, '_>>, dense_values: usize) -> UnitAggreg
             dst[j * 2 + 1] += v;
         }
     };
-    if let Some((q0, _, l)) = index.dense {
-        // The dense table is quarter-major: each quarter is its own slice, summed on its own
-        // task.
-        use rayon::prelude::*;
-        let (partials, renum) = (&partials, &renum);
-        lp_vals
-            .par_chunks_mut((l * nf * 2).max(1))
-            .zip(index.present.par_chunks_mut(l.max(1)))
-            .enumerate()
-            .for_each(|(qi, (vals, present))| {
-                let q = u64::from(q0) + qi as u64;
-                for part in partials {
-                    for (source, s) in part.src.iter().enumerate() {
-                        for (r, &lq) in s.lq_keys.iter().enumerate() {
-                            if lq & 0xffff != q {
-                                continue;
-                            }
-                            let loc = renum[(lq >> 16) as usize] as usize;
-                            present[loc] = true;
-                            add_row(&mut vals[loc * nf * 2..(loc + 1) * nf * 2], source, s, r);
+    // The population register's figures per location: where PC6 outlines may come from.
+    let register: Vec<bool> = plan
+        .measure_specs
+        .iter()
+        .map(|m| m.source == REGISTER_SOURCE)
+        .collect();
+    let mut register_units = vec![0.0; locations.len()];
+    let mut buf = vec![0.0; nf * 2];
+    let register_of = |buf: &[f64]| -> f64 {
+        (0..nf)
+            .filter(|&j| register[j])
+            .map(|j| buf[j * 2 + 1])
+            .sum()
+    };
+    // Each row of the threads' accumulations goes straight into its location's finest units
+    // (H3 res 10, PC6, buurt or the finest area above it), one quarter per task; no table
+    // per location is built. A source's sums are freed as soon as they are in the table,
+    // so that the table grows as the accumulations shrink.
+    for part in &mut partials {
+        for (source, s) in part.src.iter_mut().enumerate() {
+            if (0..nf).any(|j| register[j] && plan.finals[j].source() == source) {
+                for (r, &lq) in s.lq_keys.iter().enumerate() {
+                    buf.fill(0.0);
+                    add_row(&mut buf, source, s, r);
+                    register_units[renum[(lq >> 16) as usize] as usize] += register_of(&buf);
+                }
+            }
+            {
+                use rayon::prelude::*;
+                let (s, renum, leaves) = (&*s, &renum, &us.leaves);
+                table.quarters_mut().for_each(|(q, (vals, present))| {
+                    for (r, &lq) in s.lq_keys.iter().enumerate() {
+                        if lq & 0xffff != u64::from(q) {
+                            continue;
+                        }
+                        for &u in &leaves[renum[(lq >> 16) as usize] as usize] {
+                            let u = u as usize;
+                            present[u] = true;
+                            add_row(&mut vals[u * nf * 2..(u + 1) * nf * 2], source, s, r);
                         }
                     }
-                }
-            });
-    } else {
-        for part in &partials {
-            for (source, s) in part.src.iter().enumerate() {
-                for (r, &lq) in s.lq_keys.iter().enumerate() {
-                    let row = index.row(
-                        renum[(lq >> 16) as usize],
-                        (lq & 0xffff) as u16,
-                        &mut lp_vals,
-                    );
-                    add_row(&mut lp_vals[row * nf * 2..(row + 1) * nf * 2], source, s, r);
-                }
+                });
+            }
+            s.acc = Vec::new();
+            s.afin = Vec::new();
+            if plan.addr_finals[source].is_empty() {
+                // Runs (and the rows they point at) are kept only for the address counts.
+                s.lq_keys = Vec::new();
             }
         }
     }
-    let mut row_of =
-        |loc: u32, q: u16, lp_vals: &mut Vec<f64>| index.row(renum[loc as usize], q, lp_vals);
-    tracing::debug!(finals = nf, values = lp_vals.len(), "row measures");
+    tracing::debug!(
+        finals = nf,
+        values = table.vals.len(),
+        rss_mb = super::resident_mb(),
+        "finest units"
+    );
     // Address-level measures were counted per run as the runs closed. A run is a whole
     // address and quarter unless its key comes back (a dwelling cut by a piece boundary):
     // those runs are taken out again and counted once, combined.
@@ -396,13 +419,14 @@ pub fn finish(partials: Vec<Partial<'_, '_>>, dense_values: usize) -> UnitAggreg
         }
         let abases = &plan.addr_bases[source];
         // Every run with its location and quarter (from its row's key).
+        let renum = &renum;
         let runs = || {
             partials.iter().flat_map(|p| {
                 let s = &p.src[source];
                 s.runs.iter().map(move |r| {
                     let lq = s.lq_keys[r.lq as usize];
                     #[expect(clippy::cast_possible_truncation, reason = "packed key")]
-                    ((lq >> 16) as u32, (lq & 0xffff) as u16, r)
+                    (renum[(lq >> 16) as usize], (lq & 0xffff) as u16, r)
                 })
             })
         };
@@ -419,16 +443,25 @@ pub fn finish(partials: Vec<Partial<'_, '_>>, dense_values: usize) -> UnitAggreg
         if repeated.is_empty() {
             continue;
         }
-        let mut add_run =
-            |loc: u32, q: u16, vals: &[f32; MAX_ADDR_BASES], sign: f64, lp_vals: &mut Vec<f64>| {
-                let row = row_of(loc, q, lp_vals);
-                let dst = &mut lp_vals[row * nf * 2..(row + 1) * nf * 2];
-                for (j, f) in finals_of_source {
-                    let (j, v) = (*j, sign * addr_value(f, vals));
-                    dst[j * 2] += v;
-                    dst[j * 2 + 1] += v;
+        let mut add_run = |loc: u32, q: u16, vals: &[f32; MAX_ADDR_BASES], sign: f64| {
+            buf.fill(0.0);
+            for (j, f) in finals_of_source {
+                let v = sign * addr_value(f, vals);
+                buf[j * 2] += v;
+                buf[j * 2 + 1] += v;
+            }
+            register_units[loc as usize] += register_of(&buf);
+            for &u in &us.leaves[loc as usize] {
+                let row = table.row(u, q);
+                table.present[row] = true;
+                for (d, v) in table.vals[row * nf * 2..(row + 1) * nf * 2]
+                    .iter_mut()
+                    .zip(&buf)
+                {
+                    *d += v;
                 }
-            };
+            }
+        };
         // Per repeated key: location, quarter and the values of its runs combined.
         let mut combined: AHashMap<u64, (u32, u16, [f32; MAX_ADDR_BASES])> = AHashMap::new();
         // A one-word filter in front of the set: most runs are passed over with a bit test.
@@ -436,15 +469,15 @@ pub fn finish(partials: Vec<Partial<'_, '_>>, dense_values: usize) -> UnitAggreg
         for (loc, q, r) in runs()
             .filter(|(_, _, r)| filter & (1 << (r.key & 63)) != 0 && repeated.contains(&r.key))
         {
-            add_run(loc, q, &r.vals, -1.0, &mut lp_vals);
+            add_run(loc, q, &r.vals, -1.0);
             match combined.get_mut(&r.key) {
                 None => {
                     combined.insert(r.key, (loc, q, r.vals));
                 }
                 Some(c) => {
-                    if c.0 != loc && located.keys[loc as usize] < located.keys[c.0 as usize] {
-                        c.0 = loc;
-                    }
+                    // Locations are numbered in key order: the smallest key is the smallest
+                    // number.
+                    c.0 = c.0.min(loc);
                     for (l, &b) in abases.iter().enumerate() {
                         if matches!(plan.bases[b].value, BaseValue::Max(_)) {
                             c.2[l] = c.2[l].max(r.vals[l]);
@@ -458,15 +491,19 @@ pub fn finish(partials: Vec<Partial<'_, '_>>, dense_values: usize) -> UnitAggreg
         let mut combined: Vec<_> = combined.into_iter().collect();
         combined.sort_unstable_by_key(|&(key, _)| key);
         for (_, (loc, q, vals)) in &combined {
-            add_run(*loc, *q, vals, 1.0, &mut lp_vals);
+            add_run(*loc, *q, vals, 1.0);
         }
     }
-    let rows = index.rows();
-    tracing::debug!(rows = rows.len(), "measures per location and quarter");
-    // The threads' accumulations are freed while the units are built.
+    let registered: Vec<bool> = register_units
+        .iter()
+        .map(|&v| register.iter().all(|r| !r) || v > 0.0)
+        .collect();
+    // The threads' accumulations are freed while the parents are summed.
     std::thread::scope(|sc| {
         sc.spawn(move || drop(partials));
-        rollup(&locations, &rows, &lp_vals, plan)
+        rollup::roll_up_parents(&us, &mut table);
+        tracing::debug!(rss_mb = super::resident_mb(), "parents summed");
+        rollup::aggregates(&locations, us, table, &registered, plan)
     })
 }
 

@@ -1,104 +1,23 @@
-//! Step 3's second half: the figures per location and quarter rolled up through the parents
-//! of every level (H3 by index, PC6 → PC4, buurt → wijk → gemeente), with the structure that
-//! disclosure control needs.
+//! Step 3's second half: the units of every level, a table of figures per unit and quarter
+//! (filled at each location's finest units, then rolled up through the parents: H3 by index,
+//! PC6 → PC4, buurt → wijk → gemeente), with the structure that disclosure control needs.
 
 use super::*;
 
-/// Rows of figures per (location, quarter): a dense table (quarter-major, so that rows read
-/// in extract order are written nearly in sequence) when it is small enough, else a map.
-pub(super) struct LpIndex {
-    pub(super) nf: usize,
-    /// `(first quarter, quarters, locations)` when dense.
-    pub(super) dense: Option<(u16, usize, usize)>,
-    pub(super) present: Vec<bool>,
-    pub(super) map: AHashMap<u64, u32>,
-    pub(super) keys: Vec<(u32, u16)>,
-    pub(super) last: (u64, usize),
+/// The units of every level that the located addresses fall in, and how they nest.
+pub(super) struct Units {
+    pub(super) units: Vec<UnitKey>,
+    /// Per location: its unit of every level it has (gemeente first).
+    pub(super) memberships: Vec<Vec<u32>>,
+    pub(super) parent: Vec<Option<u32>>,
+    /// Per location: its finest units (those of its units that are no other's parent).
+    pub(super) leaves: Vec<Vec<u32>>,
+    unit_gemeente: Vec<u32>,
+    unit_wijk: Vec<Option<u32>>,
 }
 
-impl LpIndex {
-    /// A dense table when it holds at most `dense_max` values.
-    pub(super) fn new(locations: usize, q0: u16, q1: u16, nf: usize, dense_max: usize) -> Self {
-        let nq = usize::from(q1.saturating_sub(q0)) + 1;
-        let dense =
-            (q0 <= q1 && locations * nq * nf * 2 <= dense_max).then_some((q0, nq, locations));
-        Self {
-            nf,
-            dense,
-            present: dense.map_or_else(Vec::new, |(_, nq, l)| vec![false; nq * l]),
-            map: AHashMap::new(),
-            keys: Vec::new(),
-            last: (u64::MAX, 0),
-        }
-    }
-
-    /// The value table, zeroed (dense) or empty (grows with [`Self::row`]). A dense table's
-    /// pages are touched on every core at once rather than one by one as rows arrive.
-    pub(super) fn values(&self) -> Vec<f64> {
-        use rayon::prelude::*;
-        self.dense.map_or_else(Vec::new, |(_, nq, l)| {
-            let mut v = vec![0.0; nq * l * self.nf * 2];
-            v.par_chunks_mut(1 << 15).for_each(|c| c.fill(0.0));
-            v
-        })
-    }
-
-    #[inline]
-    pub(super) fn row(&mut self, loc: u32, q: u16, vals: &mut Vec<f64>) -> usize {
-        if let Some((q0, _, l)) = self.dense {
-            let r = usize::from(q - q0) * l + loc as usize;
-            self.present[r] = true;
-            return r;
-        }
-        let key = u64::from(loc) << 16 | u64::from(q);
-        if self.last.0 != key {
-            let (keys, nf) = (&mut self.keys, self.nf);
-            let r = *self.map.entry(key).or_insert_with(|| {
-                keys.push((loc, q));
-                vals.resize(vals.len() + nf * 2, 0.0);
-                u32::try_from(keys.len() - 1).unwrap_or(u32::MAX)
-            });
-            self.last = (key, r as usize);
-        }
-        self.last.1
-    }
-
-    /// `(row, location, quarter)` of every row with data, in a fixed order.
-    pub(super) fn rows(&self) -> Vec<(usize, u32, u16)> {
-        match self.dense {
-            Some((q0, _, l)) => self
-                .present
-                .iter()
-                .enumerate()
-                .filter(|(_, &p)| p)
-                .map(|(r, _)| {
-                    #[expect(clippy::cast_possible_truncation, reason = "bounded by the table")]
-                    (r, (r % l) as u32, q0 + (r / l) as u16)
-                })
-                .collect(),
-            None => {
-                let mut rows: Vec<(usize, u32, u16)> = self
-                    .keys
-                    .iter()
-                    .enumerate()
-                    .map(|(r, &(loc, q))| (r, loc, q))
-                    .collect();
-                rows.sort_unstable_by_key(|&(_, loc, q)| (q, loc));
-                rows
-            }
-        }
-    }
-}
-
-/// Builds the units of every level from the locations and sums the location figures into
-/// them: into each location's finest units, then up through the parents.
-pub(super) fn rollup(
-    locations: &[Location],
-    lp: &[(usize, u32, u16)],
-    lp_vals: &[f64],
-    plan: &Plan,
-) -> UnitAggregates {
-    let nf = plan.finals.len();
+/// Numbers the units of every level in location order and links each to its parent.
+pub(super) fn units(locations: &[Location]) -> Units {
     let mut units: Vec<UnitKey> = Vec::new();
     let mut unit_of: AHashMap<UnitKey, u32> = AHashMap::new();
     let mut intern = |k: UnitKey| -> u32 {
@@ -171,7 +90,6 @@ pub(super) fn rollup(
             }
         }
     }
-    // A location's finest units: those of its units that are no other's parent.
     let leaves: Vec<Vec<u32>> = memberships
         .iter()
         .map(|m| {
@@ -182,83 +100,146 @@ pub(super) fn rollup(
         })
         .collect();
     tracing::debug!(units = units.len(), "units");
+    Units {
+        units,
+        memberships,
+        parent,
+        leaves,
+        unit_gemeente,
+        unit_wijk,
+    }
+}
 
-    // The figures of every unit and, at the same time, the disclosure structure.
-    let figures = || {
-        let mut row_of: AHashMap<(u32, u16), u32> = AHashMap::new();
-        let mut rows: Vec<(u32, u16)> = Vec::new();
-        let mut vals: Vec<f64> = Vec::new();
-        let mut add_into =
-            |u: u32, period: u16, src: &[f64], rows: &mut Vec<(u32, u16)>, vals: &mut Vec<f64>| {
-                let row = *row_of.entry((u, period)).or_insert_with(|| {
-                    rows.push((u, period));
-                    vals.resize(vals.len() + nf * 2, 0.0);
-                    u32::try_from(rows.len() - 1).unwrap_or(u32::MAX)
-                }) as usize;
-                for (d, v) in vals[row * nf * 2..(row + 1) * nf * 2].iter_mut().zip(src) {
+/// The figures of every unit and quarter: a dense table, quarter-major (each quarter is a
+/// slice of its own, filled on its own core), `nf` measures × (value, units) per row.
+pub(super) struct Table {
+    pub(super) q0: u16,
+    pub(super) nq: usize,
+    pub(super) n: usize,
+    pub(super) nf: usize,
+    pub(super) vals: Vec<f64>,
+    pub(super) present: Vec<bool>,
+}
+
+impl Table {
+    /// A zeroed table. Its pages are mapped as they are first written (the memory of the
+    /// accumulations it is filled from is freed meanwhile).
+    pub(super) fn new(q0: u16, q1: u16, n: usize, nf: usize) -> Self {
+        let nq = if q0 <= q1 {
+            usize::from(q1 - q0) + 1
+        } else {
+            0
+        };
+        let vals = vec![0.0; nq * n * nf * 2];
+        Self {
+            q0,
+            nq,
+            n,
+            nf,
+            vals,
+            present: vec![false; nq * n],
+        }
+    }
+
+    /// The row of unit `u` in quarter `q`.
+    #[inline]
+    pub(super) fn row(&self, u: u32, q: u16) -> usize {
+        usize::from(q - self.q0) * self.n + u as usize
+    }
+
+    /// The slice of one quarter: (values, present) of every unit.
+    pub(super) fn quarters_mut(
+        &mut self,
+    ) -> impl rayon::iter::IndexedParallelIterator<Item = (u16, (&mut [f64], &mut [bool]))> {
+        use rayon::prelude::*;
+        let (n, nf, q0) = (self.n.max(1), self.nf, self.q0);
+        self.vals
+            .par_chunks_mut(n * nf * 2)
+            .zip(self.present.par_chunks_mut(n))
+            .enumerate()
+            .map(move |(qi, s)| (q0 + u16::try_from(qi).unwrap_or(u16::MAX), s))
+    }
+}
+
+/// Sums every unit into its parent, per quarter, finest levels first.
+pub(super) fn roll_up_parents(us: &Units, table: &mut Table) {
+    use rayon::prelude::*;
+    let nf = table.nf;
+    let of_level = |level: Level| -> Vec<u32> {
+        (0..u32::try_from(us.units.len()).unwrap_or(u32::MAX))
+            .filter(|&u| us.units[u as usize].level == level && us.parent[u as usize].is_some())
+            .collect()
+    };
+    let levels: Vec<Vec<u32>> = [
+        Level::H3_10,
+        Level::H3_9,
+        Level::H3_8,
+        Level::Pc6,
+        Level::Buurt,
+        Level::Wijk,
+    ]
+    .into_iter()
+    .map(of_level)
+    .collect();
+    table.quarters_mut().for_each(|(_, (vals, present))| {
+        let mut buf = vec![0.0; nf * 2];
+        for level in &levels {
+            for &u in level {
+                if !present[u as usize] {
+                    continue;
+                }
+                let Some(p) = us.parent[u as usize] else {
+                    continue;
+                };
+                let u = u as usize;
+                buf.copy_from_slice(&vals[u * nf * 2..(u + 1) * nf * 2]);
+                let p = p as usize;
+                present[p] = true;
+                for (d, v) in vals[p * nf * 2..(p + 1) * nf * 2].iter_mut().zip(&buf) {
                     *d += v;
                 }
-            };
-        for &(r, loc, period) in lp {
-            let src = &lp_vals[r * nf * 2..(r + 1) * nf * 2];
-            for &u in &leaves[loc as usize] {
-                add_into(u, period, src, &mut rows, &mut vals);
             }
         }
-        // Up through the parents, finest levels first.
-        for level in [
-            Level::H3_10,
-            Level::H3_9,
-            Level::H3_8,
-            Level::Pc6,
-            Level::Buurt,
-            Level::Wijk,
-        ] {
-            let of_level: Vec<usize> = (0..rows.len())
-                .filter(|&r| units[rows[r].0 as usize].level == level)
-                .collect();
-            for r in of_level {
-                let (u, period) = rows[r];
-                if let Some(p) = parent[u as usize] {
-                    let src = vals[r * nf * 2..(r + 1) * nf * 2].to_vec();
-                    add_into(p, period, &src, &mut rows, &mut vals);
-                }
-            }
-        }
-        (rows, vals)
-    };
-    let ((rows, vals), structure) = rayon::join(figures, || {
-        Structure::new(
-            units.iter().map(|u| u.level).collect(),
-            parent.clone(),
-            &memberships,
-        )
     });
+}
+
+/// The aggregates of `table`, with the disclosure structure and the PC6 outlines drawn
+/// from the addresses in the population register (`registered`, per location).
+pub(super) fn aggregates(
+    locations: &[Location],
+    us: Units,
+    table: Table,
+    registered: &[bool],
+    plan: &Plan,
+) -> UnitAggregates {
+    let Units {
+        units,
+        memberships,
+        parent,
+        unit_gemeente,
+        unit_wijk,
+        ..
+    } = us;
+    let structure = Structure::new(
+        units.iter().map(|u| u.level).collect(),
+        parent,
+        &memberships,
+    );
     tracing::debug!("structure");
-    // PC6 outlines only from addresses in the population register (BRP), when it is in the
-    // extracts: one row of another partner at an address where nobody is registered must not
-    // draw a cell on the map.
-    let register: Vec<usize> = plan
-        .measure_specs
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| m.source == REGISTER_SOURCE)
-        .map(|(i, _)| i)
-        .collect();
-    let mut registered = vec![register.is_empty(); locations.len()];
-    for &(r, loc, _) in lp {
-        if register
-            .iter()
-            .any(|&m| lp_vals[(r * nf + m) * 2 + 1] > 0.0)
-        {
-            registered[loc as usize] = true;
+    let mut rows = Vec::new();
+    for qi in 0..table.nq {
+        for u in 0..table.n {
+            if table.present[qi * table.n + u] {
+                #[expect(clippy::cast_possible_truncation, reason = "bounded by the table")]
+                rows.push((u as u32, table.q0 + qi as u16));
+            }
         }
     }
     let mut cells_of_pc6: AHashMap<u32, Vec<CellIndex>> = AHashMap::new();
     for ((loc, m), _) in locations
         .iter()
         .zip(&memberships)
-        .zip(&registered)
+        .zip(registered)
         .filter(|(_, &reg)| reg)
     {
         if let Some(&u) = m.iter().find(|&&u| units[u as usize].level == Level::Pc6) {
@@ -269,8 +250,8 @@ pub(super) fn rollup(
         units,
         structure,
         rows,
-        vals,
-        n_measures: nf,
+        table,
+        n_measures: plan.finals.len(),
         measure_specs: plan.measure_specs.clone(),
         addresses: locations.len(),
         cells_of_pc6,
@@ -314,9 +295,9 @@ pub fn unpack_pc6(k: u64) -> String {
 pub struct UnitAggregates {
     pub units: Vec<UnitKey>,
     pub structure: Structure,
-    /// `(unit, quarter)` per row.
+    /// `(unit, quarter)` of every row with data, quarter by quarter.
     pub rows: Vec<(u32, u16)>,
-    vals: Vec<f64>,
+    table: Table,
     pub n_measures: usize,
     pub measure_specs: Vec<MeasureSpec>,
     /// Distinct located coordinates.
@@ -333,8 +314,9 @@ impl UnitAggregates {
     /// `(value, units)` of measure `m` in row `r`.
     #[must_use]
     pub fn value(&self, r: usize, m: usize) -> (f64, f64) {
-        let i = (r * self.n_measures + m) * 2;
-        (self.vals[i], self.vals[i + 1])
+        let (u, q) = self.rows[r];
+        let i = (self.table.row(u, q) * self.n_measures + m) * 2;
+        (self.table.vals[i], self.table.vals[i + 1])
     }
 
     /// Index of a catalogue measure.
