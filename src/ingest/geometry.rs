@@ -77,7 +77,15 @@ fn geometry_rd_json(g: Option<&geo::MultiPolygon<f64>>) -> Option<String> {
     g.map(|g| geojson::Geometry::new(geojson::GeometryValue::from(g)).to_string())
 }
 
-pub fn unit_rows(ua: &UnitAggregates, b: &Boundaries, codes: &[String]) -> Vec<UnitRow> {
+/// The rows of the units that are served ([`served`]), given which units have a published
+/// figure. Outlines are built only for those: a national ingest has hundreds of thousands of
+/// cells and postcodes without one.
+pub fn unit_rows(
+    ua: &UnitAggregates,
+    b: &Boundaries,
+    codes: &[String],
+    published: &[bool],
+) -> Vec<UnitRow> {
     use geo::BoundingRect;
     let area_code = |level: Level, key: u64| -> Option<&spatial::Area> {
         let set = b.set(level)?;
@@ -125,6 +133,8 @@ pub fn unit_rows(ua: &UnitAggregates, b: &Boundaries, codes: &[String]) -> Vec<U
         .units
         .par_iter()
         .enumerate()
+        // Cells and postcodes are served only with a published figure: no outline otherwise.
+        .filter(|&(u, key)| published[u] || served_without_figures(key.level))
         .filter_map(|(u, key)| {
             let u32_ = u32::try_from(u).unwrap_or(u32::MAX);
             let mut rd = None;
@@ -178,7 +188,7 @@ pub fn unit_rows(ua: &UnitAggregates, b: &Boundaries, codes: &[String]) -> Vec<U
             let r = geom.bounding_rect().map_or([lon, lat, lon, lat], |r| {
                 [r.min().x, r.min().y, r.max().x, r.max().y]
             });
-            Some(UnitRow {
+            let row = UnitRow {
                 level: key.level,
                 code,
                 naam,
@@ -194,7 +204,8 @@ pub fn unit_rows(ua: &UnitAggregates, b: &Boundaries, codes: &[String]) -> Vec<U
                 lon,
                 lat,
                 bbox: r,
-            })
+            };
+            served(&row, published[u]).then_some(row)
         })
         .collect();
     let seen_codes: HashSet<(Level, String)> =
@@ -248,9 +259,21 @@ pub fn unit_rows(ua: &UnitAggregates, b: &Boundaries, codes: &[String]) -> Vec<U
 /// one would place records at a few buildings by its mere existence.
 #[must_use]
 pub fn served(row: &UnitRow, has_published_figure: bool) -> bool {
+    if !served_without_figures(row.level) && !has_published_figure {
+        return false;
+    }
     match row.level {
         Level::Gemeente | Level::Wijk | Level::Buurt => true,
         Level::Pc4 => row.naam.is_some() || has_published_figure,
         _ => has_published_figure,
     }
+}
+
+/// Whether units of a level may be served without a published figure (areas of the public
+/// boundaries); H3 cells and PC6 may not.
+fn served_without_figures(level: Level) -> bool {
+    matches!(
+        level,
+        Level::Gemeente | Level::Wijk | Level::Buurt | Level::Pc4
+    )
 }

@@ -234,16 +234,10 @@ pub fn ingest(
             rejected: f.rejected,
         })
         .collect();
-    // Disclosure control runs on another thread while this one computes the units' geometry
-    // and writes the new version's metadata and units; only the figures wait for it.
+    // Disclosure control runs on another thread while this one writes the new version's
+    // metadata; the units' geometry waits for it (only served units get an outline).
     let Some((version, published, n_units)) = std::thread::scope(|sc| {
         let disclosure = sc.spawn(|| disclosure::publish(&ua, &computed, params));
-        let units = geometry::unit_rows(&ua, bounds, &codes);
-        tracing::debug!(
-            seconds = started.elapsed().as_secs_f64(),
-            rss_mb = resident_mb(),
-            "unit geometry"
-        );
         let head = store::VersionHead {
             params,
             catalogue: cat,
@@ -273,16 +267,21 @@ pub fn ingest(
                 let publication = disclosure
                     .join()
                     .unwrap_or_else(|e| std::panic::resume_unwind(e));
-                let mut published = HashSet::new();
+                tracing::debug!(
+                    seconds = started.elapsed().as_secs_f64(),
+                    rss_mb = resident_mb(),
+                    "disclosure control"
+                );
+                let mut published = vec![false; ua.units.len()];
                 for f in &publication.figures {
-                    published.insert((levels[f.unit as usize], codes[f.unit as usize].as_str()));
+                    published[f.unit as usize] = true;
                 }
-                let units = units
-                    .into_iter()
-                    .filter(|u| {
-                        geometry::served(u, published.contains(&(u.level, u.code.as_str())))
-                    })
-                    .collect();
+                let units = geometry::unit_rows(&ua, bounds, &codes, &published);
+                tracing::debug!(
+                    seconds = started.elapsed().as_secs_f64(),
+                    units = units.len(),
+                    "unit geometry"
+                );
                 store::VersionBody { units, publication }
             })
             .map_err(|source| StoreError::Db {

@@ -277,13 +277,19 @@ pub const REGISTER_SOURCE: &str = "brp";
 /// Rolls the accumulation of every thread up to every unit of every level.
 #[must_use]
 pub fn finish(mut partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
-    // What only reading needed goes first: the lookups of locations and rows.
+    // What only reading needed goes first: the lookups of locations and rows (freed on a
+    // thread of their own: millions of tree nodes).
+    let mut lookups = Vec::new();
     for p in &mut partials {
-        p.loc_cache = std::collections::BTreeMap::new();
-        for s in &mut p.src {
-            s.lq_of = std::collections::BTreeMap::new();
-        }
+        lookups.push((
+            std::mem::take(&mut p.loc_cache),
+            p.src
+                .iter_mut()
+                .map(|s| std::mem::take(&mut s.lq_of))
+                .collect::<Vec<_>>(),
+        ));
     }
+    std::thread::spawn(move || drop(lookups));
     let Some(first) = partials.first() else {
         unreachable!("a pass has at least one thread")
     };
