@@ -38,7 +38,8 @@ struct SourceAcc {
     /// are numbered as they are met, so the next building's rows are near the last ones.
     lq_of: std::collections::BTreeMap<u64, u32>,
     lq_keys: Vec<u64>,
-    /// Per row and base: (sum, rows).
+    /// Per row and base: (sum, rows), or the rows alone for a base that counts them
+    /// ([`Plan::src_slots`]).
     acc: Vec<f64>,
     last_lq: (u64, u32),
     /// Per row: the source's address-level finals, added as runs close.
@@ -157,7 +158,7 @@ impl<'p, 'a> Partial<'p, 'a> {
                     let r = u32::try_from(s.lq_keys.len()).unwrap_or(u32::MAX);
                     s.lq_of.insert(lq, r);
                     s.lq_keys.push(lq);
-                    s.acc.resize(s.acc.len() + bases.len() * 2, 0.0);
+                    s.acc.resize(s.acc.len() + plan.src_width[source], 0.0);
                     s.afin
                         .resize(s.afin.len() + plan.addr_finals[source].len(), 0.0);
                     r
@@ -166,16 +167,18 @@ impl<'p, 'a> Partial<'p, 'a> {
             s.last_lq = (lq, r);
             r
         };
-        let n = bases.len() * 2;
+        let n = plan.src_width[source];
         let acc = &mut s.acc[row as usize * n..(row as usize + 1) * n];
-        for (l, &b) in bases.iter().enumerate() {
+        for (&b, &o) in bases.iter().zip(&plan.src_slots[source]) {
             let base = &plan.bases[b];
             if base.conditions.iter().all(|c| c.holds(&p.values)) {
-                acc[l * 2] += match base.value {
-                    BaseValue::Sum(c) => p.values[c],
-                    BaseValue::One | BaseValue::Max(_) => 1.0,
-                };
-                acc[l * 2 + 1] += 1.0;
+                match base.value {
+                    BaseValue::Sum(c) => {
+                        acc[o] += p.values[c];
+                        acc[o + 1] += 1.0;
+                    }
+                    BaseValue::One | BaseValue::Max(_) => acc[o] += 1.0,
+                }
             }
         }
         let abases = &plan.addr_bases[source];
@@ -346,11 +349,12 @@ pub fn finish(mut partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
     }
     // Adds row `r` of a thread's accumulation of `source` into `dst`.
     let add_row = |dst: &mut [f64], source: usize, s: &SourceAcc, r: usize| {
-        let n = plan.src_bases[source].len() * 2;
+        let n = plan.src_width[source];
         let acc = &s.acc[r * n..(r + 1) * n];
         for &(j, l) in &row_finals[source] {
-            dst[j * 2] += acc[l * 2];
-            dst[j * 2 + 1] += acc[l * 2 + 1];
+            let (v, rows) = plan.row_value(source, acc, l);
+            dst[j * 2] += v;
+            dst[j * 2 + 1] += rows;
         }
         let fins = &plan.addr_finals[source];
         for (k, &(j, _)) in fins.iter().enumerate() {
@@ -359,6 +363,43 @@ pub fn finish(mut partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
             dst[j * 2 + 1] += v;
         }
     };
+    // Address-level measures were counted per run as the runs closed. A run is a whole
+    // address and quarter unless its key comes back (a dwelling cut by a piece boundary):
+    // those runs are taken out again below and counted once, combined. Only they are kept.
+    let mut cut_runs: Vec<(usize, Vec<(u32, u16, Run)>)> = Vec::new();
+    for source in 0..plan.addr_finals.len() {
+        if plan.addr_finals[source].is_empty() {
+            continue;
+        }
+        // The run keys of each thread bucketed on its own core, then checked per bucket.
+        let buckets: Vec<KeyBuckets> = {
+            use rayon::prelude::*;
+            partials
+                .par_iter()
+                .map(|p| bucketed(p.src[source].runs.iter().map(|r| r.key)))
+                .collect()
+        };
+        let repeated = repeated_hashes(&buckets);
+        drop(buckets);
+        tracing::debug!(repeated = repeated.len(), "runs checked");
+        // A one-word filter in front of the set: most runs are passed over with a bit test.
+        let filter = repeated.iter().fold(0u64, |f, k| f | 1 << (k & 63));
+        let mut cut = Vec::new();
+        for p in &mut partials {
+            let s = &mut p.src[source];
+            if !repeated.is_empty() {
+                for r in &s.runs {
+                    if filter & (1 << (r.key & 63)) != 0 && repeated.contains(&r.key) {
+                        let lq = s.lq_keys[r.lq as usize];
+                        #[expect(clippy::cast_possible_truncation, reason = "packed key")]
+                        cut.push((renum[(lq >> 16) as usize], (lq & 0xffff) as u16, *r));
+                    }
+                }
+            }
+            s.runs = Vec::new();
+        }
+        cut_runs.push((source, cut));
+    }
     // The population register's figures per location: where PC6 outlines may come from.
     let register: Vec<bool> = plan
         .measure_specs
@@ -377,8 +418,10 @@ pub fn finish(mut partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
     // (H3 res 10, PC6, buurt or the finest area above it), one quarter per task; no table
     // per location is built. A source's sums are freed as soon as they are in the table,
     // so that the table grows as the accumulations shrink.
-    for part in &mut partials {
-        for (source, s) in part.src.iter_mut().enumerate() {
+    // Source by source (each final counts one source's rows, so the order of sources does not
+    // change a sum), so that the largest source's sums of every thread are freed first.
+    for source in 0..plan.src_bases.len() {
+        for s in partials.iter_mut().map(|p| &mut p.src[source]) {
             if (0..nf).any(|j| register[j] && plan.finals[j].source() == source) {
                 for (r, &lq) in s.lq_keys.iter().enumerate() {
                     buf.fill(0.0);
@@ -404,10 +447,7 @@ pub fn finish(mut partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
             }
             s.acc = Vec::new();
             s.afin = Vec::new();
-            if plan.addr_finals[source].is_empty() {
-                // Runs (and the rows they point at) are kept only for the address counts.
-                s.lq_keys = Vec::new();
-            }
+            s.lq_keys = Vec::new();
         }
     }
     tracing::debug!(
@@ -416,39 +456,13 @@ pub fn finish(mut partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
         rss_mb = super::resident_mb(),
         "finest units"
     );
-    // Address-level measures were counted per run as the runs closed. A run is a whole
-    // address and quarter unless its key comes back (a dwelling cut by a piece boundary):
-    // those runs are taken out again and counted once, combined.
-    for (source, finals_of_source) in plan.addr_finals.iter().enumerate() {
-        if finals_of_source.is_empty() {
+    // The runs of cut addresses: taken out, then counted once, combined.
+    for (source, cut) in &cut_runs {
+        if cut.is_empty() {
             continue;
         }
+        let (source, finals_of_source) = (*source, &plan.addr_finals[*source]);
         let abases = &plan.addr_bases[source];
-        // Every run with its location and quarter (from its row's key).
-        let renum = &renum;
-        let runs = || {
-            partials.iter().flat_map(|p| {
-                let s = &p.src[source];
-                s.runs.iter().map(move |r| {
-                    let lq = s.lq_keys[r.lq as usize];
-                    #[expect(clippy::cast_possible_truncation, reason = "packed key")]
-                    (renum[(lq >> 16) as usize], (lq & 0xffff) as u16, r)
-                })
-            })
-        };
-        // The run keys of each thread bucketed on its own core, then checked per bucket.
-        let buckets: Vec<KeyBuckets> = {
-            use rayon::prelude::*;
-            partials
-                .par_iter()
-                .map(|p| bucketed(p.src[source].runs.iter().map(|r| r.key)))
-                .collect()
-        };
-        let repeated = repeated_hashes(&buckets);
-        tracing::debug!(repeated = repeated.len(), "runs checked");
-        if repeated.is_empty() {
-            continue;
-        }
         let mut add_run = |loc: u32, q: u16, vals: &[f32; MAX_ADDR_BASES], sign: f64| {
             buf.fill(0.0);
             for (j, f) in finals_of_source {
@@ -470,11 +484,7 @@ pub fn finish(mut partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
         };
         // Per repeated key: location, quarter and the values of its runs combined.
         let mut combined: AHashMap<u64, (u32, u16, [f32; MAX_ADDR_BASES])> = AHashMap::new();
-        // A one-word filter in front of the set: most runs are passed over with a bit test.
-        let filter = repeated.iter().fold(0u64, |f, k| f | 1 << (k & 63));
-        for (loc, q, r) in runs()
-            .filter(|(_, _, r)| filter & (1 << (r.key & 63)) != 0 && repeated.contains(&r.key))
-        {
+        for &(loc, q, ref r) in cut {
             add_run(loc, q, &r.vals, -1.0);
             match combined.get_mut(&r.key) {
                 None => {

@@ -56,6 +56,12 @@ pub struct Plan {
     pub(super) bases: Vec<Base>,
     /// Per source: its bases (global ids); position = local index in its accumulators.
     pub(super) src_bases: Vec<Vec<usize>>,
+    /// Per source: where each local base starts in a row of its accumulators. A base that
+    /// sums a column keeps (sum, rows), one that counts rows only the rows: a count is its
+    /// own sum, and national extracts have tens of millions of rows per source.
+    pub(super) src_slots: Vec<Vec<usize>>,
+    /// Per source: the width of a row of its accumulators.
+    pub(super) src_width: Vec<usize>,
     /// Per source: the bases its address-level measures read, in address-slot order.
     pub(super) addr_bases: Vec<Vec<usize>>,
     pub(super) finals: Vec<Final>,
@@ -127,6 +133,18 @@ impl Plan {
                 src_bases[b.source].push(i);
             }
         }
+        let mut src_slots: Vec<Vec<usize>> = vec![Vec::new(); cat.sources.len()];
+        let mut src_width = vec![0; cat.sources.len()];
+        for (source, list) in src_bases.iter().enumerate() {
+            for &b in list {
+                src_slots[source].push(src_width[source]);
+                src_width[source] += if matches!(bases[b].value, BaseValue::Sum(_)) {
+                    2
+                } else {
+                    1
+                };
+            }
+        }
         let mut addr_bases: Vec<Vec<usize>> = vec![Vec::new(); cat.sources.len()];
         let mut addr_slot = |b: usize| -> usize {
             let list = &mut addr_bases[bases[b].source];
@@ -183,11 +201,27 @@ impl Plan {
         Ok(Self {
             bases,
             src_bases,
+            src_slots,
+            src_width,
             addr_bases,
             finals,
             addr_finals,
             measure_specs,
         })
+    }
+
+    /// (sum, rows) of local base `l` of `source` in one row of its accumulators.
+    #[inline]
+    pub(super) fn row_value(&self, source: usize, acc: &[f64], l: usize) -> (f64, f64) {
+        let o = self.src_slots[source][l];
+        if matches!(
+            self.bases[self.src_bases[source][l]].value,
+            BaseValue::Sum(_)
+        ) {
+            (acc[o], acc[o + 1])
+        } else {
+            (acc[o], acc[o])
+        }
     }
 
     /// Index of a catalogue measure among [`Self::measure_specs`].
