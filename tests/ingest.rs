@@ -588,7 +588,6 @@ fn aggregates_before_disclosure_equal_a_plain_group_by() {
             threads: 3,
             csv_piece_bytes: 16 << 10,
             parquet_piece_rows: 1,
-            ..Split::default()
         },
     )
     .unwrap();
@@ -670,6 +669,111 @@ fn aggregates_before_disclosure_equal_a_plain_group_by() {
         brp.display()
     ));
     assert_eq!(mine("adresdrukte", false, false), bewoond);
+}
+
+/// Every level at once: the aggregates of every unit (gemeente, wijk, buurt, PC4, PC6, H3
+/// res 7–10) and quarter equal the sums of the rows located in it, each distinct coordinate
+/// located here on its own (RD → WGS84, H3, point in polygon) and summed per unit. This checks
+/// the table per unit and quarter: rows filled in at each location's finest units, then
+/// summed into the parents, over threads and pieces.
+#[test]
+fn aggregates_of_every_level_equal_the_rows_located_in_each_unit() {
+    let f = fixture();
+    let kadaster = extract("kadaster");
+    let ua = ingest::aggregate_files(
+        std::slice::from_ref(&kadaster),
+        &f.cat,
+        &f.bounds,
+        Split {
+            threads: 3,
+            csv_piece_bytes: 16 << 10,
+            parquet_piece_rows: 1,
+        },
+    )
+    .unwrap();
+    let codes = ingest::unit_codes(&ua, &f.bounds);
+    let woz = f.cat.indicator("woz_waarde").unwrap();
+    let m = ua.measure_index(&woz.numerator).unwrap();
+    let mut ours: HashMap<(Level, String, String), (f64, f64)> = HashMap::new();
+    for (r, &(u, q)) in ua.rows.iter().enumerate() {
+        let (sum, n) = ua.value(r, m);
+        if n > 0.0 {
+            let key = (
+                ua.units[u as usize].level,
+                codes[u as usize].clone(),
+                wijkradar::period::period_label(q),
+            );
+            assert!(
+                ours.insert(key, (n, sum)).is_none(),
+                "one row per unit and quarter"
+            );
+        }
+    }
+    // The rows per distinct coordinate and quarter, from DuckDB.
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    let mut st = conn
+        .prepare(&format!(
+            "SELECT postcode, x, y, year(peildatum) || '-Q' || quarter(peildatum), count(*)::DOUBLE, sum(woz_waarde)::DOUBLE
+             FROM read_parquet('{}') GROUP BY ALL",
+            kadaster.display()
+        ))
+        .unwrap();
+    let groups: Vec<(String, f64, f64, String, f64, f64)> = st
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(groups.len() > 1000, "{}", groups.len());
+    let code = |level: Level, i: usize| f.bounds.set(level).unwrap().areas[i].code.clone();
+    let mut expected: HashMap<(Level, String, String), (f64, f64)> = HashMap::new();
+    for (postcode, x, y, q, n, sum) in &groups {
+        let (lon, lat) = wijkradar::spatial::rd_to_wgs84(*x, *y);
+        let cells = wijkradar::spatial::h3_cells(lon, lat).unwrap();
+        let place = f.bounds.locate(lon, lat).unwrap();
+        let pc: String = postcode.chars().filter(|c| !c.is_whitespace()).collect();
+        let mut units = vec![
+            (Level::Gemeente, code(Level::Gemeente, place.gemeente)),
+            (Level::Pc4, pc[..4].to_string()),
+            (Level::Pc6, pc.to_uppercase()),
+        ];
+        units.extend(place.wijk.map(|w| (Level::Wijk, code(Level::Wijk, w))));
+        units.extend(place.buurt.map(|b| (Level::Buurt, code(Level::Buurt, b))));
+        for (level, cell) in [Level::H3_7, Level::H3_8, Level::H3_9, Level::H3_10]
+            .into_iter()
+            .zip(cells)
+        {
+            units.push((level, cell.to_string()));
+        }
+        for (level, unit) in units {
+            let e = expected.entry((level, unit, q.clone())).or_default();
+            e.0 += n;
+            e.1 += sum;
+        }
+    }
+    for level in Level::ALL {
+        let of = |m: &HashMap<(Level, String, String), (f64, f64)>| {
+            m.keys().filter(|k| k.0 == level).count()
+        };
+        assert!(of(&expected) > 0, "{level:?}");
+        assert_eq!(of(&ours), of(&expected), "{level:?}: units × quarters");
+    }
+    for (k, (n, sum)) in &expected {
+        let (on, osum) = ours.get(k).unwrap_or_else(|| panic!("{k:?} missing"));
+        assert_eq!(on, n, "{k:?}: rows");
+        assert!(
+            (osum - sum).abs() < 1e-6 * sum.abs().max(1.0),
+            "{k:?}: {osum} vs {sum}"
+        );
+    }
 }
 
 #[test]

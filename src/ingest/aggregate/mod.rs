@@ -274,6 +274,9 @@ fn close_run(plan: &Plan, source: usize, s: &mut SourceAcc) {
     }
 }
 
+/// A run of an address cut by a piece boundary: its location, quarter and values.
+type CutRun = (u32, u16, Run);
+
 /// The source whose addresses draw PC6 outlines: the population register.
 pub const REGISTER_SOURCE: &str = "brp";
 
@@ -366,7 +369,7 @@ pub fn finish(mut partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
     // Address-level measures were counted per run as the runs closed. A run is a whole
     // address and quarter unless its key comes back (a dwelling cut by a piece boundary):
     // those runs are taken out again below and counted once, combined. Only they are kept.
-    let mut cut_runs: Vec<(usize, Vec<(u32, u16, Run)>)> = Vec::new();
+    let mut cut_runs: Vec<(usize, Vec<CutRun>)> = Vec::new();
     for source in 0..plan.addr_finals.len() {
         if plan.addr_finals[source].is_empty() {
             continue;
@@ -391,7 +394,6 @@ pub fn finish(mut partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
                 for r in &s.runs {
                     if filter & (1 << (r.key & 63)) != 0 && repeated.contains(&r.key) {
                         let lq = s.lq_keys[r.lq as usize];
-                        #[expect(clippy::cast_possible_truncation, reason = "packed key")]
                         cut.push((renum[(lq >> 16) as usize], (lq & 0xffff) as u16, *r));
                     }
                 }
