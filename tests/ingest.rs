@@ -584,11 +584,7 @@ fn aggregates_before_disclosure_equal_a_plain_group_by() {
         &[politie.clone(), kadaster.clone(), brp.clone()],
         &f.cat,
         &f.bounds,
-        Split {
-            threads: 3,
-            csv_piece_bytes: 16 << 10,
-            parquet_piece_rows: 1,
-        },
+        FINE,
     )
     .unwrap();
     let codes: Vec<String> = ua.units.iter().map(|u| ingest::unit_code(*u)).collect();
@@ -684,11 +680,7 @@ fn aggregates_of_every_level_equal_the_rows_located_in_each_unit() {
         std::slice::from_ref(&kadaster),
         &f.cat,
         &f.bounds,
-        Split {
-            threads: 3,
-            csv_piece_bytes: 16 << 10,
-            parquet_piece_rows: 1,
-        },
+        FINE,
     )
     .unwrap();
     let codes = ingest::unit_codes(&ua, &f.bounds);
