@@ -676,13 +676,8 @@ fn aggregates_before_disclosure_equal_a_plain_group_by() {
 fn aggregates_of_every_level_equal_the_rows_located_in_each_unit() {
     let f = fixture();
     let kadaster = extract("kadaster");
-    let ua = ingest::aggregate_files(
-        std::slice::from_ref(&kadaster),
-        &f.cat,
-        &f.bounds,
-        FINE,
-    )
-    .unwrap();
+    let ua =
+        ingest::aggregate_files(std::slice::from_ref(&kadaster), &f.cat, &f.bounds, FINE).unwrap();
     let codes = ingest::unit_codes(&ua, &f.bounds);
     let woz = f.cat.indicator("woz_waarde").unwrap();
     let m = ua.measure_index(&woz.numerator).unwrap();

@@ -259,9 +259,6 @@ pub fn unit_rows(
 /// one would place records at a few buildings by its mere existence.
 #[must_use]
 pub fn served(row: &UnitRow, has_published_figure: bool) -> bool {
-    if !served_without_figures(row.level) && !has_published_figure {
-        return false;
-    }
     match row.level {
         Level::Gemeente | Level::Wijk | Level::Buurt => true,
         Level::Pc4 => row.naam.is_some() || has_published_figure,
@@ -269,8 +266,8 @@ pub fn served(row: &UnitRow, has_published_figure: bool) -> bool {
     }
 }
 
-/// Whether units of a level may be served without a published figure (areas of the public
-/// boundaries); H3 cells and PC6 may not.
+/// Whether units of a level may be served without a published figure ([`served`]: areas of
+/// the public boundaries); H3 cells and PC6 may not.
 fn served_without_figures(level: Level) -> bool {
     matches!(
         level,

@@ -418,10 +418,9 @@ pub fn finish(mut partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
     };
     // Each row of the threads' accumulations goes straight into its location's finest units
     // (H3 res 10, PC6, buurt or the finest area above it), one quarter per task; no table
-    // per location is built. A source's sums are freed as soon as they are in the table,
-    // so that the table grows as the accumulations shrink.
-    // Source by source (each final counts one source's rows, so the order of sources does not
-    // change a sum), so that the largest source's sums of every thread are freed first.
+    // per location is built. Source by source (each final counts one source's rows, so the
+    // order of sources changes no sum), and a source's sums are freed as soon as every
+    // thread's are in the table: the table grows as the accumulations shrink.
     for source in 0..plan.src_bases.len() {
         for s in partials.iter_mut().map(|p| &mut p.src[source]) {
             if (0..nf).any(|j| register[j] && plan.finals[j].source() == source) {
@@ -512,9 +511,11 @@ pub fn finish(mut partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
             add_run(*loc, *q, vals, 1.0);
         }
     }
+    // Without the register in the catalogue every address draws.
+    let no_register = !register.contains(&true);
     let registered: Vec<bool> = register_units
         .iter()
-        .map(|&v| register.iter().all(|r| !r) || v > 0.0)
+        .map(|&v| no_register || v > 0.0)
         .collect();
     // The threads' accumulations are freed while the parents are summed.
     std::thread::scope(|sc| {
