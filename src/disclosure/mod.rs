@@ -374,77 +374,115 @@ pub fn protect(s: &Structure, p: Params, n: &[Option<f64>]) -> Vec<Status> {
 /// whether it is known and, for a hidden one, the cover it follows from.
 #[must_use]
 pub fn derivable(s: &Structure, status: &[Status]) -> (Vec<bool>, Vec<Option<usize>>) {
-    let total = status.len();
-    let mut known: Vec<bool> = status
-        .iter()
-        .map(|st| matches!(st, Status::Published | Status::Absent))
-        .collect();
-    known.push(false);
-    let mut via = vec![None; total + 1];
+    let (mut known, mut via) = known_at_start(status);
     // Sweeps over the covers in order until nothing changes, each cover seeing what the ones
     // before it found. After the first sweep only covers with a unit that became known since
     // they were last looked at can find more: they are queued, for this sweep when the sweep
     // has not reached them yet, else for the next one. The same `via` as full sweeps, without
     // going over millions of covers again for a few changes.
-    let mut fire = |i: usize, known: &mut Vec<bool>| -> Option<usize> {
-        let c = &s.covers[i];
-        let w = c.whole.map_or(total, |w| w as usize);
-        let mut unknown = c.parts.iter().filter(|&&x| !known[x as usize]);
-        let found = match (known[w], unknown.next(), unknown.next()) {
-            (true, Some(&only), None) => only as usize,
-            (false, None, _) => w,
-            _ => return None,
-        };
-        known[found] = true;
-        via[found] = Some(i);
-        Some(found)
-    };
-    let n_covers = s.covers.len();
-    let (mut in_now, mut in_next) = (vec![false; n_covers], vec![false; n_covers]);
-    let mut now: std::collections::BinaryHeap<std::cmp::Reverse<u32>> =
-        std::collections::BinaryHeap::new();
-    let mut next: Vec<u32> = Vec::new();
-    let queue = |u: usize,
-                 at: usize,
-                 first_sweep: bool,
-                 now: &mut std::collections::BinaryHeap<std::cmp::Reverse<u32>>,
-                 next: &mut Vec<u32>,
-                 in_now: &mut Vec<bool>,
-                 in_next: &mut Vec<bool>| {
-        for &c in s.covers_of(u) {
-            let ci = c as usize;
-            if ci > at {
-                // The first sweep reaches every cover anyway.
-                if !first_sweep && !in_now[ci] {
-                    in_now[ci] = true;
-                    now.push(std::cmp::Reverse(c));
-                }
-            } else if !in_next[ci] {
-                in_next[ci] = true;
-                next.push(c);
-            }
-        }
-    };
-    for i in 0..n_covers {
-        if let Some(u) = fire(i, &mut known) {
-            queue(u, i, true, &mut now, &mut next, &mut in_now, &mut in_next);
+    let mut q = SweepQueue::new(s.covers.len());
+    for i in 0..s.covers.len() {
+        if let Some(u) = follows(s, i, &mut known, &mut via) {
+            // The first sweep reaches the later covers anyway.
+            q.queue(s.covers_of(u), i, false);
         }
     }
-    while !next.is_empty() {
-        for c in next.drain(..) {
-            in_next[c as usize] = false;
-            in_now[c as usize] = true;
-            now.push(std::cmp::Reverse(c));
-        }
-        while let Some(std::cmp::Reverse(c)) = now.pop() {
-            let i = c as usize;
-            in_now[i] = false;
-            if let Some(u) = fire(i, &mut known) {
-                queue(u, i, false, &mut now, &mut next, &mut in_now, &mut in_next);
+    while q.next_sweep() {
+        while let Some(i) = q.pop() {
+            if let Some(u) = follows(s, i, &mut known, &mut via) {
+                q.queue(s.covers_of(u), i, true);
             }
         }
     }
     (known, via)
+}
+
+/// What an attacker knows before any cover is used: published counts and units without
+/// data (and not the total, the last entry); nothing derived yet.
+fn known_at_start(status: &[Status]) -> (Vec<bool>, Vec<Option<usize>>) {
+    let mut known: Vec<bool> = status
+        .iter()
+        .map(|st| matches!(st, Status::Published | Status::Absent))
+        .collect();
+    known.push(false);
+    (known, vec![None; status.len() + 1])
+}
+
+/// Uses cover `i` once: the unit (or total) that now follows from it, marked known and
+/// derived via `i`, if any.
+fn follows(
+    s: &Structure,
+    i: usize,
+    known: &mut [bool],
+    via: &mut [Option<usize>],
+) -> Option<usize> {
+    let c = &s.covers[i];
+    let w = c.whole.map_or(s.len(), |w| w as usize);
+    let mut unknown = c.parts.iter().filter(|&&x| !known[x as usize]);
+    let found = match (known[w], unknown.next(), unknown.next()) {
+        (true, Some(&only), None) => only as usize,
+        (false, None, _) => w,
+        _ => return None,
+    };
+    known[found] = true;
+    via[found] = Some(i);
+    Some(found)
+}
+
+/// The covers [`derivable`] looks at again: in this sweep, in cover order, and in the next.
+struct SweepQueue {
+    now: std::collections::BinaryHeap<std::cmp::Reverse<u32>>,
+    next: Vec<u32>,
+    in_now: Vec<bool>,
+    in_next: Vec<bool>,
+}
+
+impl SweepQueue {
+    fn new(covers: usize) -> Self {
+        Self {
+            now: std::collections::BinaryHeap::new(),
+            next: Vec::new(),
+            in_now: vec![false; covers],
+            in_next: vec![false; covers],
+        }
+    }
+
+    /// Queues `covers` after a change at cover `at`: those the sweep has not reached yet for
+    /// this sweep (`this_sweep`, else they are looked at anyway), the others for the next.
+    fn queue(&mut self, covers: &[u32], at: usize, this_sweep: bool) {
+        for &c in covers {
+            let ci = c as usize;
+            if ci > at {
+                if this_sweep && !self.in_now[ci] {
+                    self.in_now[ci] = true;
+                    self.now.push(std::cmp::Reverse(c));
+                }
+            } else if !self.in_next[ci] {
+                self.in_next[ci] = true;
+                self.next.push(c);
+            }
+        }
+    }
+
+    /// Starts the next sweep with what was queued for it; false when nothing was.
+    fn next_sweep(&mut self) -> bool {
+        if self.next.is_empty() {
+            return false;
+        }
+        for c in self.next.drain(..) {
+            self.in_next[c as usize] = false;
+            self.in_now[c as usize] = true;
+            self.now.push(std::cmp::Reverse(c));
+        }
+        true
+    }
+
+    /// The next cover of this sweep, in cover order.
+    fn pop(&mut self) -> Option<usize> {
+        let std::cmp::Reverse(c) = self.now.pop()?;
+        self.in_now[c as usize] = false;
+        Some(c as usize)
+    }
 }
 
 /// Picks the published count of a cover to hide (not the given unit).
@@ -844,31 +882,11 @@ mod tests {
         s: &Structure,
         status: &[Status],
     ) -> (Vec<bool>, Vec<Option<usize>>) {
-        let total = status.len();
-        let mut known: Vec<bool> = status
-            .iter()
-            .map(|st| matches!(st, Status::Published | Status::Absent))
-            .collect();
-        known.push(false);
-        let mut via = vec![None; total + 1];
+        let (mut known, mut via) = known_at_start(status);
         loop {
             let mut changed = false;
-            for (i, c) in s.covers.iter().enumerate() {
-                let w = c.whole.map_or(total, |w| w as usize);
-                let mut unknown = c.parts.iter().filter(|&&x| !known[x as usize]);
-                match (known[w], unknown.next(), unknown.next()) {
-                    (true, Some(&only), None) => {
-                        known[only as usize] = true;
-                        via[only as usize] = Some(i);
-                        changed = true;
-                    }
-                    (false, None, _) => {
-                        known[w] = true;
-                        via[w] = Some(i);
-                        changed = true;
-                    }
-                    _ => {}
-                }
+            for i in 0..s.covers.len() {
+                changed |= follows(s, i, &mut known, &mut via).is_some();
             }
             if !changed {
                 return (known, via);
