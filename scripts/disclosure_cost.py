@@ -3,10 +3,13 @@
 index, between two demo databases (before and after a change of the rules).
 
 Usage: python3 scripts/disclosure_cost.py BEFORE.duckdb AFTER.duckdb BEFORE_URL AFTER_URL
-(the URLs of two servers serving those databases, for the index ranking). Needs the PyPI
-package duckdb. Prints Markdown tables for docs/disclosure.md.
+(the URLs of two servers serving those databases, for the index ranking). The ranking needs a
+token of each server (`wijkradar token create --db … --user riec-analist --scope read`) in
+WIJKRADAR_TOKEN_BEFORE and WIJKRADAR_TOKEN_AFTER. Needs the PyPI package duckdb. Prints
+Markdown tables for docs/disclosure.md.
 """
 import json
+import os
 import sys
 import urllib.request
 
@@ -24,8 +27,14 @@ def coverage(db):
     return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
 
+TOKENS = {}
+
+
 def ranking(url, gemeente, level):
-    with urllib.request.urlopen(f"{url}/v1/ranking/{gemeente}?level={level}") as r:
+    req = urllib.request.Request(f"{url}/v1/ranking/{gemeente}?level={level}")
+    if TOKENS.get(url):
+        req.add_header("Authorization", f"Bearer {TOKENS[url]}")
+    with urllib.request.urlopen(req) as r:
         rows = json.load(r)["ranking"]
     return {x["code"]: x["index"] for x in rows}
 
@@ -47,6 +56,8 @@ def spearman(a, b):
 
 def main():
     before, after, url_b, url_a = sys.argv[1:5]
+    TOKENS[url_b] = os.environ.get("WIJKRADAR_TOKEN_BEFORE")
+    TOKENS[url_a] = os.environ.get("WIJKRADAR_TOKEN_AFTER")
     cb, ca = coverage(before), coverage(after)
     order = ["gemeenten", "wijken", "buurten", "pc4", "pc6", "h3-7", "h3-8", "h3-9", "h3-10"]
     print("| niveau | getoond voor | getoond na | rates voor | rates na |")

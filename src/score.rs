@@ -89,6 +89,26 @@ impl RateKind {
     }
 }
 
+/// The variance a published rate gets from its count's publishing: the count stands for
+/// [`crate::disclosure::Params::count_interval`] (5 values when rounded to 5, 10 in the band of
+/// small counts), taken as uniform over it. Means are published unrounded.
+#[must_use]
+pub fn rounding_variance(
+    params: crate::disclosure::Params,
+    m: &IndicatorMeta,
+    f: crate::dataset::Fig,
+    o: Obs,
+) -> f64 {
+    match (RateKind::of(m), f.count) {
+        (RateKind::Mean, _) | (_, None) => 0.0,
+        #[expect(clippy::cast_precision_loss, reason = "counts")]
+        (_, Some(c)) => {
+            let (lo, hi) = params.count_interval(c as f64);
+            (m.scale * (hi - lo + 1.0) / o.n.max(1.0)).powi(2) / 12.0
+        }
+    }
+}
+
 /// A shrunk estimate.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Shrunk {
@@ -369,7 +389,13 @@ fn compute_layer(
         let obs: Vec<Option<(f64, f64)>> = layer
             .values
             .iter()
-            .map(|v| obs_of(m, v[j]).map(|o| (o.rate, kind.variance(o, m.scale))))
+            .map(|v| {
+                obs_of(m, v[j]).map(|o| {
+                    let measured =
+                        kind.variance(o, m.scale) + rounding_variance(ds.params, m, v[j], o);
+                    (o.rate, measured)
+                })
+            })
             .collect();
         let observed: Vec<(f64, f64)> = obs.iter().flatten().copied().collect();
         let pooled = if observed.is_empty() {

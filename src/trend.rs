@@ -123,18 +123,12 @@ pub struct Change {
     pub direction: Direction,
 }
 
-/// Sampling variance of a published figure, with the rounding of its count to `round_to`.
+/// Sampling variance of a published figure, with the rounding of its count.
 #[must_use]
 pub fn figure_variance(ds: &Dataset, j: usize, f: crate::dataset::Fig) -> Option<f64> {
     let m = &ds.indicators[j];
     let o = obs_of(m, f)?;
-    let kind = RateKind::of(m);
-    let sampling = kind.variance(o, m.scale);
-    let rounding = match kind {
-        RateKind::Mean => 0.0,
-        _ => (m.scale * f64::from(ds.params.round_to) / o.n).powi(2) / 12.0,
-    };
-    Some(sampling + rounding)
+    Some(RateKind::of(m).variance(o, m.scale) + crate::score::rounding_variance(ds.params, m, f, o))
 }
 
 /// What to compare: an indicator (by position in the catalogue) or the index.

@@ -8,6 +8,10 @@
   document.querySelectorAll('.k').forEach((e) => { e.textContent = cat.disclosure.k; });
   document.querySelectorAll('.kf').forEach((e) => { e.textContent = cat.disclosure.k_fine; });
   document.querySelectorAll('.r').forEach((e) => { e.textContent = cat.disclosure.round_to; });
+  const band = cat.disclosure.small_count_band;
+  for (const [cls, v] of [['.bv', band?.from], ['.bt', band?.to], ['.bs', band?.shown_as]]) {
+    document.querySelectorAll(cls).forEach((e) => { e.textContent = v ?? '—'; });
+  }
   document.querySelector('#themas tbody').innerHTML = m.themes.map((t) => `<tr><td>${esc(t.naam)}</td><td>${pct(t.weight)}</td></tr>`).join('');
   document.querySelector('#indicatoren tbody').innerHTML = cat.indicators.map((i) => `<tr><td>${esc(i.naam)}</td><td>${esc(i.partners)}</td><td>${esc(i.legal_basis)}</td><td>${i.enforcement ? '0 (handhaving)' : pct(i.index_weight)}</td></tr>`).join('');
 })();

@@ -46,7 +46,7 @@ pub async fn indicators(
         .collect();
     Ok(Json(json!({
         "dataset_version": ds.version,
-        "disclosure": {"k": ds.params.k, "k_fine": ds.params.k_fine, "round_to": ds.params.round_to},
+        "disclosure": ds.params.described(),
         "themes": ds.themes,
         "indicators": list,
         // Row counts of extracts only to the nearest thousand: a file of one source and quarter
@@ -272,7 +272,7 @@ pub async fn detail(
                 "low": s.low, "high": s.high, "low_confidence": s.low_confidence,
                 "contributions": s.contributions,
             })),
-            "disclosure": {"k": ds.params.k, "k_fine": ds.params.k_fine, "round_to": ds.params.round_to},
+            "disclosure": ds.params.described(),
         }))
     })
     .await??;

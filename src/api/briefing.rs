@@ -507,7 +507,7 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
     );
     let _ = write!(
         h,
-        r#"<h2>Hoe te lezen</h2><p class="klein">De drukindex telt {n} indicatoren in {t} thema's op (gewichten: {w}) en drukt het resultaat uit in standaardafwijkingen van het gemiddelde van alle wijken in de dataset: 0 is gemiddeld, +2 veel meer druk. Een verandering of projecteffect telt pas als het 95%-interval nul uitsluit. Alleen geaggregeerde cijfers; aantallen onder {k} onderdrukt en afgerond op {r}; geen nationaliteit, herkomst of andere beschermde kenmerken. De index adviseert; een mens beslist. Volledige methode en gewichten: <a href="/methode.html">/methode.html</a> en /v1/index/method. Details op de volgende pagina.</p>"#,
+        r#"<h2>Hoe te lezen</h2><p class="klein">De drukindex telt {n} indicatoren in {t} thema's op (gewichten: {w}) en drukt het resultaat uit in standaardafwijkingen van het gemiddelde van alle wijken in de dataset: 0 is gemiddeld, +2 veel meer druk. Een verandering of projecteffect telt pas als het 95%-interval nul uitsluit. Alleen geaggregeerde cijfers; aantallen onder {k} onderdrukt, de rest {r}; geen nationaliteit, herkomst of andere beschermde kenmerken. De index adviseert; een mens beslist. Volledige methode en gewichten: <a href="/methode.html">/methode.html</a> en /v1/index/method. Details op de volgende pagina.</p>"#,
         n = ds.indicators.len(),
         t = ds.themes.len(),
         w = html_escape(
@@ -518,7 +518,7 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
                 .join(", ")
         ),
         k = ds.params.k,
-        r = ds.params.round_to,
+        r = ds.params.rounding_text(),
     );
     // Page 2: the detail, for who wants it.
     h.push_str(r#"<section class="detail"><h2>Detail: alle wijken</h2><table><tr><th>#</th><th>Wijk</th><th class="r">Index</th><th class="r">95%-interval</th><th class="r">Δ kwartaal</th><th>Drijft de index</th></tr>"#);

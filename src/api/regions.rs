@@ -227,9 +227,9 @@ th {{ font-size: 8.5pt; color: #444; }} .r {{ text-align: right; white-space: no
     h.push_str("</table>");
     let _ = write!(
         h,
-        r#"<p class="klein">Gelijke rang (=): de onzekerheidsmarges overlappen. Alleen geaggregeerde cijfers; aantallen onder {k} onderdrukt en afgerond op {rnd}. De index adviseert; een mens beslist. Methode: <a href="/methode.html">/methode.html</a>.</p></body></html>"#,
+        r#"<p class="klein">Gelijke rang (=): de onzekerheidsmarges overlappen. Alleen geaggregeerde cijfers; aantallen onder {k} onderdrukt, de rest {rnd}. De index adviseert; een mens beslist. Methode: <a href="/methode.html">/methode.html</a>.</p></body></html>"#,
         k = ds.params.k,
-        rnd = ds.params.round_to,
+        rnd = ds.params.rounding_text(),
     );
     Ok(h)
 }

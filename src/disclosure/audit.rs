@@ -67,9 +67,7 @@ impl Audit {
         for u in 0..s.len() {
             if levels.contains(&s.levels[u]) {
                 var[u] = Some(bounds.len());
-                bounds.push(
-                    published[u].map_or((0.0, f64::INFINITY), |r| rounding_interval(r, p.round_to)),
-                );
+                bounds.push(published[u].map_or((0.0, f64::INFINITY), |r| p.count_interval(r)));
             }
         }
         let total = bounds.len();
@@ -282,15 +280,36 @@ mod tests {
     }
 
     #[test]
+    fn a_small_count_stands_for_the_whole_band() {
+        assert_eq!(P.publish_count(12.0), 15);
+        assert_eq!(P.publish_count(19.0), 15);
+        assert_eq!(P.publish_count(20.0), 20);
+        assert_eq!(P.count_interval(15.0), (10.0, 19.0));
+        assert_eq!(P.count_interval(20.0), (20.0, 22.0));
+        assert_eq!(P.count_interval(25.0), (23.0, 27.0));
+        // A wijk of 12 around hidden fine cells: each can be anything from 0 to 19, k_fine
+        // possible values, where the rounded 10 allowed 0 to 12.
+        let s = tree(1);
+        let published = vec![None, Some(15.0), None, None];
+        let i = Audit::new(&s, &published, P, &ADMIN)
+            .interval(&[2])
+            .unwrap();
+        assert!(
+            (i.possible_values() - f64::from(P.k_fine)).abs() < 1e-6,
+            "{i:?}"
+        );
+    }
+
+    #[test]
     fn a_wijk_minus_its_published_buurt_is_known_within_the_rounding() {
-        // Wijk published 25 (23–27), one buurt published 20 (18–22), the other hidden: it is
-        // 25 − 20 give or take both roundings, [1, 9], not more.
+        // Wijk published 25 (23–27), one buurt published 20 (20–22: 18 and 19 are in the
+        // band of small counts), the other hidden: it is 25 − 20 give or take both, [1, 7].
         let s = tree(1);
         let published = vec![None, Some(25.0), Some(20.0), None];
         let a = Audit::new(&s, &published, P, &ADMIN);
         let i = a.interval(&[3]).unwrap();
         assert!(
-            (i.low - 1.0).abs() < 1e-6 && (i.high - 9.0).abs() < 1e-6,
+            (i.low - 1.0).abs() < 1e-6 && (i.high - 7.0).abs() < 1e-6,
             "{i:?}"
         );
         // With both buurten hidden, each can be anything from 0 to the wijk's 27.
@@ -312,17 +331,14 @@ mod tests {
     #[test]
     fn relations_combine_across_the_tree() {
         // Gemeente 60 (58–62); wijk A published 30 (28–32) with buurten hidden; wijk B hidden
-        // with buurt B1 published 10 (8–12) and B2 hidden. B = G − A lies in [26, 34], so
-        // B2 = B − B1 in [14, 26]: found only by combining two relations.
+        // with buurt B1 published 25 (23–27) and B2 hidden. B = G − A lies in [26, 34], so
+        // B2 = B − B1 in [0, 11]: found only by combining two relations.
         let s = tree(2);
-        let published = vec![Some(60.0), Some(30.0), None, None, None, Some(10.0), None];
+        let published = vec![Some(60.0), Some(30.0), None, None, None, Some(25.0), None];
         let i = Audit::new(&s, &published, P, &ADMIN)
             .interval(&[6])
             .unwrap();
-        assert!(
-            (i.low - 14.0).abs() < 1e-6 && (i.high - 26.0).abs() < 1e-6,
-            "{i:?}"
-        );
+        assert!(i.low.abs() < 1e-6 && (i.high - 11.0).abs() < 1e-6, "{i:?}");
     }
 
     /// A tree of wijken of two buurten with the given buurt counts, the exact value of every
@@ -349,7 +365,7 @@ mod tests {
                 } else {
                     buurten[(u - 1) / 3 * 2].1
                 };
-                shown.then(|| P.round(truth[u]) as f64)
+                shown.then(|| P.publish_count(truth[u]) as f64)
             })
             .collect();
         (s, truth, published)

@@ -93,6 +93,104 @@ impl Params {
         let r = u64::from(self.round_to);
         (n + r / 2) / r * r
     }
+
+    /// A count as published: rounded ([`Self::round`]), except that every count from `k` up
+    /// to `k_fine − 1` (shown only above the fine levels) is shown as one value, the band's
+    /// middle rounded (15 for 10–19). A published unit of 10 to 19 would otherwise bound each
+    /// hidden fine cell inside it (PC6, H3 res 10) to fewer than `k_fine` possible values;
+    /// the band leaves them `0..=k_fine − 1`.
+    #[must_use]
+    pub fn publish_count(self, n: f64) -> u64 {
+        let whole = n.max(0.0).round();
+        if whole >= f64::from(self.k) && whole < f64::from(self.k_fine) {
+            self.band_value()
+        } else {
+            self.round(n)
+        }
+    }
+
+    /// The interval an attacker gives a count `n` once it is published.
+    #[must_use]
+    pub fn interval_of(self, n: f64) -> (f64, f64) {
+        #[expect(clippy::cast_precision_loss, reason = "small counts")]
+        self.count_interval(self.publish_count(n) as f64)
+    }
+
+    /// The value that stands for the band `k..k_fine`.
+    fn band_value(self) -> u64 {
+        self.round(f64::from(self.k + self.k_fine - 1) / 2.0)
+    }
+
+    /// The band of small counts shown as one value: (from, to inclusive, shown as), every
+    /// count the shown value can stand for; None when `k == k_fine`.
+    #[must_use]
+    pub fn small_count_band(self) -> Option<(u64, u64, u64)> {
+        (self.k_fine > self.k).then(|| {
+            let v = self.band_value();
+            #[expect(clippy::cast_precision_loss, reason = "small counts")]
+            let (lo, hi) = self.count_interval(v as f64);
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "whole, non-negative"
+            )]
+            (lo as u64, hi as u64, v)
+        })
+    }
+
+    /// The parameters as served beside figures (API, exports).
+    #[must_use]
+    pub fn described(self) -> serde_json::Value {
+        serde_json::json!({
+            "k": self.k,
+            "k_fine": self.k_fine,
+            "round_to": self.round_to,
+            "small_count_band": self.small_count_band().map(|(from, to, shown_as)| {
+                serde_json::json!({"from": from, "to": to, "shown_as": shown_as})
+            }),
+        })
+    }
+
+    /// The publishing rule in one Dutch sentence, for pages and metadata.
+    #[must_use]
+    pub fn rounding_text(self) -> String {
+        match self.small_count_band() {
+            Some((from, to, shown)) => format!(
+                "afgerond op veelvouden van {}, en aantallen van {from} tot en met {to} allemaal als {shown}",
+                self.round_to
+            ),
+            None => format!("afgerond op veelvouden van {}", self.round_to),
+        }
+    }
+
+    /// The counts a published count `r` can stand for (the smallest and largest `n` with
+    /// `publish_count(n) == r`): 23–27 for 25, 10–19 for the band's 15, 20–22 for 20.
+    #[must_use]
+    pub fn count_interval(self, r: f64) -> (f64, f64) {
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a published count: whole, non-negative"
+        )]
+        let r_whole = r.max(0.0) as u64;
+        let (round_to, k_fine) = (u64::from(self.round_to), u64::from(self.k_fine));
+        let top = r_whole.max(k_fine) + round_to + 1;
+        // Far above the band only the rounding's neighbours can publish as `r`.
+        let start = if r_whole > k_fine + round_to {
+            r_whole - round_to
+        } else {
+            0
+        };
+        let mut hull: Option<(u64, u64)> = None;
+        for n in start..=top {
+            #[expect(clippy::cast_precision_loss, reason = "small counts")]
+            if self.publish_count(n as f64) as f64 == r {
+                hull = Some(hull.map_or((n, n), |(lo, _)| (lo, n)));
+            }
+        }
+        #[expect(clippy::cast_precision_loss, reason = "small counts")]
+        hull.map_or((r, r), |(lo, hi)| (lo as f64, hi as f64))
+    }
 }
 
 /// An extract's row count as served: to the nearest thousand (0: fewer than 500).
@@ -525,6 +623,17 @@ fn sensitive(n: f64, lacking: f64, thr: f64) -> bool {
     n > 0.0 && (n < thr || lacking < thr)
 }
 
+/// Whether a group of `value` units that an attacker isolates by differencing, with `top` the
+/// upper bound the published figures give it, pins the fine cells inside it (PC6, H3 res 10)
+/// to fewer than `k_fine` possible values. Only a group of 1 to `k_fine − 2` can: a fine cell
+/// inside it with a count is then hidden (below `k_fine`), and a larger group's bound is at
+/// least its value.
+fn pins_fine_cells(p: Params, value: f64, top: impl FnOnce() -> Option<f64>) -> bool {
+    value > 0.5
+        && value < f64::from(p.k_fine) - 1.5
+        && top().is_some_and(|t| t < f64::from(p.k_fine) - 1.0 - 1e-9)
+}
+
 /// As [`protect`], for a share: `lacking[u]` is the number of units of the denominator
 /// without the attribute (denominator − count; empty for a count that is not a share). A
 /// unit, a sum of hidden parts or a difference of nested units where fewer than the
@@ -536,8 +645,10 @@ fn sensitive(n: f64, lacking: f64, thr: f64) -> bool {
 /// and nested pairs): no hidden count below its threshold may follow from published ones;
 /// for every cover whose whole is known (published or derivable), the parts not known must
 /// add up to 0 or at least the threshold of their level; for every nested pair of known
-/// counts, the difference likewise. Where not, the smallest published count of the relation
-/// is hidden as well, until nothing changes.
+/// counts, the difference likewise. A group of 1 to `k_fine − 2` so isolated must also keep
+/// an upper bound of at least `k_fine − 1` ([`pins_fine_cells`]): every fine cell inside it
+/// with a count is hidden, and the bound is theirs. Where not, the smallest published count
+/// of the relation is hidden as well, until nothing changes.
 #[must_use]
 pub fn protect_with(s: &Structure, p: Params, n: &[Option<f64>], lacking: &[f64]) -> Vec<Status> {
     let val = |u: u32| n[u as usize].unwrap_or(0.0);
@@ -619,7 +730,25 @@ pub fn protect_with(s: &Structure, p: Params, n: &[Option<f64>], lacking: &[f64]
                 continue;
             };
             let thr = p.threshold(s.levels[first as usize]);
-            if sensitive(residual, lacking_in(whole_lacking - visible_lacking), thr) {
+            if sensitive(residual, lacking_in(whole_lacking - visible_lacking), thr)
+                || pins_fine_cells(p, residual, || {
+                    // The attacker's upper bound for the rest: the published whole's top
+                    // minus the known parts' bottoms (a derived part counts as exact).
+                    let w = c
+                        .whole
+                        .filter(|&w| status[w as usize] == Status::Published)?;
+                    let bottoms: f64 = c
+                        .parts
+                        .iter()
+                        .filter(|&&x| known[x as usize])
+                        .map(|&x| match status[x as usize] {
+                            Status::Published => p.interval_of(val(x)).0,
+                            _ => val(x),
+                        })
+                        .sum();
+                    Some(p.interval_of(val(w)).1 - bottoms)
+                })
+            {
                 let smallest = c
                     .parts
                     .iter()
@@ -655,7 +784,14 @@ pub fn protect_with(s: &Structure, p: Params, n: &[Option<f64>], lacking: &[f64]
                 let thr = p
                     .threshold(s.levels[sub as usize])
                     .max(p.threshold(s.levels[sup as usize]));
-                if sensitive(d, lacking_in(lack(sup) - lack(sub)), thr) {
+                let top = || {
+                    let published = |u: u32| status[u as usize] == Status::Published;
+                    (published(sup) && published(sub))
+                        .then(|| p.interval_of(val(sup)).1 - p.interval_of(val(sub)).0)
+                };
+                if sensitive(d, lacking_in(lack(sup) - lack(sub)), thr)
+                    || pins_fine_cells(p, d, top)
+                {
                     if status[sub as usize] == Status::Published {
                         status[sub as usize] = Status::Secondary;
                     } else if status[sup as usize] == Status::Published {
@@ -895,6 +1031,25 @@ mod tests {
     }
 
     proptest! {
+        /// A published count stands for an interval that holds the truth, and a count shown
+        /// outside the fine levels (at least `k`) never bounds what lies inside it below
+        /// `k_fine` possible values: its interval reaches `k_fine − 1`.
+        #[test]
+        fn a_published_count_keeps_k_fine_room_for_what_lies_inside(
+            k in 5u32..30, extra in 0u32..30, round_to in 1u32..11, n in 0u32..400,
+        ) {
+            let p = Params { k, k_fine: k + extra, round_to };
+            let r = p.publish_count(f64::from(n));
+            #[expect(clippy::cast_precision_loss, reason = "small counts")]
+            let (lo, hi) = p.count_interval(r as f64);
+            prop_assert!(lo <= f64::from(n) && f64::from(n) <= hi, "{n} → {r} → [{lo}, {hi}]");
+            if n >= k {
+                prop_assert!(hi + 1.0 >= f64::from(p.k_fine), "{n} → {r} → [{lo}, {hi}]");
+            }
+        }
+    }
+
+    proptest! {
         #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
         #[test]
@@ -914,6 +1069,36 @@ mod tests {
             prop_assert_eq!(derivable(&s, &protected), derivable_by_full_sweeps(&s, &protected));
         }
 
+
+        /// No group an attacker isolates by differencing (the unknown parts of a relation
+        /// with a published whole, the difference of two published nested counts) of 1 to
+        /// `k_fine − 2` units keeps an upper bound below `k_fine − 1`: it would pin each
+        /// hidden fine cell inside it to fewer than `k_fine` values.
+        #[test]
+        fn no_isolated_group_pins_the_fine_cells_inside_it((s, n, _) in world()) {
+            let p = Params { k: 5, k_fine: 10, round_to: 5 };
+            let st = protect(&s, p, &n);
+            let (known, _) = derivable(&s, &st);
+            let val = |u: u32| n[u as usize].unwrap_or(0.0);
+            let shown = |u: u32| st[u as usize] == Status::Published;
+            let small = |g: f64| g > 0.0 && g < f64::from(p.k_fine) - 1.0;
+            for c in &s.covers {
+                let Some(w) = c.whole.filter(|&w| shown(w)) else { continue };
+                if c.parts.iter().all(|&x| !known[x as usize]) { continue; }
+                let rest: f64 = c.parts.iter().filter(|&&x| !known[x as usize]).map(|&x| val(x)).sum();
+                let bottoms: f64 = c.parts.iter().filter(|&&x| known[x as usize])
+                    .map(|&x| if shown(x) { p.interval_of(val(x)).0 } else { val(x) }).sum();
+                let top = p.interval_of(val(w)).1 - bottoms;
+                prop_assert!(!small(rest) || top >= f64::from(p.k_fine) - 1.0, "{c:?}: {rest} ≤ {top}");
+            }
+            for &(sub, sup) in &s.pairs {
+                if shown(sub) && shown(sup) {
+                    let top = p.interval_of(val(sup)).1 - p.interval_of(val(sub)).0;
+                    let d = val(sup) - val(sub);
+                    prop_assert!(!small(d) || top >= f64::from(p.k_fine) - 1.0, "{sub} ⊂ {sup}: {d} ≤ {top}");
+                }
+            }
+        }
 
         #[test]
         fn no_published_count_below_threshold((s, n, _) in world()) {

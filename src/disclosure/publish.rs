@@ -139,7 +139,7 @@ pub fn publish(
                 let (dv, _) = ua.value(r, den);
                 let published = st == Status::Published;
                 let rate_ok = published && dv >= ind.min_denominator && dv > 0.0;
-                let count = published.then(|| params.round(nn));
+                let count = published.then(|| params.publish_count(nn));
                 let denominator = rate_ok.then(|| params.round(dv));
                 let rate = match (count, denominator) {
                     (Some(_), Some(_)) if ind.is_mean() => {

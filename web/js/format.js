@@ -7,6 +7,13 @@ export const LAAG_TITELS = { 'h3-7': 'H3-cellen res. 7', 'h3-8': 'H3-cellen res.
 
 export const $ = (id) => document.getElementById(id);
 export const nl = (v, d = 1) => (v === null || v === undefined || Number.isNaN(v)) ? '—' : Number(v).toLocaleString('nl-NL', { maximumFractionDigits: d, minimumFractionDigits: 0 });
+// The band of small counts shown as one value (10–19 as 15), in words for a legend.
+export const band = (d) => (d?.small_count_band ? ` (${d.small_count_band.from}–${d.small_count_band.to} als ${d.small_count_band.shown_as})` : '');
+// A published count in words: the band's range where it is the band's value.
+export const aantal = (c, d) => {
+  const b = d?.small_count_band;
+  return b && c === b.shown_as ? `${b.from}–${b.to}` : nl(c, 0);
+};
 export const esc = (s) => String(s ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]));
 
 // Not signed in (or the session ended): to the login page, back here afterwards.

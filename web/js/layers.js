@@ -1,7 +1,7 @@
 // The map's layers: the style, colours and legend, loading a layer, the selection outline.
 
 import { tekenNamen } from './namen.js';
-import { KLASSE_KLEUREN, KLASSE_LABELS, ROOD, LAAG_TITELS, $, nl, esc, json } from './format.js';
+import { KLASSE_KLEUREN, KLASSE_LABELS, ROOD, LAAG_TITELS, $, nl, esc, json, band } from './format.js';
 import { app, schrijfHash, effectieveLaag, eigenschap, indicatorMeta, gemeenteParam } from './state.js';
 
 export function arcering() {
@@ -81,7 +81,7 @@ export function tekenLegenda(legenda) {
   $('legenda').innerHTML = `<h3>${esc(titel)}</h3><div class="klein">${esc(LAAG_TITELS[effectieveLaag()] || '')} · ${esc(app.staat.periode || '')}${klassen}</div>${rijen}
     <div class="rij"><span class="vak gearceerd"></span>onderdrukt: ${esc(UITLEG_ONDERDRUKT())}</div>
     ${groverAdvies()}
-    <div class="klein">Aantallen &lt; ${app.disclosure?.k ?? 10} onderdrukt, afgerond op ${app.disclosure?.round_to ?? 5}. Grenzen: Kadaster / CBS, 2024.</div>`;
+    <div class="klein">Aantallen &lt; ${app.disclosure?.k ?? 10} onderdrukt, afgerond op ${app.disclosure?.round_to ?? 5}${band(app.disclosure)}. Grenzen: Kadaster / CBS, 2024.</div>`;
   $('grover')?.addEventListener('click', (e) => {
     e.preventDefault();
     app.staat.laag = e.target.dataset.laag;

@@ -1,6 +1,6 @@
 // The side panel (an area's figures, index, charts and projects) and the ranking.
 
-import { LAAG_TITELS, $, nl, esc, json } from './format.js';
+import { LAAG_TITELS, $, nl, esc, json, band, aantal } from './format.js';
 import { app, schrijfHash, gekozenRegio } from './state.js';
 import { laadLaag, markeerSelectie } from './layers.js';
 
@@ -32,7 +32,7 @@ export async function openPaneel(laag, code) {
   const nav = [];
   if (d.parent) nav.push(`<a href="#" data-laag="${d.parent.level}" data-code="${esc(d.parent.code)}">↑ ${esc(d.parent.naam || d.parent.code)}</a>`);
   const kinderen = d.children.slice(0, 40).map((c) => `<a href="#" data-laag="${c.level}" data-code="${esc(c.code)}">${esc(c.naam || c.code)}</a>`).join(' ');
-  const rijen = d.figures.map((f) => `<tr><td>${esc(f.naam)}</td><td class="r">${f.suppressed ? '<span class="klein">onderdrukt</span>' : nl(f.rate) + (f.count !== null ? ` <span class="klein">(${nl(f.count, 0)})</span>` : '')}</td><td class="r">${nl(f.gemeente_rate)}</td></tr>`).join('');
+  const rijen = d.figures.map((f) => `<tr><td>${esc(f.naam)}</td><td class="r">${f.suppressed ? '<span class="klein">onderdrukt</span>' : nl(f.rate) + (f.count !== null ? ` <span class="klein">(${aantal(f.count, d.disclosure)})</span>` : '')}</td><td class="r">${nl(f.gemeente_rate)}</td></tr>`).join('');
   inhoud.innerHTML = `
     <h2 id="paneel-titel">${esc(d.naam || d.code)}</h2>
     <div class="klein"><span id="paneel-code">${esc(d.code)}</span> · ${esc(LAAG_TITELS[d.level] || d.level)} · ${esc(d.period)}</div>
@@ -49,7 +49,7 @@ export async function openPaneel(laag, code) {
     <table><thead><tr><th>Indicator</th><th>Gebied</th><th>Gemeente</th></tr></thead><tbody>${rijen}</tbody></table>
     ${kinderen ? `<h3>Onderliggende gebieden</h3><div class="nav-links">${kinderen}</div>` : ''}
     <div id="interventies"></div>
-    <p class="klein">Aantallen afgerond op ${d.disclosure.round_to}. Onderdrukt: minder dan ${d.disclosure.k} gevallen, of verborgen om een ander cijfer te beschermen.</p>`;
+    <p class="klein">Aantallen afgerond op ${d.disclosure.round_to}${band(d.disclosure)}. Onderdrukt: minder dan ${d.disclosure.k} gevallen, of verborgen om een ander cijfer te beschermen.</p>`;
   inhoud.querySelectorAll('a[data-laag]').forEach((a) => a.addEventListener('click', (e) => { e.preventDefault(); kiesGebied(a.dataset.laag, a.dataset.code); }));
   toonInterventies(d.level, d.code).catch(() => {});
   return d;

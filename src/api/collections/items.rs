@@ -197,8 +197,15 @@ pub fn items_page(
         Value::String(ds.created_at.replace(' ', "T") + ":00Z"),
         Value::String(ds.periods[period].clone()),
         Value::Array(links),
-        json!({"k": ds.params.k, "k_fine": ds.params.k_fine, "round_to": ds.params.round_to, "dataset_version": ds.version,
-               "note": "Aantallen uit minder dan k eenheden zijn onderdrukt (null), gepubliceerde aantallen zijn afgerond op veelvouden van round_to; rates alleen bij een voldoende grote noemer."})
+        {
+            let mut d = ds.params.described();
+            d["dataset_version"] = json!(ds.version);
+            d["note"] = json!(format!(
+                "Aantallen uit minder dan k eenheden zijn onderdrukt (null), gepubliceerde aantallen zijn {}; rates uit het gepubliceerde aantal en de afgeronde noemer, alleen bij een voldoende grote noemer.",
+                ds.params.rounding_text()
+            ));
+            d
+        }
     );
     Ok(out)
 }

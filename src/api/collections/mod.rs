@@ -90,7 +90,7 @@ pub async fn landing(
     let b = b.as_str();
     Ok(Json(json!({
         "title": "Wijkradar",
-        "description": "Geaggregeerde, niet-herleidbare leefbaarheidsindicatoren per H3-cel, postcode, buurt, wijk en gemeente, met onthullingscontrole (k-drempel, afronding op 5, complementaire onderdrukking).",
+        "description": "Geaggregeerde, niet-herleidbare leefbaarheidsindicatoren per H3-cel, postcode, buurt, wijk en gemeente, met onthullingscontrole (k-drempel, afronding op 5 en kleine aantallen als één band, complementaire onderdrukking).",
         "links": [
             {"href": b, "rel": "self", "type": "application/json", "title": "Deze pagina"},
             {"href": format!("{b}/openapi.json"), "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0", "title": "OpenAPI-definitie"},
@@ -134,7 +134,7 @@ fn collection_json(ds: &Dataset, level: Level, b: &str, scope: &Scope) -> Value 
     json!({
         "id": id,
         "title": level.title(),
-        "description": format!("{} met per indicator het afgeronde aantal ({{indicator}}_count), de rate ({{indicator}}_rate) en een onderdrukkingsvlag ({{indicator}}_suppressed). k = {}, k fijnste niveaus = {}, afronding op {}.", level.title(), ds.params.k, ds.params.k_fine, ds.params.round_to),
+        "description": format!("{} met per indicator het afgeronde aantal ({{indicator}}_count), de rate ({{indicator}}_rate) en een onderdrukkingsvlag ({{indicator}}_suppressed). k = {}, k fijnste niveaus = {}; aantallen {}.", level.title(), ds.params.k, ds.params.k_fine, ds.params.rounding_text()),
         "itemType": "feature",
         "crs": [CRS84, RD_NEW],
         "storageCrs": CRS84,

@@ -269,11 +269,15 @@ pub fn metadata_of(ds: &Dataset, r: &Request, rows: usize, generated: &str) -> V
         "crs": if r.format == Format::Csv { Value::Null } else { json!(r.crs.uri()) },
         "boundary_year": ds.boundary_year,
         "attribution": format!("Grenzen: Kadaster / CBS, {} (CC BY 4.0); PC4: © CBS, © ESRI Nederland", ds.boundary_year),
-        "disclosure": {
-            "k": ds.params.k, "k_fine": ds.params.k_fine, "round_to": ds.params.round_to,
-            "rules": "Aantallen uit minder dan k eenheden (k_fine bij PC6 en H3 res. 10) zijn onderdrukt, ook aantallen die anders uit andere getallen terug te rekenen zijn; aantallen en noemers zijn afgerond op veelvouden van round_to; rates zijn berekend uit het afgeronde aantal en de afgeronde noemer; een aandeel van (bijna) 100 % is onderdrukt. Zie /methode.html.",
-            "suppressed_as": SUPPRESSED,
-        },
+        "disclosure": ({
+            let mut d = ds.params.described();
+            d["rules"] = json!(format!(
+                "Aantallen uit minder dan k eenheden (k_fine bij PC6 en H3 res. 10) zijn onderdrukt, ook aantallen die anders uit andere getallen terug te rekenen zijn; aantallen zijn {}, noemers op veelvouden van round_to; rates zijn berekend uit het gepubliceerde aantal en de afgeronde noemer; een aandeel van (bijna) 100 % is onderdrukt. Zie /methode.html.",
+                ds.params.rounding_text()
+            ));
+            d["suppressed_as"] = json!(SUPPRESSED);
+            d
+        }),
         "indicators": r.indicators.iter().map(|&j| {
             let m = &ds.indicators[j];
             json!({"id": m.id, "naam": m.naam, "name_en": m.name_en, "theme": m.theme, "unit": m.unit,
