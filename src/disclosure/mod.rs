@@ -236,8 +236,10 @@ pub struct Structure {
     pub pairs: Vec<(u32, u32)>,
     /// Sets of units that partition another unit (or, with `whole == None`, all the data):
     /// the children of a unit in its family, the top level of each family (gemeenten, PC4,
-    /// H3 res 7, whose sum is the total), and units of another family that together hold
-    /// exactly the addresses of a unit (the PC6s of a buurt, the PC4s of a gemeente).
+    /// H3 res 7, whose sum is the total), units of another family that together hold
+    /// exactly the addresses of a unit (the PC6s of a buurt, the PC4s of a gemeente), and a
+    /// unit of another family with exactly the same addresses (a PC6 that is a whole res-9
+    /// cell), as a cover of one part.
     pub covers: Vec<Cover>,
     /// [`Self::covers_of`]: offsets per unit into `covers_of`.
     covers_start: Vec<u32>,
@@ -288,6 +290,9 @@ impl Structure {
             }
         }
         // sub ⊂ sup: candidates are the units of sub's first address; check every address of sub.
+        // A unit of another family with the same size that holds every address of sub holds
+        // the same addresses: the two counts are equal (kept once, from the lower id).
+        let top_of = |u: u32| Structure::family_top(levels[u as usize]);
         let mut candidates: Vec<Vec<u32>> = vec![Vec::new(); n];
         for u in 0..n {
             if first[u] != u32::MAX {
@@ -295,7 +300,13 @@ impl Structure {
                 candidates[u] = memberships[first[u] as usize]
                     .iter()
                     .copied()
-                    .filter(|&s| s != me && size[s as usize] > size[u])
+                    .filter(|&s| {
+                        s != me
+                            && (size[s as usize] > size[u]
+                                || (size[s as usize] == size[u]
+                                    && s > me
+                                    && top_of(s) != top_of(me)))
+                    })
                     .collect();
             }
         }
@@ -307,13 +318,24 @@ impl Structure {
                 }
             }
         }
-        let mut pairs = Vec::new();
+        let (mut pairs, mut same) = (Vec::new(), Vec::new());
         for (u, c) in candidates.into_iter().enumerate() {
             for s in c {
-                pairs.push((u32::try_from(u).unwrap_or(u32::MAX), s));
+                let pair = (u32::try_from(u).unwrap_or(u32::MAX), s);
+                if size[s as usize] == size[u] {
+                    same.push(pair);
+                } else {
+                    pairs.push(pair);
+                }
             }
         }
-        let covers = covers(&levels, &counts, &children, &size, &pairs);
+        let mut covers = covers(&levels, &counts, &children, &size, &pairs);
+        // Units of two families with the same addresses (a PC6 that is all of a res-9 cell's
+        // addresses): one is the other, a relation like any cover.
+        covers.extend(same.into_iter().map(|(u, s)| Cover {
+            whole: Some(s),
+            parts: vec![u],
+        }));
         // Per unit (and the total, index n): the covers it is in, as part or whole.
         let mut covers_start = vec![0u32; n + 2];
         for c in &covers {
@@ -1010,6 +1032,44 @@ mod tests {
                 let s = Structure::new(levels, parent, &memberships);
                 (s, unit_n.into_iter().map(Some).collect(), unit_lacking)
             })
+    }
+
+    #[test]
+    fn a_unit_with_the_same_addresses_as_a_hidden_fine_count_is_hidden_too() {
+        // Buurt B1 holds one address, which is all of H3 res-9 cell a and res-10 cell a:
+        // its 12 would be the fine cell's 12, which k_fine = 20 hides.
+        use Level::{Buurt, Gemeente, Wijk, H3_10, H3_8, H3_9};
+        let levels = vec![Gemeente, Wijk, Buurt, Buurt, H3_8, H3_9, H3_9, H3_10, H3_10];
+        let parent = vec![
+            None,
+            Some(0),
+            Some(1),
+            Some(1),
+            None,
+            Some(4),
+            Some(4),
+            Some(5),
+            Some(6),
+        ];
+        let memberships = vec![
+            vec![0, 1, 2, 4, 5, 7],
+            vec![0, 1, 3, 4, 6, 8],
+            vec![0, 1, 3, 4, 6, 8],
+        ];
+        let s = Structure::new(levels, parent, &memberships);
+        assert!(s.covers.contains(&Cover {
+            whole: Some(7),
+            parts: vec![2]
+        }));
+        let n: Vec<Option<f64>> = [52.0, 52.0, 12.0, 40.0, 52.0, 12.0, 40.0, 12.0, 40.0]
+            .into_iter()
+            .map(Some)
+            .collect();
+        let st = protect(&s, Params::default(), &n);
+        assert_eq!(st[7], Status::Primary);
+        assert_ne!(st[2], Status::Published, "{st:?}");
+        let (known, _) = derivable(&s, &st);
+        assert!(!known[2] && !known[7], "{st:?}");
     }
 
     /// [`derivable`] as full sweeps over every cover until one changes nothing: the
