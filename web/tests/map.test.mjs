@@ -465,3 +465,27 @@ test('an analyst makes a token for QGIS on the tokens page, sees it once, and re
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('a small count reads as its band (10–19) in the panel, and the legend names the band', async () => {
+  const page = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
+  await page.goto(`${base}/#gemeente=GM0983&laag=buurten&indicator=index&periode=2024-Q3`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  assert.match(await page.textContent('#legenda'), /10–19 als 15/);
+  // A buurt with a published count in the band, found as a user of the API would.
+  const gevonden = await page.evaluate(async () => {
+    const get = async (u) => (await fetch(u, { credentials: 'same-origin' })).json();
+    const band = (await get('/v1/indicators')).disclosure.small_count_band;
+    const fc = await get('/v1/collections/buurten/items?limit=1000&datetime=2024-Q3');
+    const f = fc.features.find((x) => Object.entries(x.properties).some(([k, v]) => k.endsWith('_count') && v === band.shown_as));
+    return f && { code: f.properties.code, band };
+  });
+  assert.ok(gevonden, 'no buurt with a count in the band');
+  // A new hash alone does not reload the app: open the selection from scratch.
+  await page.goto('about:blank');
+  await page.goto(`${base}/#gemeente=GM0983&laag=buurten&indicator=index&periode=2024-Q3&selectie=buurten/${gevonden.code}`);
+  await page.waitForFunction((c) => document.getElementById('paneel-code')?.textContent === c, gevonden.code, { timeout: 15000 });
+  const tekst = await page.textContent('#paneel-inhoud');
+  assert.ok(tekst.includes(`(${gevonden.band.from}–${gevonden.band.to})`), `no band in the panel of ${gevonden.code}`);
+  assert.ok(!/\(15\)/.test(tekst), 'a band count shown as a plain 15');
+  await page.close();
+});
