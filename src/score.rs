@@ -89,11 +89,23 @@ impl RateKind {
     }
 }
 
+/// A published figure's rate and the variance it is measured with: sampling, plus what the
+/// publishing of its count adds ([`rounding_variance`]).
+#[must_use]
+pub fn observed(
+    params: crate::disclosure::Params,
+    m: &IndicatorMeta,
+    f: crate::dataset::Fig,
+) -> Option<(f64, f64)> {
+    let o = obs_of(m, f)?;
+    let variance = RateKind::of(m).variance(o, m.scale) + rounding_variance(params, m, f, o);
+    Some((o.rate, variance))
+}
+
 /// The variance a published rate gets from its count's publishing: the count stands for
 /// [`crate::disclosure::Params::count_interval`] (5 values when rounded to 5, 10 in the band of
 /// small counts), taken as uniform over it. Means are published unrounded.
-#[must_use]
-pub fn rounding_variance(
+fn rounding_variance(
     params: crate::disclosure::Params,
     m: &IndicatorMeta,
     f: crate::dataset::Fig,
@@ -385,17 +397,10 @@ fn compute_layer(
     // The spread of the true rates between areas, per indicator: the unit of each z-score.
     let mut spread = vec![1.0; n_ind];
     for (j, m) in ds.indicators.iter().enumerate() {
-        let kind = RateKind::of(m);
         let obs: Vec<Option<(f64, f64)>> = layer
             .values
             .iter()
-            .map(|v| {
-                obs_of(m, v[j]).map(|o| {
-                    let measured =
-                        kind.variance(o, m.scale) + rounding_variance(ds.params, m, v[j], o);
-                    (o.rate, measured)
-                })
-            })
+            .map(|v| observed(ds.params, m, v[j]))
             .collect();
         let observed: Vec<(f64, f64)> = obs.iter().flatten().copied().collect();
         let pooled = if observed.is_empty() {

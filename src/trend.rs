@@ -6,7 +6,7 @@
 
 use crate::catalogue::Polarity;
 use crate::dataset::Dataset;
-use crate::score::{self, obs_of, RateKind, Scope, ScoreError};
+use crate::score::{self, Scope, ScoreError};
 use serde::Serialize;
 
 /// Where an indicator's classes on the map break, as shares of all its published figures
@@ -126,9 +126,7 @@ pub struct Change {
 /// Sampling variance of a published figure, with the rounding of its count.
 #[must_use]
 pub fn figure_variance(ds: &Dataset, j: usize, f: crate::dataset::Fig) -> Option<f64> {
-    let m = &ds.indicators[j];
-    let o = obs_of(m, f)?;
-    Some(RateKind::of(m).variance(o, m.scale) + crate::score::rounding_variance(ds.params, m, f, o))
+    score::observed(ds.params, &ds.indicators[j], f).map(|(_, variance)| variance)
 }
 
 /// What to compare: an indicator (by position in the catalogue) or the index.

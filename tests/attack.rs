@@ -523,28 +523,10 @@ fn no_linear_combination_of_served_counts_narrows_a_small_hidden_count_below_k(
         Level::H3_8,
     ];
     let (mut cells, mut sums) = (0, 0);
-    for ind in &f.cat.indicators {
-        for period in &p.periods {
-            let key = |u: usize| {
-                (
-                    s.levels[u].id().to_string(),
-                    t.codes[u].clone(),
-                    period.clone(),
-                )
-            };
-            let published: Vec<Option<f64>> = (0..s.len())
-                .map(|u| {
-                    p.features
-                        .get(&key(u))
-                        .and_then(|props| props[format!("{}_count", ind.id)].as_f64())
-                })
-                .collect();
-            let exact = |u: usize| {
-                let (l, c, q) = key(u);
-                t.values
-                    .get(&(l, c, q, ind.id.clone()))
-                    .map_or(0.0, |v| v.0)
-            };
+    for (i, ind) in f.cat.indicators.iter().enumerate() {
+        for (q, period) in p.periods.iter().enumerate() {
+            let published = published_of(f, i, q);
+            let exact = |u: usize| exact_of(f, i, q, u);
             let audit = Audit::new(s, &published, p.params, &audited);
             for (u, shown) in published.iter().enumerate() {
                 let thr = p.params.threshold(s.levels[u]);
