@@ -44,6 +44,9 @@ pub struct Audit {
     bounds: Vec<(f64, f64)>,
     /// `whole = Σ parts`, by variable.
     relations: Vec<(usize, Vec<usize>)>,
+    /// `Σ plus − Σ minus = group`, by variable ([`super::differences`]): the group is a
+    /// variable of its own, never negative.
+    differences: Vec<(Vec<usize>, Vec<usize>, usize)>,
 }
 
 /// The values a published (rounded) count `r` can stand for: rounding to the nearest
@@ -83,10 +86,23 @@ impl Audit {
                 relations.push((w, parts));
             }
         }
+        let mut differences = Vec::new();
+        for d in &s.differences {
+            let of = |xs: &[u32]| {
+                xs.iter()
+                    .map(|&x| var[x as usize])
+                    .collect::<Option<Vec<_>>>()
+            };
+            if let (Some(plus), Some(minus)) = (of(&d.plus), of(&d.minus)) {
+                differences.push((plus, minus, bounds.len()));
+                bounds.push((0.0, f64::INFINITY));
+            }
+        }
         Self {
             var,
             bounds,
             relations,
+            differences,
         }
     }
 
@@ -108,6 +124,12 @@ impl Audit {
         for (w, parts) in &self.relations {
             let mut e: Vec<(microlp::Variable, f64)> = vec![(vars[*w], 1.0)];
             e.extend(parts.iter().map(|&x| (vars[x], -1.0)));
+            lp.add_constraint(e.as_slice(), ComparisonOp::Eq, 0.0);
+        }
+        for (plus, minus, group) in &self.differences {
+            let mut e: Vec<(microlp::Variable, f64)> = vec![(vars[*group], -1.0)];
+            e.extend(plus.iter().map(|&x| (vars[x], 1.0)));
+            e.extend(minus.iter().map(|&x| (vars[x], -1.0)));
             lp.add_constraint(e.as_slice(), ComparisonOp::Eq, 0.0);
         }
         (lp, vars)

@@ -15,6 +15,7 @@
 //! quarter of an ingest; [`served_suppressed`] is the flag the API shows beside a figure.
 
 pub mod audit;
+pub mod differences;
 mod publish;
 
 pub use publish::{publish, served_suppressed, Coverage, Figure, Publication};
@@ -244,6 +245,9 @@ pub struct Structure {
     /// [`Self::covers_of`]: offsets per unit into `covers_of`.
     covers_start: Vec<u32>,
     covers_of: Vec<u32>,
+    /// Overlaps of two families' units told by differencing sets of them
+    /// ([`differences::differences`]).
+    pub differences: Vec<differences::Difference>,
 }
 
 /// `whole` = the sum of `parts`, a relation every attacker can use.
@@ -362,6 +366,7 @@ impl Structure {
                 fill[u as usize] += 1;
             }
         }
+        let differences = differences::differences(&levels, memberships);
         Self {
             levels,
             parent,
@@ -371,6 +376,7 @@ impl Structure {
             covers,
             covers_start,
             covers_of,
+            differences,
         }
     }
 
@@ -825,6 +831,46 @@ pub fn protect_with(s: &Structure, p: Params, n: &[Option<f64>], lacking: &[f64]
                 }
             }
         }
+        // An overlap of two families' units told by differencing (two wijken minus the PC4s
+        // they fill): it may not pin the fine cells inside it either.
+        for d in &s.differences {
+            if !d.plus.iter().all(|&x| known[x as usize]) {
+                continue;
+            }
+            let sum = |xs: &[u32]| xs.iter().map(|&x| val(x)).sum::<f64>();
+            let value = sum(&d.plus) - sum(&d.minus);
+            let bound = |x: u32, high: bool| match status[x as usize] {
+                Status::Published => {
+                    let (lo, hi) = p.interval_of(val(x));
+                    if high {
+                        hi
+                    } else {
+                        lo
+                    }
+                }
+                _ if known[x as usize] => val(x),
+                _ => 0.0,
+            };
+            let top = || {
+                Some(
+                    d.plus.iter().map(|&x| bound(x, true)).sum::<f64>()
+                        - d.minus.iter().map(|&x| bound(x, false)).sum::<f64>(),
+                )
+            };
+            if pins_fine_cells(p, value, top) {
+                let smallest = d
+                    .plus
+                    .iter()
+                    .chain(&d.minus)
+                    .copied()
+                    .filter(|&x| status[x as usize] == Status::Published)
+                    .min_by(|&a, &b| val(a).total_cmp(&val(b)).then(a.cmp(&b)));
+                if let Some(x) = smallest {
+                    status[x as usize] = Status::Secondary;
+                    changed = true;
+                }
+            }
+        }
         if !changed {
             return status;
         }
@@ -1070,6 +1116,71 @@ mod tests {
         assert_ne!(st[2], Status::Published, "{st:?}");
         let (known, _) = derivable(&s, &st);
         assert!(!known[2] && !known[7], "{st:?}");
+    }
+
+    /// Venlo's case (2025-Q4) in small: wijk 1 holds 20 PC6s of PC4 4 and PC6s `jb`, `jc` of
+    /// PC4 6; wijk 2 the other 10 PC6s of PC4 4 and all of PC4 5; wijk 3 the rest of PC4 6.
+    /// Every relation taken one at a time leaves the hidden PC6s room; wijk 1 + wijk 2 −
+    /// PC4 4 − PC4 5 is `jb` + `jc` (7), and the four rounded counts bound it to 0..13.
+    fn two_wijken_and_two_pc4s() -> (Structure, Vec<Option<f64>>, [usize; 2]) {
+        use Level::{Gemeente, Pc4, Pc6, Wijk};
+        let mut levels = vec![Gemeente, Wijk, Wijk, Wijk, Pc4, Pc4, Pc4];
+        let mut parent = vec![None, Some(0), Some(0), Some(0), None, None, None];
+        let mut memberships = Vec::new();
+        // (wijk, PC4, addresses per PC6, PC6s)
+        for (wijk, pc4, each, pc6s) in [
+            (1, 4, 5, 20),
+            (1, 6, 4, 1),
+            (1, 6, 3, 1),
+            (2, 4, 5, 10),
+            (2, 5, 5, 16),
+            (3, 6, 5, 20),
+        ] {
+            for _ in 0..pc6s {
+                let me = u32::try_from(levels.len()).unwrap();
+                levels.push(Pc6);
+                parent.push(Some(pc4));
+                for _ in 0..each {
+                    memberships.push(vec![0, wijk, pc4, me]);
+                }
+            }
+        }
+        let s = Structure::new(levels, parent, &memberships);
+        let mut n = vec![0.0; s.len()];
+        for m in &memberships {
+            for &u in m {
+                n[u as usize] += 1.0;
+            }
+        }
+        (s, n.into_iter().map(Some).collect(), [7 + 20, 7 + 21])
+    }
+
+    #[test]
+    fn two_wijken_minus_two_pc4s_do_not_pin_the_pc6s_left_over() {
+        let (s, n, [jb, jc]) = two_wijken_and_two_pc4s();
+        assert!(s.differences.contains(&differences::Difference {
+            plus: vec![1, 2],
+            minus: vec![4, 5]
+        }));
+        let p = Params::default();
+        let st = protect(&s, p, &n);
+        assert_eq!((st[jb], st[jc]), (Status::Primary, Status::Primary));
+        assert!(
+            [1, 2, 4, 5].iter().any(|&u| st[u] != Status::Published),
+            "{:?}",
+            &st[..7]
+        );
+        // The exact audit over what is published agrees: the PC6s keep k_fine values.
+        let published: Vec<Option<f64>> = n
+            .iter()
+            .zip(&st)
+            .map(|(v, s)| (*s == Status::Published).then(|| p.publish_count(v.unwrap()) as f64))
+            .collect();
+        let a = audit::Audit::new(&s, &published, p, &Level::ALL);
+        for u in [jb, jc] {
+            let i = a.interval(&[u32::try_from(u).unwrap()]).unwrap();
+            assert!(i.possible_values() >= f64::from(p.k_fine), "{i:?}");
+        }
     }
 
     /// [`derivable`] as full sweeps over every cover until one changes nothing: the
