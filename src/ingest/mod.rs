@@ -215,6 +215,7 @@ pub fn ingest(
         rss_mb = resident_mb(),
         units = ua.units.len(),
         pairs = ua.structure.pairs.len(),
+        differences = ua.structure.differences.len(),
         "rolled up"
     );
     let codes = unit_codes(&ua, bounds);
