@@ -184,15 +184,15 @@ pub(crate) fn read_pass<'p, 'a>(
     find: Option<&'p HashSet<u64>>,
 ) -> Result<PassResult<'p, 'a>, IngestError> {
     let (works, plans) = plan_pieces(files, cat, split)?;
-    // Rows to expect per thread: Parquet footers tell; CSV lines are about 70 bytes.
-    let expected: u64 = plans
-        .iter()
-        .zip(files)
-        .map(|(p, (path, _, _))| match p {
+    // Rows to expect per source: Parquet footers tell; CSV lines are about 70 bytes.
+    let mut per_source = vec![0u64; cat.sources.len()];
+    for (p, (path, source, _)) in plans.iter().zip(files) {
+        per_source[*source] += match p {
             FilePlan::Parquet(pp) => pp.rows,
             FilePlan::Csv(_) => std::fs::metadata(path).map_or(0, |m| m.len() / 70),
-        })
-        .sum();
+        };
+    }
+    let expected: u64 = per_source.iter().sum();
     // Ranks are file order; threads take the largest pieces first.
     let mut order: Vec<usize> = (0..works.len()).collect();
     order.sort_by_key(|&i| (std::cmp::Reverse(works[i].weight), i));
@@ -204,13 +204,21 @@ pub(crate) fn read_pass<'p, 'a>(
     let outs: Vec<ThreadOut<'p, 'a>> = std::thread::scope(|sc| {
         let handles: Vec<_> = (0..n_threads)
             .map(|_| {
-                let (works, plans, order) = (&works, &plans, &order);
+                let (works, plans, order, per_source) = (&works, &plans, &order, &per_source);
                 let (next, stopped_at, stop) = (&next, &stopped_at, &stop);
                 sc.spawn(move || -> ThreadOut<'p, 'a> {
                     let mut partial = Partial::new(plan, locator, find);
                     partial.reserve_keys(
                         usize::try_from(expected / n_threads as u64).unwrap_or(0),
                     );
+                    // A thread reads about its share of each source's rows (a little more
+                    // where the pieces fall unevenly); each row adds at most one accumulator
+                    // row.
+                    let share: Vec<usize> = per_source
+                        .iter()
+                        .map(|&r| usize::try_from(r / n_threads as u64 * 5 / 4).unwrap_or(0))
+                        .collect();
+                    partial.reserve_rows(&share);
                     let mut rejects = Vec::new();
                     let mut counts = Vec::new();
                     loop {

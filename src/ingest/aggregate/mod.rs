@@ -235,6 +235,22 @@ impl<'p, 'a> Partial<'p, 'a> {
         }
     }
 
+    /// Reserves room in each source's accumulators for about `rows[source]` rows, so that
+    /// they are not copied as they grow: each copy writes fresh pages, which the kernel zeroes
+    /// first (at national volume the largest single cost of the reading pass). Room that is
+    /// never written takes no memory.
+    pub fn reserve_rows(&mut self, rows: &[usize]) {
+        let plan = self.plan;
+        for (source, (s, &r)) in self.src.iter_mut().zip(rows).enumerate() {
+            s.lq_keys.reserve(r);
+            s.acc.reserve(r * plan.src_width[source]);
+            s.afin.reserve(r * plan.addr_finals[source].len());
+            if !plan.addr_bases[source].is_empty() {
+                s.runs.reserve(r);
+            }
+        }
+    }
+
     /// The key hashes of the rows read, bucketed, for the duplicate check.
     pub fn take_keys(&mut self) -> KeyBuckets {
         std::mem::replace(&mut self.keys, vec![Vec::new(); 256])
