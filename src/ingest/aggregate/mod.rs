@@ -238,15 +238,17 @@ impl<'p, 'a> Partial<'p, 'a> {
     /// Reserves room in each source's accumulators for about `rows[source]` rows, so that
     /// they are not copied as they grow: each copy writes fresh pages, which the kernel zeroes
     /// first (at national volume the largest single cost of the reading pass). Room that is
-    /// never written takes no memory.
+    /// never written takes no memory. Where the system refuses that much address space (a
+    /// small machine, a large CSV whose rows are estimated), the accumulators grow as before.
     pub fn reserve_rows(&mut self, rows: &[usize]) {
         let plan = self.plan;
         for (source, (s, &r)) in self.src.iter_mut().zip(rows).enumerate() {
-            s.lq_keys.reserve(r);
-            s.acc.reserve(r * plan.src_width[source]);
-            s.afin.reserve(r * plan.addr_finals[source].len());
+            // A refusal leaves the vector as it was; it then grows as it is written.
+            let _ = s.lq_keys.try_reserve(r);
+            let _ = s.acc.try_reserve(r.saturating_mul(plan.src_width[source]));
+            let _ = s.afin.try_reserve(r.saturating_mul(plan.addr_finals[source].len()));
             if !plan.addr_bases[source].is_empty() {
-                s.runs.reserve(r);
+                let _ = s.runs.try_reserve(r);
             }
         }
     }
