@@ -246,7 +246,9 @@ impl<'p, 'a> Partial<'p, 'a> {
             // A refusal leaves the vector as it was; it then grows as it is written.
             let _ = s.lq_keys.try_reserve(r);
             let _ = s.acc.try_reserve(r.saturating_mul(plan.src_width[source]));
-            let _ = s.afin.try_reserve(r.saturating_mul(plan.addr_finals[source].len()));
+            let _ = s
+                .afin
+                .try_reserve(r.saturating_mul(plan.addr_finals[source].len()));
             if !plan.addr_bases[source].is_empty() {
                 let _ = s.runs.try_reserve(r);
             }
