@@ -662,6 +662,37 @@ fn pins_fine_cells(p: Params, value: f64, top: impl FnOnce() -> Option<f64>) -> 
         && top().is_some_and(|t| t < f64::from(p.k_fine) - 1.0 - 1e-9)
 }
 
+/// What an attacker knows of unit `x`'s count: a published count's interval, a derived one
+/// exactly, an unknown one only that it is not negative.
+fn attacker_bounds(
+    p: Params,
+    status: &[Status],
+    known: &[bool],
+    n: &[Option<f64>],
+    x: u32,
+) -> (f64, f64) {
+    let v = n[x as usize].unwrap_or(0.0);
+    match status[x as usize] {
+        Status::Published => p.interval_of(v),
+        _ if known[x as usize] => (v, v),
+        _ => (0.0, f64::INFINITY),
+    }
+}
+
+/// The published count among `units` with the smallest value (ties: the lower id): the one
+/// complementary suppression hides.
+fn smallest_published_of(
+    status: &[Status],
+    n: &[Option<f64>],
+    units: impl IntoIterator<Item = u32>,
+) -> Option<u32> {
+    let val = |u: u32| n[u as usize].unwrap_or(0.0);
+    units
+        .into_iter()
+        .filter(|&x| status[x as usize] == Status::Published)
+        .min_by(|&a, &b| val(a).total_cmp(&val(b)).then(a.cmp(&b)))
+}
+
 /// As [`protect`], for a share: `lacking[u]` is the number of units of the denominator
 /// without the attribute (denominator − count; empty for a count that is not a share). A
 /// unit, a sum of hidden parts or a difference of nested units where fewer than the
@@ -705,12 +736,15 @@ pub fn protect_with(s: &Structure, p: Params, n: &[Option<f64>], lacking: &[f64]
         .collect();
     let total = s.len();
     let smallest_published = |status: &[Status], c: &Cover, not: usize| {
-        c.parts
-            .iter()
-            .copied()
-            .chain(c.whole)
-            .filter(|&x| x as usize != not && status[x as usize] == Status::Published)
-            .min_by(|&a, &b| val(a).total_cmp(&val(b)).then(a.cmp(&b)))
+        smallest_published_of(
+            status,
+            n,
+            c.parts
+                .iter()
+                .copied()
+                .chain(c.whole)
+                .filter(|&x| x as usize != not),
+        )
     };
     loop {
         let (known, via) = derivable(s, &status);
@@ -769,20 +803,12 @@ pub fn protect_with(s: &Structure, p: Params, n: &[Option<f64>], lacking: &[f64]
                         .parts
                         .iter()
                         .filter(|&&x| known[x as usize])
-                        .map(|&x| match status[x as usize] {
-                            Status::Published => p.interval_of(val(x)).0,
-                            _ => val(x),
-                        })
+                        .map(|&x| attacker_bounds(p, &status, &known, n, x).0)
                         .sum();
-                    Some(p.interval_of(val(w)).1 - bottoms)
+                    Some(attacker_bounds(p, &status, &known, n, w).1 - bottoms)
                 })
             {
-                let smallest = c
-                    .parts
-                    .iter()
-                    .copied()
-                    .filter(|&x| status[x as usize] == Status::Published)
-                    .min_by(|&a, &b| val(a).total_cmp(&val(b)).then(a.cmp(&b)));
+                let smallest = smallest_published_of(&status, n, c.parts.iter().copied());
                 match (smallest, c.whole) {
                     (Some(x), _) => status[x as usize] = Status::Secondary,
                     (None, Some(w)) if status[w as usize] == Status::Published => {
@@ -814,8 +840,10 @@ pub fn protect_with(s: &Structure, p: Params, n: &[Option<f64>], lacking: &[f64]
                     .max(p.threshold(s.levels[sup as usize]));
                 let top = || {
                     let published = |u: u32| status[u as usize] == Status::Published;
-                    (published(sup) && published(sub))
-                        .then(|| p.interval_of(val(sup)).1 - p.interval_of(val(sub)).0)
+                    (published(sup) && published(sub)).then(|| {
+                        attacker_bounds(p, &status, &known, n, sup).1
+                            - attacker_bounds(p, &status, &known, n, sub).0
+                    })
                 };
                 if sensitive(d, lacking_in(lack(sup) - lack(sub)), thr)
                     || pins_fine_cells(p, d, top)
@@ -839,32 +867,16 @@ pub fn protect_with(s: &Structure, p: Params, n: &[Option<f64>], lacking: &[f64]
             }
             let sum = |xs: &[u32]| xs.iter().map(|&x| val(x)).sum::<f64>();
             let value = sum(&d.plus) - sum(&d.minus);
-            let bound = |x: u32, high: bool| match status[x as usize] {
-                Status::Published => {
-                    let (lo, hi) = p.interval_of(val(x));
-                    if high {
-                        hi
-                    } else {
-                        lo
-                    }
-                }
-                _ if known[x as usize] => val(x),
-                _ => 0.0,
-            };
             let top = || {
+                let bounds = |x: u32| attacker_bounds(p, &status, &known, n, x);
                 Some(
-                    d.plus.iter().map(|&x| bound(x, true)).sum::<f64>()
-                        - d.minus.iter().map(|&x| bound(x, false)).sum::<f64>(),
+                    d.plus.iter().map(|&x| bounds(x).1).sum::<f64>()
+                        - d.minus.iter().map(|&x| bounds(x).0).sum::<f64>(),
                 )
             };
             if pins_fine_cells(p, value, top) {
-                let smallest = d
-                    .plus
-                    .iter()
-                    .chain(&d.minus)
-                    .copied()
-                    .filter(|&x| status[x as usize] == Status::Published)
-                    .min_by(|&a, &b| val(a).total_cmp(&val(b)).then(a.cmp(&b)));
+                let smallest =
+                    smallest_published_of(&status, n, d.plus.iter().chain(&d.minus).copied());
                 if let Some(x) = smallest {
                     status[x as usize] = Status::Secondary;
                     changed = true;
