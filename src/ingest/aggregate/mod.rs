@@ -38,12 +38,13 @@ struct SourceAcc {
     /// are numbered as they are met, so the next building's rows are near the last ones.
     lq_of: std::collections::BTreeMap<u64, u32>,
     lq_keys: Vec<u64>,
-    /// Per row and base: (sum, rows), or the rows alone for a base that counts them
-    /// ([`Plan::src_slots`]).
-    acc: Vec<f64>,
+    /// Per row and base: the rows counted ([`Plan::src_width`] per row).
+    acc: Vec<u32>,
+    /// Per row and base that sums a column: the sum ([`Plan::src_sum_slot`]).
+    sums: Vec<f64>,
     last_lq: (u64, u32),
-    /// Per row: the source's address-level finals, added as runs close.
-    afin: Vec<f64>,
+    /// Per row: the source's address-level finals (addresses counted), added as runs close.
+    afin: Vec<u32>,
     /// The open run: address-and-quarter key, location, quarter, values.
     run: Option<Run>,
     /// Finished runs.
@@ -158,26 +159,30 @@ impl<'p, 'a> Partial<'p, 'a> {
                     let r = u32::try_from(s.lq_keys.len()).unwrap_or(u32::MAX);
                     s.lq_of.insert(lq, r);
                     s.lq_keys.push(lq);
-                    s.acc.resize(s.acc.len() + plan.src_width[source], 0.0);
+                    s.acc.resize(s.acc.len() + plan.src_width[source], 0);
+                    s.sums
+                        .resize(s.sums.len() + plan.src_sum_width[source], 0.0);
                     s.afin
-                        .resize(s.afin.len() + plan.addr_finals[source].len(), 0.0);
+                        .resize(s.afin.len() + plan.addr_finals[source].len(), 0);
                     r
                 }
             };
             s.last_lq = (lq, r);
             r
         };
-        let n = plan.src_width[source];
+        let (n, ns) = (plan.src_width[source], plan.src_sum_width[source]);
         let acc = &mut s.acc[row as usize * n..(row as usize + 1) * n];
-        for (&b, &o) in bases.iter().zip(&plan.src_slots[source]) {
+        let sums = &mut s.sums[row as usize * ns..(row as usize + 1) * ns];
+        for ((&b, a), &slot) in bases
+            .iter()
+            .zip(acc.iter_mut())
+            .zip(&plan.src_sum_slot[source])
+        {
             let base = &plan.bases[b];
             if base.conditions.iter().all(|c| c.holds(&p.values)) {
-                match base.value {
-                    BaseValue::Sum(c) => {
-                        acc[o] += p.values[c];
-                        acc[o + 1] += 1.0;
-                    }
-                    BaseValue::One | BaseValue::Max(_) => acc[o] += 1.0,
+                *a += 1;
+                if let (BaseValue::Sum(c), Some(slot)) = (base.value, slot) {
+                    sums[slot] += p.values[c];
                 }
             }
         }
@@ -247,6 +252,9 @@ impl<'p, 'a> Partial<'p, 'a> {
             let _ = s.lq_keys.try_reserve(r);
             let _ = s.acc.try_reserve(r.saturating_mul(plan.src_width[source]));
             let _ = s
+                .sums
+                .try_reserve(r.saturating_mul(plan.src_sum_width[source]));
+            let _ = s
                 .afin
                 .try_reserve(r.saturating_mul(plan.addr_finals[source].len()));
             if !plan.addr_bases[source].is_empty() {
@@ -268,7 +276,7 @@ impl<'p, 'a> Partial<'p, 'a> {
 }
 
 /// The value of an address-level final for one address and quarter.
-fn addr_value(f: &Final, vals: &[f32; MAX_ADDR_BASES]) -> f64 {
+fn addr_value(f: &Final, vals: &[f32; MAX_ADDR_BASES]) -> u32 {
     let v = match *f {
         Final::MinRows { slot, min, .. } => vals[slot] >= min && vals[slot] > 0.0,
         Final::AreaBelow {
@@ -279,7 +287,7 @@ fn addr_value(f: &Final, vals: &[f32; MAX_ADDR_BASES]) -> f64 {
         }
         Final::Rows { .. } => false,
     };
-    f64::from(u8::from(v))
+    u32::from(v)
 }
 
 /// Counts the open run of `source` at its row and keeps it (its key may come back).
@@ -362,7 +370,8 @@ pub fn finish(mut partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
         }
     }
     let us = rollup::units(&locations);
-    let mut table = Table::new(q0, q1, us.units.len(), nf);
+    let (sum_slot, ns) = plan.final_sum_slots();
+    let mut table = Table::new(q0, q1, us.units.len(), sum_slot.clone(), ns);
     // Which finals each source feeds.
     let mut row_finals: Vec<Vec<(usize, usize)>> = vec![Vec::new(); plan.src_bases.len()];
     for (j, f) in plan.finals.iter().enumerate() {
@@ -370,20 +379,20 @@ pub fn finish(mut partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
             row_finals[source].push((j, local));
         }
     }
-    // Adds row `r` of a thread's accumulation of `source` into `dst`.
-    let add_row = |dst: &mut [f64], source: usize, s: &SourceAcc, r: usize| {
-        let n = plan.src_width[source];
+    // Adds row `r` of a thread's accumulation of `source` into a row of the table.
+    let add_row = |counts: &mut [u32], sums: &mut [f64], source: usize, s: &SourceAcc, r: usize| {
+        let (n, nsw) = (plan.src_width[source], plan.src_sum_width[source]);
         let acc = &s.acc[r * n..(r + 1) * n];
+        let srow = &s.sums[r * nsw..(r + 1) * nsw];
         for &(j, l) in &row_finals[source] {
-            let (v, rows) = plan.row_value(source, acc, l);
-            dst[j * 2] += v;
-            dst[j * 2 + 1] += rows;
+            counts[j] = counts[j].wrapping_add(acc[l]);
+            if let (Some(t), Some(o)) = (sum_slot[j], plan.src_sum_slot[source][l]) {
+                sums[t] += srow[o];
+            }
         }
         let fins = &plan.addr_finals[source];
         for (k, &(j, _)) in fins.iter().enumerate() {
-            let v = s.afin[r * fins.len() + k];
-            dst[j * 2] += v;
-            dst[j * 2 + 1] += v;
+            counts[j] = counts[j].wrapping_add(s.afin[r * fins.len() + k]);
         }
     };
     // Address-level measures were counted per run as the runs closed. A run is a whole
@@ -428,12 +437,12 @@ pub fn finish(mut partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
         .iter()
         .map(|m| m.source == REGISTER_SOURCE)
         .collect();
-    let mut register_units = vec![0.0; locations.len()];
-    let mut buf = vec![0.0; nf * 2];
-    let register_of = |buf: &[f64]| -> f64 {
+    let mut register_units = vec![0i64; locations.len()];
+    let (mut cbuf, mut sbuf) = (vec![0u32; nf], vec![0.0; ns]);
+    let register_of = |counts: &[u32]| -> i64 {
         (0..nf)
             .filter(|&j| register[j])
-            .map(|j| buf[j * 2 + 1])
+            .map(|j| i64::from(counts[j]))
             .sum()
     };
     // Each row of the threads' accumulations goes straight into its location's finest units
@@ -445,35 +454,37 @@ pub fn finish(mut partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
         for s in partials.iter_mut().map(|p| &mut p.src[source]) {
             if (0..nf).any(|j| register[j] && plan.finals[j].source() == source) {
                 for (r, &lq) in s.lq_keys.iter().enumerate() {
-                    buf.fill(0.0);
-                    add_row(&mut buf, source, s, r);
-                    register_units[renum[(lq >> 16) as usize] as usize] += register_of(&buf);
+                    cbuf.fill(0);
+                    sbuf.fill(0.0);
+                    add_row(&mut cbuf, &mut sbuf, source, s, r);
+                    register_units[renum[(lq >> 16) as usize] as usize] += register_of(&cbuf);
                 }
             }
             {
                 use rayon::prelude::*;
                 let (s, renum, leaves) = (&*s, &renum, &us.leaves);
-                table.quarters_mut().for_each(|(q, (vals, present))| {
+                table.quarters_mut().for_each(|(q, mut quarter)| {
                     for (r, &lq) in s.lq_keys.iter().enumerate() {
                         if lq & 0xffff != u64::from(q) {
                             continue;
                         }
                         for &u in &leaves[renum[(lq >> 16) as usize] as usize] {
-                            let u = u as usize;
-                            present[u] = true;
-                            add_row(&mut vals[u * nf * 2..(u + 1) * nf * 2], source, s, r);
+                            let (counts, sums) = quarter.row(u as usize);
+                            add_row(counts, sums, source, s, r);
                         }
                     }
                 });
             }
             s.acc = Vec::new();
+            s.sums = Vec::new();
             s.afin = Vec::new();
             s.lq_keys = Vec::new();
         }
     }
     tracing::debug!(
         finals = nf,
-        values = table.vals.len(),
+        counts = table.counts.len(),
+        sums = table.sums.len(),
         rss_mb = super::resident_mb(),
         "finest units"
     );
@@ -484,29 +495,30 @@ pub fn finish(mut partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
         }
         let (source, finals_of_source) = (*source, &plan.addr_finals[*source]);
         let abases = &plan.addr_bases[source];
-        let mut add_run = |loc: u32, q: u16, vals: &[f32; MAX_ADDR_BASES], sign: f64| {
-            buf.fill(0.0);
+        // Counts are whole numbers: a run taken out is subtracted, with wrapping arithmetic,
+        // from counts it was added to, so no count ends below zero.
+        let mut add_run = |loc: u32, q: u16, vals: &[f32; MAX_ADDR_BASES], take_out: bool| {
+            cbuf.fill(0);
             for (j, f) in finals_of_source {
-                let v = sign * addr_value(f, vals);
-                buf[j * 2] += v;
-                buf[j * 2 + 1] += v;
+                cbuf[*j] += addr_value(f, vals);
             }
-            register_units[loc as usize] += register_of(&buf);
+            let sign = if take_out { -1 } else { 1 };
+            register_units[loc as usize] += sign * register_of(&cbuf);
             for &u in &us.leaves[loc as usize] {
-                let row = table.row(u, q);
-                table.present[row] = true;
-                for (d, v) in table.vals[row * nf * 2..(row + 1) * nf * 2]
-                    .iter_mut()
-                    .zip(&buf)
-                {
-                    *d += v;
+                let (counts, _) = table.row_mut(u, q);
+                for (d, &v) in counts.iter_mut().zip(&cbuf) {
+                    *d = if take_out {
+                        d.wrapping_sub(v)
+                    } else {
+                        d.wrapping_add(v)
+                    };
                 }
             }
         };
         // Per repeated key: location, quarter and the values of its runs combined.
         let mut combined: AHashMap<u64, (u32, u16, [f32; MAX_ADDR_BASES])> = AHashMap::new();
         for &(loc, q, ref r) in cut {
-            add_run(loc, q, &r.vals, -1.0);
+            add_run(loc, q, &r.vals, true);
             match combined.get_mut(&r.key) {
                 None => {
                     combined.insert(r.key, (loc, q, r.vals));
@@ -528,14 +540,14 @@ pub fn finish(mut partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
         let mut combined: Vec<_> = combined.into_iter().collect();
         combined.sort_unstable_by_key(|&(key, _)| key);
         for (_, (loc, q, vals)) in &combined {
-            add_run(*loc, *q, vals, 1.0);
+            add_run(*loc, *q, vals, false);
         }
     }
     // Without the register in the catalogue every address draws.
     let no_register = !register.contains(&true);
     let registered: Vec<bool> = register_units
         .iter()
-        .map(|&v| no_register || v > 0.0)
+        .map(|&v| no_register || v > 0)
         .collect();
     // The threads' accumulations are freed while the parents are summed.
     std::thread::scope(|sc| {

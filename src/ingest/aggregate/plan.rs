@@ -56,12 +56,16 @@ pub struct Plan {
     pub(super) bases: Vec<Base>,
     /// Per source: its bases (global ids); position = local index in its accumulators.
     pub(super) src_bases: Vec<Vec<usize>>,
-    /// Per source: where each local base starts in a row of its accumulators. A base that
-    /// sums a column keeps (sum, rows), one that counts rows only the rows: a count is its
-    /// own sum, and national extracts have tens of millions of rows per source.
-    pub(super) src_slots: Vec<Vec<usize>>,
-    /// Per source: the width of a row of its accumulators.
+    /// Per source and local base: where its column's sum is kept in a row of the source's
+    /// sums, for a base that sums a column. Every base counts its rows in the slot of its
+    /// local index: counts are whole numbers (kept as `u32`), and only three of the
+    /// catalogue's bases sum a column (kept as `f64`); national extracts have tens of
+    /// millions of rows per source.
+    pub(super) src_sum_slot: Vec<Vec<Option<usize>>>,
+    /// Per source: the number of its bases (the width of a row of its counts).
     pub(super) src_width: Vec<usize>,
+    /// Per source: the width of a row of its sums.
+    pub(super) src_sum_width: Vec<usize>,
     /// Per source: the bases its address-level measures read, in address-slot order.
     pub(super) addr_bases: Vec<Vec<usize>>,
     pub(super) finals: Vec<Final>,
@@ -133,16 +137,16 @@ impl Plan {
                 src_bases[b.source].push(i);
             }
         }
-        let mut src_slots: Vec<Vec<usize>> = vec![Vec::new(); cat.sources.len()];
-        let mut src_width = vec![0; cat.sources.len()];
+        let src_width: Vec<usize> = src_bases.iter().map(Vec::len).collect();
+        let mut src_sum_slot: Vec<Vec<Option<usize>>> = vec![Vec::new(); cat.sources.len()];
+        let mut src_sum_width = vec![0; cat.sources.len()];
         for (source, list) in src_bases.iter().enumerate() {
             for &b in list {
-                src_slots[source].push(src_width[source]);
-                src_width[source] += if matches!(bases[b].value, BaseValue::Sum(_)) {
-                    2
-                } else {
-                    1
-                };
+                let slot = matches!(bases[b].value, BaseValue::Sum(_)).then(|| {
+                    src_sum_width[source] += 1;
+                    src_sum_width[source] - 1
+                });
+                src_sum_slot[source].push(slot);
             }
         }
         let mut addr_bases: Vec<Vec<usize>> = vec![Vec::new(); cat.sources.len()];
@@ -201,8 +205,9 @@ impl Plan {
         Ok(Self {
             bases,
             src_bases,
-            src_slots,
+            src_sum_slot,
             src_width,
+            src_sum_width,
             addr_bases,
             finals,
             addr_finals,
@@ -210,18 +215,22 @@ impl Plan {
         })
     }
 
-    /// (sum, rows) of local base `l` of `source` in one row of its accumulators.
-    #[inline]
-    pub(super) fn row_value(&self, source: usize, acc: &[f64], l: usize) -> (f64, f64) {
-        let o = self.src_slots[source][l];
-        if matches!(
-            self.bases[self.src_bases[source][l]].value,
-            BaseValue::Sum(_)
-        ) {
-            (acc[o], acc[o + 1])
-        } else {
-            (acc[o], acc[o])
-        }
+    /// The table's sum slot of each final that sums a column (`None`: the final's value is
+    /// its count), and the number of such finals.
+    pub(super) fn final_sum_slots(&self) -> (Vec<Option<usize>>, usize) {
+        let mut n = 0;
+        let slots = self
+            .finals
+            .iter()
+            .map(|f| match *f {
+                Final::Rows { source, local } if self.src_sum_slot[source][local].is_some() => {
+                    n += 1;
+                    Some(n - 1)
+                }
+                _ => None,
+            })
+            .collect();
+        (slots, n)
     }
 
     /// Index of a catalogue measure among [`Self::measure_specs`].

@@ -111,32 +111,64 @@ pub(super) fn units(locations: &[Location]) -> Units {
 }
 
 /// The figures of every unit and quarter: a dense table, quarter-major (each quarter is a
-/// slice of its own, filled on its own core), `nf` measures × (value, units) per row.
+/// slice of its own, filled on its own core). Per row, every measure's count (units, rows or
+/// addresses: whole numbers, `u32`) and, for the few measures that sum a column, the sum
+/// (`f64`): a quarter of the bytes of a (value, count) pair of `f64` per measure, and at
+/// national size these are the largest tables of an ingest.
 pub(super) struct Table {
     pub(super) q0: u16,
     pub(super) nq: usize,
     pub(super) n: usize,
     pub(super) nf: usize,
-    pub(super) vals: Vec<f64>,
+    /// Per measure: its slot among a row's sums, if it sums a column.
+    pub(super) sum_slot: Vec<Option<usize>>,
+    /// Sums per row.
+    pub(super) ns: usize,
+    pub(super) counts: Vec<u32>,
+    pub(super) sums: Vec<f64>,
     pub(super) present: Vec<bool>,
+}
+
+/// One quarter of a [`Table`], to fill on one core.
+pub(super) struct Quarter<'t> {
+    nf: usize,
+    ns: usize,
+    counts: &'t mut [u32],
+    sums: &'t mut [f64],
+    present: &'t mut [bool],
+}
+
+impl Quarter<'_> {
+    /// The counts and sums of unit `u`, marked as having data.
+    #[inline]
+    pub(super) fn row(&mut self, u: usize) -> (&mut [u32], &mut [f64]) {
+        self.present[u] = true;
+        (
+            &mut self.counts[u * self.nf..(u + 1) * self.nf],
+            &mut self.sums[u * self.ns..(u + 1) * self.ns],
+        )
+    }
 }
 
 impl Table {
     /// A zeroed table. Its pages are mapped as they are first written (the memory of the
     /// accumulations it is filled from is freed meanwhile).
-    pub(super) fn new(q0: u16, q1: u16, n: usize, nf: usize) -> Self {
+    pub(super) fn new(q0: u16, q1: u16, n: usize, sum_slot: Vec<Option<usize>>, ns: usize) -> Self {
         let nq = if q0 <= q1 {
             usize::from(q1 - q0) + 1
         } else {
             0
         };
-        let vals = vec![0.0; nq * n * nf * 2];
+        let nf = sum_slot.len();
         Self {
             q0,
             nq,
             n,
             nf,
-            vals,
+            sum_slot,
+            ns,
+            counts: vec![0; nq * n * nf],
+            sums: vec![0.0; nq * n * ns],
             present: vec![false; nq * n],
         }
     }
@@ -147,24 +179,53 @@ impl Table {
         usize::from(q - self.q0) * self.n + u as usize
     }
 
-    /// The slice of one quarter: (values, present) of every unit.
+    /// The counts and sums of unit `u` in quarter `q`, marked as having data.
+    pub(super) fn row_mut(&mut self, u: u32, q: u16) -> (&mut [u32], &mut [f64]) {
+        let r = self.row(u, q);
+        self.present[r] = true;
+        let (nf, ns) = (self.nf, self.ns);
+        (
+            &mut self.counts[r * nf..(r + 1) * nf],
+            &mut self.sums[r * ns..(r + 1) * ns],
+        )
+    }
+
+    /// Every quarter, to fill on its own core.
     pub(super) fn quarters_mut(
         &mut self,
-    ) -> impl rayon::iter::IndexedParallelIterator<Item = (u16, (&mut [f64], &mut [bool]))> {
+    ) -> impl rayon::iter::IndexedParallelIterator<Item = (u16, Quarter<'_>)> {
         use rayon::prelude::*;
-        let (n, nf, q0) = (self.n.max(1), self.nf, self.q0);
-        self.vals
-            .par_chunks_mut(n * nf * 2)
+        let (n, nf, ns, q0) = (self.n.max(1), self.nf, self.ns, self.q0);
+        // A table without sums has an empty slice per quarter.
+        let sums: Vec<&mut [f64]> = if ns == 0 {
+            (0..self.nq).map(|_| <&mut [f64]>::default()).collect()
+        } else {
+            self.sums.chunks_mut(n * ns).collect()
+        };
+        self.counts
+            .par_chunks_mut(n * nf)
+            .zip(sums)
             .zip(self.present.par_chunks_mut(n))
             .enumerate()
-            .map(move |(qi, s)| (q0 + u16::try_from(qi).unwrap_or(u16::MAX), s))
+            .map(move |(qi, ((counts, sums), present))| {
+                (
+                    q0 + u16::try_from(qi).unwrap_or(u16::MAX),
+                    Quarter {
+                        nf,
+                        ns,
+                        counts,
+                        sums,
+                        present,
+                    },
+                )
+            })
     }
 }
 
 /// Sums every unit into its parent, per quarter, finest levels first.
 pub(super) fn roll_up_parents(us: &Units, table: &mut Table) {
     use rayon::prelude::*;
-    let nf = table.nf;
+    let (nf, ns) = (table.nf, table.ns);
     let of_level = |level: Level| -> Vec<u32> {
         (0..u32::try_from(us.units.len()).unwrap_or(u32::MAX))
             .filter(|&u| us.units[u as usize].level == level && us.parent[u as usize].is_some())
@@ -181,21 +242,24 @@ pub(super) fn roll_up_parents(us: &Units, table: &mut Table) {
     .into_iter()
     .map(of_level)
     .collect();
-    table.quarters_mut().for_each(|(_, (vals, present))| {
-        let mut buf = vec![0.0; nf * 2];
+    table.quarters_mut().for_each(|(_, mut quarter)| {
+        let (mut counts, mut sums) = (vec![0u32; nf], vec![0.0; ns]);
         for level in &levels {
             for &u in level {
-                if !present[u as usize] {
+                if !quarter.present[u as usize] {
                     continue;
                 }
                 let Some(p) = us.parent[u as usize] else {
                     continue;
                 };
-                let u = u as usize;
-                buf.copy_from_slice(&vals[u * nf * 2..(u + 1) * nf * 2]);
-                let p = p as usize;
-                present[p] = true;
-                for (d, v) in vals[p * nf * 2..(p + 1) * nf * 2].iter_mut().zip(&buf) {
+                let (c, s) = quarter.row(u as usize);
+                counts.copy_from_slice(c);
+                sums.copy_from_slice(s);
+                let (pc, ps) = quarter.row(p as usize);
+                for (d, v) in pc.iter_mut().zip(&counts) {
+                    *d = d.wrapping_add(*v);
+                }
+                for (d, v) in ps.iter_mut().zip(&sums) {
                     *d += v;
                 }
             }
@@ -315,8 +379,13 @@ impl UnitAggregates {
     #[must_use]
     pub fn value(&self, r: usize, m: usize) -> (f64, f64) {
         let (u, q) = self.rows[r];
-        let i = (self.table.row(u, q) * self.n_measures + m) * 2;
-        (self.table.vals[i], self.table.vals[i + 1])
+        let t = &self.table;
+        let row = t.row(u, q);
+        let count = f64::from(t.counts[row * t.nf + m]);
+        match t.sum_slot[m] {
+            Some(s) => (t.sums[row * t.ns + s], count),
+            None => (count, count),
+        }
     }
 
     /// Index of a catalogue measure.
