@@ -213,6 +213,7 @@ pub fn ingest(
     tracing::debug!(
         seconds = started.elapsed().as_secs_f64(),
         rss_mb = resident_mb(),
+        cpu = ?cpu_seconds(),
         units = ua.units.len(),
         pairs = ua.structure.pairs.len(),
         differences = ua.structure.differences.len(),
@@ -269,10 +270,11 @@ pub fn ingest(
                     .join()
                     .unwrap_or_else(|e| std::panic::resume_unwind(e));
                 tracing::debug!(
-                    seconds = started.elapsed().as_secs_f64(),
-                    rss_mb = resident_mb(),
-                    "disclosure control"
-                );
+                            seconds = started.elapsed().as_secs_f64(),
+                            rss_mb = resident_mb(),
+                cpu = ?cpu_seconds(),
+                            "disclosure control"
+                        );
                 let mut published = vec![false; ua.units.len()];
                 for f in &publication.figures {
                     published[f.unit as usize] = true;
@@ -301,6 +303,7 @@ pub fn ingest(
     tracing::debug!(
         seconds = started.elapsed().as_secs_f64(),
         rss_mb = resident_mb(),
+        cpu = ?cpu_seconds(),
         "written"
     );
     summary.units = n_units;
@@ -320,6 +323,23 @@ pub fn ingest(
 
 /// The process's resident memory in MB (0 where `/proc` is not there), for the debug log
 /// that BENCHMARKS.md's memory figures by phase come from.
+/// CPU seconds this process has spent (user, system) so far, for the debug log: on hosts
+/// where fresh memory is expensive to map, the system time shows it.
+pub(crate) fn cpu_seconds() -> (f64, f64) {
+    let ticks = |i: usize| -> f64 {
+        std::fs::read_to_string("/proc/self/stat")
+            .ok()
+            .and_then(|s| {
+                // Fields after the command name, which is in parentheses and may hold spaces.
+                let rest = s.rsplit_once(')')?.1;
+                rest.split_whitespace().nth(i)?.parse::<f64>().ok()
+            })
+            .map_or(0.0, |t| t / 100.0)
+    };
+    // utime and stime are fields 14 and 15 of /proc/self/stat (11 and 12 after the name).
+    (ticks(11), ticks(12))
+}
+
 pub(crate) fn resident_mb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -416,7 +436,8 @@ fn read_all(
     let mut first = pass::read_pass(
         files, cat, &plan, &locator, tolerant, split, &bar, &none, None,
     )?;
-    tracing::debug!(rss_mb = resident_mb(), "read and aggregated");
+    tracing::debug!(rss_mb = resident_mb(),
+        cpu = ?cpu_seconds(), "read and aggregated");
     let keys: Vec<aggregate::KeyBuckets> = first
         .partials
         .iter_mut()

@@ -381,6 +381,28 @@ fn addr_value(f: &Final, vals: &[f32; MAX_ADDR_BASES]) -> u32 {
     u32::from(v)
 }
 
+/// The stretches of rows of one quarter, as (quarter, first row, end), when there are few
+/// (extracts that come quarter by quarter): each quarter's task then reads its own rows
+/// rather than passing over all of them. `None` when the quarters alternate often.
+fn quarter_segments(lq_keys: &[u64]) -> Option<Vec<(u16, u32, u32)>> {
+    let mut segments: Vec<(u16, u32, u32)> = Vec::new();
+    for (r, &lq) in lq_keys.iter().enumerate() {
+        #[expect(clippy::cast_possible_truncation, reason = "packed key")]
+        let q = (lq & 0xffff) as u16;
+        let r = u32::try_from(r).ok()?;
+        match segments.last_mut() {
+            Some(last) if last.0 == q => last.2 = r + 1,
+            _ => {
+                if segments.len() > lq_keys.len() / 64 + 16 {
+                    return None;
+                }
+                segments.push((q, r, r + 1));
+            }
+        }
+    }
+    Some(segments)
+}
+
 /// Counts the open run of `source` at its row and keeps it (its key may come back).
 fn close_run(plan: &Plan, source: usize, s: &mut SourceAcc) {
     if let Some(r) = s.run.take() {
@@ -547,14 +569,28 @@ pub fn finish(mut partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
             {
                 use rayon::prelude::*;
                 let (s, renum, leaves) = (&*s, &renum, &us.leaves);
+                let segments = quarter_segments(&s.lq_keys);
                 table.quarters_mut().for_each(|(q, mut quarter)| {
-                    for (r, &lq) in s.lq_keys.iter().enumerate() {
-                        if lq & 0xffff != u64::from(q) {
-                            continue;
-                        }
+                    let mut add = |r: usize, lq: u64| {
                         for &u in &leaves[renum[(lq >> 16) as usize] as usize] {
                             let (counts, sums) = quarter.row(u as usize);
                             add_row(counts, sums, source, s, r);
+                        }
+                    };
+                    match &segments {
+                        Some(segments) => {
+                            for &(_, from, to) in segments.iter().filter(|x| x.0 == q) {
+                                for r in from as usize..to as usize {
+                                    add(r, s.lq_keys[r]);
+                                }
+                            }
+                        }
+                        None => {
+                            for (r, &lq) in s.lq_keys.iter().enumerate() {
+                                if lq & 0xffff == u64::from(q) {
+                                    add(r, lq);
+                                }
+                            }
                         }
                     }
                 });
@@ -570,6 +606,7 @@ pub fn finish(mut partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
         counts = table.counts.len(),
         sums = table.sums.len(),
         rss_mb = super::resident_mb(),
+        cpu = ?super::cpu_seconds(),
         "finest units"
     );
     // The runs of cut addresses: taken out, then counted once, combined.
