@@ -12,15 +12,21 @@ pub(super) fn source_salt(source: usize) -> u64 {
 }
 
 /// The keys that occur more than once in `keys` (hashes, so uniformly spread), found with an
-/// open-addressing table that fits the cache.
-fn repeated_keys(keys: impl Iterator<Item = u64> + Clone, out: &mut Vec<u64>) {
+/// open-addressing table that fits the cache. `table` is scratch space, reused from bucket
+/// to bucket: a fresh table per bucket is fresh memory for the kernel to map each time.
+fn repeated_keys(
+    keys: impl Iterator<Item = u64> + Clone,
+    table: &mut Vec<u64>,
+    out: &mut Vec<u64>,
+) {
     let n = keys.clone().count();
     if n < 2 {
         return;
     }
     let cap = (n * 2).next_power_of_two();
     let mask = cap - 1;
-    let mut table = vec![0u64; cap];
+    table.clear();
+    table.resize(cap, 0);
     let mut zero = false;
     for k in keys {
         if k == 0 {
@@ -48,8 +54,11 @@ fn repeated_keys(keys: impl Iterator<Item = u64> + Clone, out: &mut Vec<u64>) {
 }
 
 /// Key hashes in buckets by their top byte, as [`Partial`] keeps them.
-pub(super) fn bucketed(keys: impl Iterator<Item = u64>) -> KeyBuckets {
-    let mut b: KeyBuckets = vec![Vec::new(); 256];
+pub(super) fn bucketed(keys: impl ExactSizeIterator<Item = u64>) -> KeyBuckets {
+    // Hashes spread evenly: each bucket gets about 1/256 of them, so that none is copied as
+    // it grows.
+    let per = keys.len() / 256 + keys.len() / 2048 + 16;
+    let mut b: KeyBuckets = (0..256).map(|_| Vec::with_capacity(per)).collect();
     for k in keys {
         b[(k >> 56) as usize].push(k);
     }
@@ -62,11 +71,16 @@ pub fn repeated_hashes(buckets: &[KeyBuckets]) -> std::collections::HashSet<u64>
     use rayon::prelude::*;
     (0..256usize)
         .into_par_iter()
-        .flat_map_iter(|b| {
+        .map_init(Vec::new, |table, b| {
             let mut rep = Vec::new();
-            repeated_keys(buckets.iter().flat_map(|t| t[b].iter().copied()), &mut rep);
+            repeated_keys(
+                buckets.iter().flat_map(|t| t[b].iter().copied()),
+                table,
+                &mut rep,
+            );
             rep
         })
+        .flatten_iter()
         .collect()
 }
 
@@ -90,7 +104,8 @@ mod tests {
     #[test]
     fn repeated_keys_are_found_once_per_extra_occurrence() {
         let mut out = Vec::new();
-        repeated_keys([5u64, 0, 7, 5, 9, 0, 5].into_iter(), &mut out);
+        let mut table = vec![9; 3];
+        repeated_keys([5u64, 0, 7, 5, 9, 0, 5].into_iter(), &mut table, &mut out);
         out.sort_unstable();
         assert_eq!(out, vec![0, 5, 5]);
         // Keys bucketed by their top byte, per thread; repeats are found across threads.
