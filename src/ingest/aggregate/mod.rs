@@ -387,7 +387,6 @@ fn addr_value(f: &Final, vals: &[f32; MAX_ADDR_BASES]) -> u32 {
 fn quarter_segments(lq_keys: &[u64]) -> Option<Vec<(u16, u32, u32)>> {
     let mut segments: Vec<(u16, u32, u32)> = Vec::new();
     for (r, &lq) in lq_keys.iter().enumerate() {
-        #[expect(clippy::cast_possible_truncation, reason = "packed key")]
         let q = (lq & 0xffff) as u16;
         let r = u32::try_from(r).ok()?;
         match segments.last_mut() {
@@ -710,8 +709,11 @@ mod tests {
         }
     }
 
+    /// Per unit and quarter with data: the unit, the quarter, (value, count) per measure.
+    type Figures = Vec<(UnitKey, u16, Vec<(f64, f64)>)>;
+
     /// Every unit's key, quarter and figures, in the table's order.
-    fn figures(ua: &UnitAggregates) -> Vec<(UnitKey, u16, Vec<(f64, f64)>)> {
+    fn figures(ua: &UnitAggregates) -> Figures {
         (0..ua.rows.len())
             .map(|r| {
                 let (u, q) = ua.rows[r];
