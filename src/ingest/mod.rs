@@ -270,11 +270,11 @@ pub fn ingest(
                     .join()
                     .unwrap_or_else(|e| std::panic::resume_unwind(e));
                 tracing::debug!(
-                            seconds = started.elapsed().as_secs_f64(),
-                            rss_mb = resident_mb(),
-                cpu = ?cpu_seconds(),
-                            "disclosure control"
-                        );
+                    seconds = started.elapsed().as_secs_f64(),
+                    rss_mb = resident_mb(),
+                    cpu = ?cpu_seconds(),
+                    "disclosure control"
+                );
                 let mut published = vec![false; ua.units.len()];
                 for f in &publication.figures {
                     published[f.unit as usize] = true;
@@ -321,25 +321,27 @@ pub fn ingest(
     Ok(summary)
 }
 
-/// The process's resident memory in MB (0 where `/proc` is not there), for the debug log
-/// that BENCHMARKS.md's memory figures by phase come from.
 /// CPU seconds this process has spent (user, system) so far, for the debug log: on hosts
-/// where fresh memory is expensive to map, the system time shows it.
+/// where fresh memory is expensive to map, the system time shows it. (0, 0) where `/proc`
+/// is not there.
 pub(crate) fn cpu_seconds() -> (f64, f64) {
-    let ticks = |i: usize| -> f64 {
-        std::fs::read_to_string("/proc/self/stat")
-            .ok()
-            .and_then(|s| {
-                // Fields after the command name, which is in parentheses and may hold spaces.
-                let rest = s.rsplit_once(')')?.1;
-                rest.split_whitespace().nth(i)?.parse::<f64>().ok()
-            })
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces; utime
+    // and stime are fields 14 and 15 (11 and 12 after the name), in ticks of 1/100 s.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let seconds = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
             .map_or(0.0, |t| t / 100.0)
     };
-    // utime and stime are fields 14 and 15 of /proc/self/stat (11 and 12 after the name).
-    (ticks(11), ticks(12))
+    (seconds(11), seconds(12))
 }
 
+/// The process's resident memory in MB (0 where `/proc` is not there), for the debug log
+/// that BENCHMARKS.md's memory figures by phase come from.
 pub(crate) fn resident_mb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -436,8 +438,11 @@ fn read_all(
     let mut first = pass::read_pass(
         files, cat, &plan, &locator, tolerant, split, &bar, &none, None,
     )?;
-    tracing::debug!(rss_mb = resident_mb(),
-        cpu = ?cpu_seconds(), "read and aggregated");
+    tracing::debug!(
+        rss_mb = resident_mb(),
+        cpu = ?cpu_seconds(),
+        "read and aggregated"
+    );
     let keys: Vec<aggregate::KeyBuckets> = first
         .partials
         .iter_mut()

@@ -128,24 +128,9 @@ impl SourceAcc {
             }
             let r = keys.len() - 1;
             new_of[i] = u32::try_from(r).unwrap_or(u32::MAX);
-            for (d, v) in acc[r * w..(r + 1) * w]
-                .iter_mut()
-                .zip(&self.acc[i * w..(i + 1) * w])
-            {
-                *d += v;
-            }
-            for (d, v) in sums[r * ws..(r + 1) * ws]
-                .iter_mut()
-                .zip(&self.sums[i * ws..(i + 1) * ws])
-            {
-                *d += v;
-            }
-            for (d, v) in afin[r * wa..(r + 1) * wa]
-                .iter_mut()
-                .zip(&self.afin[i * wa..(i + 1) * wa])
-            {
-                *d += v;
-            }
+            add_row_into(&mut acc, &self.acc, r, i, w);
+            add_row_into(&mut sums, &self.sums, r, i, ws);
+            add_row_into(&mut afin, &self.afin, r, i, wa);
         }
         tracing::debug!(
             source,
@@ -158,6 +143,22 @@ impl SourceAcc {
         }
         self.last_lq = (u64::MAX, 0);
         (self.lq_keys, self.acc, self.sums, self.afin) = (keys, acc, sums, afin);
+    }
+}
+
+/// Adds row `from` of `src` into row `to` of `dst`, rows of `width` values.
+fn add_row_into<T: Copy + std::ops::AddAssign>(
+    dst: &mut [T],
+    src: &[T],
+    to: usize,
+    from: usize,
+    width: usize,
+) {
+    for (d, &v) in dst[to * width..(to + 1) * width]
+        .iter_mut()
+        .zip(&src[from * width..(from + 1) * width])
+    {
+        *d += v;
     }
 }
 
