@@ -436,7 +436,30 @@ enum Msg {
 #[derive(Clone)]
 pub struct AuditLog {
     pub files: Arc<Files>,
-    tx: Arc<Mutex<mpsc::Sender<Msg>>>,
+    writer: Arc<Writer>,
+}
+
+/// The queue and the thread that writes it. When the last handle goes, the queue is closed and
+/// the thread is waited for: it writes what was queued, and no DuckDB connection is left open
+/// on a thread of its own when the process exits (DuckDB's global state is torn down at exit;
+/// a write still running then crashed a test binary with SIGSEGV after its last test passed).
+struct Writer {
+    tx: Mutex<Option<mpsc::Sender<Msg>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        drop(
+            self.tx
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take(),
+        );
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -454,7 +477,7 @@ impl AuditLog {
         let files = Arc::new(Files::beside(db));
         let (tx, rx) = mpsc::channel::<Msg>();
         let f = files.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("audit".into())
             .spawn(move || {
                 while let Ok(first) = rx.recv() {
@@ -483,28 +506,32 @@ impl AuditLog {
             .ok();
         Self {
             files,
-            tx: Arc::new(Mutex::new(tx)),
+            writer: Arc::new(Writer {
+                tx: Mutex::new(Some(tx)),
+                thread,
+            }),
         }
+    }
+
+    /// Queues a message for the writer; `false` when it cannot take it.
+    fn send(&self, m: Msg) -> bool {
+        self.writer
+            .tx
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(|tx| tx.send(m).is_ok())
     }
 
     /// Queues an event.
     pub fn record(&self, e: Event) {
-        let _ = self
-            .tx
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .send(Msg::Event(e));
+        self.send(Msg::Event(e));
     }
 
     /// Waits until everything queued so far is written (tests, shutdown).
     pub fn flush(&self) {
         let (a, b) = mpsc::channel();
-        let sent = self
-            .tx
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .send(Msg::Flush(a));
-        if sent.is_ok() {
+        if self.send(Msg::Flush(a)) {
             let _ = b.recv_timeout(std::time::Duration::from_secs(20));
         }
     }
@@ -533,6 +560,27 @@ mod tests {
                 Ok(())
             })
             .unwrap();
+    }
+
+    #[test]
+    fn the_last_handle_waits_until_everything_queued_is_written() {
+        let d = tempfile::tempdir().unwrap();
+        let log = AuditLog::start(&d.path().join("w.duckdb"));
+        let other = log.clone();
+        for i in 0..300 {
+            log.record(Event::new(
+                "anna",
+                "gebied",
+                &format!("wijk/WK{i:06}"),
+                "ok",
+            ));
+        }
+        drop(other);
+        let files = log.files.clone();
+        // No flush: dropping the last handle closes the queue and waits for the writer.
+        drop(log);
+        assert_eq!(files.entries(None, 1_000).unwrap().len(), 300);
+        assert_eq!(verify(&files, None).unwrap().entries, 300);
     }
 
     #[test]
