@@ -234,48 +234,20 @@ impl<'p, 'a> Partial<'p, 'a> {
     #[inline]
     fn location(&mut self, p: &Parsed) -> Result<u32, RowError> {
         let key = (p.postcode, p.x.to_bits(), p.y.to_bits());
-        let last = self.last_met as usize;
-        let hit = match self.met.get(last) {
-            Some(m) if m.key == key => Some(last),
-            Some(m) => {
-                let next = m.next as usize;
-                self.met.get(next).filter(|n| n.key == key).map(|_| next)
-            }
-            None => None,
-        };
-        let at = match hit {
-            Some(at) => at,
-            None => {
-                self.lookups += 1;
-                let hash = self.loc_hash.hash_one(key);
-                let (met, loc_hash) = (&mut self.met, &self.loc_hash);
-                let at = match self.loc_cache.find(hash, |&i| met[i as usize].key == key) {
-                    Some(&at) => at as usize,
-                    None => {
-                        let (id, inside) = self.locator.locate(key);
-                        let at = met.len();
-                        met.push(Met {
-                            key,
-                            id,
-                            inside,
-                            next: u32::MAX,
-                        });
-                        self.loc_cache.insert_unique(
-                            hash,
-                            u32::try_from(at).unwrap_or(u32::MAX),
-                            |&i| loc_hash.hash_one(met[i as usize].key),
-                        );
-                        at
-                    }
-                };
-                if let Some(m) = self.met.get_mut(last) {
-                    m.next = u32::try_from(at).unwrap_or(u32::MAX);
+        let last = self.last_met;
+        let at = match self.met.get(last as usize) {
+            Some(m) if m.key == key => last,
+            Some(m) if self.met.get(m.next as usize).is_some_and(|n| n.key == key) => m.next,
+            _ => {
+                let at = self.look_up(key);
+                if let Some(m) = self.met.get_mut(last as usize) {
+                    m.next = at;
                 }
                 at
             }
         };
-        self.last_met = u32::try_from(at).unwrap_or(u32::MAX);
-        let m = &self.met[at];
+        self.last_met = at;
+        let m = &self.met[at as usize];
         if !m.inside {
             return Err(RowError {
                 line: p.line,
@@ -284,6 +256,28 @@ impl<'p, 'a> Partial<'p, 'a> {
             });
         }
         Ok(m.id)
+    }
+
+    /// The entry of `met` for a location not predicted: from the thread's table, or located
+    /// (through the shared locator) and added.
+    fn look_up(&mut self, key: LocKey) -> u32 {
+        self.lookups += 1;
+        let hash = self.loc_hash.hash_one(key);
+        let (met, loc_hash) = (&mut self.met, &self.loc_hash);
+        if let Some(&at) = self.loc_cache.find(hash, |&i| met[i as usize].key == key) {
+            return at;
+        }
+        let (id, inside) = self.locator.locate(key);
+        let at = u32::try_from(met.len()).unwrap_or(u32::MAX);
+        met.push(Met {
+            key,
+            id,
+            inside,
+            next: u32::MAX,
+        });
+        self.loc_cache
+            .insert_unique(hash, at, |&i| loc_hash.hash_one(met[i as usize].key));
+        at
     }
 
     /// Adds one validated row of `source`; `pos` records where it was read, for the
@@ -504,7 +498,7 @@ pub fn finish(mut partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
 
     tracing::debug!(
         locations = locations.len(),
-        lookups = lookups,
+        lookups,
         runs = partials
             .iter()
             .flat_map(|p| &p.src)
