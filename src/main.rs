@@ -175,6 +175,22 @@ enum Command {
     },
 }
 
+/// Transparent huge pages off for this process, before anything large is allocated.
+///
+/// The ingest streams: it writes gigabytes once (accumulators, key hashes, address runs) and
+/// frees decoded batches as it goes. mimalloc asks for huge pages on its regions, and each huge
+/// page the kernel hands out is two MiB to zero (and, on a virtual machine, to back) at the
+/// first touch. On the national demo that was 7.2 GiB of huge pages and a third of all CPU
+/// samples in the kernel's `clear_page`; with 4 KiB pages the ingest took 42–45 s instead of
+/// 59–62 s (BENCHMARKS.md, "Huge pages off"). The server's working set is small; it loses
+/// nothing measurable.
+fn no_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
+        tracing::debug!(error = %e, "transparent huge pages stay as the system sets them");
+    }
+}
+
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -182,6 +198,7 @@ fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    no_transparent_huge_pages();
     match run(Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
