@@ -178,12 +178,12 @@ enum Command {
 /// Transparent huge pages off for this process, before anything large is allocated.
 ///
 /// The ingest streams: it writes gigabytes once (accumulators, key hashes, address runs) and
-/// frees decoded batches as it goes. mimalloc asks for huge pages on its regions, and each huge
-/// page the kernel hands out is two MiB to zero (and, on a virtual machine, to back) at the
-/// first touch. On the national demo that was 7.2 GiB of huge pages and a third of all CPU
-/// samples in the kernel's `clear_page`; with 4 KiB pages the ingest took 42–45 s instead of
-/// 59–62 s (BENCHMARKS.md, "Huge pages off"). The server's working set is small; it loses
-/// nothing measurable.
+/// frees decoded batches as it goes. mimalloc advises huge pages on its regions, and each huge
+/// page is two MiB for the kernel to zero (and, on a virtual machine, for the host to back) at
+/// its first touch. On the national demo that was 3,400–3,700 huge-page faults and a third of
+/// all CPU samples in the kernel's `clear_page`; with 4 KiB pages the ingest took 37.5–49.1 s
+/// instead of 51.3–63.0 s (BENCHMARKS.md, "Huge pages off"). The server's layer throughput
+/// under load stayed within its spread.
 fn no_transparent_huge_pages() {
     #[cfg(target_os = "linux")]
     if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
