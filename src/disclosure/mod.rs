@@ -16,7 +16,10 @@
 
 pub mod audit;
 pub mod differences;
+mod knowledge;
 mod publish;
+
+use knowledge::{Knowledge, Scan};
 
 pub use publish::{publish, served_suppressed, Coverage, Figure, Publication};
 
@@ -245,6 +248,9 @@ pub struct Structure {
     /// [`Self::covers_of`]: offsets per unit into `covers_of`.
     covers_start: Vec<u32>,
     covers_of: Vec<u32>,
+    /// [`Self::pairs_of`]: offsets per unit into `pairs_of`.
+    pairs_start: Vec<u32>,
+    pairs_of: Vec<u32>,
     /// Overlaps of two families' units told by differencing sets of them
     /// ([`differences::differences`]).
     pub differences: Vec<differences::Difference>,
@@ -366,8 +372,27 @@ impl Structure {
                 fill[u as usize] += 1;
             }
         }
+        // Per unit: the nested pairs it is in, as sub or sup.
+        let mut pairs_start = vec![0u32; n + 1];
+        for &(sub, sup) in &pairs {
+            pairs_start[sub as usize + 1] += 1;
+            pairs_start[sup as usize + 1] += 1;
+        }
+        for i in 1..pairs_start.len() {
+            pairs_start[i] += pairs_start[i - 1];
+        }
+        let mut fill = pairs_start.clone();
+        let mut pairs_of = vec![0u32; pairs_start[n] as usize];
+        for (i, &(sub, sup)) in pairs.iter().enumerate() {
+            for u in [sub, sup] {
+                pairs_of[fill[u as usize] as usize] = u32::try_from(i).unwrap_or(u32::MAX);
+                fill[u as usize] += 1;
+            }
+        }
         let differences = differences::differences(&levels, memberships);
         Self {
+            pairs_start,
+            pairs_of,
             levels,
             parent,
             children_start: counts,
@@ -383,6 +408,11 @@ impl Structure {
     /// The covers unit `u` (or the total, `u == len()`) is in, in cover order.
     fn covers_of(&self, u: usize) -> &[u32] {
         &self.covers_of[self.covers_start[u] as usize..self.covers_start[u + 1] as usize]
+    }
+
+    /// The nested pairs unit `u` is in, in pair order.
+    fn pairs_of(&self, u: usize) -> &[u32] {
+        &self.pairs_of[self.pairs_start[u] as usize..self.pairs_start[u + 1] as usize]
     }
 
     /// The families' top levels and every unit whose children are known.
@@ -500,115 +530,9 @@ pub fn protect(s: &Structure, p: Params, n: &[Option<f64>]) -> Vec<Status> {
 /// whether it is known and, for a hidden one, the cover it follows from.
 #[must_use]
 pub fn derivable(s: &Structure, status: &[Status]) -> (Vec<bool>, Vec<Option<usize>>) {
-    let (mut known, mut via) = known_at_start(status);
-    // Sweeps over the covers in order until nothing changes, each cover seeing what the ones
-    // before it found. After the first sweep only covers with a unit that became known since
-    // they were last looked at can find more: they are queued, for this sweep when the sweep
-    // has not reached them yet, else for the next one. The same `via` as full sweeps, without
-    // going over millions of covers again for a few changes.
-    let mut q = SweepQueue::new(s.covers.len());
-    for i in 0..s.covers.len() {
-        if let Some(u) = follows(s, i, &mut known, &mut via) {
-            // The first sweep reaches the later covers anyway.
-            q.queue(s.covers_of(u), i, false);
-        }
-    }
-    while q.next_sweep() {
-        while let Some(i) = q.pop() {
-            if let Some(u) = follows(s, i, &mut known, &mut via) {
-                q.queue(s.covers_of(u), i, true);
-            }
-        }
-    }
-    (known, via)
-}
-
-/// What an attacker knows before any cover is used: published counts and units without
-/// data (and not the total, the last entry); nothing derived yet.
-fn known_at_start(status: &[Status]) -> (Vec<bool>, Vec<Option<usize>>) {
-    let mut known: Vec<bool> = status
-        .iter()
-        .map(|st| matches!(st, Status::Published | Status::Absent))
-        .collect();
-    known.push(false);
-    (known, vec![None; status.len() + 1])
-}
-
-/// Uses cover `i` once: the unit (or total) that now follows from it, marked known and
-/// derived via `i`, if any.
-fn follows(
-    s: &Structure,
-    i: usize,
-    known: &mut [bool],
-    via: &mut [Option<usize>],
-) -> Option<usize> {
-    let c = &s.covers[i];
-    let w = c.whole.map_or(s.len(), |w| w as usize);
-    let mut unknown = c.parts.iter().filter(|&&x| !known[x as usize]);
-    let found = match (known[w], unknown.next(), unknown.next()) {
-        (true, Some(&only), None) => only as usize,
-        (false, None, _) => w,
-        _ => return None,
-    };
-    known[found] = true;
-    via[found] = Some(i);
-    Some(found)
-}
-
-/// The covers [`derivable`] looks at again: in this sweep, in cover order, and in the next.
-struct SweepQueue {
-    now: std::collections::BinaryHeap<std::cmp::Reverse<u32>>,
-    next: Vec<u32>,
-    in_now: Vec<bool>,
-    in_next: Vec<bool>,
-}
-
-impl SweepQueue {
-    fn new(covers: usize) -> Self {
-        Self {
-            now: std::collections::BinaryHeap::new(),
-            next: Vec::new(),
-            in_now: vec![false; covers],
-            in_next: vec![false; covers],
-        }
-    }
-
-    /// Queues `covers` after a change at cover `at`: those the sweep has not reached yet for
-    /// this sweep (`this_sweep`, else they are looked at anyway), the others for the next.
-    fn queue(&mut self, covers: &[u32], at: usize, this_sweep: bool) {
-        for &c in covers {
-            let ci = c as usize;
-            if ci > at {
-                if this_sweep && !self.in_now[ci] {
-                    self.in_now[ci] = true;
-                    self.now.push(std::cmp::Reverse(c));
-                }
-            } else if !self.in_next[ci] {
-                self.in_next[ci] = true;
-                self.next.push(c);
-            }
-        }
-    }
-
-    /// Starts the next sweep with what was queued for it; false when nothing was.
-    fn next_sweep(&mut self) -> bool {
-        if self.next.is_empty() {
-            return false;
-        }
-        for c in self.next.drain(..) {
-            self.in_next[c as usize] = false;
-            self.in_now[c as usize] = true;
-            self.now.push(std::cmp::Reverse(c));
-        }
-        true
-    }
-
-    /// The next cover of this sweep, in cover order.
-    fn pop(&mut self) -> Option<usize> {
-        let std::cmp::Reverse(c) = self.now.pop()?;
-        self.in_now[c as usize] = false;
-        Some(c as usize)
-    }
+    let k = Knowledge::new(s, status);
+    let via = (0..k.via.len()).map(|u| k.via(u)).collect();
+    (k.known, via)
 }
 
 /// Picks the published count of a cover to hide (not the given unit).
@@ -620,13 +544,12 @@ type Pick<'a> = dyn Fn(&[Status], &Cover, usize) -> Option<u32> + 'a;
 fn breaker(
     s: &Structure,
     status: &[Status],
-    known: &[bool],
-    via: &[Option<usize>],
+    k: &Knowledge,
     u: usize,
     smallest_published: &Pick<'_>,
     depth: usize,
 ) -> Option<u32> {
-    let c = &s.covers[via[u]?];
+    let c = &s.covers[k.via(u)?];
     if let Some(y) = smallest_published(status, c, u) {
         return Some(y);
     }
@@ -638,8 +561,8 @@ fn breaker(
         .iter()
         .map(|&x| x as usize)
         .chain(std::iter::once(c.whole.map_or(total, |w| w as usize)))
-        .filter(|&x| x != u && known[x] && (x == total || status[x] != Status::Published))
-        .find_map(|x| breaker(s, status, known, via, x, smallest_published, depth + 1))
+        .filter(|&x| x != u && k.known[x] && (x == total || status[x] != Status::Published))
+        .find_map(|x| breaker(s, status, k, x, smallest_published, depth + 1))
 }
 
 /// Whether a group of units (one unit, the hidden parts of a relation, the difference of a
@@ -708,13 +631,50 @@ fn smallest_published_of(
 /// an upper bound of at least `k_fine − 1` ([`pins_fine_cells`]): every fine cell inside it
 /// with a count is hidden, and the bound is theirs. Where not, the smallest published count
 /// of the relation is hidden as well, until nothing changes.
+///
+/// What an attacker knows is derived once and then kept up to date as counts are hidden
+/// ([`Knowledge::hide`]); after the first scan of all relations, a scan looks only at the
+/// relations with a unit whose status or knownness changed since (and at the covers whose
+/// verdict went through a derivation elsewhere, [`breaker`]).
 #[must_use]
 pub fn protect_with(s: &Structure, p: Params, n: &[Option<f64>], lacking: &[f64]) -> Vec<Status> {
+    protect_scanning(s, p, n, lacking, Scans::Narrowed)
+}
+
+/// How the scans after the first choose their relations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scans {
+    /// Those with a unit that changed, all when they are more than a sixteenth of all.
+    Narrowed,
+    /// Those with a unit that changed, however many (for tests: every narrowed path taken).
+    #[cfg_attr(not(test), expect(dead_code, reason = "for tests"))]
+    AlwaysNarrowed,
+    /// Every relation (for tests: the definition the narrowed scans must agree with).
+    Full,
+}
+
+/// [`protect_with`], its scans as `scans` says.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one fixed point over four kinds of relation"
+)]
+fn protect_scanning(
+    s: &Structure,
+    p: Params,
+    n: &[Option<f64>],
+    lacking: &[f64],
+    scans: Scans,
+) -> Vec<Status> {
     let val = |u: u32| n[u as usize].unwrap_or(0.0);
     // Without a share nothing is sensitive for lacking the attribute.
     let share = !lacking.is_empty();
     let lack = |u: u32| lacking.get(u as usize).copied().unwrap_or(0.0);
     let lacking_in = |x: f64| if share { x } else { f64::INFINITY };
+    let unit_sensitive = |u: usize| {
+        let v = n[u].unwrap_or(0.0);
+        let c = lacking_in(lack(u32::try_from(u).unwrap_or(u32::MAX)));
+        sensitive(v, c, p.threshold(s.levels[u]))
+    };
     let mut status: Vec<Status> = n
         .iter()
         .zip(&s.levels)
@@ -722,15 +682,7 @@ pub fn protect_with(s: &Structure, p: Params, n: &[Option<f64>], lacking: &[f64]
         .map(|(u, (v, &l))| match v {
             None => Status::Absent,
             Some(v) if *v < p.threshold(l) => Status::Primary,
-            Some(v)
-                if sensitive(
-                    *v,
-                    lacking_in(lack(u32::try_from(u).unwrap_or(u32::MAX))),
-                    p.threshold(l),
-                ) =>
-            {
-                Status::Primary
-            }
+            Some(_) if unit_sensitive(u) => Status::Primary,
             Some(_) => Status::Published,
         })
         .collect();
@@ -746,36 +698,59 @@ pub fn protect_with(s: &Structure, p: Params, n: &[Option<f64>], lacking: &[f64]
                 .filter(|&x| x as usize != not),
         )
     };
+    // The only counts the first rule can act on: sensitive ones (all hidden from the start).
+    let sensitive_units: Vec<usize> = (0..total).filter(|&u| unit_sensitive(u)).collect();
+    let mut k = Knowledge::new(s, &status);
+    // Counts hidden since `k` was brought up to date; units whose status or knownness changed
+    // since the last scan began; covers whose verdict went through a derivation elsewhere.
+    let (mut hidden, mut dirty, mut sticky) = (Vec::<u32>::new(), Vec::<u32>::new(), Vec::new());
+    let most = |len: usize| match scans {
+        Scans::Narrowed => len / 16,
+        Scans::AlwaysNarrowed | Scans::Full => usize::MAX,
+    };
+    let mut cover_scan = Scan::new(s.covers.len(), most(s.covers.len()));
+    let mut pair_scan = Scan::new(s.pairs.len(), most(s.pairs.len()));
+    let mut scanned = false;
     loop {
-        let (known, via) = derivable(s, &status);
-        let mut changed = false;
         // A hidden count below its threshold that follows from published ones: hide one more
         // count of the relation it follows from.
-        for u in 0..total {
-            let v = n[u].unwrap_or(0.0);
-            let c = lacking_in(lack(u32::try_from(u).unwrap_or(u32::MAX)));
-            if status[u] != Status::Published
-                && known[u]
-                && sensitive(v, c, p.threshold(s.levels[u]))
-            {
-                if let Some(y) = breaker(s, &status, &known, &via, u, &smallest_published, 0) {
+        for &u in &sensitive_units {
+            if status[u] != Status::Published && k.known[u] {
+                if let Some(y) = breaker(s, &status, &k, u, &smallest_published, 0) {
                     status[y as usize] = Status::Secondary;
-                    changed = true;
+                    hidden.push(y);
                 }
             }
         }
-        if changed {
+        if !hidden.is_empty() {
+            dirty.extend_from_slice(&hidden);
+            k.hide(s, &hidden, &mut dirty);
+            hidden.clear();
             continue;
         }
-        for c in &s.covers {
+        let narrow = scanned && scans != Scans::Full;
+        scanned = true;
+        if narrow {
+            cover_scan.of(dirty
+                .iter()
+                .flat_map(|&u| s.covers_of(u as usize))
+                .copied()
+                .chain(sticky.drain(..)));
+        } else {
+            cover_scan.all();
+            sticky.clear();
+        }
+        while let Some(i) = cover_scan.next() {
+            let c = &s.covers[i];
             let (whole, whole_lacking) = match c.whole {
-                None if known[total] => (
+                None if k.known[total] => (
                     c.parts.iter().map(|&x| val(x)).sum::<f64>(),
                     c.parts.iter().map(|&x| lack(x)).sum::<f64>(),
                 ),
-                Some(w) if known[w as usize] => (val(w), lack(w)),
+                Some(w) if k.known[w as usize] => (val(w), lack(w)),
                 _ => continue,
             };
+            let known = &k.known;
             let mut any_known = false;
             let (visible, visible_lacking) = c
                 .parts
@@ -803,37 +778,46 @@ pub fn protect_with(s: &Structure, p: Params, n: &[Option<f64>], lacking: &[f64]
                         .parts
                         .iter()
                         .filter(|&&x| known[x as usize])
-                        .map(|&x| attacker_bounds(p, &status, &known, n, x).0)
+                        .map(|&x| attacker_bounds(p, &status, known, n, x).0)
                         .sum();
-                    Some(attacker_bounds(p, &status, &known, n, w).1 - bottoms)
+                    Some(attacker_bounds(p, &status, known, n, w).1 - bottoms)
                 })
             {
                 let smallest = smallest_published_of(&status, n, c.parts.iter().copied());
-                match (smallest, c.whole) {
-                    (Some(x), _) => status[x as usize] = Status::Secondary,
-                    (None, Some(w)) if status[w as usize] == Status::Published => {
-                        status[w as usize] = Status::Secondary;
-                    }
-                    (None, None) => {
-                        match breaker(s, &status, &known, &via, total, &smallest_published, 0) {
-                            Some(y) => status[y as usize] = Status::Secondary,
+                let y = match (smallest, c.whole) {
+                    (Some(x), _) => x,
+                    (None, Some(w)) if status[w as usize] == Status::Published => w,
+                    // The whole is known through other relations (or it is the total): break
+                    // that derivation.
+                    (None, w) => {
+                        sticky.push(u32::try_from(i).unwrap_or(u32::MAX));
+                        let w = w.map_or(total, |w| w as usize);
+                        match breaker(s, &status, &k, w, &smallest_published, 0) {
+                            Some(y) => y,
                             None => continue,
                         }
                     }
-                    // The whole is known through other relations: break that derivation.
-                    (None, Some(w)) => {
-                        match breaker(s, &status, &known, &via, w as usize, &smallest_published, 0)
-                        {
-                            Some(y) => status[y as usize] = Status::Secondary,
-                            None => continue,
-                        }
-                    }
+                };
+                status[y as usize] = Status::Secondary;
+                hidden.push(y);
+                for &j in s.covers_of(y as usize) {
+                    cover_scan.join(j);
                 }
-                changed = true;
             }
         }
-        for &(sub, sup) in &s.pairs {
-            if known[sub as usize] && known[sup as usize] {
+        if narrow {
+            pair_scan.of(dirty
+                .iter()
+                .chain(&hidden)
+                .filter(|&&u| (u as usize) < total)
+                .flat_map(|&u| s.pairs_of(u as usize))
+                .copied());
+        } else {
+            pair_scan.all();
+        }
+        while let Some(i) = pair_scan.next() {
+            let (sub, sup) = s.pairs[i];
+            if k.known[sub as usize] && k.known[sup as usize] {
                 let d = val(sup) - val(sub);
                 let thr = p
                     .threshold(s.levels[sub as usize])
@@ -841,34 +825,38 @@ pub fn protect_with(s: &Structure, p: Params, n: &[Option<f64>], lacking: &[f64]
                 let top = || {
                     let published = |u: u32| status[u as usize] == Status::Published;
                     (published(sup) && published(sub)).then(|| {
-                        attacker_bounds(p, &status, &known, n, sup).1
-                            - attacker_bounds(p, &status, &known, n, sub).0
+                        attacker_bounds(p, &status, &k.known, n, sup).1
+                            - attacker_bounds(p, &status, &k.known, n, sub).0
                     })
                 };
                 if sensitive(d, lacking_in(lack(sup) - lack(sub)), thr)
                     || pins_fine_cells(p, d, top)
                 {
-                    if status[sub as usize] == Status::Published {
-                        status[sub as usize] = Status::Secondary;
+                    let y = if status[sub as usize] == Status::Published {
+                        sub
                     } else if status[sup as usize] == Status::Published {
-                        status[sup as usize] = Status::Secondary;
+                        sup
                     } else {
                         continue;
+                    };
+                    status[y as usize] = Status::Secondary;
+                    hidden.push(y);
+                    for &j in s.pairs_of(y as usize) {
+                        pair_scan.join(j);
                     }
-                    changed = true;
                 }
             }
         }
         // An overlap of two families' units told by differencing (two wijken minus the PC4s
-        // they fill): it may not pin the fine cells inside it either.
+        // they fill): it may not pin the fine cells inside it either. (Few: always all.)
         for d in &s.differences {
-            if !d.plus.iter().all(|&x| known[x as usize]) {
+            if !d.plus.iter().all(|&x| k.known[x as usize]) {
                 continue;
             }
             let sum = |xs: &[u32]| xs.iter().map(|&x| val(x)).sum::<f64>();
             let value = sum(&d.plus) - sum(&d.minus);
             let top = || {
-                let bounds = |x: u32| attacker_bounds(p, &status, &known, n, x);
+                let bounds = |x: u32| attacker_bounds(p, &status, &k.known, n, x);
                 Some(
                     d.plus.iter().map(|&x| bounds(x).1).sum::<f64>()
                         - d.minus.iter().map(|&x| bounds(x).0).sum::<f64>(),
@@ -879,13 +867,17 @@ pub fn protect_with(s: &Structure, p: Params, n: &[Option<f64>], lacking: &[f64]
                     smallest_published_of(&status, n, d.plus.iter().chain(&d.minus).copied());
                 if let Some(x) = smallest {
                     status[x as usize] = Status::Secondary;
-                    changed = true;
+                    hidden.push(x);
                 }
             }
         }
-        if !changed {
+        if hidden.is_empty() {
             return status;
         }
+        dirty.clear();
+        dirty.extend_from_slice(&hidden);
+        k.hide(s, &hidden, &mut dirty);
+        hidden.clear();
     }
 }
 
@@ -1201,14 +1193,15 @@ mod tests {
         s: &Structure,
         status: &[Status],
     ) -> (Vec<bool>, Vec<Option<usize>>) {
-        let (mut known, mut via) = known_at_start(status);
+        let mut k = Knowledge::at_start(s, status);
         loop {
             let mut changed = false;
             for i in 0..s.covers.len() {
-                changed |= follows(s, i, &mut known, &mut via).is_some();
+                changed |= k.follows(s, i).is_some();
             }
             if !changed {
-                return (known, via);
+                let via = (0..k.via.len()).map(|u| k.via(u)).collect();
+                return (k.known, via);
             }
         }
     }
@@ -1234,6 +1227,67 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        /// Scans narrowed to the relations whose units changed decide as scans of all.
+        #[test]
+        fn narrowed_scans_decide_as_scans_of_all((s, n, lacking) in world(), k in 5u32..8, extra in 0u32..6) {
+            let p = Params { k, k_fine: k + extra, round_to: 5 };
+            for lacking in [&lacking[..], &[]] {
+                let full = protect_scanning(&s, p, &n, lacking, Scans::Full);
+                prop_assert_eq!(&protect_scanning(&s, p, &n, lacking, Scans::AlwaysNarrowed), &full);
+                prop_assert_eq!(&protect_scanning(&s, p, &n, lacking, Scans::Narrowed), &full);
+            }
+        }
+
+        /// Knowledge kept up to date as counts are hidden, a few at a time, is the knowledge
+        /// derived from scratch, and every derivation it keeps holds.
+        #[test]
+        fn knowledge_kept_up_to_date_is_knowledge_from_scratch(
+            (s, n, _) in world(),
+            hide in proptest::collection::vec(0u8..4, 64),
+            order in proptest::collection::vec(0usize..1000, 1..12),
+        ) {
+            let mut st: Vec<Status> = (0..s.len())
+                .map(|u| match (n[u], hide[u % hide.len()]) {
+                    (None, _) => Status::Absent,
+                    (Some(_), 0 | 1) => Status::Published,
+                    (Some(_), 2) => Status::Secondary,
+                    _ => Status::Primary,
+                })
+                .collect();
+            let mut k = Knowledge::new(&s, &st);
+            for step in order.chunks(3) {
+                let published: Vec<u32> = (0..s.len()).filter(|&u| st[u] == Status::Published)
+                    .map(|u| u32::try_from(u).unwrap()).collect();
+                if published.is_empty() { break; }
+                let mut hidden: Vec<u32> = step.iter().map(|&i| published[i % published.len()]).collect();
+                hidden.sort_unstable();
+                hidden.dedup();
+                for &y in &hidden { st[y as usize] = Status::Secondary; }
+                let before = k.known.clone();
+                let mut lost = Vec::new();
+                k.hide(&s, &hidden, &mut lost);
+                let (known, _) = derivable(&s, &st);
+                prop_assert_eq!(&k.known, &known);
+                let mut went: Vec<u32> = (0..=s.len()).filter(|&u| before[u] && !known[u])
+                    .map(|u| u32::try_from(u).unwrap()).collect();
+                lost.sort_unstable();
+                went.sort_unstable();
+                prop_assert_eq!(lost, went);
+                for u in 0..=s.len() {
+                    let Some(c) = k.via(u) else {
+                        prop_assert!(u == s.len() || !known[u] || matches!(st[u], Status::Published | Status::Absent));
+                        continue;
+                    };
+                    prop_assert!(known[u]);
+                    let cover = &s.covers[c];
+                    let whole = cover.whole.map_or(s.len(), |w| w as usize);
+                    let members: Vec<usize> = cover.parts.iter().map(|&x| x as usize).chain([whole]).collect();
+                    prop_assert!(members.contains(&u));
+                    prop_assert!(members.iter().all(|&x| x == u || known[x]));
+                }
+            }
+        }
 
         #[test]
         fn queued_sweeps_find_what_full_sweeps_find((s, n, _) in world(), hide in proptest::collection::vec(0u8..4, 64)) {

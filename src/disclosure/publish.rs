@@ -39,6 +39,15 @@ impl Publication {
     }
 }
 
+// `Level as usize` is its place in `Level::ALL` (coverage is counted per level by it).
+const _: () = {
+    let mut i = 0;
+    while i < Level::ALL.len() {
+        assert!(Level::ALL[i] as usize == i);
+        i += 1;
+    }
+};
+
 /// One disclosure-controlled figure.
 #[derive(Debug, Clone)]
 pub struct Figure {
@@ -129,46 +138,47 @@ pub fn publish(
             let status = protect_with(&ua.structure, params, &n, &lacking);
             let mut out = Publication::default();
             let indicator = u16::try_from(ii).unwrap_or(u16::MAX);
+            // Per level (an index into `Level::ALL`); into the map once, at the end.
+            let mut coverage = [Coverage::default(); Level::ALL.len()];
             for &r in rows {
                 let u = ua.rows[r].0;
                 let st = status[u as usize];
                 if st == Status::Absent {
                     continue;
                 }
-                let (nv, nn) = ua.value(r, num);
-                let (dv, _) = ua.value(r, den);
-                let published = st == Status::Published;
-                let rate_ok = published && dv >= ind.min_denominator && dv > 0.0;
-                let count = published.then(|| params.publish_count(nn));
-                let denominator = rate_ok.then(|| params.round(dv));
-                let rate = match (count, denominator) {
-                    (Some(_), Some(_)) if ind.is_mean() => {
-                        Some((nv / dv * ind.scale * 100.0).round() / 100.0)
-                    }
-                    (Some(c), Some(d)) => share_rate(c, d, ind.scale),
-                    _ => None,
-                };
-                let c = out
-                    .coverage
-                    .entry((ua.units[u as usize].level, q, indicator))
-                    .or_default();
+                let c = &mut coverage[ua.units[u as usize].level as usize];
                 c.present += 1;
-                if !published {
+                if st != Status::Published {
                     c.suppressed += 1;
                     continue;
                 }
+                let (nv, nn) = ua.value(r, num);
+                let (dv, _) = ua.value(r, den);
+                let rate_ok = dv >= ind.min_denominator && dv > 0.0;
+                let count = params.publish_count(nn);
+                let denominator = rate_ok.then(|| params.round(dv));
+                let rate = match denominator {
+                    Some(_) if ind.is_mean() => Some((nv / dv * ind.scale * 100.0).round() / 100.0),
+                    Some(d) => share_rate(count, d, ind.scale),
+                    None => None,
+                };
                 c.published += 1;
                 c.rated += u64::from(rate.is_some());
                 out.figures.push(Figure {
                     unit: u,
                     period: q,
                     indicator,
-                    count,
+                    count: Some(count),
                     rate,
                     denominator: rate.and(denominator),
                     status: st,
                     rate_suppressed: rate.is_none(),
                 });
+            }
+            for (l, c) in Level::ALL.into_iter().zip(coverage) {
+                if c.present > 0 {
+                    out.coverage.insert((l, q, indicator), c);
+                }
             }
             out
         })
