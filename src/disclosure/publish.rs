@@ -103,23 +103,50 @@ pub fn publish(
     for (r, &(_, q)) in ua.rows.iter().enumerate() {
         by_period.entry(q).or_default().push(r);
     }
-    let jobs: Vec<(usize, usize, usize, u16)> = indicators
+    let measures: Vec<Option<(usize, usize)>> = indicators
         .iter()
-        .enumerate()
-        .filter_map(|(ii, ind)| {
+        .map(|ind| {
             Some((
-                ii,
                 ua.measure_index(&ind.numerator)?,
                 ua.measure_index(&ind.denominator)?,
             ))
         })
+        .collect();
+    // Indicators whose counts disclosure control decides alike: not shares, the same
+    // denominator, numerators that count the same units everywhere (two means over the same
+    // respondents). The first of them decides for all.
+    let mut decided_by: Vec<usize> = (0..indicators.len()).collect();
+    for j in 0..indicators.len() {
+        let Some((nj, dj)) = measures[j] else {
+            continue;
+        };
+        if indicators[j].is_share() {
+            continue;
+        }
+        if let Some(i) = (0..j).find(|&i| {
+            decided_by[i] == i
+                && !indicators[i].is_share()
+                && measures[i].is_some_and(|(ni, di)| di == dj && ua.same_counts(ni, nj))
+        }) {
+            decided_by[j] = i;
+        }
+    }
+    let jobs: Vec<(usize, usize, usize, u16)> = measures
+        .iter()
+        .enumerate()
+        .filter(|&(ii, _)| decided_by[ii] == ii)
+        .filter_map(|(ii, m)| m.map(|(num, den)| (ii, num, den)))
         .flat_map(|(ii, num, den)| by_period.keys().map(move |&q| (ii, num, den, q)))
         .collect();
+    tracing::debug!(
+        jobs = jobs.len(),
+        decided_by_another = (0..indicators.len()).filter(|&i| decided_by[i] != i).count(),
+        "disclosure control per indicator and quarter"
+    );
     let parts: Vec<Publication> = jobs
         .par_iter()
         .map(|&(ii, num, den, q)| {
-            let ind = indicators[ii];
-            let share = ind.is_share();
+            let share = indicators[ii].is_share();
             let rows = &by_period[&q];
             let mut n: Vec<Option<f64>> = vec![None; ua.units.len()];
             // Per unit, how many of the denominator lack the attribute (shares only).
@@ -137,52 +164,26 @@ pub fn publish(
             }
             let status = protect_with(&ua.structure, params, &n, &lacking);
             let mut out = Publication::default();
-            let indicator = u16::try_from(ii).unwrap_or(u16::MAX);
-            // Per level (an index into `Level::ALL`); into the map once, at the end.
-            let mut coverage = [Coverage::default(); Level::ALL.len()];
-            for &r in rows {
-                let u = ua.rows[r].0;
-                let st = status[u as usize];
-                if st == Status::Absent {
+            for (jj, m) in measures.iter().enumerate().skip(ii) {
+                let Some((num, den)) = m.filter(|_| decided_by[jj] == ii) else {
                     continue;
-                }
-                let c = &mut coverage[ua.units[u as usize].level as usize];
-                c.present += 1;
-                if st != Status::Published {
-                    c.suppressed += 1;
-                    continue;
-                }
-                let (nv, nn) = ua.value(r, num);
-                let (dv, _) = ua.value(r, den);
-                let rate_ok = dv >= ind.min_denominator && dv > 0.0;
-                let count = params.publish_count(nn);
-                let denominator = rate_ok.then(|| params.round(dv));
-                let rate = match denominator {
-                    Some(_) if ind.is_mean() => Some((nv / dv * ind.scale * 100.0).round() / 100.0),
-                    Some(d) => share_rate(count, d, ind.scale),
-                    None => None,
                 };
-                c.published += 1;
-                c.rated += u64::from(rate.is_some());
-                out.figures.push(Figure {
-                    unit: u,
-                    period: q,
-                    indicator,
-                    count: Some(count),
-                    rate,
-                    denominator: rate.and(denominator),
-                    status: st,
-                    rate_suppressed: rate.is_none(),
-                });
-            }
-            for (l, c) in Level::ALL.into_iter().zip(coverage) {
-                if c.present > 0 {
-                    out.coverage.insert((l, q, indicator), c);
-                }
+                publish_one(
+                    ua,
+                    indicators[jj],
+                    jj,
+                    (num, den),
+                    q,
+                    rows,
+                    &status,
+                    params,
+                    &mut out,
+                );
             }
             out
         })
         .collect();
+
     let mut all = Publication {
         figures: Vec::with_capacity(parts.iter().map(|p| p.figures.len()).sum()),
         coverage: BTreeMap::new(),
@@ -198,6 +199,65 @@ pub fn publish(
         }
     }
     all
+}
+
+/// The figures and coverage of indicator `ii` (measures `num`, `den`) in quarter `q`, with
+/// the counts' `status` from disclosure control, added to `out`.
+#[expect(clippy::too_many_arguments, reason = "one job's parts")]
+fn publish_one(
+    ua: &UnitAggregates,
+    ind: &crate::catalogue::Indicator,
+    ii: usize,
+    (num, den): (usize, usize),
+    q: u16,
+    rows: &[usize],
+    status: &[Status],
+    params: Params,
+    out: &mut Publication,
+) {
+    let indicator = u16::try_from(ii).unwrap_or(u16::MAX);
+    // Per level (an index into `Level::ALL`); into the map once, at the end.
+    let mut coverage = [Coverage::default(); Level::ALL.len()];
+    for &r in rows {
+        let u = ua.rows[r].0;
+        let st = status[u as usize];
+        if st == Status::Absent {
+            continue;
+        }
+        let c = &mut coverage[ua.units[u as usize].level as usize];
+        c.present += 1;
+        if st != Status::Published {
+            c.suppressed += 1;
+            continue;
+        }
+        let (nv, nn) = ua.value(r, num);
+        let (dv, _) = ua.value(r, den);
+        let rate_ok = dv >= ind.min_denominator && dv > 0.0;
+        let count = params.publish_count(nn);
+        let denominator = rate_ok.then(|| params.round(dv));
+        let rate = match denominator {
+            Some(_) if ind.is_mean() => Some((nv / dv * ind.scale * 100.0).round() / 100.0),
+            Some(d) => share_rate(count, d, ind.scale),
+            None => None,
+        };
+        c.published += 1;
+        c.rated += u64::from(rate.is_some());
+        out.figures.push(Figure {
+            unit: u,
+            period: q,
+            indicator,
+            count: Some(count),
+            rate,
+            denominator: rate.and(denominator),
+            status: st,
+            rate_suppressed: rate.is_none(),
+        });
+    }
+    for (l, c) in Level::ALL.into_iter().zip(coverage) {
+        if c.present > 0 {
+            out.coverage.insert((l, q, indicator), c);
+        }
+    }
 }
 
 /// The suppression flag served beside a figure: set when the unit has no published count or

@@ -388,6 +388,14 @@ impl UnitAggregates {
         }
     }
 
+    /// Whether measures `a` and `b` count the same number of units in every unit and
+    /// quarter (the numerators of two means over the same respondents).
+    #[must_use]
+    pub fn same_counts(&self, a: usize, b: usize) -> bool {
+        let t = &self.table;
+        a == b || t.counts.chunks_exact(t.nf).all(|row| row[a] == row[b])
+    }
+
     /// Index of a catalogue measure.
     #[must_use]
     pub fn measure_index(&self, spec: &MeasureSpec) -> Option<usize> {
