@@ -140,7 +140,9 @@ pub fn publish(
         .collect();
     tracing::debug!(
         jobs = jobs.len(),
-        decided_by_another = (0..indicators.len()).filter(|&i| decided_by[i] != i).count(),
+        decided_by_another = (0..indicators.len())
+            .filter(|&i| decided_by[i] != i)
+            .count(),
         "disclosure control per indicator and quarter"
     );
     let parts: Vec<Publication> = jobs
