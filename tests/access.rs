@@ -715,6 +715,70 @@ async fn tokens_are_scoped_rate_limited_and_never_in_the_log() {
     assert!(Cap::Export != Cap::Read);
 }
 
+/// A token made on the command line a moment ago (another process writing the accounts)
+/// works at once, not only after the server's next look at the accounts; an unknown token
+/// is still refused.
+#[tokio::test]
+async fn a_token_made_a_moment_ago_works_at_once() {
+    let s = state();
+    let acc = Accounts::beside(&two().db);
+    let uid = acc
+        .directory()
+        .unwrap()
+        .user_by_name("riec-analist-venlo")
+        .unwrap()
+        .id;
+    let (_, fresh) = acc
+        .create_token(uid, "net gemaakt", TokenScope::Lezen, &[VENLO.into()], 7)
+        .unwrap();
+    let with = |t: &str| {
+        Request::get("/v1/collections/wijken/items")
+            .header(header::AUTHORIZATION, format!("Bearer {t}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(send(&s, with(&fresh)).await.status, StatusCode::OK);
+    assert_eq!(
+        send(&s, with("wr_onbekendgeheim")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// A flood of forged tokens leaves one audit line per second, which counts the others: an
+/// unauthenticated caller cannot fill the log (or hold the accounts file) with a line per
+/// request.
+#[tokio::test]
+async fn a_flood_of_forged_tokens_is_recorded_once_per_second_with_its_count() {
+    let s = state();
+    let forged = || {
+        Request::get("/v1/vloed-test")
+            .header(header::AUTHORIZATION, "Bearer wr_vervalst")
+            .body(Body::empty())
+            .unwrap()
+    };
+    for _ in 0..50 {
+        assert_eq!(send(&s, forged()).await.status, StatusCode::UNAUTHORIZED);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(send(&s, forged()).await.status, StatusCode::UNAUTHORIZED);
+    s.auth.audit.flush();
+    let lines: Vec<String> = s
+        .auth
+        .audit
+        .files
+        .entries(None, 100_000)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.target == "/v1/vloed-test" && e.action == "geweigerd")
+        .map(|e| e.outcome)
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines.iter().any(|o| o.contains("en 49 eerder")),
+        "{lines:?}"
+    );
+}
+
 #[tokio::test]
 async fn the_audit_log_records_logins_denials_drilldowns_and_exports_and_verifies() {
     let s = state();

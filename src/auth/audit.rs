@@ -431,6 +431,9 @@ enum Msg {
     Flush(mpsc::Sender<()>),
 }
 
+/// Events written in one transaction at most.
+const AUDIT_PIECE: usize = 2_000;
+
 /// The server's audit log: events are queued and written by one thread in batches, so that a
 /// request never waits for the database.
 #[derive(Clone)]
@@ -489,12 +492,16 @@ impl AuditLog {
                             Msg::Flush(a) => acks.push(a),
                         }
                     }
-                    for attempt in 0..3 {
-                        match f.append(&batch) {
-                            Ok(_) => break,
-                            Err(e) => {
-                                tracing::error!(error = %e, attempt, events = batch.len(), "could not write the audit log");
-                                std::thread::sleep(std::time::Duration::from_millis(200));
+                    // One transaction per piece: the accounts file is free in between, for
+                    // the server's look at changed accounts and for the command line.
+                    for piece in batch.chunks(AUDIT_PIECE) {
+                        for attempt in 0..3 {
+                            match f.append(piece) {
+                                Ok(_) => break,
+                                Err(e) => {
+                                    tracing::error!(error = %e, attempt, events = piece.len(), "could not write the audit log");
+                                    std::thread::sleep(std::time::Duration::from_millis(200));
+                                }
                             }
                         }
                     }

@@ -19,7 +19,7 @@ use super::problem::ApiError;
 use super::query::Query;
 use super::route::{doc, Access, Route};
 use super::AppState;
-use crate::auth::accounts::{Accounts, Directory};
+use crate::auth::accounts::{Accounts, Directory, TokenRefusal};
 use crate::auth::audit::{AuditLog, Event};
 use crate::auth::{password, Cap, Principal, Scope, TokenScope, Via};
 use axum::extract::{Path, RawQuery, Request, State};
@@ -101,6 +101,32 @@ pub struct AuthState {
     views: Mutex<HashMap<(String, String), Instant>>,
     /// Single sign-on, when a provider is configured ([`sso`]).
     pub sso: Option<Arc<sso::Sso>>,
+    /// The accounts file as an unknown token last found it ([`file_stamp`]).
+    looked: Mutex<Option<FileStamp>>,
+    /// Per refused token's user (or `onbekend`) and reason: when a refusal was last
+    /// recorded, and how many came since without a line of their own.
+    denials: Mutex<HashMap<(String, String), (Instant, u64)>>,
+}
+
+/// A refused token (per user and reason) is recorded at most once per this period; the
+/// next line counts the ones in between. A flood of forged tokens (tens of thousands a
+/// second) would otherwise queue as many audit lines, hold the accounts file for minutes
+/// and delay every change of users and tokens, revocations included.
+const DENIAL_EVERY: Duration = Duration::from_secs(1);
+
+/// Size and modification time of a file and of its write-ahead log.
+type FileStamp = [Option<(u64, std::time::SystemTime)>; 2];
+
+/// The accounts file's [`FileStamp`]: it changes whenever another process (the command
+/// line) writes users, grants or tokens.
+fn file_stamp(path: &std::path::Path) -> FileStamp {
+    let one = |p: &std::path::Path| {
+        let m = std::fs::metadata(p).ok()?;
+        Some((m.len(), m.modified().ok()?))
+    };
+    let mut wal = path.as_os_str().to_owned();
+    wal.push(".wal");
+    [one(path), one(std::path::Path::new(&wal))]
 }
 
 /// At most this many sessions are kept; the oldest idle ones go first.
@@ -124,6 +150,8 @@ impl AuthState {
             buckets: Mutex::default(),
             policy: RwLock::new(Policy::default()),
             views: Mutex::default(),
+            looked: Mutex::default(),
+            denials: Mutex::default(),
             sso: match crate::auth::sso::SsoConfig::from_env()
                 .and_then(|c| c.map(sso::Sso::new).transpose())
             {
@@ -211,6 +239,66 @@ impl AuthState {
                 self.reload();
             }
         }
+    }
+
+    /// Records a refused token in the audit log, at most once per user (or `onbekend`) and
+    /// reason per [`DENIAL_EVERY`]; the line says how many were refused since the last one.
+    fn record_token_denial(&self, who: Option<&str>, path: &str, why: &str) {
+        let who = who.unwrap_or("onbekend");
+        let now = Instant::now();
+        let unrecorded = {
+            let mut d = self
+                .denials
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if d.len() > 10_000 {
+                d.retain(|_, (t, _)| now.duration_since(*t) < DENIAL_EVERY);
+                if d.len() > 10_000 {
+                    d.clear();
+                }
+            }
+            let e = d
+                .entry((who.to_string(), why.to_string()))
+                .or_insert((now - DENIAL_EVERY, 0));
+            if now.duration_since(e.0) < DENIAL_EVERY {
+                e.1 += 1;
+                return;
+            }
+            let n = e.1;
+            *e = (now, 0);
+            n
+        };
+        let detail = if unrecorded == 0 {
+            why.to_string()
+        } else {
+            format!("{why} (en {unrecorded} eerder, niet apart vastgelegd)")
+        };
+        self.audit
+            .record(Event::new(who, "geweigerd", path, &detail));
+    }
+
+    /// Whether an unknown token should make the server look for changed accounts now: when
+    /// the accounts file changed since an unknown token last looked. A token made on the
+    /// command line a moment ago is then known at once (the server otherwise looks every
+    /// second), while a flood of unknown tokens costs two `stat` calls each.
+    fn may_look_for_unknown_token(&self) -> bool {
+        let now = file_stamp(&self.accounts.path);
+        let mut l = self
+            .looked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if l.as_ref() == Some(&now) {
+            return false;
+        }
+        *l = Some(now);
+        true
+    }
+
+    /// Reloads when the accounts changed; true when it did.
+    fn reloaded(&self) -> bool {
+        let before = self.directory().generation;
+        self.reload_if_changed();
+        self.directory().generation != before
     }
 
     fn session(&self, cookie: &str) -> Option<(Principal, String)> {
@@ -456,18 +544,28 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             )
             .into_response();
         };
-        match auth
-            .directory()
-            .token_principal(&secret, user.as_deref(), crate::period::unix_now())
-        {
+        let principal = || {
+            auth.directory()
+                .token_principal(&secret, user.as_deref(), crate::period::unix_now())
+        };
+        let mut found = principal();
+        if matches!(found, Err((TokenRefusal::Unknown, _))) && auth.may_look_for_unknown_token() {
+            let a = auth.clone();
+            if tokio::task::spawn_blocking(move || a.reloaded())
+                .await
+                .unwrap_or(false)
+            {
+                found = principal();
+            }
+        }
+        match found {
             Ok(p) => caller = Some((p, None)),
             Err((why, who)) => {
-                auth.audit.record(Event::new(
-                    who.as_deref().unwrap_or("onbekend"),
-                    "geweigerd",
+                auth.record_token_denial(
+                    who.as_deref(),
                     req.uri().path(),
                     &format!("token {why:?}").to_lowercase(),
-                ));
+                );
                 return ApiError::Unauthorized(
                     "Deze token is onbekend, verlopen of ingetrokken.".into(),
                 )
