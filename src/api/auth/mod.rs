@@ -257,16 +257,22 @@ impl AuthState {
                     d.clear();
                 }
             }
-            let e = d
-                .entry((who.to_string(), why.to_string()))
-                .or_insert((now - DENIAL_EVERY, 0));
-            if now.duration_since(e.0) < DENIAL_EVERY {
-                e.1 += 1;
-                return;
+            match d.entry((who.to_string(), why.to_string())) {
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    let e = o.get_mut();
+                    if now.duration_since(e.0) < DENIAL_EVERY {
+                        e.1 += 1;
+                        return;
+                    }
+                    let n = e.1;
+                    *e = (now, 0);
+                    n
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert((now, 0));
+                    0
+                }
             }
-            let n = e.1;
-            *e = (now, 0);
-            n
         };
         let detail = if unrecorded == 0 {
             why.to_string()
