@@ -74,9 +74,8 @@ impl Knowledge {
             (false, None, _) => w,
             _ => return None,
         };
-        let i32 = u32::try_from(i).unwrap_or(NONE);
         self.known[found] = true;
-        self.via[found] = i32;
+        self.via[found] = u32::try_from(i).unwrap_or(NONE);
         self.derives[i] = u32::try_from(found).unwrap_or(NONE);
         Some(found)
     }
@@ -237,7 +236,7 @@ impl Scan {
         }
     }
 
-    /// Starts a scan of every relation.
+    /// Starts a scan of every relation (dropping a set being gathered).
     pub(super) fn all(&mut self) {
         for &i in &self.list[self.next..] {
             self.queued[i as usize] = false;
@@ -249,10 +248,11 @@ impl Scan {
     }
 
     /// Starts a scan of `relations` (repeats are looked at once); of all when they are more
-    /// than the most given to [`Self::new`].
+    /// than the most given to [`Self::new`]. (A scan runs to its end before the next starts,
+    /// so nothing is left in the set from the one before.)
     pub(super) fn of(&mut self, relations: impl IntoIterator<Item = u32>) {
-        self.all();
         self.all = None;
+        self.at = None;
         let most = self.most;
         for i in relations {
             if !self.queued[i as usize] {

@@ -185,7 +185,6 @@ pub fn publish(
             out
         })
         .collect();
-
     let mut all = Publication {
         figures: Vec::with_capacity(parts.iter().map(|p| p.figures.len()).sum()),
         coverage: BTreeMap::new(),

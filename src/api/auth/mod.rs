@@ -233,12 +233,16 @@ impl AuthState {
     }
 
     /// Reloads when users, grants or tokens changed (the server checks every second).
-    pub fn reload_if_changed(&self) {
-        if let Ok(g) = self.accounts.generation() {
-            if g != self.directory().generation {
-                self.reload();
-            }
+    /// True when it reloaded.
+    pub fn reload_if_changed(&self) -> bool {
+        let changed = self
+            .accounts
+            .generation()
+            .is_ok_and(|g| g != self.directory().generation);
+        if changed {
+            self.reload();
         }
+        changed
     }
 
     /// Records a refused token in the audit log, at most once per user (or `onbekend`) and
@@ -298,13 +302,6 @@ impl AuthState {
         }
         *l = Some(now);
         true
-    }
-
-    /// Reloads when the accounts changed; true when it did.
-    fn reloaded(&self) -> bool {
-        let before = self.directory().generation;
-        self.reload_if_changed();
-        self.directory().generation != before
     }
 
     fn session(&self, cookie: &str) -> Option<(Principal, String)> {
@@ -557,7 +554,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         let mut found = principal();
         if matches!(found, Err((TokenRefusal::Unknown, _))) && auth.may_look_for_unknown_token() {
             let a = auth.clone();
-            if tokio::task::spawn_blocking(move || a.reloaded())
+            if tokio::task::spawn_blocking(move || a.reload_if_changed())
                 .await
                 .unwrap_or(false)
             {
