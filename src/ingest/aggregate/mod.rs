@@ -590,7 +590,42 @@ pub fn finish(mut partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
         .map(|m| m.source == REGISTER_SOURCE)
         .collect();
     let mut register_units = vec![0i64; locations.len()];
-    let (mut cbuf, mut sbuf) = (vec![0u32; nf], vec![0.0; ns]);
+    let mut cbuf = vec![0u32; nf];
+    // Per source: the bases of its rows, and the address-level finals, that the register's
+    // finals count.
+    let register_rows: Vec<Vec<usize>> = row_finals
+        .iter()
+        .map(|fs| {
+            fs.iter()
+                .filter(|&&(j, _)| register[j])
+                .map(|&(_, l)| l)
+                .collect()
+        })
+        .collect();
+    let register_addr: Vec<Vec<usize>> = plan
+        .addr_finals
+        .iter()
+        .map(|fs| {
+            fs.iter()
+                .enumerate()
+                .filter(|(_, (j, _))| register[*j])
+                .map(|(k, _)| k)
+                .collect()
+        })
+        .collect();
+    // The finest units of each location by the number it was located under (the number in
+    // the accumulations' rows), in one flat list: rows come in about the order their
+    // locations were first met, so this is read in order, where `renum` and a list per
+    // location cost two cache misses per row.
+    let mut leaf_start: Vec<u32> = Vec::with_capacity(renum.len() + 1);
+    let mut leaf_units: Vec<u32> = Vec::with_capacity(renum.len() * 3);
+    leaf_start.push(0);
+    for &new in &renum {
+        if let Some(l) = us.leaves.get(new as usize) {
+            leaf_units.extend_from_slice(l);
+        }
+        leaf_start.push(u32::try_from(leaf_units.len()).unwrap_or(u32::MAX));
+    }
     let register_of = |counts: &[u32]| -> i64 {
         (0..nf)
             .filter(|&j| register[j])
@@ -604,21 +639,30 @@ pub fn finish(mut partials: Vec<Partial<'_, '_>>) -> UnitAggregates {
     // thread's are in the table: the table grows as the accumulations shrink.
     for source in 0..plan.src_bases.len() {
         for s in partials.iter_mut().map(|p| &mut p.src[source]) {
-            if (0..nf).any(|j| register[j] && plan.finals[j].source() == source) {
+            // The register's counts of each row, read where they sit in the row (what
+            // `add_row` would put in the register's finals), without a row of all finals.
+            let (reg_rows, reg_addr) = (&register_rows[source], &register_addr[source]);
+            if !reg_rows.is_empty() || !reg_addr.is_empty() {
+                let (n, wa) = (plan.src_width[source], plan.addr_finals[source].len());
                 for (r, &lq) in s.lq_keys.iter().enumerate() {
-                    cbuf.fill(0);
-                    sbuf.fill(0.0);
-                    add_row(&mut cbuf, &mut sbuf, source, s, r);
-                    register_units[renum[(lq >> 16) as usize] as usize] += register_of(&cbuf);
+                    let v: i64 = reg_rows
+                        .iter()
+                        .map(|&l| i64::from(s.acc[r * n + l]))
+                        .chain(reg_addr.iter().map(|&k| i64::from(s.afin[r * wa + k])))
+                        .sum();
+                    register_units[renum[(lq >> 16) as usize] as usize] += v;
                 }
             }
             {
                 use rayon::prelude::*;
-                let (s, renum, leaves) = (&*s, &renum, &us.leaves);
+                let (s, leaf_start, leaf_units) = (&*s, &leaf_start, &leaf_units);
                 let segments = quarter_segments(&s.lq_keys);
                 table.quarters_mut().for_each(|(q, mut quarter)| {
                     let mut add = |r: usize, lq: u64| {
-                        for &u in &leaves[renum[(lq >> 16) as usize] as usize] {
+                        let o = (lq >> 16) as usize;
+                        let leaves =
+                            &leaf_units[leaf_start[o] as usize..leaf_start[o + 1] as usize];
+                        for &u in leaves {
                             let (counts, sums) = quarter.row(u as usize);
                             add_row(counts, sums, source, s, r);
                         }

@@ -39,17 +39,6 @@ pub(super) enum Final {
     },
 }
 
-impl Final {
-    /// The source whose rows it counts.
-    pub(super) fn source(&self) -> usize {
-        match *self {
-            Self::Rows { source, .. }
-            | Self::MinRows { source, .. }
-            | Self::AreaBelow { source, .. } => source,
-        }
-    }
-}
-
 /// What to accumulate for a catalogue: built once, shared by the reading threads.
 #[derive(Debug)]
 pub struct Plan {
