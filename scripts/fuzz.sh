@@ -5,7 +5,7 @@
 #
 #   bash scripts/fuzz.sh [SECONDS]      coverage-guided, with cargo-fuzz on nightly and
 #                                       AddressSanitizer; the first run compiles the bundled
-#                                       DuckDB once more in its own target directory (30–60 min)
+#                                       DuckDB once more in its own target directory (30–75 min)
 #   WIJKRADAR_FUZZ_STABLE=1 bash scripts/fuzz.sh [SECONDS]
 #                                       the same targets built on stable in the product's build
 #                                       cache (no DuckDB rebuild): libFuzzer mutates without
