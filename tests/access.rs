@@ -381,6 +381,21 @@ fn no_haarlem(body: &str) -> bool {
     !body.contains("GM0392") && !body.contains("WK0392") && !body.contains("Haarlem")
 }
 
+/// The audit view without the entries of requests refused for being outside the caller's
+/// gemeenten: such an entry names what a Venlo user asked for (a Haarlem wijk, say), and the
+/// beheerder of Venlo is meant to see it (`the_audit_log_records_…` asserts it). The tests
+/// share one audit log, so whether one is on the first page depends on timing (CI failed on
+/// it once). The rest of the view must name nothing of Haarlem.
+fn without_refused_attempts(body: &str) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(body).unwrap();
+    if let Some(entries) = v["entries"].as_array_mut() {
+        entries.retain(|e| {
+            !(e["action"] == "geweigerd" && e["outcome"] == "buiten de eigen gemeenten")
+        });
+    }
+    v.to_string()
+}
+
 #[tokio::test]
 async fn every_route_lets_each_role_reach_only_its_own_gemeente() {
     let s = state();
@@ -412,11 +427,16 @@ async fn every_route_lets_each_role_reach_only_its_own_gemeente() {
                         r.status,
                         r.body
                     );
+                    let shown = if route.path == "/v1/audit" {
+                        without_refused_attempts(&r.body)
+                    } else {
+                        r.body.clone()
+                    };
                     assert!(
-                        no_haarlem(&r.body),
+                        no_haarlem(&shown),
                         "{name} GET {} shows Haarlem: {}",
                         sample.own,
-                        &r.body[..r.body.len().min(400)]
+                        &shown[..shown.len().min(400)]
                     );
                 } else {
                     assert!(
