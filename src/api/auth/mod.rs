@@ -256,6 +256,15 @@ impl AuthState {
         user: Option<&str>,
     ) -> Result<Principal, (TokenRefusal, Option<String>)> {
         self.reload_if_changed();
+        self.token_principal(secret, user)
+    }
+
+    /// The caller of a token by the accounts as loaded now.
+    fn token_principal(
+        &self,
+        secret: &str,
+        user: Option<&str>,
+    ) -> Result<Principal, (TokenRefusal, Option<String>)> {
         self.directory()
             .token_principal(secret, user, crate::period::unix_now())
     }
@@ -562,11 +571,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             )
             .into_response();
         };
-        let principal = || {
-            auth.directory()
-                .token_principal(&secret, user.as_deref(), crate::period::unix_now())
-        };
-        let mut found = principal();
+        let mut found = auth.token_principal(&secret, user.as_deref());
         if matches!(found, Err((TokenRefusal::Unknown, _))) && auth.may_look_for_unknown_token() {
             let (a, s, u) = (auth.clone(), secret.clone(), user.clone());
             if let Ok(again) =
@@ -814,11 +819,10 @@ mod tests {
         let (_, fresh) = acc
             .create_token(uid, "net gemaakt", TokenScope::Lezen, &["GM0983".into()], 7)
             .unwrap();
-        let lookup = || {
-            a.directory()
-                .token_principal(&fresh, None, crate::period::unix_now())
-        };
-        assert!(matches!(lookup(), Err((TokenRefusal::Unknown, _))));
+        assert!(matches!(
+            a.token_principal(&fresh, None),
+            Err((TokenRefusal::Unknown, _))
+        ));
         // The server's own look comes first.
         assert!(a.reload_if_changed());
         assert!(!a.reload_if_changed(), "nothing left to reload");
