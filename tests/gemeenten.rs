@@ -326,6 +326,61 @@ fn the_national_demo_spreads_addresses_over_the_whole_country() {
         )
         .unwrap();
     assert!(venlo_wijken >= 20, "{venlo_wijken}");
+    drop(conn);
+
+    // Groningen has no shipped wijken: the API says which levels it lacks, and its briefing
+    // says so plainly instead of "no wijk with enough data".
+    use wijkradar::auth::{accounts::Accounts, Role, TokenScope};
+    let accounts = Accounts::beside(&db);
+    let id = accounts
+        .add_user("beheerder-groningen", Some("test-wachtwoord-lang"))
+        .unwrap();
+    let gms = vec!["GM0014".to_string()];
+    accounts
+        .grant("beheerder-groningen", Role::Beheerder, &gms)
+        .unwrap();
+    let (_, secret) = accounts
+        .create_token(id, "tests", TokenScope::Export, &gms, 1)
+        .unwrap();
+    let s = AppState::new(&db, dir.path().join("web-none"));
+    let (gemeenten, briefing) = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let mut out = Vec::new();
+        for uri in ["/v1/gemeenten", "/briefing/GM0014"] {
+            let res = app(s.clone())
+                .oneshot(
+                    Request::get(uri)
+                        .header("Authorization", format!("Bearer {secret}"))
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK, "{uri}");
+            let body = res.into_body().collect().await.unwrap().to_bytes();
+            out.push(String::from_utf8(body.to_vec()).unwrap());
+        }
+        (out.remove(0), out.remove(0))
+    });
+    let gemeenten: Value = serde_json::from_str(&gemeenten).unwrap();
+    let groningen = gemeenten["gemeenten"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["code"] == "GM0014")
+        .expect("Groningen is loaded");
+    // (At this tiny scale its finest levels may have no published area either.)
+    let lacking = groningen["lacking"].as_array().unwrap();
+    assert!(
+        lacking.contains(&"wijken".into()) && lacking.contains(&"buurten".into()),
+        "{lacking:?}"
+    );
+    assert!(
+        briefing.contains("Groningen heeft in de geladen grenzen geen wijken")
+            && briefing.contains("wijkradar boundaries import"),
+        "{}",
+        &briefing[briefing.find("kort-top").unwrap_or(0)..][..400]
+    );
+    assert!(!briefing.contains("geen wijk met genoeg gegevens"));
 }
 
 /// Several gemeenten together (a RIEC region on the map): items, fixed classes and changes

@@ -4,7 +4,7 @@
 // (search, tooltip).
 
 import { $, esc, json } from './js/format.js';
-import { app, leesHash, schrijfHash, effectieveLaag, indicatorMeta, gekozenRegio, gekozenCodes } from './js/state.js';
+import { app, leesHash, schrijfHash, effectieveLaag, indicatorMeta, gekozenRegio, gekozenCodes, ontbrekendeLagen, beschikbareLaag } from './js/state.js';
 import { arcering, kleur, laadLaag, markeerSelectie, stijl, tekenGemeenteGrens, achtergrond } from './js/layers.js';
 import { openPaneel, laadRangorde, toonVergelijking } from './js/panel.js';
 import { zoekOpzetten, tooltipOpzetten } from './js/search.js';
@@ -35,6 +35,26 @@ function zetPeriode(i) {
   app.staat.periode = p;
   $('periode').value = String(i);
   $('periode-label').textContent = p;
+}
+
+// The layer and ranking choices for the chosen gemeente: levels it lacks are shown as not
+// loaded and cannot be chosen; a lacking level chosen (in a link, or before switching gemeente)
+// gives way to the next coarser one the gemeente has, and a layer the map does not know (an
+// old or edited link) to the default.
+function pasLagenAan() {
+  const { alle } = ontbrekendeLagen();
+  for (const sel of [$('laag'), $('rangorde-niveau')]) {
+    for (const o of sel.options) {
+      o.dataset.naam ??= o.textContent;
+      o.disabled = alle.includes(o.value);
+      o.textContent = o.disabled ? `${o.dataset.naam} (niet geladen)` : o.dataset.naam;
+    }
+  }
+  if (![...$('laag').options].some((o) => o.value === app.staat.laag)) app.staat.laag = 'wijken';
+  app.staat.laag = beschikbareLaag(app.staat.laag);
+  $('laag').value = app.staat.laag;
+  const r = $('rangorde-niveau');
+  if (alle.includes(r.value)) r.value = [...r.options].find((o) => !o.disabled)?.value ?? r.value;
 }
 
 async function afmelden() {
@@ -82,6 +102,7 @@ async function start() {
     + (regioKeuzes.length ? `<optgroup label="RIEC-regio's (gemeenten samen)">${regioKeuzes.map((r) => `<option value="regio:${esc(r.id)}">${esc(r.naam)} (${r.gemeenten.length} ${r.gemeenten.length === 1 ? 'gemeente' : 'gemeenten'})</option>`).join('')}</optgroup>` : '');
   kies.value = app.staat.gemeente;
   $('gemeente-blok').style.display = app.gemeenten.length < 2 ? 'none' : '';
+  pasLagenAan();
   // The chosen gemeente, or the region's gemeenten together: their extent.
   const gekozen = () => {
     const codes = gekozenCodes();
@@ -143,6 +164,7 @@ async function start() {
   if (!hashKaart && eerste) app.map.fitBounds([[eerste.bbox[0], eerste.bbox[1]], [eerste.bbox[2], eerste.bbox[3]]], { padding: 20, duration: 0 });
   kies.addEventListener('change', () => {
     app.staat.gemeente = kies.value;
+    pasLagenAan();
     zetLinks();
     const g = gekozen();
     if (g) app.map.fitBounds([[g.bbox[0], g.bbox[1]], [g.bbox[2], g.bbox[3]]], { padding: 20, duration: 0 });

@@ -415,6 +415,14 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
                 html_escape(&and_list(&names))
             );
         }
+        // A gemeente without wijken in the loaded boundaries: said plainly, with what works.
+        None if units.is_empty() => {
+            let _ = write!(
+                h,
+                r#"<p id="kort-top"><span class="kop">Hoogste druk</span>{g} heeft in de geladen grenzen geen wijken, dus geen rangorde van wijken. De kaart toont {g} per postcodegebied (PC4) en H3-cel; een beheerder laadt de wijken met <code>wijkradar boundaries import</code>.</p>"#,
+                g = html_escape(&gname)
+            );
+        }
         None => h.push_str(r#"<p id="kort-top"><span class="kop">Hoogste druk</span>geen wijk met genoeg gegevens voor een rangorde.</p>"#),
     }
     let prev = previous.as_deref().unwrap_or("—");

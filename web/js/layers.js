@@ -2,7 +2,7 @@
 
 import { tekenNamen } from './namen.js';
 import { KLASSE_KLEUREN, KLASSE_LABELS, ROOD, LAAG_TITELS, $, nl, esc, json, band } from './format.js';
-import { app, schrijfHash, effectieveLaag, eigenschap, indicatorMeta, gemeenteParam } from './state.js';
+import { app, schrijfHash, effectieveLaag, eigenschap, indicatorMeta, gemeenteParam, gekozenRegio, ontbrekendeLagen } from './state.js';
 
 export function arcering() {
   const n = 8;
@@ -81,6 +81,7 @@ export function tekenLegenda(legenda) {
   $('legenda').innerHTML = `<h3>${esc(titel)}</h3><div class="klein">${esc(LAAG_TITELS[effectieveLaag()] || '')} · ${esc(app.staat.periode || '')}${klassen}</div>${rijen}
     <div class="rij"><span class="vak gearceerd"></span>onderdrukt: ${esc(UITLEG_ONDERDRUKT())}</div>
     ${groverAdvies()}
+    ${ontbrekendAdvies()}
     <div class="klein">Aantallen &lt; ${app.disclosure?.k ?? 10} onderdrukt, afgerond op ${app.disclosure?.round_to ?? 5}${band(app.disclosure)}. Grenzen: Kadaster / CBS, 2024.</div>`;
   $('grover')?.addEventListener('click', (e) => {
     e.preventDefault();
@@ -92,6 +93,22 @@ export function tekenLegenda(legenda) {
 
 // The one explanation of a hatched area, everywhere.
 export const UITLEG_ONDERDRUKT = () => `minder dan ${app.disclosure?.k ?? 10} gevallen, of verborgen om een ander cijfer te beschermen`;
+
+// "a", "a en b", "a, b en c".
+const opsomming = (xs) => (xs.length < 2 ? xs.join('') : `${xs.slice(0, -1).join(', ')} en ${xs[xs.length - 1]}`);
+
+// Which levels the chosen gemeente (or some gemeenten of a region) lacks, said plainly: those
+// layers stay empty, every other level works.
+export function ontbrekendAdvies() {
+  const { alle, deels } = ontbrekendeLagen();
+  if (!alle.length && !deels.length) return '';
+  const titel = (l) => (LAAG_TITELS[l] || l).toLowerCase();
+  const naam = gekozenRegio()?.naam ?? app.gemeenten.find((g) => g.code === app.staat.gemeente)?.naam ?? app.staat.gemeente;
+  const regels = [];
+  if (alle.length) regels.push(`${esc(naam)} heeft in de geladen grenzen geen ${esc(opsomming(alle.map(titel)))}: die ${alle.length === 1 ? 'laag blijft' : 'lagen blijven'} leeg; de andere niveaus werken wel.`);
+  for (const [l, namen] of deels) regels.push(`Geen ${esc(titel(l))} in de geladen grenzen voor ${esc(opsomming(namen))}.`);
+  return `<div id="ontbreekt" class="klein">${regels.join(' ')} Een beheerder laadt ze met <code>wijkradar boundaries import</code>.</div>`;
+}
 
 const GROVER = { 'h3-10': 'h3-9', 'h3-9': 'h3-8', 'h3-8': 'h3-7', pc6: 'pc4', buurten: 'wijken' };
 

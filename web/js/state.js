@@ -79,3 +79,30 @@ export function eigenschap() {
 export function indicatorMeta(id) {
   return app.indicatoren.find((i) => i.id === id);
 }
+
+// The boundary levels (wijken, buurten) without areas for the chosen gemeente (or region),
+// from /v1/gemeenten's `lacking`: `alle`, lacked by every chosen gemeente (those layers stay empty), and `deels`,
+// per level the names of the chosen gemeenten that lack it while others have it.
+export function ontbrekendeLagen() {
+  const codes = gekozenCodes();
+  const gs = (app.gemeenten ?? []).filter((g) => codes.includes(g.code));
+  // Only the levels that come from imported boundaries; elsewhere `lacking` means that no area
+  // of the level was published (all suppressed), which the legend says in its own way.
+  const lagen = ['wijken', 'buurten'].filter((l) => gs.some((g) => (g.lacking ?? []).includes(l)));
+  const alle = lagen.filter((l) => gs.every((g) => (g.lacking ?? []).includes(l)));
+  const deels = lagen
+    .filter((l) => !alle.includes(l))
+    .map((l) => [l, gs.filter((g) => (g.lacking ?? []).includes(l)).map((g) => g.naam || g.code)]);
+  return { alle, deels };
+}
+
+// The next coarser level to show instead of one the chosen gemeenten lack.
+const TERUGVAL = { buurten: 'wijken', wijken: 'pc4', pc6: 'pc4', pc4: 'auto' };
+
+// `laag`, or the first coarser level the chosen gemeenten have.
+export function beschikbareLaag(laag) {
+  const { alle } = ontbrekendeLagen();
+  let l = laag;
+  while (alle.includes(l) && TERUGVAL[l]) l = TERUGVAL[l];
+  return l;
+}

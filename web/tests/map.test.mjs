@@ -242,6 +242,38 @@ test('the gemeente picker follows the dataset: Haarlem and Venlo', async () => {
   await page.close();
 });
 
+test('a gemeente without buurten says so: the layer gives way to wijken, the choice is marked, the ranking too; an unknown layer in a link gives way to the default', async () => {
+  const page = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
+  // Haarlem's shipped boundaries have wijken but no buurten.
+  await page.goto(`${base}/#gemeente=GM0392&laag=buurten&indicator=index`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  assert.equal(await page.$eval('#laag', (e) => e.value), 'wijken');
+  assert.match(page.url(), /laag=wijken/);
+  const uit = await page.$$eval('#laag option', (os) => os.filter((o) => o.disabled).map((o) => `${o.value}: ${o.textContent}`));
+  assert.deepEqual(uit, ['buurten: Buurten (niet geladen)']);
+  const drawn = await page.evaluate(() => window.wijkradar.map.queryRenderedFeatures({ layers: ['vlak', 'onderdrukt'] }).length);
+  assert.ok(drawn >= 15, `only ${drawn} wijken drawn`);
+  assert.match(await page.textContent('#ontbreekt'), /Haarlem heeft in de geladen grenzen geen buurten: die laag blijft leeg; de andere niveaus werken wel\. Een beheerder laadt ze met wijkradar boundaries import/);
+  assert.deepEqual(await page.$$eval('#rangorde-niveau option', (os) => os.filter((o) => o.disabled).map((o) => o.value)), ['buurten']);
+  // Venlo has buurten: they can be chosen again, and nothing is said to be missing.
+  await page.selectOption('#gemeente', 'GM0983');
+  await page.waitForFunction(() => window.wijkradar.data.features.every((f) => f.properties.gemeente === 'GM0983'), null, { timeout: 30000 });
+  assert.deepEqual(await page.$$eval('#laag option', (os) => os.filter((o) => o.disabled).length), 0);
+  assert.equal(await page.$('#ontbreekt'), null);
+  await page.selectOption('#laag', 'buurten');
+  await page.waitForFunction(() => window.wijkradar.geladenLaag === 'buurten' && document.body.dataset.geladen === 'true', null, { timeout: 30000 });
+  // Back to Haarlem with buurten chosen: the map shows Haarlem's wijken instead.
+  await page.selectOption('#gemeente', 'GM0392');
+  await page.waitForFunction(() => window.wijkradar.geladenLaag === 'wijken' && window.wijkradar.data.features.every((f) => f.properties.gemeente === 'GM0392'), null, { timeout: 30000 });
+  assert.equal(await page.$eval('#laag', (e) => e.value), 'wijken');
+  // A link with a layer the map does not know (edited, or from an old version).
+  await page.goto('about:blank');
+  await page.goto(`${base}/#gemeente=GM0983&laag=h3&indicator=index`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  assert.equal(await page.$eval('#laag', (e) => e.value), 'wijken');
+  await page.close();
+});
+
 test('on a phone (390×844) the header and legend fold, the panel shows the project effect whole', async () => {
   const page = await aangemeld('beheerder', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   const errors = [];
