@@ -129,6 +129,8 @@ async fn each_gemeente_has_its_ranking_and_briefing_and_its_planted_wijk_on_top(
         let html = String::from_utf8(body).unwrap();
         let naam = t.bounds.gemeenten.get(gm).unwrap().naam.clone();
         assert!(html.contains(&naam), "{gm}");
+        // Both have wijken: their briefings rank wijken and say nothing of postcode areas.
+        assert!(html.contains("Wijken met de meeste druk") && !html.contains("kort-niveau"));
     }
     // Planted by a rule, not by hand: Haarlem's hotspot is the wijk closest to 1,661 dwellings.
     let p = demo::Plants::of("GM0392", &wijken).unwrap();
@@ -136,6 +138,28 @@ async fn each_gemeente_has_its_ranking_and_briefing_and_its_planted_wijk_on_top(
         (p.hotspot.as_str(), p.decoy.as_str(), p.benefits.as_str()),
         ("WK039214", "WK039201", "WK039215")
     );
+}
+
+/// Postcode areas can be ranked too (what a gemeente without wijken in the loaded boundaries
+/// has): Venlo's PC4 areas, only Venlo's, each with its index and interval.
+#[tokio::test]
+async fn a_gemeente_ranks_its_postcode_areas() {
+    let r = get_json("/v1/ranking/GM0983?level=pc4").await;
+    assert_eq!(r["level"], "pc4");
+    let rows = r["ranking"].as_array().unwrap();
+    assert!(rows.len() >= 8, "{} PC4 areas", rows.len());
+    for x in rows {
+        assert_eq!(x["level"], "pc4");
+        assert_eq!(x["gemeente"], "GM0983");
+        let code = x["code"].as_str().unwrap();
+        assert!(code.len() == 4 && code.starts_with("59"), "{code}");
+        assert!(x["low"].as_f64().unwrap() <= x["high"].as_f64().unwrap());
+    }
+    assert!(rows.iter().any(|x| x["rank"] == 1));
+    // Any other level is refused by the rule.
+    let (status, body) = get("/v1/ranking/GM0983?level=pc6").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(&body).contains("kies wijken, buurten of pc4"));
 }
 
 #[test]
@@ -343,9 +367,13 @@ fn the_national_demo_spreads_addresses_over_the_whole_country() {
         .create_token(id, "tests", TokenScope::Export, &gms, 1)
         .unwrap();
     let s = AppState::new(&db, dir.path().join("web-none"));
-    let (gemeenten, briefing) = tokio::runtime::Runtime::new().unwrap().block_on(async {
+    let (gemeenten, briefing, region) = tokio::runtime::Runtime::new().unwrap().block_on(async {
         let mut out = Vec::new();
-        for uri in ["/v1/gemeenten", "/briefing/GM0014"] {
+        for uri in [
+            "/v1/gemeenten",
+            "/briefing/GM0014",
+            "/briefing/region/noord-nederland",
+        ] {
             let res = app(s.clone())
                 .oneshot(
                     Request::get(uri)
@@ -359,7 +387,7 @@ fn the_national_demo_spreads_addresses_over_the_whole_country() {
             let body = res.into_body().collect().await.unwrap().to_bytes();
             out.push(String::from_utf8(body.to_vec()).unwrap());
         }
-        (out.remove(0), out.remove(0))
+        (out.remove(0), out.remove(0), out.remove(0))
     });
     let gemeenten: Value = serde_json::from_str(&gemeenten).unwrap();
     let groningen = gemeenten["gemeenten"]
@@ -374,13 +402,25 @@ fn the_national_demo_spreads_addresses_over_the_whole_country() {
         lacking.contains(&"wijken".into()) && lacking.contains(&"buurten".into()),
         "{lacking:?}"
     );
+    // …and ranks and maps its postcode areas instead, in those words.
     assert!(
-        briefing.contains("Groningen heeft in de geladen grenzen geen wijken")
-            && briefing.contains("wijkradar boundaries import"),
+        briefing.contains(
+            "Groningen heeft in de geladen grenzen geen wijken: deze briefing vergelijkt postcodegebieden (PC4)"
+        ) && briefing.contains("wijkradar boundaries import"),
         "{}",
-        &briefing[briefing.find("kort-top").unwrap_or(0)..][..400]
+        &briefing[briefing.find("id=\"kort").unwrap_or(0)..][..600]
     );
+    assert!(briefing.contains("Postcodegebieden met de meeste druk"));
+    assert!(briefing.contains("Drukindex per postcodegebied"));
+    assert!(briefing.contains("Detail: alle postcodegebieden"));
     assert!(!briefing.contains("geen wijk met genoeg gegevens"));
+    // The region's briefing (Groningen is all of it this user sees) says why Groningen is not
+    // in its ranking of wijken.
+    assert!(
+        region.contains("geen wijken in de geladen grenzen")
+            && region.contains("Zonder wijken in de geladen grenzen, dus niet in de rangorde van wijken hieronder: Groningen."),
+        "{region}"
+    );
 }
 
 /// Several gemeenten together (a RIEC region on the map): items, fixed classes and changes

@@ -34,6 +34,51 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
+/// What a briefing ranks and maps: the gemeente's wijken, or, for a gemeente without wijken in
+/// the loaded boundaries, its postcode areas (PC4), with the words for them.
+#[derive(Debug, Clone, Copy)]
+struct Areas {
+    level: Level,
+    /// "wijk", "wijken", "Wijk", "Wijken" or the same for postcode areas.
+    one: &'static str,
+    many: &'static str,
+    head: &'static str,
+    heads: &'static str,
+    /// "elke andere wijk".
+    every_other: &'static str,
+}
+
+impl Areas {
+    const WIJKEN: Self = Self {
+        level: Level::Wijk,
+        one: "wijk",
+        many: "wijken",
+        head: "Wijk",
+        heads: "Wijken",
+        every_other: "elke andere wijk",
+    };
+    const PC4: Self = Self {
+        level: Level::Pc4,
+        one: "postcodegebied",
+        many: "postcodegebieden",
+        head: "Postcodegebied",
+        heads: "Postcodegebieden",
+        every_other: "elk ander postcodegebied",
+    };
+
+    fn of(ds: &Dataset, gemeente: &str) -> Self {
+        let has_wijken = ds
+            .level_units(Level::Wijk)
+            .iter()
+            .any(|&u| ds.units[u].gemeente == gemeente);
+        if has_wijken {
+            Self::WIJKEN
+        } else {
+            Self::PC4
+        }
+    }
+}
+
 fn area_geometries(
     ds: &Dataset,
     gemeente: &str,
@@ -72,7 +117,7 @@ fn area_geometries(
     Ok(out)
 }
 
-/// `GET /briefing/{gemeente}/map.svg`: the wijken by index class.
+/// `GET /briefing/{gemeente}/map.svg`: the wijken (or postcode areas) by index class.
 pub async fn map_svg(
     State(state): State<AppState>,
     caller: Caller,
@@ -92,12 +137,13 @@ pub async fn map_svg(
             &format!("briefing-map|{gemeente}"),
             || -> Result<String, ApiError> {
                 let p = ds.periods.len().saturating_sub(1);
-                let areas: Vec<charts::MapArea> = area_geometries(&ds, &gemeente, Level::Wijk, p)?
+                let a = Areas::of(&ds, &gemeente);
+                let areas: Vec<charts::MapArea> = area_geometries(&ds, &gemeente, a.level, p)?
                     .into_iter()
                     .map(|(_, a)| a)
                     .collect();
                 Ok(charts::choropleth_svg(
-                    &format!("Drukindex per wijk, {}", ds.periods[p]),
+                    &format!("Drukindex per {}, {}", a.one, ds.periods[p]),
                     &areas,
                     640,
                     520,
@@ -321,7 +367,8 @@ fn briefing_html(ds: &Dataset, gemeente: &str) -> Result<String, ApiError> {
         .unwrap_or_else(|| gemeente.to_string());
     let p = ds.periods.len().checked_sub(1).ok_or(ApiError::NoData)?;
     let period = &ds.periods[p];
-    let rows = score::ranking(ds, gemeente, Level::Wijk, p, score::Scope::default())?;
+    let a = Areas::of(ds, gemeente);
+    let rows = score::ranking(ds, gemeente, a.level, p, score::Scope::default())?;
     let top = top_groups(&rows, 5);
     // The map names only the wijken of the top lines and of projects: readable at print size.
     let mut named: Vec<String> = top
@@ -338,7 +385,7 @@ fn briefing_html(ds: &Dataset, gemeente: &str) -> Result<String, ApiError> {
     }
     named.dedup();
     // Names are placed in this order, so the most important one is never crowded out.
-    let mut order: Vec<(usize, charts::MapArea)> = area_geometries(ds, gemeente, Level::Wijk, p)?
+    let mut order: Vec<(usize, charts::MapArea)> = area_geometries(ds, gemeente, a.level, p)?
         .into_iter()
         .map(|(code, mut a)| {
             let k = named.iter().position(|n| *n == code).unwrap_or(usize::MAX);
@@ -350,9 +397,14 @@ fn briefing_html(ds: &Dataset, gemeente: &str) -> Result<String, ApiError> {
         .collect();
     order.sort_by_key(|(k, _)| *k);
     let areas: Vec<charts::MapArea> = order.into_iter().map(|(_, a)| a).collect();
-    let map = charts::choropleth_svg(&format!("Drukindex per wijk, {period}"), &areas, 560, 470);
+    let map = charts::choropleth_svg(
+        &format!("Drukindex per {}, {period}", a.one),
+        &areas,
+        560,
+        470,
+    );
     let units: Vec<usize> = ds
-        .level_units(Level::Wijk)
+        .level_units(a.level)
         .iter()
         .copied()
         .filter(|&u| ds.units[u].gemeente == gemeente)
@@ -385,6 +437,13 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
     );
     // In short: the top, what moved, the projects. A reader has it in the first half page.
     h.push_str(r#"<section id="kort">"#);
+    if a.level != Level::Wijk {
+        let _ = write!(
+            h,
+            r#"<p id="kort-niveau" class="klein">{g} heeft in de geladen grenzen geen wijken: deze briefing vergelijkt postcodegebieden (PC4). Een beheerder laadt de wijken met <code>wijkradar boundaries import</code>.</p>"#,
+            g = html_escape(&gname)
+        );
+    }
     match top.first() {
         Some((_, g)) if g.len() == 1 => {
             let r = g[0];
@@ -401,35 +460,39 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
                 r.class,
                 r.class_label,
                 if r.low > next_high {
-                    "; duidelijk hoger dan elke andere wijk"
+                    format!("; duidelijk hoger dan {}", a.every_other)
                 } else {
-                    ""
+                    String::new()
                 }
             );
         }
         Some((_, g)) => {
-            let names: Vec<String> = g.iter().map(|r| r.naam.clone()).collect();
+            // A long tie is named by its first two and counted, as in the table.
+            let mut names: Vec<String> = g.iter().take(3).map(|r| r.naam.clone()).collect();
+            if g.len() > 3 {
+                names.truncate(2);
+                names.push(format!("{} andere {}", g.len() - 2, a.many));
+            }
             let _ = write!(
                 h,
                 r#"<p id="kort-top"><span class="kop">Hoogste druk</span>{} delen de eerste plaats: hun onzekerheidsmarges overlappen.</p>"#,
                 html_escape(&and_list(&names))
             );
         }
-        // A gemeente without wijken in the loaded boundaries: said plainly, with what works.
-        None if units.is_empty() => {
+        None => {
             let _ = write!(
                 h,
-                r#"<p id="kort-top"><span class="kop">Hoogste druk</span>{g} heeft in de geladen grenzen geen wijken, dus geen rangorde van wijken. De kaart toont {g} per postcodegebied (PC4) en H3-cel; een beheerder laadt de wijken met <code>wijkradar boundaries import</code>.</p>"#,
-                g = html_escape(&gname)
+                r#"<p id="kort-top"><span class="kop">Hoogste druk</span>geen {} met genoeg gegevens voor een rangorde.</p>"#,
+                a.one
             );
         }
-        None => h.push_str(r#"<p id="kort-top"><span class="kop">Hoogste druk</span>geen wijk met genoeg gegevens voor een rangorde.</p>"#),
     }
     let prev = previous.as_deref().unwrap_or("—");
     if moved.is_empty() {
         let _ = write!(
             h,
-            r#"<p id="kort-veranderd"><span class="kop">Sinds {prev}</span>geen indicator veranderde in een wijk meer dan de onzekerheid.</p>"#
+            r#"<p id="kort-veranderd"><span class="kop">Sinds {prev}</span>geen indicator veranderde in een {} meer dan de onzekerheid.</p>"#,
+            a.one
         );
     } else {
         let up: Vec<&Moved> = moved
@@ -473,10 +536,16 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
     for (i, c) in charts::CLASS_COLORS.iter().enumerate() {
         let _ = write!(h, r#"<span style="background:{c}"></span>{}&nbsp;"#, i + 1);
     }
-    h.push_str(r#"<br>1 = veel minder druk dan gemiddeld · 9 = veel meer druk · grijs = onderdrukt (minder dan 10 gevallen, of verborgen om een ander cijfer te beschermen). Namen: de wijken uit de tabel en met een project.</div></div>"#);
     let _ = write!(
         h,
-        r#"<div><h2 style="margin-top:0">Wijken met de meeste druk</h2><table><tr><th>#</th><th>Wijk</th><th class="r">Index</th><th>Drijft de index</th></tr>"#
+        r#"<br>1 = veel minder druk dan gemiddeld · 9 = veel meer druk · grijs = onderdrukt (minder dan 10 gevallen, of verborgen om een ander cijfer te beschermen). Namen: de {many} uit de tabel en met een project.</div></div>"#,
+        many = a.many
+    );
+    let _ = write!(
+        h,
+        r#"<div><h2 style="margin-top:0">{heads} met de meeste druk</h2><table><tr><th>#</th><th>{head}</th><th class="r">Index</th><th>Drijft de index</th></tr>"#,
+        heads = a.heads,
+        head = a.head
     );
     for (rank, g) in &top {
         if let [r] = g.as_slice() {
@@ -495,9 +564,10 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
             let names: Vec<String> = g.iter().take(2).map(|r| r.naam.clone()).collect();
             let _ = write!(
                 h,
-                r#"<tr><td>{rank}</td><td colspan="3">{} en {} andere wijken<br><span class="klein">niet van elkaar te onderscheiden: hun onzekerheidsmarges overlappen (index {} tot {})</span></td></tr>"#,
+                r#"<tr><td>{rank}</td><td colspan="3">{} en {} andere {}<br><span class="klein">niet van elkaar te onderscheiden: hun onzekerheidsmarges overlappen (index {} tot {})</span></td></tr>"#,
                 html_escape(&names.join(", ")),
                 g.len() - names.len(),
+                a.many,
                 num(g.iter().map(|r| r.index).fold(f64::MAX, f64::min)),
                 num(g.iter().map(|r| r.index).fold(f64::MIN, f64::max)),
             );
@@ -508,16 +578,21 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
         h,
         r#"</table><p class="klein">Kwartaal {period}. Een = betekent een gedeelde plaats.{}</p></div></div>"#,
         if unranked > 0 {
-            format!(" {unranked} wijken hebben te weinig gegevens voor een plaats.")
+            format!(
+                " {unranked} {} {} te weinig gegevens voor een plaats.",
+                if unranked == 1 { a.one } else { a.many },
+                if unranked == 1 { "heeft" } else { "hebben" }
+            )
         } else {
             String::new()
         }
     );
     let _ = write!(
         h,
-        r#"<h2>Hoe te lezen</h2><p class="klein">De drukindex telt {n} indicatoren in {t} thema's op (gewichten: {w}) en drukt het resultaat uit in standaardafwijkingen van het gemiddelde van alle wijken in de dataset: 0 is gemiddeld, +2 veel meer druk. Een verandering of projecteffect telt pas als het 95%-interval nul uitsluit. Alleen geaggregeerde cijfers; aantallen onder {k} onderdrukt, de rest {r}; geen nationaliteit, herkomst of andere beschermde kenmerken. De index adviseert; een mens beslist. Volledige methode en gewichten: <a href="/methode.html">/methode.html</a> en /v1/index/method. Details op de volgende pagina.</p>"#,
+        r#"<h2>Hoe te lezen</h2><p class="klein">De drukindex telt {n} indicatoren in {t} thema's op (gewichten: {w}) en drukt het resultaat uit in standaardafwijkingen van het gemiddelde van alle {many} in de dataset: 0 is gemiddeld, +2 veel meer druk. Een verandering of projecteffect telt pas als het 95%-interval nul uitsluit. Alleen geaggregeerde cijfers; aantallen onder {k} onderdrukt, de rest {r}; geen nationaliteit, herkomst of andere beschermde kenmerken. De index adviseert; een mens beslist. Volledige methode en gewichten: <a href="/methode.html">/methode.html</a> en /v1/index/method. Details op de volgende pagina.</p>"#,
         n = ds.indicators.len(),
         t = ds.themes.len(),
+        many = a.many,
         w = html_escape(
             &ds.themes
                 .iter()
@@ -529,7 +604,12 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
         r = ds.params.rounding_text(),
     );
     // Page 2: the detail, for who wants it.
-    h.push_str(r#"<section class="detail"><h2>Detail: alle wijken</h2><table><tr><th>#</th><th>Wijk</th><th class="r">Index</th><th class="r">95%-interval</th><th class="r">Δ kwartaal</th><th>Drijft de index</th></tr>"#);
+    let _ = write!(
+        h,
+        r#"<section class="detail"><h2>Detail: alle {many}</h2><table><tr><th>#</th><th>{head}</th><th class="r">Index</th><th class="r">95%-interval</th><th class="r">Δ kwartaal</th><th>Drijft de index</th></tr>"#,
+        many = a.many,
+        head = a.head
+    );
     for r in &rows {
         let _ = write!(
             h,

@@ -153,7 +153,8 @@ pub fn gemeenten(raw: &str) -> Result<Vec<&str>, String> {
     Ok(codes)
 }
 
-/// The level of a ranking: `level=wijken` (the default) or `buurten`.
+/// The level of a ranking: `level=wijken` (the default), `buurten` or `pc4` (for gemeenten
+/// without wijken in the loaded boundaries).
 ///
 /// # Errors
 /// 400 for any other level.
@@ -161,8 +162,9 @@ pub fn ranking_level(q: &Query) -> Result<crate::spatial::Level, ApiError> {
     match q.get("level").unwrap_or("wijken") {
         "wijken" => Ok(crate::spatial::Level::Wijk),
         "buurten" => Ok(crate::spatial::Level::Buurt),
+        "pc4" => Ok(crate::spatial::Level::Pc4),
         other => Err(ApiError::invalid(&[format!(
-            "level: '{other}' (kies wijken of buurten)"
+            "level: '{other}' (kies wijken, buurten of pc4)"
         )])),
     }
 }

@@ -29,7 +29,7 @@ pub fn routes() -> Vec<Route> {
     let id = || path_param("region", "Regio-id (limburg, noord-holland …)");
     vec![
         Route::new("/v1/regions", Access::Needs(Cap::Read), get(list)).doc("get", doc("getRegions", "De RIEC-regio's met de gemeenten uit de dataset die de gebruiker mag zien", vec![], "Regio's")),
-        Route::new("/v1/regions/{region}/ranking", Access::Needs(Cap::Read), get(ranking)).doc("get", doc("getRegionRanking", "Rangorde van de wijken of buurten van alle gemeenten van een regio samen", vec![id(), query_param("level", "wijken of buurten", json!({"type": "string", "enum": ["wijken", "buurten"]})), query_param("theme", "Thema", json!({"type": "string"})), query_param("reference", "Standaardiseren tegen de regio (regio, standaard), alle geladen gemeenten (alle) of de eigen gemeente (gemeente)", json!({"type": "string", "enum": ["alle", "gemeente", "regio"]})), datetime()], "Rangorde")),
+        Route::new("/v1/regions/{region}/ranking", Access::Needs(Cap::Read), get(ranking)).doc("get", doc("getRegionRanking", "Rangorde van de wijken, buurten of postcodegebieden van alle gemeenten van een regio samen", vec![id(), query_param("level", "wijken, buurten of pc4 (postcodegebieden, voor gemeenten zonder wijken in de geladen grenzen)", json!({"type": "string", "enum": ["wijken", "buurten", "pc4"]})), query_param("theme", "Thema", json!({"type": "string"})), query_param("reference", "Standaardiseren tegen de regio (regio, standaard), alle geladen gemeenten (alle) of de eigen gemeente (gemeente)", json!({"type": "string", "enum": ["alle", "gemeente", "regio"]})), datetime()], "Rangorde")),
         Route::new("/briefing/region/{region}", Access::Needs(Cap::Briefing), get(page)),
     ]
 }
@@ -189,7 +189,24 @@ th {{ font-size: 8.5pt; color: #444; }} .r {{ text-align: right; white-space: no
         },
     );
     h.push_str(r#"<h2>De gemeenten naast elkaar</h2><table id="gemeenten"><tr><th>Gemeente</th><th class="r">Wijken met index</th><th class="r">Klasse 8–9</th><th>Hoogste druk</th><th></th></tr>"#);
+    // Gemeenten without wijken in the loaded boundaries are not in a ranking of wijken: said
+    // in their row and under the table (their own briefing compares postcode areas).
+    let with_wijken: std::collections::HashSet<&str> = ds
+        .level_units(Level::Wijk)
+        .iter()
+        .map(|&u| ds.units[u].gemeente.as_str())
+        .collect();
+    let mut without = Vec::new();
     for (code, naam) in gemeenten {
+        if !with_wijken.contains(code.as_str()) {
+            without.push(naam.clone());
+            let _ = write!(
+                h,
+                r#"<tr><td><b>{}</b></td><td colspan="3" class="klein">geen wijken in de geladen grenzen</td><td><a href="/briefing/{code}">briefing</a></td></tr>"#,
+                html_escape(naam),
+            );
+            continue;
+        }
         let own: Vec<&score::RankRow> = rows.iter().filter(|r| &r.gemeente == code).collect();
         let high = own.iter().filter(|r| r.class >= 8).count();
         let top = own.iter().find(|r| r.rank.is_some());
@@ -205,6 +222,13 @@ th {{ font-size: 8.5pt; color: #444; }} .r {{ text-align: right; white-space: no
         );
     }
     h.push_str("</table>");
+    if !without.is_empty() {
+        let _ = write!(
+            h,
+            r#"<p class="klein" id="zonder-wijken">Zonder wijken in de geladen grenzen, dus niet in de rangorde van wijken hieronder: {}. Hun eigen briefing vergelijkt postcodegebieden (PC4); een beheerder laadt de wijken met <code>wijkradar boundaries import</code>.</p>"#,
+            html_escape(&crate::profile::and_list(&without))
+        );
+    }
     h.push_str(r#"<h2>Wijken met de meeste druk in de regio</h2><table id="top"><tr><th>#</th><th>Wijk</th><th>Gemeente</th><th class="r">Index (95%)</th><th>Drijft de index</th></tr>"#);
     for r in rows.iter().filter(|r| r.rank.is_some()).take(10) {
         let colour = charts::CLASS_COLORS

@@ -255,6 +255,15 @@ test('a gemeente without buurten says so: the layer gives way to wijken, the cho
   assert.ok(drawn >= 15, `only ${drawn} wijken drawn`);
   assert.match(await page.textContent('#ontbreekt'), /Haarlem heeft in de geladen grenzen geen buurten: die laag blijft leeg; de andere niveaus werken wel\. Een beheerder laadt ze met wijkradar boundaries import/);
   assert.deepEqual(await page.$$eval('#rangorde-niveau option', (os) => os.filter((o) => o.disabled).map((o) => o.value)), ['buurten']);
+  // The ranking also takes postcode areas (what a gemeente without wijken ranks).
+  await page.click('#rangorde-knop');
+  await page.selectOption('#rangorde-niveau', 'pc4');
+  await page.waitForSelector('#rangorde tbody tr[data-laag="pc4"]', { timeout: 15000 });
+  const pc4 = await page.$$eval('#rangorde tbody tr[data-code]', (rs) => rs.map((r) => r.dataset.code));
+  // Haarlem's (20xx, and a PC4 over its border that the stated rule gives to Haarlem).
+  assert.ok(pc4.length >= 5 && pc4.every((c) => /^2\d\d\d$/.test(c)) && pc4.filter((c) => c.startsWith('20')).length >= pc4.length - 2, `${pc4}`);
+  await page.selectOption('#rangorde-niveau', 'wijken');
+  await page.click('#rangorde-sluit');
   // Venlo has buurten: they can be chosen again, and nothing is said to be missing.
   await page.selectOption('#gemeente', 'GM0983');
   await page.waitForFunction(() => window.wijkradar.data.features.every((f) => f.properties.gemeente === 'GM0983'), null, { timeout: 30000 });
