@@ -100,13 +100,23 @@ const opsomming = (xs) => (xs.length < 2 ? xs.join('') : `${xs.slice(0, -1).join
 // Which levels the chosen gemeente (or some gemeenten of a region) lacks, said plainly: those
 // layers stay empty, every other level works.
 export function ontbrekendAdvies() {
-  const { alle, deels } = ontbrekendeLagen();
+  const { alle, deels, gekozen } = ontbrekendeLagen();
   if (!alle.length && !deels.length) return '';
   const titel = (l) => (LAAG_TITELS[l] || l).toLowerCase();
   const naam = gekozenRegio()?.naam ?? app.gemeenten.find((g) => g.code === app.staat.gemeente)?.naam ?? app.staat.gemeente;
   const regels = [];
   if (alle.length) regels.push(`${esc(naam)} heeft in de geladen grenzen geen ${esc(opsomming(alle.map(titel)))}: die ${alle.length === 1 ? 'laag blijft' : 'lagen blijven'} leeg; de andere niveaus werken wel.`);
-  for (const [l, namen] of deels) regels.push(`Geen ${esc(titel(l))} in de geladen grenzen voor ${esc(opsomming(namen))}.`);
+  // A region with many such gemeenten: counted, with the first two named.
+  const wie = (namen) => (namen.length <= 3 ? opsomming(namen) : `${namen.length} van de ${gekozen} gemeenten (${namen.slice(0, 2).join(', ')} …)`);
+  // Levels lacked by the same gemeenten in one sentence ("geen wijken en buurten voor …").
+  const perGroep = new Map();
+  for (const [l, namen] of deels) {
+    const sleutel = namen.join('|');
+    const groep = perGroep.get(sleutel) ?? { lagen: [], namen };
+    groep.lagen.push(l);
+    perGroep.set(sleutel, groep);
+  }
+  for (const { lagen, namen } of perGroep.values()) regels.push(`Geen ${esc(opsomming(lagen.map(titel)))} in de geladen grenzen voor ${esc(wie(namen))}.`);
   return `<div id="ontbreekt" class="klein">${regels.join(' ')} Een beheerder laadt ze met <code>wijkradar boundaries import</code>.</div>`;
 }
 

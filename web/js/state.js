@@ -81,8 +81,9 @@ export function indicatorMeta(id) {
 }
 
 // The boundary levels (wijken, buurten) without areas for the chosen gemeente (or region),
-// from /v1/gemeenten's `lacking`: `alle`, lacked by every chosen gemeente (those layers stay empty), and `deels`,
-// per level the names of the chosen gemeenten that lack it while others have it.
+// from /v1/gemeenten's `lacking`: `alle`, lacked by every chosen gemeente (those layers stay
+// empty), and `deels`, per level the names of the chosen gemeenten that lack it while others
+// have it, and how many gemeenten are chosen.
 export function ontbrekendeLagen() {
   const codes = gekozenCodes();
   const gs = (app.gemeenten ?? []).filter((g) => codes.includes(g.code));
@@ -93,11 +94,11 @@ export function ontbrekendeLagen() {
   const deels = lagen
     .filter((l) => !alle.includes(l))
     .map((l) => [l, gs.filter((g) => (g.lacking ?? []).includes(l)).map((g) => g.naam || g.code)]);
-  return { alle, deels };
+  return { alle, deels, gekozen: gs.length };
 }
 
 // The next coarser level to show instead of one the chosen gemeenten lack.
-const TERUGVAL = { buurten: 'wijken', wijken: 'pc4', pc6: 'pc4', pc4: 'auto' };
+const TERUGVAL = { buurten: 'wijken', wijken: 'pc4' };
 
 // `laag`, or the first coarser level the chosen gemeenten have.
 export function beschikbareLaag(laag) {
