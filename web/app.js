@@ -218,6 +218,9 @@ async function start() {
     const l = effectieveLaag();
     if (l !== vorigeLaag || l === 'h3-10' || l === 'pc6') { vorigeLaag = l; laadLaag(); }
   });
+  // A link pasted into this tab changes only the hash: the view it names is opened as on a
+  // fresh load (the app's own updates use replaceState, which fires no hashchange).
+  window.addEventListener('hashchange', () => location.reload());
   tekenGemeenteGrens();
   await laadLaag();
   if (app.staat.selectie) openPaneel(...app.staat.selectie.split('/'));

@@ -280,6 +280,11 @@ test('a gemeente without buurten says so: the layer gives way to wijken, the cho
   await page.goto(`${base}/#gemeente=GM0983&laag=h3&indicator=index`);
   await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
   assert.equal(await page.$eval('#laag', (e) => e.value), 'wijken');
+  // A link pasted into the same tab (only the hash changes) opens the view it names.
+  await page.evaluate(() => { location.hash = 'gemeente=GM0392&laag=buurten&indicator=index'; });
+  await page.waitForFunction(() => window.wijkradar?.klaar && window.wijkradar.staat.gemeente === 'GM0392' && window.wijkradar.data?.features.every((f) => f.properties.gemeente === 'GM0392'), null, { timeout: 60000 });
+  assert.equal(await page.$eval('#gemeente', (e) => e.value), 'GM0392');
+  assert.equal(await page.$eval('#laag', (e) => e.value), 'wijken');
   await page.close();
 });
 
