@@ -359,7 +359,8 @@ fn the_national_demo_spreads_addresses_over_the_whole_country() {
     let id = accounts
         .add_user("beheerder-groningen", Some("test-wachtwoord-lang"))
         .unwrap();
-    let gms = vec!["GM0014".to_string()];
+    // Groningen, and in RIEC Limburg Venlo (shipped wijken) and Maastricht (none).
+    let gms: Vec<String> = ["GM0014", "GM0935", "GM0983"].map(String::from).to_vec();
     accounts
         .grant("beheerder-groningen", Role::Beheerder, &gms)
         .unwrap();
@@ -367,28 +368,30 @@ fn the_national_demo_spreads_addresses_over_the_whole_country() {
         .create_token(id, "tests", TokenScope::Export, &gms, 1)
         .unwrap();
     let s = AppState::new(&db, dir.path().join("web-none"));
-    let (gemeenten, briefing, region) = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let mut out = Vec::new();
-        for uri in [
-            "/v1/gemeenten",
-            "/briefing/GM0014",
-            "/briefing/region/noord-nederland",
-        ] {
-            let res = app(s.clone())
-                .oneshot(
-                    Request::get(uri)
-                        .header("Authorization", format!("Bearer {secret}"))
-                        .body(Body::empty())
-                        .unwrap(),
-                )
-                .await
-                .unwrap();
-            assert_eq!(res.status(), StatusCode::OK, "{uri}");
-            let body = res.into_body().collect().await.unwrap().to_bytes();
-            out.push(String::from_utf8(body.to_vec()).unwrap());
-        }
-        (out.remove(0), out.remove(0), out.remove(0))
-    });
+    let (gemeenten, briefing, region, limburg) =
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let mut out = Vec::new();
+            for uri in [
+                "/v1/gemeenten",
+                "/briefing/GM0014",
+                "/briefing/region/noord-nederland",
+                "/briefing/region/limburg",
+            ] {
+                let res = app(s.clone())
+                    .oneshot(
+                        Request::get(uri)
+                            .header("Authorization", format!("Bearer {secret}"))
+                            .body(Body::empty())
+                            .unwrap(),
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), StatusCode::OK, "{uri}");
+                let body = res.into_body().collect().await.unwrap().to_bytes();
+                out.push(String::from_utf8(body.to_vec()).unwrap());
+            }
+            (out.remove(0), out.remove(0), out.remove(0), out.remove(0))
+        });
     let gemeenten: Value = serde_json::from_str(&gemeenten).unwrap();
     let groningen = gemeenten["gemeenten"]
         .as_array()
@@ -414,12 +417,22 @@ fn the_national_demo_spreads_addresses_over_the_whole_country() {
     assert!(briefing.contains("Drukindex per postcodegebied"));
     assert!(briefing.contains("Detail: alle postcodegebieden"));
     assert!(!briefing.contains("geen wijk met genoeg gegevens"));
-    // The region's briefing (Groningen is all of it this user sees) says why Groningen is not
-    // in its ranking of wijken.
+    // The region's briefing (Groningen is all of it this user sees, and it has no wijken)
+    // ranks postcode areas too, and says why.
     assert!(
-        region.contains("geen wijken in de geladen grenzen")
-            && region.contains("Zonder wijken in de geladen grenzen, dus niet in de rangorde van wijken hieronder: Groningen."),
+        region.contains("deze briefing vergelijkt postcodegebieden (PC4)")
+            && region.contains("Postcodegebieden met de meeste druk in de regio"),
         "{region}"
+    );
+    assert!(!region.contains("Wijken met de meeste druk"));
+    // Limburg as this user sees it: Venlo has wijken, so the region ranks wijken, and
+    // Maastricht, without them, is named as not in that ranking.
+    assert!(
+        limburg.contains("Wijken met de meeste druk in de regio")
+            && limburg.contains(
+                "Zonder wijken in de geladen grenzen, dus niet in de rangorde van wijken hieronder: Maastricht."
+            ),
+        "{limburg}"
     );
 }
 

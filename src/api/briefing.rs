@@ -37,19 +37,19 @@ pub fn routes() -> Vec<Route> {
 /// What a briefing ranks and maps: the gemeente's wijken, or, for a gemeente without wijken in
 /// the loaded boundaries, its postcode areas (PC4), with the words for them.
 #[derive(Debug, Clone, Copy)]
-struct Areas {
-    level: Level,
+pub(super) struct Areas {
+    pub(super) level: Level,
     /// "wijk", "wijken", "Wijk", "Wijken" or the same for postcode areas.
-    one: &'static str,
-    many: &'static str,
-    head: &'static str,
-    heads: &'static str,
+    pub(super) one: &'static str,
+    pub(super) many: &'static str,
+    pub(super) head: &'static str,
+    pub(super) heads: &'static str,
     /// "elke andere wijk".
-    every_other: &'static str,
+    pub(super) every_other: &'static str,
 }
 
 impl Areas {
-    const WIJKEN: Self = Self {
+    pub(super) const WIJKEN: Self = Self {
         level: Level::Wijk,
         one: "wijk",
         many: "wijken",
@@ -57,7 +57,7 @@ impl Areas {
         heads: "Wijken",
         every_other: "elke andere wijk",
     };
-    const PC4: Self = Self {
+    pub(super) const PC4: Self = Self {
         level: Level::Pc4,
         one: "postcodegebied",
         many: "postcodegebieden",

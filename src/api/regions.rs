@@ -5,7 +5,7 @@
 //! region with none of them is a 404, as an unknown one is (never "exists, but not yours").
 
 use super::auth::Caller;
-use super::briefing::{drivers, num};
+use super::briefing::{drivers, num, Areas};
 use super::openapi::{datetime, path_param, query_param};
 use super::problem::ApiError;
 use super::query::{self, Query};
@@ -151,7 +151,19 @@ fn region_html(
         reference: Reference::Regio,
     };
     let codes: Vec<&str> = gemeenten.iter().map(|(c, _)| c.as_str()).collect();
-    let rows = score::ranking_in(ds, &codes, Level::Wijk, p, sc)?;
+    // Gemeenten without wijken in the loaded boundaries are not in a ranking of wijken; when
+    // none of the region's has wijken, the briefing ranks postcode areas (PC4) instead.
+    let with_wijken: std::collections::HashSet<&str> = ds
+        .level_units(Level::Wijk)
+        .iter()
+        .map(|&u| ds.units[u].gemeente.as_str())
+        .collect();
+    let a = if codes.iter().any(|c| with_wijken.contains(c)) {
+        Areas::WIJKEN
+    } else {
+        Areas::PC4
+    };
+    let rows = score::ranking_in(ds, &codes, a.level, p, sc)?;
     let name_of = |g: &str| {
         gemeenten
             .iter()
@@ -172,7 +184,13 @@ th {{ font-size: 8.5pt; color: #444; }} .r {{ text-align: right; white-space: no
 </style></head><body>
 <h1>{r}: waar neemt de druk toe?</h1>
 <p class="klein">Regiobriefing · kwartaal {period} · datasetversie {v} van {created} · Wijkradar</p>
-<p>Gemeenten in deze briefing: <b>{names}</b>{missing}. De drukindex is hier gestandaardiseerd tegen alle wijken van deze gemeenten samen, zodat wijken over de gemeentegrens te vergelijken zijn.</p>"#,
+<p>Gemeenten in deze briefing: <b>{names}</b>{missing}. De drukindex is hier gestandaardiseerd tegen alle {many} van deze gemeenten samen, zodat {many} over de gemeentegrens te vergelijken zijn.{pc4}</p>"#,
+        many = a.many,
+        pc4 = if a.level == Level::Wijk {
+            ""
+        } else {
+            " Geen van deze gemeenten heeft wijken in de geladen grenzen: deze briefing vergelijkt postcodegebieden (PC4)."
+        },
         r = html_escape(&region.naam),
         v = ds.version,
         created = html_escape(&ds.created_at),
@@ -188,17 +206,16 @@ th {{ font-size: 8.5pt; color: #444; }} .r {{ text-align: right; white-space: no
             ),
         },
     );
-    h.push_str(r#"<h2>De gemeenten naast elkaar</h2><table id="gemeenten"><tr><th>Gemeente</th><th class="r">Wijken met index</th><th class="r">Klasse 8–9</th><th>Hoogste druk</th><th></th></tr>"#);
-    // Gemeenten without wijken in the loaded boundaries are not in a ranking of wijken: said
-    // in their row and under the table (their own briefing compares postcode areas).
-    let with_wijken: std::collections::HashSet<&str> = ds
-        .level_units(Level::Wijk)
-        .iter()
-        .map(|&u| ds.units[u].gemeente.as_str())
-        .collect();
+    let _ = write!(
+        h,
+        r#"<h2>De gemeenten naast elkaar</h2><table id="gemeenten"><tr><th>Gemeente</th><th class="r">{heads} met index</th><th class="r">Klasse 8–9</th><th>Hoogste druk</th><th></th></tr>"#,
+        heads = a.heads
+    );
+    // In a ranking of wijken, a gemeente without them says so in its row and under the table
+    // (its own briefing compares postcode areas).
     let mut without = Vec::new();
     for (code, naam) in gemeenten {
-        if !with_wijken.contains(code.as_str()) {
+        if a.level == Level::Wijk && !with_wijken.contains(code.as_str()) {
             without.push(naam.clone());
             let _ = write!(
                 h,
@@ -229,7 +246,12 @@ th {{ font-size: 8.5pt; color: #444; }} .r {{ text-align: right; white-space: no
             html_escape(&crate::profile::and_list(&without))
         );
     }
-    h.push_str(r#"<h2>Wijken met de meeste druk in de regio</h2><table id="top"><tr><th>#</th><th>Wijk</th><th>Gemeente</th><th class="r">Index (95%)</th><th>Drijft de index</th></tr>"#);
+    let _ = write!(
+        h,
+        r#"<h2>{heads} met de meeste druk in de regio</h2><table id="top"><tr><th>#</th><th>{head}</th><th>Gemeente</th><th class="r">Index (95%)</th><th>Drijft de index</th></tr>"#,
+        heads = a.heads,
+        head = a.head
+    );
     for r in rows.iter().filter(|r| r.rank.is_some()).take(10) {
         let colour = charts::CLASS_COLORS
             .get(usize::from(r.class.saturating_sub(1)))
