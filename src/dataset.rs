@@ -354,6 +354,15 @@ impl Dataset {
         self.by_key.get(&(level, code.to_string())).copied()
     }
 
+    /// Whether `gemeente` has any unit of `level` (a gemeente without wijken in the loaded
+    /// boundaries has none at that level).
+    #[must_use]
+    pub fn has_units(&self, level: Level, gemeente: &str) -> bool {
+        self.level_units(level)
+            .iter()
+            .any(|&u| self.units[u].gemeente == gemeente)
+    }
+
     /// The units of a level (sorted by code).
     #[must_use]
     pub fn level_units(&self, level: Level) -> &[usize] {

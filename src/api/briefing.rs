@@ -49,7 +49,7 @@ pub(super) struct Areas {
 }
 
 impl Areas {
-    pub(super) const WIJKEN: Self = Self {
+    const WIJKEN: Self = Self {
         level: Level::Wijk,
         one: "wijk",
         many: "wijken",
@@ -57,7 +57,7 @@ impl Areas {
         heads: "Wijken",
         every_other: "elke andere wijk",
     };
-    pub(super) const PC4: Self = Self {
+    const PC4: Self = Self {
         level: Level::Pc4,
         one: "postcodegebied",
         many: "postcodegebieden",
@@ -66,12 +66,9 @@ impl Areas {
         every_other: "elk ander postcodegebied",
     };
 
-    fn of(ds: &Dataset, gemeente: &str) -> Self {
-        let has_wijken = ds
-            .level_units(Level::Wijk)
-            .iter()
-            .any(|&u| ds.units[u].gemeente == gemeente);
-        if has_wijken {
+    /// Wijken when any of `gemeenten` has them, else postcode areas.
+    pub(super) fn of(ds: &Dataset, gemeenten: &[&str]) -> Self {
+        if gemeenten.iter().any(|g| ds.has_units(Level::Wijk, g)) {
             Self::WIJKEN
         } else {
             Self::PC4
@@ -137,7 +134,7 @@ pub async fn map_svg(
             &format!("briefing-map|{gemeente}"),
             || -> Result<String, ApiError> {
                 let p = ds.periods.len().saturating_sub(1);
-                let a = Areas::of(&ds, &gemeente);
+                let a = Areas::of(&ds, &[&gemeente]);
                 let areas: Vec<charts::MapArea> = area_geometries(&ds, &gemeente, a.level, p)?
                     .into_iter()
                     .map(|(_, a)| a)
@@ -367,7 +364,7 @@ fn briefing_html(ds: &Dataset, gemeente: &str) -> Result<String, ApiError> {
         .unwrap_or_else(|| gemeente.to_string());
     let p = ds.periods.len().checked_sub(1).ok_or(ApiError::NoData)?;
     let period = &ds.periods[p];
-    let a = Areas::of(ds, gemeente);
+    let a = Areas::of(ds, &[gemeente]);
     let rows = score::ranking(ds, gemeente, a.level, p, score::Scope::default())?;
     let top = top_groups(&rows, 5);
     // The map names only the wijken of the top lines and of projects: readable at print size.

@@ -153,16 +153,7 @@ fn region_html(
     let codes: Vec<&str> = gemeenten.iter().map(|(c, _)| c.as_str()).collect();
     // Gemeenten without wijken in the loaded boundaries are not in a ranking of wijken; when
     // none of the region's has wijken, the briefing ranks postcode areas (PC4) instead.
-    let with_wijken: std::collections::HashSet<&str> = ds
-        .level_units(Level::Wijk)
-        .iter()
-        .map(|&u| ds.units[u].gemeente.as_str())
-        .collect();
-    let a = if codes.iter().any(|c| with_wijken.contains(c)) {
-        Areas::WIJKEN
-    } else {
-        Areas::PC4
-    };
+    let a = Areas::of(ds, &codes);
     let rows = score::ranking_in(ds, &codes, a.level, p, sc)?;
     let name_of = |g: &str| {
         gemeenten
@@ -215,7 +206,7 @@ th {{ font-size: 8.5pt; color: #444; }} .r {{ text-align: right; white-space: no
     // (its own briefing compares postcode areas).
     let mut without = Vec::new();
     for (code, naam) in gemeenten {
-        if a.level == Level::Wijk && !with_wijken.contains(code.as_str()) {
+        if a.level == Level::Wijk && !ds.has_units(Level::Wijk, code) {
             without.push(naam.clone());
             let _ = write!(
                 h,

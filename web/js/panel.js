@@ -1,7 +1,7 @@
 // The side panel (an area's figures, index, charts and projects) and the ranking.
 
 import { LAAG_TITELS, $, nl, esc, json, band, aantal } from './format.js';
-import { app, schrijfHash, gekozenRegio, ontbrekendeLagen } from './state.js';
+import { app, schrijfHash, gekozenRegio } from './state.js';
 import { laadLaag, markeerSelectie } from './layers.js';
 
 // What the index of a level is compared with: every area of that level in the loaded gemeenten.
@@ -125,9 +125,7 @@ export async function laadRangorde() {
     <td class="r">${nl(r.index, 2)}<br><span class="klein">${nl(r.low, 1)}…${nl(r.high, 1)}</span></td>
     <td class="r">${r.change_previous === null ? '—' : (r.change_previous > 0 ? '+' : '') + nl(r.change_previous, 2)}</td>
     <td class="klein">${r.drivers.map((x) => esc(namen[x.indicator] || x.indicator)).join('; ')}</td></tr>`).join('')
-    || `<tr><td colspan="5" class="klein" id="rangorde-leeg">${ontbrekendeLagen().alle.includes(niveau)
-      ? `Geen ${esc((LAAG_TITELS[niveau] || niveau).toLowerCase())} in de geladen grenzen voor ${esc(regio?.naam ?? app.gemeenten.find((g) => g.code === app.staat.gemeente)?.naam ?? app.staat.gemeente)}: geen rangorde. De kaart toont postcodegebieden en H3-cellen.`
-      : 'Geen gebied met genoeg gegevens voor een rangorde in dit kwartaal.'}</td></tr>`;
+    || '<tr><td colspan="5" class="klein" id="rangorde-leeg">Geen gebied met genoeg gegevens voor een rangorde in dit kwartaal.</td></tr>';
   $('rangorde').querySelectorAll('tbody tr[data-code]').forEach((tr) => {
     tr.addEventListener('click', () => kiesGebied(tr.dataset.laag, tr.dataset.code));
     tr.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); kiesGebied(tr.dataset.laag, tr.dataset.code); } });
