@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 pub fn routes() -> Vec<Route> {
     vec![
         Route::new("/v1/indicators", Access::Needs(Cap::Read), get(indicators)).doc("get", doc("getIndicators", "Indicatorcatalogus met bron, wettelijke grondslag en indexgewicht", vec![], "Catalogus")),
-        Route::new("/v1/gemeenten", Access::Needs(Cap::Read), get(gemeenten)).doc("get", doc("getGemeenten", "De gemeenten in de dataset, met hun omgrenzing en de niveaus die er wel en niet zijn", vec![], "Gemeenten")),
+        Route::new("/v1/gemeenten", Access::Needs(Cap::Read), get(gemeenten)).doc("get", doc("getGemeenten", "De gemeenten in de dataset, met hun omgrenzing en hun niveaus: met gebieden (levels), zonder gebieden in de geladen grenzen (lacking: wijken, buurten) en zonder gepubliceerd gebied (unpublished)", vec![], "Gemeenten")),
         Route::new("/v1/periods", Access::Needs(Cap::Read), get(periods)).doc("get", doc("getPeriods", "Beschikbare kwartalen", vec![], "Kwartalen")),
         Route::new("/v1/search", Access::Needs(Cap::Read), get(search)).doc("get", doc("search", "Zoek wijk, buurt of postcode", vec![json!({"name": "q", "in": "query", "required": true, "schema": {"type": "string", "minLength": 2}}), query_param("limit", "max. 50", json!({"type": "integer"}))], "Resultaten")),
         Route::new("/v1/areas/{level}/{code}", Access::Needs(Cap::Read), get(detail)).doc("get", doc("getArea", "Cijfers van een gebied tegen de gemeente, met index, ouder en kinderen", vec![levels("level"), path_param("code", "Code"), datetime(), query_param("theme", "Beperk de index tot een thema", json!({"type": "string"}))], "Gebied")),
@@ -56,7 +56,8 @@ pub async fn indicators(
 }
 
 /// `GET /v1/gemeenten`: the gemeenten of the dataset (the map's picker and start view), with
-/// the levels that have areas there and those that do not (no buurten shipped, say).
+/// the levels that have areas there, those the loaded boundaries lack (`lacking`: no buurten
+/// shipped, say) and those where no area was published (`unpublished`).
 pub async fn gemeenten(
     State(state): State<AppState>,
     caller: Caller,
@@ -77,15 +78,20 @@ pub async fn gemeenten(
         .map(|&g| {
             let u = &ds.units[g];
             let have = with.get(u.code.as_str()).cloned().unwrap_or_default();
-            let lacking: Vec<&str> = Level::ALL
-                .iter()
+            // Two reasons for a level without areas, told apart: wijken and buurten come from
+            // the loaded boundaries (every one of a gemeente in the data is stored, published
+            // or not), so none means none loaded; the other levels are stored where a figure
+            // was published, so none means all suppressed (a small gemeente's PC6, say).
+            let (lacking, unpublished): (Vec<Level>, Vec<Level>) = Level::ALL
+                .into_iter()
                 .filter(|l| !have.contains(l))
-                .map(|l| l.id())
-                .collect();
+                .partition(|l| matches!(l, Level::Wijk | Level::Buurt));
+            let ids = |ls: &[Level]| ls.iter().map(|l| l.id()).collect::<Vec<_>>();
             json!({
                 "code": u.code, "naam": u.naam, "bbox": u.bbox, "lon": u.lon, "lat": u.lat,
                 "levels": have.iter().map(|l| l.id()).collect::<Vec<_>>(),
-                "lacking": lacking,
+                "lacking": ids(&lacking),
+                "unpublished": ids(&unpublished),
                 "briefing": format!("/briefing/{}", u.code),
             })
         })

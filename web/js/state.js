@@ -87,8 +87,8 @@ export function indicatorMeta(id) {
 export function ontbrekendeLagen() {
   const codes = gekozenCodes();
   const gs = (app.gemeenten ?? []).filter((g) => codes.includes(g.code));
-  // Only the levels that come from imported boundaries; elsewhere `lacking` means that no area
-  // of the level was published (all suppressed), which the legend says in its own way.
+  // `lacking` holds only levels from the boundaries; levels where nothing was published (all
+  // suppressed) are in `unpublished`, which the legend says in its own way.
   const lagen = ['wijken', 'buurten'].filter((l) => gs.some((g) => (g.lacking ?? []).includes(l)));
   const alle = lagen.filter((l) => gs.every((g) => (g.lacking ?? []).includes(l)));
   const deels = lagen
