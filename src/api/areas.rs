@@ -81,7 +81,8 @@ pub async fn gemeenten(
             // Two reasons for a level without areas, told apart: wijken and buurten come from
             // the loaded boundaries (every one of a gemeente in the data is stored, published
             // or not), so none means none loaded; the other levels are stored where a figure
-            // was published, so none means all suppressed (a small gemeente's PC6, say).
+            // was published, so none means all suppressed (a small gemeente's PC6, say) or
+            // every area there counted to a neighbour by the border rule (/v1/index/method).
             let (lacking, unpublished): (Vec<Level>, Vec<Level>) = Level::ALL
                 .into_iter()
                 .filter(|l| !have.contains(l))

@@ -67,7 +67,8 @@ pub async fn method(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
             "Standaardisatie: (geschatte rate − gemiddelde over de gebieden van hetzelfde niveau) / de spreiding van de ware rates tussen die gebieden (de wortel van de tussen-gebiedsvariantie uit de stabilisatie); het teken zo dat positief = meer druk. Zo telt een onderdrukt cijfer met hoogstens zijn eigen gewicht mee in de onzekerheid.",
             "Themascores en index: gewogen som met de gewichten hieronder, daarna uitgedrukt in standaarddeviaties over de gebieden van hetzelfde niveau; per indicator is de bijdrage = gewicht × gestandaardiseerde waarde (op dezelfde schaal), en de bijdragen tellen op tot de index.",
             "Onzekerheid: 95%-interval uit de posterieure varianties; 'laag vertrouwen' als meer dan 40% van het gewicht op ontbrekende cijfers rust of de standaardfout groter is dan 1 standaarddeviatie (het interval beslaat dan de meeste klassen). Gebieden waarvan de intervallen overlappen delen een rangnummer.",
-            "Klassen: 9 klassen op vaste grenzen in standaarddeviaties, zoals de Leefbaarometer er 9 kent."
+            "Klassen: 9 klassen op vaste grenzen in standaarddeviaties, zoals de Leefbaarometer er 9 kent.",
+            "Gebieden over een gemeentegrens (PC4, PC6, H3-cellen): hun cijfers tellen alle adressen in het gebied, aan beide kanten; in rangorde, briefing en gemeentekeuze horen ze bij één gemeente, die van hun adres met de laagste postcode (bij gelijke postcode de laagste RD-coördinaten). Reikt het voor meer dan 1 % van zijn oppervlak in een andere gemeente van de dataset, dan tonen kaart, API en exports het alleen aan wie beide gemeenten mag zien."
         ],
         "class_bounds": score::CLASS_BOUNDS,
         "class_labels": CLASS_LABELS,

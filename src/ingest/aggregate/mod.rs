@@ -877,6 +877,47 @@ mod tests {
     }
 
     #[test]
+    fn an_area_over_a_gemeente_border_belongs_to_the_gemeente_of_its_lowest_postcode() {
+        let cat = Catalogue::builtin().unwrap();
+        let plan = Plan::new(&cat).unwrap();
+        let bounds = crate::spatial::Boundaries::embedded().unwrap();
+        let brp = cat.sources.iter().position(|s| s.id == "brp").unwrap();
+        // Venlo's centre and Reuver (Beesel), in one postcode area 5912 for this test.
+        let (venlo, reuver) = ((209_000.0, 376_500.0), (202_500.0, 369_500.0));
+        let gemeente = |(x, y): (f64, f64)| {
+            let (lon, lat) = crate::spatial::rd_to_wgs84(x, y);
+            bounds.locate(lon, lat).unwrap().gemeente as u64
+        };
+        assert_ne!(gemeente(venlo), gemeente(reuver), "two gemeenten");
+        for (lowest, other) in [(venlo, reuver), (reuver, venlo)] {
+            let row = |a: u64, postcode: &[u8; 6], (x, y): (f64, f64), line: u64| Parsed {
+                postcode: *postcode,
+                x,
+                y,
+                ..register_row(a, 0, 0, line)
+            };
+            let rows = [row(1, b"5912AA", lowest, 2), row(2, b"5912ZZ", other, 3)];
+            // Whichever address comes first in the extract.
+            for order in [[0, 1], [1, 0]] {
+                let locator = Locator::new(&bounds);
+                let mut p = Partial::new(&plan, &locator, None);
+                for (i, &r) in order.iter().enumerate() {
+                    p.add(brp, i as u64, &rows[r]).unwrap();
+                }
+                p.end_piece();
+                let ua = finish(vec![p]);
+                let of = |level: Level| {
+                    let u = ua.units.iter().position(|k| k.level == level).unwrap();
+                    ua.units[ua.unit_gemeente[u] as usize].key
+                };
+                assert_eq!(of(Level::Pc4), gemeente(lowest), "{order:?}");
+                // Each PC6 lies on its own side, and the H3 cells are far apart.
+                assert_eq!(ua.units.iter().filter(|k| k.level == Level::Pc6).count(), 2);
+            }
+        }
+    }
+
+    #[test]
     fn a_catalogue_with_too_many_address_counts_per_source_is_refused() {
         let mut cat = Catalogue::builtin().unwrap();
         assert!(Plan::new(&cat).is_ok());
