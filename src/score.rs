@@ -300,6 +300,16 @@ pub enum Reference {
 }
 
 impl Reference {
+    /// `alle`, `gemeente` or `regio`, as [`Self::parse`] reads it.
+    #[must_use]
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Alle => "alle",
+            Self::Gemeente => "gemeente",
+            Self::Regio => "regio",
+        }
+    }
+
     /// Parses `alle`, `gemeente` or `regio`.
     #[must_use]
     pub fn parse(s: &str) -> Option<Self> {

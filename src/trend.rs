@@ -129,11 +129,12 @@ pub fn figure_variance(ds: &Dataset, j: usize, f: crate::dataset::Fig) -> Option
     score::observed(ds.params, &ds.indicators[j], f).map(|(_, variance)| variance)
 }
 
-/// What to compare: an indicator (by position in the catalogue) or the index.
+/// What to compare: an indicator (by position in the catalogue) or the index, standardised
+/// against a reference.
 #[derive(Debug, Clone, Copy)]
 pub enum Measure {
     Indicator(usize),
-    Index,
+    Index(score::Reference),
 }
 
 /// The change of `measure` for each of `units` from quarter `from` to quarter `to`.
@@ -160,9 +161,13 @@ pub fn changes(
                     ds.indicators[j].polarity == Polarity::HigherIsWorse,
                 )
             }
-            Measure::Index => {
+            Measure::Index(reference) => {
+                let scope = Scope {
+                    theme: None,
+                    reference,
+                };
                 let s = |p| -> Result<Option<(f64, f64)>, ScoreError> {
-                    Ok(score::unit_score(ds, u, p, Scope::default())?
+                    Ok(score::unit_score(ds, u, p, scope)?
                         .filter(|s| !s.low_confidence)
                         .map(|s| (s.index, s.se * s.se)))
                 };

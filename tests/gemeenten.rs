@@ -270,6 +270,82 @@ async fn each_region_ranks_its_own_gemeenten_and_has_a_briefing() {
     assert_eq!(status, StatusCode::NOT_FOUND, "no gemeente of it loaded");
 }
 
+/// The map's layer, an area's detail and the change map set the index against the reference
+/// chosen (`reference=alle|gemeente|regio`), as the ranking does: the same figure everywhere.
+#[tokio::test]
+async fn the_layer_and_the_detail_set_the_index_against_the_chosen_reference() {
+    let index_in = |v: &Value, code: &str| -> f64 {
+        v["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["properties"]["code"] == code)
+            .unwrap_or_else(|| panic!("{code} in the layer"))["properties"]["index"]
+            .as_f64()
+            .unwrap()
+    };
+    let layer = "/v1/collections/wijken/items?gemeente=GM0983";
+    let all = get_json(layer).await;
+    let own = get_json(&format!("{layer}&reference=gemeente")).await;
+    let ranking = get_json("/v1/ranking/GM0983?reference=gemeente").await;
+    let ranked = |code: &str| {
+        ranking["ranking"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["code"] == code)
+            .unwrap()["index"]
+            .as_f64()
+            .unwrap()
+    };
+    // Klingerberg against Venlo alone: as in Venlo's own ranking (the layer rounds to three
+    // decimals), not as against all.
+    let k = "WK098325";
+    let (own_k, all_k) = (index_in(&own, k), index_in(&all, k));
+    assert!((own_k - ranked(k)).abs() < 6e-4, "{own_k} {}", ranked(k));
+    assert!((own_k - all_k).abs() > 2e-3, "{own_k} {all_k}");
+    let detail = get_json(&format!("/v1/areas/wijken/{k}?reference=gemeente")).await;
+    assert_eq!(detail["reference"], "gemeente");
+    assert!((detail["index"]["index"].as_f64().unwrap() - ranked(k)).abs() < 1e-9);
+    let changes =
+        get_json("/v1/changes/wijken?gemeente=GM0983&indicator=index&reference=gemeente").await;
+    let moved = changes["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == k)
+        .unwrap();
+    assert!(
+        (moved["to"].as_f64().unwrap() - ranked(k)).abs() < 1e-9,
+        "{moved}"
+    );
+    // Paging keeps the choice; a reference that is not one of the three is refused by rule.
+    let paged = get_json(&format!("{layer}&reference=regio&limit=2")).await;
+    let next = paged["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "next")
+        .unwrap()["href"]
+        .as_str()
+        .unwrap();
+    assert!(next.contains("reference=regio"), "{next}");
+    for uri in [
+        format!("{layer}&reference=land"),
+        "/v1/collections/wijken/items/WK098325?reference=land".to_string(),
+        format!("/v1/areas/wijken/{k}?reference=land"),
+        "/v1/changes/wijken?gemeente=GM0983&indicator=index&reference=land".to_string(),
+    ] {
+        let (status, body) = get(&uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        let body = String::from_utf8(body).unwrap();
+        assert!(
+            body.contains("reference: 'land' (kies alle, gemeente of regio)"),
+            "{uri}: {body}"
+        );
+    }
+}
+
 /// `demo --national` (issue 11), at a tiny scale: addresses in every province's gemeenten, not
 /// only in the seven with shipped wijken, all located (no address outside a gemeente: the
 /// ingest refuses those), Venlo's wijken still planted, and Parquet written row group by row

@@ -4,7 +4,7 @@
 // (search, tooltip).
 
 import { $, esc, json } from './js/format.js';
-import { app, leesHash, schrijfHash, effectieveLaag, indicatorMeta, gekozenRegio, gekozenCodes, ontbrekendeLagen, beschikbareLaag } from './js/state.js';
+import { app, leesHash, schrijfHash, effectieveLaag, indicatorMeta, gekozenRegio, gekozenCodes, ontbrekendeLagen, beschikbareLaag, referentie } from './js/state.js';
 import { arcering, kleur, laadLaag, markeerSelectie, stijl, tekenGemeenteGrens, achtergrond } from './js/layers.js';
 import { openPaneel, laadRangorde, toonVergelijking } from './js/panel.js';
 import { zoekOpzetten, tooltipOpzetten } from './js/search.js';
@@ -102,6 +102,10 @@ async function start() {
     + (regioKeuzes.length ? `<optgroup label="RIEC-regio's (gemeenten samen)">${regioKeuzes.map((r) => `<option value="regio:${esc(r.id)}">${esc(r.naam)} (${r.gemeenten.length} ${r.gemeenten.length === 1 ? 'gemeente' : 'gemeenten'})</option>`).join('')}</optgroup>` : '');
   kies.value = app.staat.gemeente;
   $('gemeente-blok').style.display = app.gemeenten.length < 2 ? 'none' : '';
+  // With several gemeenten the index can be set against all, each area's own gemeente or its
+  // RIEC region; with one they are the same.
+  $('referentie-blok').style.display = app.gemeenten.length < 2 ? 'none' : '';
+  $('referentie').value = referentie();
   pasLagenAan();
   // The chosen gemeente, or the region's gemeenten together: their extent.
   const gekozen = () => {
@@ -164,6 +168,7 @@ async function start() {
   if (!hashKaart && eerste) app.map.fitBounds([[eerste.bbox[0], eerste.bbox[1]], [eerste.bbox[2], eerste.bbox[3]]], { padding: 20, duration: 0 });
   kies.addEventListener('change', () => {
     app.staat.gemeente = kies.value;
+    $('referentie').value = referentie();
     pasLagenAan();
     zetLinks();
     const g = gekozen();
@@ -187,6 +192,12 @@ async function start() {
 
   $('laag').addEventListener('change', (e) => { app.staat.laag = e.target.value; laadLaag(); });
   $('vanaf').addEventListener('change', (e) => { app.staat.vanaf = e.target.value || null; laadLaag(); });
+  $('referentie').addEventListener('change', (e) => {
+    app.staat.ref = e.target.value;
+    laadLaag();
+    if (!$('rangorde').hidden) laadRangorde();
+    if (app.staat.selectie) openPaneel(...app.staat.selectie.split('/'));
+  });
   $('indicator').addEventListener('change', (e) => {
     app.staat.indicator = e.target.value;
     if (app.staat.vanaf) laadLaag(); else kleur();

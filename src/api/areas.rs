@@ -22,7 +22,7 @@ pub fn routes() -> Vec<Route> {
         Route::new("/v1/gemeenten", Access::Needs(Cap::Read), get(gemeenten)).doc("get", doc("getGemeenten", "De gemeenten in de dataset, met hun omgrenzing en hun niveaus: met gebieden (levels), zonder gebieden in de geladen grenzen (lacking: wijken, buurten) en zonder gepubliceerd gebied (unpublished)", vec![], "Gemeenten")),
         Route::new("/v1/periods", Access::Needs(Cap::Read), get(periods)).doc("get", doc("getPeriods", "Beschikbare kwartalen", vec![], "Kwartalen")),
         Route::new("/v1/search", Access::Needs(Cap::Read), get(search)).doc("get", doc("search", "Zoek wijk, buurt of postcode", vec![json!({"name": "q", "in": "query", "required": true, "schema": {"type": "string", "minLength": 2}}), query_param("limit", "max. 50", json!({"type": "integer"}))], "Resultaten")),
-        Route::new("/v1/areas/{level}/{code}", Access::Needs(Cap::Read), get(detail)).doc("get", doc("getArea", "Cijfers van een gebied tegen de gemeente, met index, ouder en kinderen", vec![levels("level"), path_param("code", "Code"), datetime(), query_param("theme", "Beperk de index tot een thema", json!({"type": "string"}))], "Gebied")),
+        Route::new("/v1/areas/{level}/{code}", Access::Needs(Cap::Read), get(detail)).doc("get", doc("getArea", "Cijfers van een gebied tegen de gemeente, met index, ouder en kinderen", vec![levels("level"), path_param("code", "Code"), datetime(), query_param("theme", "Beperk de index tot een thema", json!({"type": "string"})), crate::api::openapi::reference("alle")], "Gebied")),
     ]
 }
 
@@ -262,9 +262,11 @@ pub async fn detail(
                 "gemeente_rate": g.and_then(|g| g.rate),
             }));
         }
-        let score = crate::score::unit_score(&ds, u, p, query::scope(&q)?)?;
+        let scope = query::scope(&q)?;
+        let score = crate::score::unit_score(&ds, u, p, scope)?;
         let unit = &ds.units[u];
         Ok(json!({
+            "reference": scope.reference,
             "level": unit.level.id(),
             "code": unit.code,
             "naam": unit.naam,

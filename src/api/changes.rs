@@ -56,6 +56,7 @@ pub fn routes() -> Vec<Route> {
                         json!({"type": "string"}),
                     ),
                     datetime(),
+                    crate::api::openapi::reference("alle"),
                 ],
                 "Veranderingen",
             ),
@@ -134,13 +135,17 @@ pub async fn changes(
     Path(level): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let q = Query::parse(q.as_deref(), &["gemeente", "indicator", "from", "datetime"])?;
+    let q = Query::parse(
+        q.as_deref(),
+        &["gemeente", "indicator", "from", "datetime", "reference"],
+    )?;
     let ds = state.dataset()?;
     let (level, gemeente, units) = areas(&state, &caller, &ds, &level, &q)?;
     let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
         let ind = q.get("indicator").ok_or_else(|| ApiError::invalid(&["indicator: ontbreekt".to_string()]))?;
+        let reference = query::reference(q.get("reference")).map_err(|e| ApiError::invalid(&[e]))?;
         let measure = if ind == "index" {
-            Measure::Index
+            Measure::Index(reference)
         } else {
             Measure::Indicator(ds.indicator_index(ind).ok_or_else(|| {
                 ApiError::invalid(&[format!("indicator: '{}' bestaat niet", ind.chars().take(40).collect::<String>())])
@@ -157,7 +162,7 @@ pub async fn changes(
         let list = trend::changes(&ds, &units, measure, from, to)?;
         let count = |d: trend::Direction| list.iter().filter(|c| c.direction == d).count();
         let (naam, unit) = match measure {
-            Measure::Index => ("Drukindex".to_string(), "standaardafwijkingen".to_string()),
+            Measure::Index(_) => ("Drukindex".to_string(), "standaardafwijkingen".to_string()),
             Measure::Indicator(j) => (ds.indicators[j].naam.clone(), ds.indicators[j].unit.clone()),
         };
         Ok(json!({

@@ -78,11 +78,7 @@ pub fn routes() -> Vec<Route> {
                     fmt(),
                     datetime(),
                     query_param("theme", "Thema", json!({"type": "string"})),
-                    query_param(
-                        "reference",
-                        "alle, gemeente of regio",
-                        json!({"type": "string", "enum": ["alle", "gemeente", "regio"]}),
-                    ),
+                    crate::api::openapi::reference("alle"),
                 ],
             ),
         ),

@@ -19,8 +19,8 @@ use serde_json::{json, Value};
 pub fn routes() -> Vec<Route> {
     vec![
         Route::new("/v1/index/method", Access::Public, get(method)).doc("get", doc("getIndexMethod", "Methode en gewichten van de drukindex", vec![], "Methode")),
-        Route::new("/v1/index/{level}/{code}", Access::Needs(Cap::Read), get(explain)).doc("get", doc("getIndex", "Index, klasse, interval en oorzaken van een gebied", vec![levels("level"), path_param("code", "Code"), datetime(), query_param("theme", "Thema", json!({"type": "string"}))], "Uitleg")),
-        Route::new("/v1/ranking/{gemeente}", Access::Needs(Cap::Read), get(ranking)).doc("get", doc("getRanking", "Rangorde van wijken, buurten of postcodegebieden naar druk", vec![path_param("gemeente", "GM-code"), query_param("level", "wijken, buurten of pc4 (postcodegebieden, voor gemeenten zonder wijken in de geladen grenzen)", json!({"type": "string", "enum": ["wijken", "buurten", "pc4"]})), query_param("theme", "Thema", json!({"type": "string"})), query_param("reference", "Standaardiseren tegen alle geladen gemeenten (alle), de eigen gemeente (gemeente) of de eigen RIEC-regio (regio)", json!({"type": "string", "enum": ["alle", "gemeente", "regio"]})), datetime()], "Rangorde")),
+        Route::new("/v1/index/{level}/{code}", Access::Needs(Cap::Read), get(explain)).doc("get", doc("getIndex", "Index, klasse, interval en oorzaken van een gebied", vec![levels("level"), path_param("code", "Code"), datetime(), query_param("theme", "Thema", json!({"type": "string"})), crate::api::openapi::reference("alle")], "Uitleg")),
+        Route::new("/v1/ranking/{gemeente}", Access::Needs(Cap::Read), get(ranking)).doc("get", doc("getRanking", "Rangorde van wijken, buurten of postcodegebieden naar druk", vec![path_param("gemeente", "GM-code"), query_param("level", "wijken, buurten of pc4 (postcodegebieden, voor gemeenten zonder wijken in de geladen grenzen)", json!({"type": "string", "enum": ["wijken", "buurten", "pc4"]})), query_param("theme", "Thema", json!({"type": "string"})), crate::api::openapi::reference("alle"), datetime()], "Rangorde")),
     ]
 }
 

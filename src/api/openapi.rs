@@ -43,6 +43,17 @@ pub fn datetime() -> Value {
     )
 }
 
+/// The `reference` query parameter: what the index is standardised against; `default` says
+/// which is the default.
+#[must_use]
+pub fn reference(default: &str) -> Value {
+    query_param(
+        "reference",
+        &format!("Drukindex gestandaardiseerd tegen alle geladen gemeenten (alle), de eigen gemeente (gemeente) of de eigen RIEC-regio (regio); standaard {default}"),
+        json!({"type": "string", "enum": ["alle", "gemeente", "regio"]}),
+    )
+}
+
 /// `/v1/openapi.json`.
 pub fn routes() -> Vec<Route> {
     vec![

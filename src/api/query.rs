@@ -174,15 +174,20 @@ pub fn ranking_level(q: &Query) -> Result<crate::spatial::Level, ApiError> {
 /// # Errors
 /// 400 for an unknown reference.
 pub fn scope(q: &Query) -> Result<crate::score::Scope<'_>, ApiError> {
-    let reference = match q.get("reference") {
-        None => crate::score::Reference::Alle,
-        Some(r) => crate::score::Reference::parse(r).ok_or_else(|| {
-            ApiError::invalid(&[format!("reference: '{r}' (kies alle, gemeente of regio)")])
-        })?,
-    };
     Ok(crate::score::Scope {
         theme: q.get("theme"),
-        reference,
+        reference: reference(q.get("reference")).map_err(|e| ApiError::invalid(&[e]))?,
+    })
+}
+
+/// Parses `reference` (`alle`, the default, `gemeente` or `regio`).
+///
+/// # Errors
+/// A message for the problem list.
+pub fn reference(raw: Option<&str>) -> Result<crate::score::Reference, String> {
+    raw.map_or(Ok(crate::score::Reference::Alle), |r| {
+        crate::score::Reference::parse(r)
+            .ok_or_else(|| format!("reference: '{r}' (kies alle, gemeente of regio)"))
     })
 }
 

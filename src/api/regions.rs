@@ -29,7 +29,7 @@ pub fn routes() -> Vec<Route> {
     let id = || path_param("region", "Regio-id (limburg, noord-holland …)");
     vec![
         Route::new("/v1/regions", Access::Needs(Cap::Read), get(list)).doc("get", doc("getRegions", "De RIEC-regio's met de gemeenten uit de dataset die de gebruiker mag zien", vec![], "Regio's")),
-        Route::new("/v1/regions/{region}/ranking", Access::Needs(Cap::Read), get(ranking)).doc("get", doc("getRegionRanking", "Rangorde van de wijken, buurten of postcodegebieden van alle gemeenten van een regio samen", vec![id(), query_param("level", "wijken, buurten of pc4 (postcodegebieden, voor gemeenten zonder wijken in de geladen grenzen)", json!({"type": "string", "enum": ["wijken", "buurten", "pc4"]})), query_param("theme", "Thema", json!({"type": "string"})), query_param("reference", "Standaardiseren tegen de regio (regio, standaard), alle geladen gemeenten (alle) of de eigen gemeente (gemeente)", json!({"type": "string", "enum": ["alle", "gemeente", "regio"]})), datetime()], "Rangorde")),
+        Route::new("/v1/regions/{region}/ranking", Access::Needs(Cap::Read), get(ranking)).doc("get", doc("getRegionRanking", "Rangorde van de wijken, buurten of postcodegebieden van alle gemeenten van een regio samen", vec![id(), query_param("level", "wijken, buurten of pc4 (postcodegebieden, voor gemeenten zonder wijken in de geladen grenzen)", json!({"type": "string", "enum": ["wijken", "buurten", "pc4"]})), query_param("theme", "Thema", json!({"type": "string"})), crate::api::openapi::reference("regio"), datetime()], "Rangorde")),
         Route::new("/briefing/region/{region}", Access::Needs(Cap::Briefing), get(page)),
     ]
 }

@@ -2,7 +2,7 @@
 
 import { tekenNamen } from './namen.js';
 import { KLASSE_KLEUREN, KLASSE_LABELS, ROOD, LAAG_TITELS, $, nl, esc, json, band } from './format.js';
-import { app, schrijfHash, effectieveLaag, eigenschap, indicatorMeta, gemeenteParam, gekozenRegio, ontbrekendeLagen } from './state.js';
+import { app, schrijfHash, effectieveLaag, eigenschap, indicatorMeta, gemeenteParam, gekozenRegio, ontbrekendeLagen, referentie, referentieNaam } from './state.js';
 
 export function arcering() {
   const n = 8;
@@ -77,7 +77,7 @@ export function tekenLegenda(legenda) {
     return;
   }
   const titel = app.staat.indicator === 'index' ? 'Drukindex (9 klassen)' : `${meta?.naam ?? ''} (${meta?.unit ?? ''})`;
-  const klassen = app.staat.indicator === 'index' ? '' : app.vasteKlassen ? ' · klassen vast over alle kwartalen' : ' · klassen: kwintielen van dit kwartaal';
+  const klassen = app.staat.indicator === 'index' ? ` · vergeleken met ${referentieNaam()}` : app.vasteKlassen ? ' · klassen vast over alle kwartalen' : ' · klassen: kwintielen van dit kwartaal';
   $('legenda').innerHTML = `<h3>${esc(titel)}</h3><div class="klein">${esc(LAAG_TITELS[effectieveLaag()] || '')} · ${esc(app.staat.periode || '')}${klassen}</div>${rijen}
     <div class="rij"><span class="vak gearceerd"></span>onderdrukt: ${esc(UITLEG_ONDERDRUKT())}</div>
     ${groverAdvies()}
@@ -153,7 +153,7 @@ let laadTeller = 0;
 export async function laadLaag() {
   const laag = effectieveLaag();
   const periode = app.staat.periode;
-  const params = new URLSearchParams({ limit: '10000', datetime: periode, gemeente: gemeenteParam() });
+  const params = new URLSearchParams({ limit: '10000', datetime: periode, gemeente: gemeenteParam(), reference: referentie() });
   if (laag === 'h3-10' || laag === 'pc6') {
     const b = app.map.getBounds();
     params.set('bbox', [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(','));
@@ -164,7 +164,7 @@ export async function laadLaag() {
   const g = encodeURIComponent(gemeenteParam());
   // Change since a start quarter before the shown one (else the map shows the state).
   const wijzigingUrl = app.staat.vanaf && app.staat.vanaf < periode
-    ? `/v1/changes/${laag}?gemeente=${g}&indicator=${encodeURIComponent(app.staat.indicator)}&from=${app.staat.vanaf}&datetime=${periode}`
+    ? `/v1/changes/${laag}?gemeente=${g}&indicator=${encodeURIComponent(app.staat.indicator)}&from=${app.staat.vanaf}&datetime=${periode}&reference=${referentie()}`
     : null;
   const vorige = app.geladenLaag;
   // Progress only when it takes a moment (no flicker while panning).

@@ -1,12 +1,18 @@
 // The side panel (an area's figures, index, charts and projects) and the ranking.
 
 import { LAAG_TITELS, $, nl, esc, json, band, aantal } from './format.js';
-import { app, schrijfHash, gekozenRegio } from './state.js';
+import { app, schrijfHash, gekozenRegio, referentie } from './state.js';
 import { laadLaag, markeerSelectie } from './layers.js';
 
-// What the index of a level is compared with: every area of that level in the loaded gemeenten.
-function vergelekenMet(laag) {
-  const soort = (LAAG_TITELS[laag] || laag).toLowerCase();
+// What an area's index is compared with: every area of its level in the loaded gemeenten, in
+// its own gemeente, or in its RIEC region (the API's `reference`, as the detail says).
+function vergelekenMet(d) {
+  const soort = (LAAG_TITELS[d.level] || d.level).toLowerCase();
+  if (d.reference === 'gemeente') return `alle ${soort} in ${app.gemeenten.find((g) => g.code === d.gemeente)?.naam ?? d.gemeente}`;
+  if (d.reference === 'regio') {
+    const r = (app.regios ?? []).find((x) => x.gemeenten.some((g) => g.code === d.gemeente));
+    return `alle ${soort} in ${r ? r.naam : 'de RIEC-regio'}`;
+  }
   const namen = app.gemeenten.map((g) => g.naam || g.code);
   return `alle ${soort} in ${namen.length > 3 ? `${namen.length} gemeenten` : namen.join(' en ')}`;
 }
@@ -21,7 +27,7 @@ export async function openPaneel(laag, code) {
   inhoud.innerHTML = '<p class="klein">Laden…</p>';
   let d;
   try {
-    d = await json(`/v1/areas/${laag}/${encodeURIComponent(code)}?datetime=${app.staat.periode}`);
+    d = await json(`/v1/areas/${laag}/${encodeURIComponent(code)}?datetime=${app.staat.periode}&reference=${referentie()}`);
   } catch (e) {
     inhoud.innerHTML = `<p>Kon het gebied niet laden: ${esc(e.message)}</p>`;
     return;
@@ -37,10 +43,10 @@ export async function openPaneel(laag, code) {
     <h2 id="paneel-titel">${esc(d.naam || d.code)}</h2>
     <div class="klein"><span id="paneel-code">${esc(d.code)}</span> · ${esc(LAAG_TITELS[d.level] || d.level)} · ${esc(d.period)}</div>
     <div class="nav-links">${nav.join(' ')}</div>
-    ${idx ? `<h3>Drukindex</h3><div class="index-blok" id="index-uitleg"><b>${nl(idx.index, 1)}</b> standaardafwijking${Math.abs(idx.index) === 1 ? '' : 'en'} ${idx.index >= 0 ? 'boven' : 'onder'} het gemiddelde van ${esc(vergelekenMet(d.level))} · klasse ${idx.class} van 9: <b>${esc(idx.class_label)}</b><br>
+    ${idx ? `<h3>Drukindex</h3><div class="index-blok" id="index-uitleg"><b>${nl(idx.index, 1)}</b> standaardafwijking${Math.abs(idx.index) === 1 ? '' : 'en'} ${idx.index >= 0 ? 'boven' : 'onder'} het gemiddelde van ${esc(vergelekenMet(d))} · klasse ${idx.class} van 9: <b>${esc(idx.class_label)}</b><br>
       <span class="klein">95%-interval ${nl(idx.low, 1)} tot ${nl(idx.high, 1)}. 0 = gemiddeld; +2 of meer = veel meer druk. Alleen vergelijkbaar met andere ${esc((LAAG_TITELS[d.level] || d.level).toLowerCase())}: elk niveau is tegen zijn eigen gebieden afgezet.</span>
       ${idx.low_confidence ? '<div class="laag-vertrouwen">Laag vertrouwen: te veel cijfers onderdrukt of onzeker; niet rangschikken.</div>' : ''}</div>
-      <img id="bijdragen-grafiek" alt="Bijdragen per indicator aan de index" src="/v1/charts/contributions/${d.level}/${encodeURIComponent(d.code)}?f=svg&datetime=${d.period}">` : '<p class="klein">Geen index: te weinig gegevens.</p>'}
+      <img id="bijdragen-grafiek" alt="Bijdragen per indicator aan de index" src="/v1/charts/contributions/${d.level}/${encodeURIComponent(d.code)}?f=svg&datetime=${d.period}&reference=${d.reference}">` : '<p class="klein">Geen index: te weinig gegevens.</p>'}
     <h3>Trend</h3>
     <img id="trend-grafiek" alt="Trend" src="/v1/charts/trend/${d.level}/${encodeURIComponent(d.code)}?indicator=${ind}&f=svg">
     <h3>Verdeling over de gemeente</h3>
@@ -113,7 +119,7 @@ export async function kiesGebied(laag, code, bbox) {
 export async function laadRangorde() {
   const niveau = $('rangorde-niveau').value;
   const thema = $('rangorde-thema').value;
-  const q = new URLSearchParams({ level: niveau, datetime: app.staat.periode });
+  const q = new URLSearchParams({ level: niveau, datetime: app.staat.periode, reference: referentie() });
   if (thema) q.set('theme', thema);
   // A region: its gemeenten's wijken or buurten in one ranking, standardised against the region.
   const regio = gekozenRegio();

@@ -7,7 +7,7 @@ export const app = {
   indicatoren: [],
   themas: [],
   perioden: [],
-  staat: { gemeente: null, laag: 'wijken', indicator: 'index', periode: null, selectie: null, vanaf: null },
+  staat: { gemeente: null, laag: 'wijken', indicator: 'index', periode: null, selectie: null, vanaf: null, ref: null },
   gemeenten: [],
   geladenLaag: null,
   data: null,
@@ -23,6 +23,7 @@ export function leesHash() {
   if (h.get('periode')) app.staat.periode = h.get('periode');
   if (h.get('selectie')) app.staat.selectie = h.get('selectie');
   if (h.get('vanaf')) app.staat.vanaf = h.get('vanaf');
+  app.staat.ref = ['alle', 'gemeente', 'regio'].includes(h.get('ref')) ? h.get('ref') : null;
   const kaart = h.get('kaart');
   if (kaart) {
     const [z, lat, lon] = kaart.split('/').map(Number);
@@ -41,6 +42,7 @@ export function schrijfHash() {
   if (app.staat.periode) h.set('periode', app.staat.periode);
   if (app.staat.selectie) h.set('selectie', app.staat.selectie);
   if (app.staat.vanaf) h.set('vanaf', app.staat.vanaf);
+  if (app.staat.ref) h.set('ref', app.staat.ref);
   h.set('kaart', `${app.map.getZoom().toFixed(2)}/${c.lat.toFixed(5)}/${c.lng.toFixed(5)}`);
   history.replaceState(null, '', '#' + h.toString());
 }
@@ -56,6 +58,24 @@ export function gekozenCodes() {
   const r = gekozenRegio();
   if (r) return r.gemeenten.map((g) => g.code);
   return app.staat.gemeente ? [app.staat.gemeente] : [];
+}
+
+// What the index is standardised against (the API's `reference`): the choice, else the region
+// for a region (as its ranking) and all loaded gemeenten for one gemeente.
+export function referentie() {
+  return app.staat.ref ?? (gekozenRegio() ? 'regio' : 'alle');
+}
+
+// The reference in words, for the legend: "alle geladen gemeenten", "Venlo", "RIEC Limburg".
+export function referentieNaam() {
+  const ref = referentie();
+  if (ref === 'alle') return 'alle geladen gemeenten';
+  const codes = gekozenCodes();
+  if (ref === 'gemeente') {
+    return codes.length === 1 ? (app.gemeenten.find((g) => g.code === codes[0])?.naam ?? codes[0]) : 'de eigen gemeente van elk gebied';
+  }
+  const r = gekozenRegio() ?? (app.regios ?? []).find((x) => x.gemeenten.some((g) => g.code === codes[0]));
+  return r ? r.naam : 'de eigen RIEC-regio';
 }
 
 // The API's gemeente parameter: one GM-code or several with commas.

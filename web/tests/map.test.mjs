@@ -358,6 +358,54 @@ test('change over time: classes stay fixed while the quarters play; the change m
   await page.close();
 });
 
+test('the index is set against all gemeenten, the own gemeente or the region, as chosen, and the link keeps the choice', async () => {
+  const page = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/#gemeente=GM0983&laag=wijken&indicator=index`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  assert.ok(await page.isVisible('#referentie'), 'two gemeenten loaded: the choice is offered');
+  assert.equal(await page.$eval('#referentie', (e) => e.value), 'alle');
+  assert.match(await page.textContent('#legenda'), /vergeleken met alle geladen gemeenten/);
+  const index = () => page.evaluate(() => window.wijkradar.data.features.find((f) => f.properties.code === 'WK098325').properties.index);
+  const tegenAlle = await index();
+  await page.selectOption('#referentie', 'gemeente');
+  await page.waitForFunction((v) => document.body.dataset.geladen === 'true'
+    && window.wijkradar.data.features.find((f) => f.properties.code === 'WK098325').properties.index !== v, tegenAlle, { timeout: 30000 });
+  // Klingerberg's colour now comes from its index against Venlo's wijken: the API's own figure.
+  const tegenVenlo = await index();
+  const gerangschikt = await page.evaluate(async () => (await (await fetch('/v1/ranking/GM0983?reference=gemeente')).json()).ranking.find((x) => x.code === 'WK098325').index);
+  assert.ok(Math.abs(tegenVenlo - gerangschikt) < 6e-4, `${tegenVenlo} against ${gerangschikt}`);
+  assert.match(await page.textContent('#legenda'), /vergeleken met Venlo/);
+  assert.match(page.url(), /ref=gemeente/);
+  // The ranking follows the choice.
+  await page.click('#rangorde-knop');
+  await page.waitForSelector('#rangorde tbody tr[data-code]', { timeout: 20000 });
+  // A shared link opens the same comparison, and the panel says what the index is set against.
+  const gedeeld = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
+  await gedeeld.goto(`${base}/#gemeente=GM0983&laag=wijken&indicator=index&ref=gemeente&selectie=wijken/WK098325`);
+  await gedeeld.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  assert.equal(await gedeeld.$eval('#referentie', (e) => e.value), 'gemeente');
+  await gedeeld.waitForSelector('#index-uitleg', { timeout: 20000 });
+  assert.match(await gedeeld.textContent('#index-uitleg'), /gemiddelde van alle wijken in Venlo/);
+  assert.match(await gedeeld.getAttribute('#bijdragen-grafiek', 'src'), /reference=gemeente/);
+  await gedeeld.close();
+  // A region is set against the region unless chosen otherwise, as its ranking.
+  await page.goto('about:blank');
+  await page.goto(`${base}/#gemeente=regio%3Alimburg&laag=wijken&indicator=index`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  assert.equal(await page.$eval('#referentie', (e) => e.value), 'regio');
+  assert.match(await page.textContent('#legenda'), /vergeleken met RIEC Limburg/);
+  assert.deepEqual(errors, []);
+  await page.close();
+  // One gemeente in view: nothing to choose.
+  const venlo = await aangemeld('adviseur-venlo', { viewport: { width: 1280, height: 800 } });
+  await venlo.goto(`${base}/#gemeente=GM0983&laag=wijken&indicator=index`);
+  await venlo.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  assert.ok(await venlo.isHidden('#referentie-blok'));
+  await venlo.close();
+});
+
 test('the project monitor: target indicator, a plain verdict with its interval, comparison wijken on the map', async () => {
   const page = await aangemeld('adviseur-venlo', { viewport: { width: 1280, height: 800 } });
   await page.goto(`${base}/#gemeente=GM0983&laag=wijken&indicator=index&selectie=wijken/WK098325`);

@@ -16,6 +16,8 @@ pub struct ItemsParams {
     pub crs: Crs,
     /// The caller's gemeenten: only their areas are listed.
     pub scope: Scope,
+    /// What the features' index is standardised against.
+    pub reference: crate::score::Reference,
 }
 
 impl ItemsParams {
@@ -82,6 +84,9 @@ impl ItemsParams {
                 }
             }
         }
+        let reference = query::reference(q.get("reference"))
+            .map_err(|e| problems.push(e))
+            .unwrap_or_default();
         if !problems.is_empty() {
             return Err(ApiError::invalid(&problems));
         }
@@ -93,6 +98,7 @@ impl ItemsParams {
             gemeente,
             crs,
             scope,
+            reference,
         })
     }
 
@@ -100,13 +106,14 @@ impl ItemsParams {
     #[must_use]
     pub fn key(&self, level: Level, base: &str) -> String {
         format!(
-            "items|{}|{}|{}|{}|{}|{:?}|{}|{base}",
+            "items|{}|{}|{}|{}|{}|{:?}|{}|{}|{base}",
             level.id(),
             self.period,
             self.limit,
             self.offset,
             self.gemeente.as_deref().unwrap_or(""),
             self.crs,
+            self.reference.id(),
             self.scope.key()
         )
     }
@@ -130,7 +137,7 @@ pub fn items_page(
         ..
     } = *p;
     let layer = ds.layer(level, period)?;
-    let scores = crate::score::layer_scores(ds, level, period, crate::score::Scope::default()).ok();
+    let scores = crate::score::layer_scores(ds, level, period, index_scope(p.reference)).ok();
     let gemeenten: Option<std::collections::HashSet<&str>> =
         p.gemeente.as_deref().map(|g| g.split(',').collect());
     let matched: Vec<usize> = ds
@@ -174,6 +181,9 @@ pub fn items_page(
     if p.crs != Crs::Crs84 {
         keep.push(format!("crs={}", urlencode(p.crs.uri())));
     }
+    if p.reference != crate::score::Reference::Alle {
+        keep.push(format!("reference={}", p.reference.id()));
+    }
     let link = |off: usize| {
         let mut parts = keep.clone();
         parts.push(format!("limit={limit}"));
@@ -210,6 +220,14 @@ pub fn items_page(
     Ok(out)
 }
 
+/// The features' index: all themes, standardised against `reference`.
+fn index_scope(reference: crate::score::Reference) -> crate::score::Scope<'static> {
+    crate::score::Scope {
+        theme: None,
+        reference,
+    }
+}
+
 /// Percent-encodes a query value (keeps letters, digits and `-_.,~`).
 pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
@@ -233,7 +251,15 @@ pub async fn items(
     let q = Query::parse(
         q.as_deref(),
         &[
-            "bbox", "bbox-crs", "datetime", "limit", "offset", "f", "crs", "gemeente",
+            "bbox",
+            "bbox-crs",
+            "datetime",
+            "limit",
+            "offset",
+            "f",
+            "crs",
+            "gemeente",
+            "reference",
         ],
     )?;
     let level = level_of(&id)?;
@@ -335,7 +361,8 @@ pub async fn item(
     Path((id, code)): Path<(String, String)>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let q = Query::parse(q.as_deref(), &["datetime", "f", "crs"])?;
+    let q = Query::parse(q.as_deref(), &["datetime", "f", "crs", "reference"])?;
+    let reference = query::scope(&q)?.reference;
     let crs = match q.get("crs") {
         None => Crs::Crs84,
         Some(c) => Crs::parse(c).ok_or_else(|| {
@@ -353,7 +380,7 @@ pub async fn item(
         let u = ds.unit(level, &code).filter(|&u| ds.visible(u, &scope)).ok_or_else(|| ApiError::NotFound(format!("'{code}' bestaat niet in collectie '{}'", level.id())))?;
         let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
         let layer = ds.layer(level, p)?;
-        let scores = crate::score::layer_scores(&ds, level, p, crate::score::Scope::default()).ok();
+        let scores = crate::score::layer_scores(&ds, level, p, index_scope(reference)).ok();
         let mut out = String::new();
         write_feature(&mut out, &ds, u, p, &layer, scores.as_deref(), crs);
         // Add the links the standard asks for.

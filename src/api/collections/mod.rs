@@ -44,9 +44,10 @@ pub fn routes() -> Vec<Route> {
             query_param("offset", "Startpositie (volg de next-link)", json!({"type": "integer", "minimum": 0, "default": 0})),
             query_param("gemeente", "Alleen gebieden van deze gemeente (GM0363), of van deze gemeenten samen (GM0363,GM0344; bijvoorbeeld een RIEC-regio)", json!({"type": "string", "pattern": crate::api::query::GEMEENTEN_PATTERN})),
             query_param("crs", "CRS van de geometrie: CRS84 (standaard) of RD New", json!({"type": "string", "enum": [CRS84, RD_NEW]})),
+            crate::api::openapi::reference("alle"),
             f(),
         ], "GeoJSON FeatureCollection met numberMatched, numberReturned en links", "application/geo+json")),
-        Route::new("/v1/collections/{collectionId}/items/{featureId}", Access::Needs(Cap::Read), get(item)).doc("get", doc_as("getFeature", "Eén feature", vec![levels("collectionId"), path_param("featureId", "Code van het gebied"), datetime(), query_param("crs", "CRS84 of RD New", json!({"type": "string", "enum": [CRS84, RD_NEW]})), f()], "GeoJSON Feature", "application/geo+json")),
+        Route::new("/v1/collections/{collectionId}/items/{featureId}", Access::Needs(Cap::Read), get(item)).doc("get", doc_as("getFeature", "Eén feature", vec![levels("collectionId"), path_param("featureId", "Code van het gebied"), datetime(), query_param("crs", "CRS84 of RD New", json!({"type": "string", "enum": [CRS84, RD_NEW]})), crate::api::openapi::reference("alle"), f()], "GeoJSON Feature", "application/geo+json")),
     ]
 }
 
