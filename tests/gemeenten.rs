@@ -330,7 +330,20 @@ async fn the_layer_and_the_detail_set_the_index_against_the_chosen_reference() {
         .as_str()
         .unwrap();
     assert!(next.contains("reference=regio"), "{next}");
+    // The index's trend chart too: its average is Venlo's wijken.
+    let chart =
+        |r: &str| format!("/v1/charts/trend/wijken/{k}?indicator=index&f=svg&reference={r}");
+    let (status, own_svg) = get(&chart("gemeente")).await;
+    assert_eq!(status, StatusCode::OK);
+    let own_svg = String::from_utf8(own_svg).unwrap();
+    assert!(
+        own_svg.contains("gemiddelde van de wijken van Venlo (0)"),
+        "{own_svg}"
+    );
+    let (_, all_svg) = get(&chart("alle")).await;
+    assert_ne!(own_svg.as_bytes(), &all_svg[..]);
     for uri in [
+        chart("land"),
         format!("{layer}&reference=land"),
         "/v1/collections/wijken/items/WK098325?reference=land".to_string(),
         format!("/v1/areas/wijken/{k}?reference=land"),

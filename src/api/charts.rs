@@ -48,7 +48,7 @@ pub fn routes() -> Vec<Route> {
             chart_op(
                 "getTrendChart",
                 "Trendgrafiek van een indicator, met de gemeente als referentie",
-                vec![ind(), fmt()],
+                vec![ind(), fmt(), crate::api::openapi::reference("alle")],
             ),
         ),
         Route::new(
@@ -61,7 +61,12 @@ pub fn routes() -> Vec<Route> {
             chart_op(
                 "getDistributionChart",
                 "Verdeling van een indicator over de gebieden van de gemeente",
-                vec![ind(), fmt(), datetime()],
+                vec![
+                    ind(),
+                    fmt(),
+                    datetime(),
+                    crate::api::openapi::reference("alle"),
+                ],
             ),
         ),
         Route::new(
@@ -201,6 +206,29 @@ fn cached_chart(
     Ok(chart_response(headers, fmt, etag, bytes.as_ref().clone()))
 }
 
+/// The index of a chart: all themes, against the request's `reference`.
+fn index_scope(q: &Query) -> Result<crate::score::Scope<'static>, ApiError> {
+    Ok(crate::score::Scope {
+        theme: None,
+        reference: query::reference(q.get("reference")).map_err(|e| ApiError::invalid(&[e]))?,
+    })
+}
+
+/// What the index's average is of, after the level's name: "" (all loaded gemeenten), " van
+/// Venlo", " van RIEC Limburg".
+fn reference_words(ds: &crate::dataset::Dataset, u: usize, r: crate::score::Reference) -> String {
+    let gemeente = &ds.units[u].gemeente;
+    match r {
+        crate::score::Reference::Alle => String::new(),
+        crate::score::Reference::Gemeente => ds
+            .gemeente_of(u)
+            .map_or_else(String::new, |g| format!(" van {}", label(ds, g))),
+        crate::score::Reference::Regio => crate::regions::Regions::builtin()
+            .of(gemeente)
+            .map_or_else(String::new, |r| format!(" van {}", r.naam)),
+    }
+}
+
 /// The `f` of a chart request (svg or png).
 fn chart_format(q: &Query) -> Result<charts::Format, ApiError> {
     charts::Format::parse(q.get("f"))
@@ -217,7 +245,8 @@ pub async fn trend_chart(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let q = Query::parse(q.as_deref(), &["indicator", "f"])?;
+    let q = Query::parse(q.as_deref(), &["indicator", "f", "reference"])?;
+    let scope = index_scope(&q)?;
     let Area {
         ds,
         unit: u,
@@ -230,16 +259,17 @@ pub async fn trend_chart(
             // The index follows the map's choice: its course per quarter against the average
             // of the level (0), where the index is standardised.
             let fmt = chart_format(&q)?;
-            let tag = format!("trend-{level}-{code}-index");
+            let tag = format!("trend-{level}-{code}-index-{}", scope.reference.id());
             return cached_chart(&ds, &headers, fmt, &tag, || {
                 let series: Vec<Option<f64>> = (0..ds.periods.len())
-                    .map(|p| {
-                        crate::score::unit_score(&ds, u, p, crate::score::Scope::default())
-                            .map(|s| s.map(|s| s.index))
-                    })
+                    .map(|p| crate::score::unit_score(&ds, u, p, scope).map(|s| s.map(|s| s.index)))
                     .collect::<Result<_, _>>()?;
                 let reference = vec![Some(0.0); ds.periods.len()];
-                let lvl = ds.units[u].level.title().to_lowercase();
+                let lvl = format!(
+                    "{}{}",
+                    ds.units[u].level.title().to_lowercase(),
+                    reference_words(&ds, u, scope.reference)
+                );
                 charts::trend(
                     fmt,
                     &format!("Drukindex — {}", label(&ds, u)),
@@ -290,7 +320,8 @@ pub async fn distribution_chart(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let q = Query::parse(q.as_deref(), &["indicator", "f", "datetime"])?;
+    let q = Query::parse(q.as_deref(), &["indicator", "f", "datetime", "reference"])?;
+    let scope = index_scope(&q)?;
     let Area {
         ds,
         unit: u,
@@ -302,11 +333,10 @@ pub async fn distribution_chart(
         if q.get("indicator") == Some("index") {
             let fmt = chart_format(&q)?;
             let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
-            let tag = format!("dist-{level}-{code}-index-{p}");
+            let tag = format!("dist-{level}-{code}-index-{p}-{}", scope.reference.id());
             return cached_chart(&ds, &headers, fmt, &tag, || {
                 let unit = &ds.units[u];
-                let scores =
-                    crate::score::layer_scores(&ds, unit.level, p, crate::score::Scope::default())?;
+                let scores = crate::score::layer_scores(&ds, unit.level, p, scope)?;
                 let values: Vec<f64> = ds
                     .level_units(unit.level)
                     .iter()

@@ -48,9 +48,9 @@ export async function openPaneel(laag, code) {
       ${idx.low_confidence ? '<div class="laag-vertrouwen">Laag vertrouwen: te veel cijfers onderdrukt of onzeker; niet rangschikken.</div>' : ''}</div>
       <img id="bijdragen-grafiek" alt="Bijdragen per indicator aan de index" src="/v1/charts/contributions/${d.level}/${encodeURIComponent(d.code)}?f=svg&datetime=${d.period}&reference=${d.reference}">` : '<p class="klein">Geen index: te weinig gegevens.</p>'}
     <h3>Trend</h3>
-    <img id="trend-grafiek" alt="Trend" src="/v1/charts/trend/${d.level}/${encodeURIComponent(d.code)}?indicator=${ind}&f=svg">
+    <img id="trend-grafiek" alt="Trend" src="/v1/charts/trend/${d.level}/${encodeURIComponent(d.code)}?indicator=${ind}&f=svg&reference=${d.reference}">
     <h3>Verdeling over de gemeente</h3>
-    <img id="verdeling-grafiek" alt="Verdeling" src="/v1/charts/distribution/${d.level}/${encodeURIComponent(d.code)}?indicator=${ind}&f=svg&datetime=${d.period}">
+    <img id="verdeling-grafiek" alt="Verdeling" src="/v1/charts/distribution/${d.level}/${encodeURIComponent(d.code)}?indicator=${ind}&f=svg&datetime=${d.period}&reference=${d.reference}">
     <h3>Cijfers tegen de gemeente <a class="klein" id="profiel-link" href="/profiel/${d.level}/${encodeURIComponent(d.code)}?datetime=${d.period}" target="_blank">volledig profiel (afdrukbaar)</a></h3>
     <table><thead><tr><th>Indicator</th><th>Gebied</th><th>Gemeente</th></tr></thead><tbody>${rijen}</tbody></table>
     ${kinderen ? `<h3>Onderliggende gebieden</h3><div class="nav-links">${kinderen}</div>` : ''}

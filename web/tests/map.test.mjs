@@ -388,7 +388,9 @@ test('the index is set against all gemeenten, the own gemeente or the region, as
   assert.equal(await gedeeld.$eval('#referentie', (e) => e.value), 'gemeente');
   await gedeeld.waitForSelector('#index-uitleg', { timeout: 20000 });
   assert.match(await gedeeld.textContent('#index-uitleg'), /gemiddelde van alle wijken in Venlo/);
-  assert.match(await gedeeld.getAttribute('#bijdragen-grafiek', 'src'), /reference=gemeente/);
+  for (const grafiek of ['#bijdragen-grafiek', '#trend-grafiek', '#verdeling-grafiek']) {
+    assert.match(await gedeeld.getAttribute(grafiek, 'src'), /reference=gemeente/, grafiek);
+  }
   await gedeeld.close();
   // A region is set against the region unless chosen otherwise, as its ranking.
   await page.goto('about:blank');
