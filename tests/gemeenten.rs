@@ -45,6 +45,18 @@ async fn get_json(uri: &str) -> Value {
     serde_json::from_slice(&body).unwrap()
 }
 
+/// The index of `code` in a ranking.
+fn ranked_index(ranking: &Value, code: &str) -> f64 {
+    ranking["ranking"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["code"] == code)
+        .unwrap()["index"]
+        .as_f64()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn both_gemeenten_are_loaded_and_haarlem_says_it_has_no_buurten() {
     let g = get_json("/v1/gemeenten").await;
@@ -235,16 +247,7 @@ async fn each_region_ranks_its_own_gemeenten_and_has_a_briefing() {
     );
     let own = get_json("/v1/ranking/GM0983?reference=gemeente").await;
     let all = get_json("/v1/ranking/GM0983?reference=alle").await;
-    let index = |v: &Value, code: &str| {
-        v["ranking"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["code"] == code)
-            .unwrap()["index"]
-            .as_f64()
-            .unwrap()
-    };
+    let index = ranked_index;
     assert!((index(&lim, "WK098325") - index(&own, "WK098325")).abs() < 1e-9);
     assert!((index(&lim, "WK098325") - index(&all, "WK098325")).abs() > 1e-6);
     let nh = get_json("/v1/regions/noord-holland/ranking?level=wijken").await;
@@ -288,16 +291,7 @@ async fn the_layer_and_the_detail_set_the_index_against_the_chosen_reference() {
     let all = get_json(layer).await;
     let own = get_json(&format!("{layer}&reference=gemeente")).await;
     let ranking = get_json("/v1/ranking/GM0983?reference=gemeente").await;
-    let ranked = |code: &str| {
-        ranking["ranking"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["code"] == code)
-            .unwrap()["index"]
-            .as_f64()
-            .unwrap()
-    };
+    let ranked = |code: &str| ranked_index(&ranking, code);
     // Klingerberg against Venlo alone: as in Venlo's own ranking (the layer rounds to three
     // decimals), not as against all.
     let k = "WK098325";
@@ -321,14 +315,7 @@ async fn the_layer_and_the_detail_set_the_index_against_the_chosen_reference() {
     );
     // Paging keeps the choice; a reference that is not one of the three is refused by rule.
     let paged = get_json(&format!("{layer}&reference=regio&limit=2")).await;
-    let next = paged["links"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["rel"] == "next")
-        .unwrap()["href"]
-        .as_str()
-        .unwrap();
+    let next = common::next_link(&paged);
     assert!(next.contains("reference=regio"), "{next}");
     // The index's trend chart too: its average is Venlo's wijken.
     let chart =
