@@ -329,7 +329,23 @@ async fn the_layer_and_the_detail_set_the_index_against_the_chosen_reference() {
     );
     let (_, all_svg) = get(&chart("alle")).await;
     assert_ne!(own_svg.as_bytes(), &all_svg[..]);
+    // The wethouder's briefing can compare the same way, and says against what.
+    let (status, body) = get("/briefing/GM0983?reference=gemeente").await;
+    assert_eq!(status, StatusCode::OK);
+    let briefing = String::from_utf8(body).unwrap();
+    assert!(
+        briefing.contains("van het gemiddelde van alle wijken van Venlo:"),
+        "{briefing}"
+    );
+    let (_, body) = get("/briefing/GM0983").await;
+    assert!(String::from_utf8(body)
+        .unwrap()
+        .contains("van het gemiddelde van alle wijken in de dataset:"));
+    let (status, _) = get("/briefing/GM0983?print=1").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "no other parameter");
     for uri in [
+        "/briefing/GM0983?reference=land".to_string(),
+        "/briefing/GM0983/map.svg?reference=land".to_string(),
         chart("land"),
         format!("{layer}&reference=land"),
         "/v1/collections/wijken/items/WK098325?reference=land".to_string(),

@@ -119,7 +119,10 @@ async function start() {
   // which sets the region's gemeenten side by side.
   const zetLinks = () => {
     const gekozenR = gekozenRegio();
-    $('briefing-link').href = gekozenR ? `/briefing/region/${gekozenR.id}` : `/briefing/${app.staat.gemeente}`;
+    // A gemeente's briefing sets the index against what the map does (all loaded gemeenten
+    // unless chosen otherwise); a region's against the region.
+    const ref = referentie();
+    $('briefing-link').href = gekozenR ? `/briefing/region/${gekozenR.id}` : `/briefing/${app.staat.gemeente}${ref === 'alle' ? '' : `?reference=${ref}`}`;
     const r = gekozenR || !app.ik.mag.briefing ? null : app.regios.find((x) => x.gemeenten.some((g) => g.code === app.staat.gemeente));
     $('regio-link').hidden = !r;
     if (r) {
@@ -194,6 +197,7 @@ async function start() {
   $('vanaf').addEventListener('change', (e) => { app.staat.vanaf = e.target.value || null; laadLaag(); });
   $('referentie').addEventListener('change', (e) => {
     app.staat.ref = e.target.value;
+    zetLinks();
     laadLaag();
     if (!$('rangorde').hidden) laadRangorde();
     if (app.staat.selectie) openPaneel(...app.staat.selectie.split('/'));

@@ -2,6 +2,7 @@
 
 use super::auth::Caller;
 use super::problem::ApiError;
+use super::query::{self, Query};
 use super::route::{Access, Route};
 use super::AppState;
 use crate::auth::Cap;
@@ -12,7 +13,7 @@ use crate::profile::and_list;
 use crate::score;
 use crate::spatial::Level;
 use crate::trend;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -76,13 +77,29 @@ impl Areas {
     }
 }
 
+/// The index of a briefing: all themes, against `reference`.
+fn index_scope(reference: score::Reference) -> score::Scope<'static> {
+    score::Scope {
+        theme: None,
+        reference,
+    }
+}
+
+/// The `reference` of a briefing request (`alle`, the default, `gemeente` or `regio`); no other
+/// parameter.
+fn briefing_reference(q: Option<&str>) -> Result<score::Reference, ApiError> {
+    let q = Query::parse(q, &["reference"])?;
+    query::reference(q.get("reference")).map_err(|e| ApiError::invalid(&[e]))
+}
+
 fn area_geometries(
     ds: &Dataset,
     gemeente: &str,
     level: Level,
     p: usize,
+    reference: score::Reference,
 ) -> Result<Vec<(String, charts::MapArea)>, ApiError> {
-    let scores = score::layer_scores(ds, level, p, score::Scope::default())?;
+    let scores = score::layer_scores(ds, level, p, index_scope(reference))?;
     let mut out = Vec::new();
     for &u in ds.level_units(level) {
         let unit = &ds.units[u];
@@ -119,7 +136,9 @@ pub async fn map_svg(
     State(state): State<AppState>,
     caller: Caller,
     Path(gemeente): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
+    let reference = briefing_reference(q.as_deref())?;
     let ds = state.dataset()?;
     if !caller.scope(Cap::Briefing).sees(&gemeente) {
         return Err(super::auth::out_of_scope(
@@ -131,14 +150,15 @@ pub async fn map_svg(
     // Made once per version and gemeente (the bounded cache of the dataset).
     let svg = tokio::task::spawn_blocking(move || {
         ds.cached(
-            &format!("briefing-map|{gemeente}"),
+            &format!("briefing-map|{gemeente}|{}", reference.id()),
             || -> Result<String, ApiError> {
                 let p = ds.periods.len().saturating_sub(1);
                 let a = Areas::of(&ds, &[&gemeente]);
-                let areas: Vec<charts::MapArea> = area_geometries(&ds, &gemeente, a.level, p)?
-                    .into_iter()
-                    .map(|(_, a)| a)
-                    .collect();
+                let areas: Vec<charts::MapArea> =
+                    area_geometries(&ds, &gemeente, a.level, p, reference)?
+                        .into_iter()
+                        .map(|(_, a)| a)
+                        .collect();
                 Ok(charts::choropleth_svg(
                     &format!("Drukindex per {}, {}", a.one, ds.periods[p]),
                     &areas,
@@ -167,7 +187,9 @@ pub async fn page(
     State(state): State<AppState>,
     caller: Caller,
     Path(gemeente): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> Result<Html<String>, ApiError> {
+    let reference = briefing_reference(q.as_deref())?;
     let ds = state.dataset()?;
     if !caller.scope(Cap::Briefing).sees(&gemeente) {
         return Err(super::auth::out_of_scope(
@@ -180,8 +202,8 @@ pub async fn page(
     // version): made once, then served from the bounded cache.
     let html = tokio::task::spawn_blocking(move || {
         ds.cached(
-            &format!("briefing|{gemeente}"),
-            || briefing_html(&ds, &gemeente),
+            &format!("briefing|{gemeente}|{}", reference.id()),
+            || briefing_html(&ds, &gemeente, reference),
             String::len,
         )
     })
@@ -352,7 +374,11 @@ fn project_lines(
     Ok(out)
 }
 
-fn briefing_html(ds: &Dataset, gemeente: &str) -> Result<String, ApiError> {
+fn briefing_html(
+    ds: &Dataset,
+    gemeente: &str,
+    reference: score::Reference,
+) -> Result<String, ApiError> {
     let gm = ds.unit(Level::Gemeente, gemeente).ok_or_else(|| {
         ApiError::NotFound(format!(
             "gemeente '{gemeente}' komt niet voor in de dataset"
@@ -365,7 +391,7 @@ fn briefing_html(ds: &Dataset, gemeente: &str) -> Result<String, ApiError> {
     let p = ds.periods.len().checked_sub(1).ok_or(ApiError::NoData)?;
     let period = &ds.periods[p];
     let a = Areas::of(ds, &[gemeente]);
-    let rows = score::ranking(ds, gemeente, a.level, p, score::Scope::default())?;
+    let rows = score::ranking(ds, gemeente, a.level, p, index_scope(reference))?;
     let top = top_groups(&rows, 5);
     // The map names only the wijken of the top lines and of projects: readable at print size.
     let mut named: Vec<String> = top
@@ -382,16 +408,17 @@ fn briefing_html(ds: &Dataset, gemeente: &str) -> Result<String, ApiError> {
     }
     named.dedup();
     // Names are placed in this order, so the most important one is never crowded out.
-    let mut order: Vec<(usize, charts::MapArea)> = area_geometries(ds, gemeente, a.level, p)?
-        .into_iter()
-        .map(|(code, mut a)| {
-            let k = named.iter().position(|n| *n == code).unwrap_or(usize::MAX);
-            if k == usize::MAX {
-                a.2.clear();
-            }
-            (k, a)
-        })
-        .collect();
+    let mut order: Vec<(usize, charts::MapArea)> =
+        area_geometries(ds, gemeente, a.level, p, reference)?
+            .into_iter()
+            .map(|(code, mut a)| {
+                let k = named.iter().position(|n| *n == code).unwrap_or(usize::MAX);
+                if k == usize::MAX {
+                    a.2.clear();
+                }
+                (k, a)
+            })
+            .collect();
     order.sort_by_key(|(k, _)| *k);
     let areas: Vec<charts::MapArea> = order.into_iter().map(|(_, a)| a).collect();
     let map = charts::choropleth_svg(
@@ -586,10 +613,17 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
     );
     let _ = write!(
         h,
-        r#"<h2>Hoe te lezen</h2><p class="klein">De drukindex telt {n} indicatoren in {t} thema's op (gewichten: {w}) en drukt het resultaat uit in standaardafwijkingen van het gemiddelde van alle {many} in de dataset: 0 is gemiddeld, +2 veel meer druk. Een verandering of projecteffect telt pas als het 95%-interval nul uitsluit. Alleen geaggregeerde cijfers; aantallen onder {k} onderdrukt, de rest {r}; geen nationaliteit, herkomst of andere beschermde kenmerken. De index adviseert; een mens beslist. Volledige methode en gewichten: <a href="/methode.html">/methode.html</a> en /v1/index/method. Details op de volgende pagina.</p>"#,
+        r#"<h2>Hoe te lezen</h2><p class="klein">De drukindex telt {n} indicatoren in {t} thema's op (gewichten: {w}) en drukt het resultaat uit in standaardafwijkingen van het gemiddelde van alle {many} {waar}: 0 is gemiddeld, +2 veel meer druk. Een verandering of projecteffect telt pas als het 95%-interval nul uitsluit. Alleen geaggregeerde cijfers; aantallen onder {k} onderdrukt, de rest {r}; geen nationaliteit, herkomst of andere beschermde kenmerken. De index adviseert; een mens beslist. Volledige methode en gewichten: <a href="/methode.html">/methode.html</a> en /v1/index/method. Details op de volgende pagina.</p>"#,
         n = ds.indicators.len(),
         t = ds.themes.len(),
         many = a.many,
+        waar = html_escape(&match reference {
+            score::Reference::Alle => "in de dataset".to_string(),
+            score::Reference::Gemeente => format!("van {gname}"),
+            score::Reference::Regio => crate::regions::Regions::builtin()
+                .of(gemeente)
+                .map_or_else(|| format!("van {gname}"), |r| format!("van {}", r.naam)),
+        }),
         w = html_escape(
             &ds.themes
                 .iter()

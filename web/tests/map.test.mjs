@@ -378,6 +378,8 @@ test('the index is set against all gemeenten, the own gemeente or the region, as
   assert.ok(Math.abs(tegenVenlo - gerangschikt) < 6e-4, `${tegenVenlo} against ${gerangschikt}`);
   assert.match(await page.textContent('#legenda'), /vergeleken met Venlo/);
   assert.match(page.url(), /ref=gemeente/);
+  // The wethouder's briefing from here compares the same way.
+  assert.equal(await page.getAttribute('#briefing-link', 'href'), '/briefing/GM0983?reference=gemeente');
   // The ranking follows the choice.
   await page.click('#rangorde-knop');
   await page.waitForSelector('#rangorde tbody tr[data-code]', { timeout: 20000 });
