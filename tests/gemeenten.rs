@@ -362,6 +362,53 @@ async fn the_layer_and_the_detail_set_the_index_against_the_chosen_reference() {
     }
 }
 
+/// The briefing's first line agrees with the ranking of the same reference: it names the top,
+/// counts the areas without a place whose index is higher (the unit test of `top_line` plants
+/// them), and says "als enige" only when one area has a place.
+#[tokio::test]
+async fn the_briefing_top_line_agrees_with_the_ranking_and_counts_unranked_higher_areas() {
+    for gemeente in ["GM0983", "GM0392"] {
+        for reference in ["alle", "gemeente", "regio"] {
+            let ranking = get_json(&format!(
+                "/v1/ranking/{gemeente}?level=wijken&reference={reference}"
+            ))
+            .await;
+            let rows = ranking["ranking"].as_array().unwrap();
+            let top: Vec<&Value> = rows.iter().filter(|r| r["rank"] == 1).collect();
+            let top_index = top
+                .iter()
+                .map(|r| r["index"].as_f64().unwrap())
+                .fold(f64::MIN, f64::max);
+            let higher = rows
+                .iter()
+                .filter(|r| r["rank"].is_null() && r["index"].as_f64().unwrap() > top_index)
+                .count();
+            let ranked = rows.iter().filter(|r| !r["rank"].is_null()).count();
+            let (status, body) = get(&format!("/briefing/{gemeente}?reference={reference}")).await;
+            assert_eq!(status, StatusCode::OK);
+            let html = String::from_utf8(body).unwrap();
+            let line = &html[html.find(r#"<p id="kort-top">"#).unwrap()..];
+            let line = &line[..line.find("</p>").unwrap()];
+            let what = format!("{gemeente} {reference}: {line}");
+            if let [only] = top[..] {
+                assert!(line.contains(only["naam"].as_str().unwrap()), "{what}");
+            }
+            assert_eq!(
+                line.contains("te weinig gegevens voor een plaats (laag vertrouwen)"),
+                higher > 0,
+                "{higher} unranked above the top; {what}"
+            );
+            if higher > 0 {
+                assert!(
+                    !line.contains("duidelijk hoger dan elke andere wijk."),
+                    "{what}"
+                );
+            }
+            assert_eq!(line.contains("als enige wijk"), ranked == 1, "{what}");
+        }
+    }
+}
+
 /// `demo --national` (issue 11), at a tiny scale: addresses in every province's gemeenten, not
 /// only in the seven with shipped wijken, all located (no address outside a gemeente: the
 /// ingest refuses those), Venlo's wijken still planted, and Parquet written row group by row

@@ -374,6 +374,73 @@ fn project_lines(
     Ok(out)
 }
 
+/// The briefing's first line: the area with the highest pressure, or the areas that share
+/// first place, and how clear that is.
+fn top_line(rows: &[score::RankRow], top: &[(String, Vec<&score::RankRow>)], a: Areas) -> String {
+    // Areas without a place (low confidence) may have a higher index than the first: said,
+    // never passed over, and "clearly higher" then only claims what the ranked ones show.
+    let first_index = top.first().map_or(f64::MAX, |(_, g)| {
+        g.iter().map(|r| r.index).fold(f64::MIN, f64::max)
+    });
+    let higher_unranked = rows
+        .iter()
+        .filter(|x| x.rank.is_none() && x.index > first_index)
+        .count();
+    let unranked = match higher_unranked {
+        0 => String::new(),
+        1 => format!(
+            " Eén {} met een hogere index heeft te weinig gegevens voor een plaats (laag vertrouwen).",
+            a.one
+        ),
+        n => format!(
+            " {n} {} met een hogere index hebben te weinig gegevens voor een plaats (laag vertrouwen).",
+            a.many
+        ),
+    };
+    match top.first() {
+        Some((_, g)) if g.len() == 1 => {
+            let r = g[0];
+            let others: Vec<&score::RankRow> = rows
+                .iter()
+                .filter(|x| x.rank.is_some() && x.code != r.code)
+                .collect();
+            let next_high = others.iter().map(|x| x.high).fold(f64::MIN, f64::max);
+            let ahead = if others.is_empty() {
+                format!("; als enige {} met genoeg gegevens voor een plaats", a.one)
+            } else if r.low > next_high && higher_unranked == 0 {
+                format!("; duidelijk hoger dan {}", a.every_other)
+            } else if r.low > next_high {
+                format!("; duidelijk hoger dan {} met een plaats", a.every_other)
+            } else {
+                String::new()
+            };
+            format!(
+                r#"<p id="kort-top"><span class="kop">Hoogste druk</span><b>{}</b>: index {} (klasse {} van 9, {}){ahead}.{unranked}</p>"#,
+                html_escape(&r.naam),
+                num(r.index),
+                r.class,
+                r.class_label,
+            )
+        }
+        Some((_, g)) => {
+            // A long tie is named by its first two and counted, as in the table.
+            let mut names: Vec<String> = g.iter().take(3).map(|r| r.naam.clone()).collect();
+            if g.len() > 3 {
+                names.truncate(2);
+                names.push(format!("{} andere {}", g.len() - 2, a.many));
+            }
+            format!(
+                r#"<p id="kort-top"><span class="kop">Hoogste druk</span>{} delen de eerste plaats: hun onzekerheidsmarges overlappen.{unranked}</p>"#,
+                html_escape(&and_list(&names))
+            )
+        }
+        None => format!(
+            r#"<p id="kort-top"><span class="kop">Hoogste druk</span>geen {} met genoeg gegevens voor een rangorde.</p>"#,
+            a.one
+        ),
+    }
+}
+
 fn briefing_html(
     ds: &Dataset,
     gemeente: &str,
@@ -468,49 +535,7 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
             g = html_escape(&gname)
         );
     }
-    match top.first() {
-        Some((_, g)) if g.len() == 1 => {
-            let r = g[0];
-            let next_high = rows
-                .iter()
-                .filter(|x| x.rank.is_some() && x.code != r.code)
-                .map(|x| x.high)
-                .fold(f64::MIN, f64::max);
-            let _ = write!(
-                h,
-                r#"<p id="kort-top"><span class="kop">Hoogste druk</span><b>{}</b>: index {} (klasse {} van 9, {}){}.</p>"#,
-                html_escape(&r.naam),
-                num(r.index),
-                r.class,
-                r.class_label,
-                if r.low > next_high {
-                    format!("; duidelijk hoger dan {}", a.every_other)
-                } else {
-                    String::new()
-                }
-            );
-        }
-        Some((_, g)) => {
-            // A long tie is named by its first two and counted, as in the table.
-            let mut names: Vec<String> = g.iter().take(3).map(|r| r.naam.clone()).collect();
-            if g.len() > 3 {
-                names.truncate(2);
-                names.push(format!("{} andere {}", g.len() - 2, a.many));
-            }
-            let _ = write!(
-                h,
-                r#"<p id="kort-top"><span class="kop">Hoogste druk</span>{} delen de eerste plaats: hun onzekerheidsmarges overlappen.</p>"#,
-                html_escape(&and_list(&names))
-            );
-        }
-        None => {
-            let _ = write!(
-                h,
-                r#"<p id="kort-top"><span class="kop">Hoogste druk</span>geen {} met genoeg gegevens voor een rangorde.</p>"#,
-                a.one
-            );
-        }
-    }
+    h.push_str(&top_line(&rows, &top, a));
     let prev = previous.as_deref().unwrap_or("—");
     if moved.is_empty() {
         let _ = write!(
@@ -689,4 +714,91 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
         ),
     );
     Ok(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(code: &str, rank: Option<usize>, index: f64, low: f64, high: f64) -> score::RankRow {
+        score::RankRow {
+            rank,
+            tied: false,
+            level: "wijken",
+            code: code.into(),
+            naam: format!("Wijk {code}"),
+            gemeente: "GM0983".into(),
+            index,
+            class: 5,
+            class_label: "gemiddeld",
+            low,
+            high,
+            low_confidence: rank.is_none(),
+            change_previous: None,
+            change_year: None,
+            drivers: Vec::new(),
+            trend: Vec::new(),
+        }
+    }
+
+    fn line(rows: &[score::RankRow]) -> String {
+        top_line(rows, &top_groups(rows, 5), Areas::WIJKEN)
+    }
+
+    #[test]
+    fn the_top_line_never_passes_over_a_higher_area_without_a_place() {
+        // The only ranked wijk, three with a higher index but too little data.
+        let rows = [
+            row("A", Some(1), -0.01, -1.9, 1.9),
+            row("B", None, 2.1, -0.1, 4.4),
+            row("C", None, 2.0, -0.5, 4.6),
+            row("D", None, 1.2, -1.2, 3.6),
+            row("E", None, -1.0, -3.0, 1.0),
+        ];
+        let l = line(&rows);
+        assert!(l.contains("<b>Wijk A</b>"), "{l}");
+        assert!(
+            l.contains("als enige wijk met genoeg gegevens voor een plaats"),
+            "{l}"
+        );
+        assert!(!l.contains("duidelijk hoger"), "{l}");
+        assert!(
+            l.contains(" 3 wijken met een hogere index hebben te weinig gegevens"),
+            "{l}"
+        );
+
+        // Clearly ahead of the ranked ones: said for all only when none without a place is higher.
+        let clear = [
+            row("A", Some(1), 3.0, 2.5, 3.5),
+            row("B", Some(2), 0.5, 0.0, 1.0),
+        ];
+        let l = line(&clear);
+        assert!(
+            l.contains("; duidelijk hoger dan elke andere wijk.</p>"),
+            "{l}"
+        );
+        let mut some = clear.to_vec();
+        some.push(row("C", None, 3.2, 0.0, 6.4));
+        let l = line(&some);
+        assert!(
+            l.contains("duidelijk hoger dan elke andere wijk met een plaats."),
+            "{l}"
+        );
+        assert!(
+            l.contains(" Eén wijk met een hogere index heeft te weinig gegevens"),
+            "{l}"
+        );
+
+        // A first place shared by more than three (one line in the table) the same way.
+        let tie = [
+            row("A", Some(1), 1.0, 0.0, 2.0),
+            row("B", Some(1), 0.9, -0.1, 1.9),
+            row("C", Some(1), 0.8, -0.2, 1.8),
+            row("D", Some(1), 0.7, -0.3, 1.7),
+            row("E", None, 1.5, -1.0, 4.0),
+        ];
+        let l = line(&tie);
+        assert!(l.contains("delen de eerste plaats"), "{l}");
+        assert!(l.contains(" Eén wijk met een hogere index"), "{l}");
+    }
 }
