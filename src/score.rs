@@ -329,6 +329,17 @@ pub struct Scope<'a> {
     pub reference: Reference,
 }
 
+impl Scope<'static> {
+    /// The index of all themes, standardised against `reference`.
+    #[must_use]
+    pub fn against(reference: Reference) -> Self {
+        Self {
+            theme: None,
+            reference,
+        }
+    }
+}
+
 /// Computes (once per dataset version, then cached) the index of every unit of `level` in
 /// period `p`, optionally restricted to one theme, standardised against the reference.
 ///

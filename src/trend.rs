@@ -162,10 +162,7 @@ pub fn changes(
                 )
             }
             Measure::Index(reference) => {
-                let scope = Scope {
-                    theme: None,
-                    reference,
-                };
+                let scope = Scope::against(reference);
                 let s = |p| -> Result<Option<(f64, f64)>, ScoreError> {
                     Ok(score::unit_score(ds, u, p, scope)?
                         .filter(|s| !s.low_confidence)

@@ -77,14 +77,6 @@ impl Areas {
     }
 }
 
-/// The index of a briefing: all themes, against `reference`.
-fn index_scope(reference: score::Reference) -> score::Scope<'static> {
-    score::Scope {
-        theme: None,
-        reference,
-    }
-}
-
 /// The `reference` of a briefing request (`alle`, the default, `gemeente` or `regio`); no other
 /// parameter.
 fn briefing_reference(q: Option<&str>) -> Result<score::Reference, ApiError> {
@@ -99,7 +91,7 @@ fn area_geometries(
     p: usize,
     reference: score::Reference,
 ) -> Result<Vec<(String, charts::MapArea)>, ApiError> {
-    let scores = score::layer_scores(ds, level, p, index_scope(reference))?;
+    let scores = score::layer_scores(ds, level, p, score::Scope::against(reference))?;
     let mut out = Vec::new();
     for &u in ds.level_units(level) {
         let unit = &ds.units[u];
@@ -458,7 +450,7 @@ fn briefing_html(
     let p = ds.periods.len().checked_sub(1).ok_or(ApiError::NoData)?;
     let period = &ds.periods[p];
     let a = Areas::of(ds, &[gemeente]);
-    let rows = score::ranking(ds, gemeente, a.level, p, index_scope(reference))?;
+    let rows = score::ranking(ds, gemeente, a.level, p, score::Scope::against(reference))?;
     let top = top_groups(&rows, 5);
     // The map names only the wijken of the top lines and of projects: readable at print size.
     let mut named: Vec<String> = top

@@ -208,10 +208,8 @@ fn cached_chart(
 
 /// The index of a chart: all themes, against the request's `reference`.
 fn index_scope(q: &Query) -> Result<crate::score::Scope<'static>, ApiError> {
-    Ok(crate::score::Scope {
-        theme: None,
-        reference: query::reference(q.get("reference")).map_err(|e| ApiError::invalid(&[e]))?,
-    })
+    let reference = query::reference(q.get("reference")).map_err(|e| ApiError::invalid(&[e]))?;
+    Ok(crate::score::Scope::against(reference))
 }
 
 /// What the index's average is of, after the level's name: "" (all loaded gemeenten), " van

@@ -137,7 +137,9 @@ pub fn items_page(
         ..
     } = *p;
     let layer = ds.layer(level, period)?;
-    let scores = crate::score::layer_scores(ds, level, period, index_scope(p.reference)).ok();
+    let scores =
+        crate::score::layer_scores(ds, level, period, crate::score::Scope::against(p.reference))
+            .ok();
     let gemeenten: Option<std::collections::HashSet<&str>> =
         p.gemeente.as_deref().map(|g| g.split(',').collect());
     let matched: Vec<usize> = ds
@@ -218,14 +220,6 @@ pub fn items_page(
         }
     );
     Ok(out)
-}
-
-/// The features' index: all themes, standardised against `reference`.
-fn index_scope(reference: crate::score::Reference) -> crate::score::Scope<'static> {
-    crate::score::Scope {
-        theme: None,
-        reference,
-    }
 }
 
 /// Percent-encodes a query value (keeps letters, digits and `-_.,~`).
@@ -380,7 +374,7 @@ pub async fn item(
         let u = ds.unit(level, &code).filter(|&u| ds.visible(u, &scope)).ok_or_else(|| ApiError::NotFound(format!("'{code}' bestaat niet in collectie '{}'", level.id())))?;
         let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
         let layer = ds.layer(level, p)?;
-        let scores = crate::score::layer_scores(&ds, level, p, index_scope(reference)).ok();
+        let scores = crate::score::layer_scores(&ds, level, p, crate::score::Scope::against(reference)).ok();
         let mut out = String::new();
         write_feature(&mut out, &ds, u, p, &layer, scores.as_deref(), crs);
         // Add the links the standard asks for.
