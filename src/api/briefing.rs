@@ -369,11 +369,23 @@ fn project_lines(
 /// The briefing's first line: the area with the highest pressure, or the areas that share
 /// first place, and how clear that is.
 fn top_line(rows: &[score::RankRow], top: &[(String, Vec<&score::RankRow>)], a: Areas) -> String {
+    // The first place: one line of the table, or (two or three sharing it) the lines "1=".
+    let first: Vec<&score::RankRow> = match top.first() {
+        Some((label, _)) if label.ends_with('=') => top
+            .iter()
+            .take_while(|(l, _)| l == label)
+            .flat_map(|(_, g)| g.iter().copied())
+            .collect(),
+        Some((_, g)) => g.clone(),
+        None => Vec::new(),
+    };
     // Areas without a place (low confidence) may have a higher index than the first: said,
     // never passed over, and "clearly higher" then only claims what the ranked ones show.
-    let first_index = top.first().map_or(f64::MAX, |(_, g)| {
-        g.iter().map(|r| r.index).fold(f64::MIN, f64::max)
-    });
+    let first_index = if first.is_empty() {
+        f64::MAX
+    } else {
+        first.iter().map(|r| r.index).fold(f64::MIN, f64::max)
+    };
     let higher_unranked = rows
         .iter()
         .filter(|x| x.rank.is_none() && x.index > first_index)
@@ -389,9 +401,8 @@ fn top_line(rows: &[score::RankRow], top: &[(String, Vec<&score::RankRow>)], a: 
             a.many
         ),
     };
-    match top.first() {
-        Some((_, g)) if g.len() == 1 => {
-            let r = g[0];
+    match first[..] {
+        [r] => {
             let others: Vec<&score::RankRow> = rows
                 .iter()
                 .filter(|x| x.rank.is_some() && x.code != r.code)
@@ -414,19 +425,19 @@ fn top_line(rows: &[score::RankRow], top: &[(String, Vec<&score::RankRow>)], a: 
                 r.class_label,
             )
         }
-        Some((_, g)) => {
+        [_, _, ..] => {
             // A long tie is named by its first two and counted, as in the table.
-            let mut names: Vec<String> = g.iter().take(3).map(|r| r.naam.clone()).collect();
-            if g.len() > 3 {
+            let mut names: Vec<String> = first.iter().take(3).map(|r| r.naam.clone()).collect();
+            if first.len() > 3 {
                 names.truncate(2);
-                names.push(format!("{} andere {}", g.len() - 2, a.many));
+                names.push(format!("{} andere {}", first.len() - 2, a.many));
             }
             format!(
                 r#"<p id="kort-top"><span class="kop">Hoogste druk</span>{} delen de eerste plaats: hun onzekerheidsmarges overlappen.{unranked}</p>"#,
                 html_escape(&and_list(&names))
             )
         }
-        None => format!(
+        [] => format!(
             r#"<p id="kort-top"><span class="kop">Hoogste druk</span>geen {} met genoeg gegevens voor een rangorde.</p>"#,
             a.one
         ),
@@ -781,6 +792,14 @@ mod tests {
             "{l}"
         );
 
+        // Two sharing the first place are both named.
+        let two = [
+            row("A", Some(1), 1.0, 0.0, 2.0),
+            row("B", Some(1), 0.9, -0.1, 1.9),
+            row("C", Some(3), -1.0, -2.0, 0.0),
+        ];
+        let l = line(&two);
+        assert!(l.contains("Wijk A en Wijk B delen de eerste plaats"), "{l}");
         // A first place shared by more than three (one line in the table) the same way.
         let tie = [
             row("A", Some(1), 1.0, 0.0, 2.0),
