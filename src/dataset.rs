@@ -484,6 +484,26 @@ impl Dataset {
         self.unit(Level::Gemeente, &self.units[unit].gemeente)
     }
 
+    /// The areas unit `u`'s index is set against, in words: "Venlo" (its gemeente, or all
+    /// loaded gemeenten when that is the only one), "RIEC Limburg", "alle 2 geladen gemeenten".
+    #[must_use]
+    pub fn reference_name(&self, u: usize, reference: crate::score::Reference) -> String {
+        let gemeente = || {
+            self.gemeente_of(u)
+                .and_then(|g| self.units[g].naam.clone())
+                .unwrap_or_else(|| self.units[u].gemeente.clone())
+        };
+        let loaded = self.level_units(Level::Gemeente).len();
+        match reference {
+            crate::score::Reference::Alle if loaded == 1 => gemeente(),
+            crate::score::Reference::Alle => format!("alle {loaded} geladen gemeenten"),
+            crate::score::Reference::Gemeente => gemeente(),
+            crate::score::Reference::Regio => crate::regions::Regions::builtin()
+                .of(&self.units[u].gemeente)
+                .map_or_else(gemeente, |r| r.naam.clone()),
+        }
+    }
+
     /// Whether a caller who may read `scope` may see unit `u`: its gemeente and every other
     /// gemeente it reaches into must be theirs (a cell across a border holds the neighbour's
     /// addresses too, so it is refused, not shown in part).

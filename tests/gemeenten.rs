@@ -300,6 +300,11 @@ async fn the_layer_and_the_detail_set_the_index_against_the_chosen_reference() {
     assert!((own_k - all_k).abs() > 2e-3, "{own_k} {all_k}");
     let detail = get_json(&format!("/v1/areas/wijken/{k}?reference=gemeente")).await;
     assert_eq!(detail["reference"], "gemeente");
+    assert_eq!(detail["reference_naam"], "Venlo");
+    let by_default = get_json(&format!("/v1/areas/wijken/{k}")).await;
+    assert_eq!(by_default["reference_naam"], "alle 2 geladen gemeenten");
+    let region = get_json(&format!("/v1/areas/wijken/{k}?reference=regio")).await;
+    assert_eq!(region["reference_naam"], "RIEC Limburg");
     assert!((detail["index"]["index"].as_f64().unwrap() - ranked(k)).abs() < 1e-9);
     let changes =
         get_json("/v1/changes/wijken?gemeente=GM0983&indicator=index&reference=gemeente").await;

@@ -267,6 +267,7 @@ pub async fn detail(
         let unit = &ds.units[u];
         Ok(json!({
             "reference": scope.reference,
+            "reference_naam": ds.reference_name(u, scope.reference),
             "level": unit.level.id(),
             "code": unit.code,
             "naam": unit.naam,

@@ -647,10 +647,7 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
         many = a.many,
         waar = html_escape(&match reference {
             score::Reference::Alle => "in de dataset".to_string(),
-            score::Reference::Gemeente => format!("van {gname}"),
-            score::Reference::Regio => crate::regions::Regions::builtin()
-                .of(gemeente)
-                .map_or_else(|| format!("van {gname}"), |r| format!("van {}", r.naam)),
+            _ => format!("van {}", ds.reference_name(gm, reference)),
         }),
         w = html_escape(
             &ds.themes

@@ -212,21 +212,6 @@ fn index_scope(q: &Query) -> Result<crate::score::Scope<'static>, ApiError> {
     Ok(crate::score::Scope::against(reference))
 }
 
-/// What the index's average is of, after the level's name: "" (all loaded gemeenten), " van
-/// Venlo", " van RIEC Limburg".
-fn reference_words(ds: &crate::dataset::Dataset, u: usize, r: crate::score::Reference) -> String {
-    let gemeente = &ds.units[u].gemeente;
-    match r {
-        crate::score::Reference::Alle => String::new(),
-        crate::score::Reference::Gemeente => ds
-            .gemeente_of(u)
-            .map_or_else(String::new, |g| format!(" van {}", label(ds, g))),
-        crate::score::Reference::Regio => crate::regions::Regions::builtin()
-            .of(gemeente)
-            .map_or_else(String::new, |r| format!(" van {}", r.naam)),
-    }
-}
-
 /// The `f` of a chart request (svg or png).
 fn chart_format(q: &Query) -> Result<charts::Format, ApiError> {
     charts::Format::parse(q.get("f"))
@@ -264,9 +249,9 @@ pub async fn trend_chart(
                     .collect::<Result<_, _>>()?;
                 let reference = vec![Some(0.0); ds.periods.len()];
                 let lvl = format!(
-                    "{}{}",
+                    "{} van {}",
                     ds.units[u].level.title().to_lowercase(),
-                    reference_words(&ds, u, scope.reference)
+                    ds.reference_name(u, scope.reference)
                 );
                 charts::trend(
                     fmt,

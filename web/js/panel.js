@@ -4,17 +4,12 @@ import { LAAG_TITELS, $, nl, esc, json, band, aantal } from './format.js';
 import { app, schrijfHash, gekozenRegio, referentie } from './state.js';
 import { laadLaag, markeerSelectie } from './layers.js';
 
-// What an area's index is compared with: every area of its level in the loaded gemeenten, in
-// its own gemeente, or in its RIEC region (the API's `reference`, as the detail says).
+// What an area's index is compared with: every area of its level in all loaded gemeenten, in
+// its own gemeente or in its RIEC region, as the detail names them (the API knows how many
+// gemeenten are loaded, also those the user does not see).
 function vergelekenMet(d) {
   const soort = (LAAG_TITELS[d.level] || d.level).toLowerCase();
-  if (d.reference === 'gemeente') return `alle ${soort} in ${app.gemeenten.find((g) => g.code === d.gemeente)?.naam ?? d.gemeente}`;
-  if (d.reference === 'regio') {
-    const r = (app.regios ?? []).find((x) => x.gemeenten.some((g) => g.code === d.gemeente));
-    return `alle ${soort} in ${r ? r.naam : 'de RIEC-regio'}`;
-  }
-  const namen = app.gemeenten.map((g) => g.naam || g.code);
-  return `alle ${soort} in ${namen.length > 3 ? `${namen.length} gemeenten` : namen.join(' en ')}`;
+  return `alle ${soort} in ${d.reference_naam}`;
 }
 
 export async function openPaneel(laag, code) {
