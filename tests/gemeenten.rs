@@ -34,6 +34,13 @@ async fn get(uri: &str) -> (StatusCode, Vec<u8>) {
     )
 }
 
+/// A page's text, which must be served (200).
+async fn get_text(uri: &str) -> String {
+    let (status, body) = get(uri).await;
+    assert_eq!(status, StatusCode::OK, "{uri}");
+    String::from_utf8(body).unwrap()
+}
+
 async fn get_json(uri: &str) -> Value {
     let (status, body) = get(uri).await;
     assert_eq!(
@@ -325,9 +332,7 @@ async fn the_layer_and_the_detail_set_the_index_against_the_chosen_reference() {
     // The index's trend chart too: its average is Venlo's wijken.
     let chart =
         |r: &str| format!("/v1/charts/trend/wijken/{k}?indicator=index&f=svg&reference={r}");
-    let (status, own_svg) = get(&chart("gemeente")).await;
-    assert_eq!(status, StatusCode::OK);
-    let own_svg = String::from_utf8(own_svg).unwrap();
+    let own_svg = get_text(&chart("gemeente")).await;
     assert!(
         own_svg.contains("gemiddelde van de wijken van Venlo (0)"),
         "{own_svg}"
@@ -335,16 +340,13 @@ async fn the_layer_and_the_detail_set_the_index_against_the_chosen_reference() {
     let (_, all_svg) = get(&chart("alle")).await;
     assert_ne!(own_svg.as_bytes(), &all_svg[..]);
     // The wethouder's briefing can compare the same way, and says against what.
-    let (status, body) = get("/briefing/GM0983?reference=gemeente").await;
-    assert_eq!(status, StatusCode::OK);
-    let briefing = String::from_utf8(body).unwrap();
+    let briefing = get_text("/briefing/GM0983?reference=gemeente").await;
     assert!(
         briefing.contains("van het gemiddelde van alle wijken van Venlo:"),
         "{briefing}"
     );
-    let (_, body) = get("/briefing/GM0983").await;
-    assert!(String::from_utf8(body)
-        .unwrap()
+    assert!(get_text("/briefing/GM0983")
+        .await
         .contains("van het gemiddelde van alle wijken in de dataset:"));
     let (status, _) = get("/briefing/GM0983?print=1").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "no other parameter");
@@ -389,9 +391,7 @@ async fn the_briefing_top_line_agrees_with_the_ranking_and_counts_unranked_highe
                 .filter(|r| r["rank"].is_null() && r["index"].as_f64().unwrap() > top_index)
                 .count();
             let ranked = rows.iter().filter(|r| !r["rank"].is_null()).count();
-            let (status, body) = get(&format!("/briefing/{gemeente}?reference={reference}")).await;
-            assert_eq!(status, StatusCode::OK);
-            let html = String::from_utf8(body).unwrap();
+            let html = get_text(&format!("/briefing/{gemeente}?reference={reference}")).await;
             let line = &html[html.find(r#"<p id="kort-top">"#).unwrap()..];
             let line = &line[..line.find("</p>").unwrap()];
             let what = format!("{gemeente} {reference}: {line}");

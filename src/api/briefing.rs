@@ -368,17 +368,13 @@ fn project_lines(
 
 /// The briefing's first line: the area with the highest pressure, or the areas that share
 /// first place, and how clear that is.
-fn top_line(rows: &[score::RankRow], top: &[(String, Vec<&score::RankRow>)], a: Areas) -> String {
-    // The first place: one line of the table, or (two or three sharing it) the lines "1=".
-    let first: Vec<&score::RankRow> = match top.first() {
-        Some((label, _)) if label.ends_with('=') => top
-            .iter()
-            .take_while(|(l, _)| l == label)
-            .flat_map(|(_, g)| g.iter().copied())
-            .collect(),
-        Some((_, g)) => g.clone(),
-        None => Vec::new(),
-    };
+fn top_line(rows: &[score::RankRow], a: Areas) -> String {
+    // The first place: the ranked areas that share the first rank (one or several).
+    let first_rank = rows.iter().find_map(|r| r.rank);
+    let first: Vec<&score::RankRow> = rows
+        .iter()
+        .filter(|r| first_rank.is_some() && r.rank == first_rank)
+        .collect();
     // Areas without a place (low confidence) may have a higher index than the first: said,
     // never passed over, and "clearly higher" then only claims what the ranked ones show.
     let first_index = if first.is_empty() {
@@ -538,7 +534,7 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
             g = html_escape(&gname)
         );
     }
-    h.push_str(&top_line(&rows, &top, a));
+    h.push_str(&top_line(&rows, a));
     let prev = previous.as_deref().unwrap_or("—");
     if moved.is_empty() {
         let _ = write!(
@@ -742,7 +738,7 @@ mod tests {
     }
 
     fn line(rows: &[score::RankRow]) -> String {
-        top_line(rows, &top_groups(rows, 5), Areas::WIJKEN)
+        top_line(rows, Areas::WIJKEN)
     }
 
     #[test]

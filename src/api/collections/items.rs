@@ -356,7 +356,7 @@ pub async fn item(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let q = Query::parse(q.as_deref(), &["datetime", "f", "crs", "reference"])?;
-    let reference = query::scope(&q)?.reference;
+    let reference = query::reference(q.get("reference")).map_err(|e| ApiError::invalid(&[e]))?;
     let crs = match q.get("crs") {
         None => Crs::Crs84,
         Some(c) => Crs::parse(c).ok_or_else(|| {
