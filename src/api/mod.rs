@@ -436,15 +436,16 @@ pub fn serve_blocking(db: &Path, addr: &str, web: Option<PathBuf>) -> anyhow::Re
             }
         });
         let scheme = if tls.is_some() { "https" } else { "http" };
-        let briefings: Vec<String> = state
+        let gemeenten: Vec<String> = state
             .dataset()
             .map(|ds| {
                 ds.level_units(crate::spatial::Level::Gemeente)
                     .iter()
-                    .map(|&g| format!("{scheme}://{addr}/briefing/{}", ds.units[g].code))
+                    .map(|&g| ds.units[g].code.clone())
                     .collect()
             })
             .unwrap_or_default();
+        let started = started_line(&format!("{scheme}://{addr}"), &gemeenten);
         if let Some((cert, key)) = tls {
             // rustls takes its one compiled-in provider (ring) by itself.
             let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
@@ -467,22 +468,61 @@ pub fn serve_blocking(db: &Path, addr: &str, web: Option<PathBuf>) -> anyhow::Re
                 h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
             });
             let server = axum_server::bind_rustls(at, config).handle(handle);
-            println!(
-                "Wijkradar draait op https://{addr}  (API: https://{addr}/v1; briefing: {})",
-                briefings.join(", ")
-            );
+            println!("{started}");
             server.serve(app(state).into_make_service()).await?;
             return Ok(());
         }
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        println!(
-            "Wijkradar draait op http://{addr}  (API: http://{addr}/v1; briefing: {})",
-            briefings.join(", ")
-        );
+        println!("{started}");
         axum::serve(listener, app(state)).with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
         Ok(())
     })
+}
+
+/// The line the server prints when it listens: where the map, the API and the briefings are.
+/// A few gemeenten get their briefing links each; a dataset of many (a region, the whole
+/// country) gets the pattern, the count and one example, not hundreds of links on one line.
+fn started_line(base: &str, gemeenten: &[String]) -> String {
+    let briefing = match gemeenten {
+        [] => format!("{base}/briefing/{{gemeente}}"),
+        few if few.len() <= 3 => few
+            .iter()
+            .map(|g| format!("{base}/briefing/{g}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        many => format!(
+            "{base}/briefing/{{gemeente}} voor elk van de {} gemeenten, bijvoorbeeld {base}/briefing/{}",
+            many.len(),
+            many[0]
+        ),
+    };
+    format!("Wijkradar draait op {base}  (API: {base}/v1; briefing: {briefing})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::started_line;
+
+    #[test]
+    fn the_start_line_lists_a_few_briefings_and_summarises_many() {
+        let few: Vec<String> = vec!["GM0983".into(), "GM0392".into()];
+        assert_eq!(
+            started_line("http://127.0.0.1:8080", &few),
+            "Wijkradar draait op http://127.0.0.1:8080  (API: http://127.0.0.1:8080/v1; \
+             briefing: http://127.0.0.1:8080/briefing/GM0983, http://127.0.0.1:8080/briefing/GM0392)"
+        );
+        let many: Vec<String> = (0..342).map(|i| format!("GM{i:04}")).collect();
+        let line = started_line("http://h", &many);
+        assert!(
+            line.ends_with(
+                "briefing: http://h/briefing/{gemeente} voor elk van de 342 gemeenten, \
+                 bijvoorbeeld http://h/briefing/GM0000)"
+            ),
+            "{line}"
+        );
+        assert!(line.len() < 200, "one short line: {line}");
+    }
 }
