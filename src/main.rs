@@ -209,30 +209,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn print_summary(s: &ingest::Summary) {
-    match s.version {
-        None => println!(
-            "Niets veranderd: deze extracten zijn al ingelezen (dezelfde inhoud en parameters)."
-        ),
-        Some(v) => {
-            println!("Datasetversie {v} geschreven.");
-            for f in &s.files {
-                println!(
-                    "  {:<50} {:>10} rijen  {:>6} afgewezen  ({})",
-                    f.file, f.rows, f.rejected, f.source
-                );
-            }
-            println!(
-                "  {} rijen gelezen, {} afgewezen; {} gebieden, {} cijfers, {:.1} % onderdrukt; {:.2} s, {:.0} rijen/s",
-                s.rows_read,
-                s.rows_rejected,
-                s.units,
-                s.figures,
-                s.suppressed_share * 100.0,
-                s.seconds,
-                s.rows_per_second()
-            );
-        }
-    }
+    print!("{s}");
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -271,10 +248,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 &cat,
             )?;
             let total: u64 = files.iter().map(|f| f.1).sum();
+            let width = files
+                .iter()
+                .map(|f| f.0.display().to_string().chars().count());
+            let width = width.max().unwrap_or(0);
             for (p, n) in &files {
-                println!("{:<60} {n:>10} rijen", p.display());
+                println!("{:<width$}  {:>11} rijen", p.display(), ingest::dotted(*n));
             }
-            println!("{total} rijen in {} bestanden", files.len());
+            println!(
+                "{} rijen in {} bestanden",
+                ingest::dotted(total),
+                files.len()
+            );
             if national {
                 println!(
                     "Heel Nederland: {} gemeenten; wijk, buurt, PC4, PC6 en H3 waar de grenzen ze hebben.",

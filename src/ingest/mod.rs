@@ -16,7 +16,7 @@ mod summary;
 pub use error::{IngestError, RowError};
 pub use geometry::{unit_code, unit_codes, UnitRow};
 pub use locate::Locator;
-pub use summary::{FileSummary, Summary};
+pub use summary::{dotted, FileSummary, Summary};
 
 pub use pass::Split;
 
@@ -310,6 +310,7 @@ pub fn ingest(
     #[expect(clippy::cast_possible_truncation, reason = "figures fit in memory")]
     {
         summary.figures = published.present() as usize;
+        summary.published = published.present().saturating_sub(published.suppressed()) as usize;
     }
     #[expect(clippy::cast_precision_loss, reason = "share")]
     {
