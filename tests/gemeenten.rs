@@ -513,7 +513,7 @@ fn the_national_demo_spreads_addresses_over_the_whole_country() {
         .create_token(id, "tests", TokenScope::Export, &gms, 1)
         .unwrap();
     let s = AppState::new(&db, dir.path().join("web-none"));
-    let (gemeenten, briefing, region, limburg) =
+    let (gemeenten, briefing, region, limburg, limburg_pc4) =
         tokio::runtime::Runtime::new().unwrap().block_on(async {
             let mut out = Vec::new();
             for uri in [
@@ -521,6 +521,7 @@ fn the_national_demo_spreads_addresses_over_the_whole_country() {
                 "/briefing/GM0014",
                 "/briefing/region/noord-nederland",
                 "/briefing/region/limburg",
+                "/v1/regions/limburg/ranking?level=pc4",
             ] {
                 let res = app(s.clone())
                     .oneshot(
@@ -535,8 +536,15 @@ fn the_national_demo_spreads_addresses_over_the_whole_country() {
                 let body = res.into_body().collect().await.unwrap().to_bytes();
                 out.push(String::from_utf8(body.to_vec()).unwrap());
             }
-            (out.remove(0), out.remove(0), out.remove(0), out.remove(0))
+            (
+                out.remove(0),
+                out.remove(0),
+                out.remove(0),
+                out.remove(0),
+                out.remove(0),
+            )
         });
+    let limburg_pc4: Value = serde_json::from_str(&limburg_pc4).unwrap();
     let gemeenten: Value = serde_json::from_str(&gemeenten).unwrap();
     let groningen = gemeenten["gemeenten"]
         .as_array()
@@ -572,20 +580,52 @@ fn the_national_demo_spreads_addresses_over_the_whole_country() {
     // The region's briefing (Groningen is all of it this user sees, and it has no wijken)
     // ranks postcode areas too, and says why.
     assert!(
-        region.contains("deze briefing vergelijkt postcodegebieden (PC4)")
-            && region.contains("Postcodegebieden met de meeste druk in de regio"),
+        region.contains(
+            "Geen van deze gemeenten heeft wijken in de geladen grenzen: deze briefing vergelijkt daarom postcodegebieden (PC4)"
+        ) && region.contains("Postcodegebieden met de meeste druk in de regio"),
         "{region}"
     );
     assert!(!region.contains("Wijken met de meeste druk"));
-    // Limburg as this user sees it: Venlo has wijken, so the region ranks wijken, and
-    // Maastricht, without them, is named as not in that ranking.
+    // Limburg as this user sees it: Venlo has wijken, Maastricht none. A ranking of wijken
+    // would leave Maastricht out, so the region compares postcode areas, which both have,
+    // and says why; Venlo's own briefing still ranks its wijken.
     assert!(
-        limburg.contains("Wijken met de meeste druk in de regio")
-            && limburg.contains(
-                "Zonder wijken in de geladen grenzen, dus niet in de rangorde van wijken hieronder: Maastricht."
-            ),
+        limburg.contains(
+            "Alleen Venlo heeft wijken in de geladen grenzen: deze briefing vergelijkt daarom postcodegebieden (PC4), die elke gemeente heeft."
+        ) && limburg.contains("Postcodegebieden met de meeste druk in de regio"),
         "{limburg}"
     );
+    assert!(!limburg.contains("Wijken met de meeste druk"), "{limburg}");
+    // Both gemeenten have a row of their own areas in the side-by-side table, neither an
+    // empty one.
+    let table = &limburg[limburg.find(r#"id="gemeenten""#).unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    for naam in ["Venlo", "Maastricht"] {
+        let row = table
+            .split("<tr>")
+            .find(|r| r.contains(&format!("<b>{naam}</b>")))
+            .unwrap_or_else(|| panic!("no row for {naam}: {table}"));
+        let areas: usize = row
+            .split(r#"<td class="r">"#)
+            .nth(1)
+            .and_then(|c| c.split('<').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no count of areas: {row}"));
+        assert!(
+            areas > 0,
+            "{naam} has postcode areas in the comparison: {row}"
+        );
+        // Its highest area is named, never a blank; "laag vertrouwen" exactly when none of
+        // its areas has a place in the region's ranking.
+        let code = if naam == "Venlo" { "GM0983" } else { "GM0935" };
+        let ranked = limburg_pc4["ranking"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["gemeente"] == code && !r["rank"].is_null());
+        assert!(!row.contains("<td>—</td>"), "{row}");
+        assert_eq!(row.contains("laag vertrouwen"), !ranked, "{row}");
+    }
 }
 
 /// Several gemeenten together (a RIEC region on the map): items, fixed classes and changes

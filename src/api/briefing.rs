@@ -67,9 +67,11 @@ impl Areas {
         every_other: "elk ander postcodegebied",
     };
 
-    /// Wijken when any of `gemeenten` has them, else postcode areas.
+    /// Wijken when every one of `gemeenten` has them, else postcode areas, which every
+    /// gemeente has: a ranking over several gemeenten compares areas of one kind, and leaves
+    /// none of them out.
     pub(super) fn of(ds: &Dataset, gemeenten: &[&str]) -> Self {
-        if gemeenten.iter().any(|g| ds.has_units(Level::Wijk, g)) {
+        if gemeenten.iter().all(|g| ds.has_units(Level::Wijk, g)) {
             Self::WIJKEN
         } else {
             Self::PC4

@@ -151,8 +151,8 @@ fn region_html(
         reference: Reference::Regio,
     };
     let codes: Vec<&str> = gemeenten.iter().map(|(c, _)| c.as_str()).collect();
-    // Gemeenten without wijken in the loaded boundaries are not in a ranking of wijken; when
-    // none of the region's has wijken, the briefing ranks postcode areas (PC4) instead.
+    // Wijken when every gemeente has them in the loaded boundaries; else postcode areas (PC4),
+    // which every gemeente has, so that no gemeente drops out of the region's comparison.
     let a = Areas::of(ds, &codes);
     let rows = score::ranking_in(ds, &codes, a.level, p, sc)?;
     let name_of = |g: &str| {
@@ -177,11 +177,7 @@ th {{ font-size: 8.5pt; color: #444; }} .r {{ text-align: right; white-space: no
 <p class="klein">Regiobriefing · kwartaal {period} · datasetversie {v} van {created} · Wijkradar</p>
 <p>Gemeenten in deze briefing: <b>{names}</b>{missing}. De drukindex is hier gestandaardiseerd tegen alle {many} van deze gemeenten samen, zodat {many} over de gemeentegrens te vergelijken zijn.{pc4}</p>"#,
         many = a.many,
-        pc4 = if a.level == Level::Wijk {
-            ""
-        } else {
-            " Geen van deze gemeenten heeft wijken in de geladen grenzen: deze briefing vergelijkt postcodegebieden (PC4)."
-        },
+        pc4 = why_pc4(ds, gemeenten, a.level),
         r = html_escape(&region.naam),
         v = ds.version,
         created = html_escape(&ds.created_at),
@@ -202,39 +198,34 @@ th {{ font-size: 8.5pt; color: #444; }} .r {{ text-align: right; white-space: no
         r#"<h2>De gemeenten naast elkaar</h2><table id="gemeenten"><tr><th>Gemeente</th><th class="r">{heads} met index</th><th class="r">Klasse 8–9</th><th>Hoogste druk</th><th></th></tr>"#,
         heads = a.heads
     );
-    // In a ranking of wijken, a gemeente without them says so in its row and under the table
-    // (its own briefing compares postcode areas).
-    let mut without = Vec::new();
     for (code, naam) in gemeenten {
-        if a.level == Level::Wijk && !ds.has_units(Level::Wijk, code) {
-            without.push(naam.clone());
-            let _ = write!(
-                h,
-                r#"<tr><td><b>{}</b></td><td colspan="3" class="klein">geen wijken in de geladen grenzen</td><td><a href="/briefing/{code}">briefing</a></td></tr>"#,
-                html_escape(naam),
-            );
-            continue;
-        }
         let own: Vec<&score::RankRow> = rows.iter().filter(|r| &r.gemeente == code).collect();
         let high = own.iter().filter(|r| r.class >= 8).count();
-        let top = own.iter().find(|r| r.rank.is_some());
+        // The highest area with a place in the ranking; when none has one (too little data
+        // everywhere), the highest index, said to be uncertain, rather than a blank beside a
+        // count of areas in classes 8–9.
+        let top = match (own.iter().find(|r| r.rank.is_some()), own.first()) {
+            (Some(r), _) => format!("{} (index {})", html_escape(&r.naam), num(r.index)),
+            (None, Some(r)) => format!(
+                "{} (index {}; laag vertrouwen)",
+                html_escape(&r.naam),
+                num(r.index)
+            ),
+            (None, None) => "—".to_string(),
+        };
         let _ = write!(
             h,
-            r#"<tr><td><b>{}</b></td><td class="r">{}</td><td class="r">{high}</td><td>{}</td><td><a href="/briefing/{code}">briefing</a></td></tr>"#,
+            r#"<tr><td><b>{}</b></td><td class="r">{}</td><td class="r">{high}</td><td>{top}</td><td><a href="/briefing/{code}">briefing</a></td></tr>"#,
             html_escape(naam),
             own.len(),
-            top.map_or_else(
-                || "—".to_string(),
-                |r| format!("{} (index {})", html_escape(&r.naam), num(r.index))
-            ),
         );
     }
     h.push_str("</table>");
-    if !without.is_empty() {
+    if rows.iter().any(|r| r.rank.is_none()) {
         let _ = write!(
             h,
-            r#"<p class="klein" id="zonder-wijken">Zonder wijken in de geladen grenzen, dus niet in de rangorde van wijken hieronder: {}. Hun eigen briefing vergelijkt postcodegebieden (PC4); een beheerder laadt de wijken met <code>wijkradar boundaries import</code>.</p>"#,
-            html_escape(&crate::profile::and_list(&without))
+            r#"<p class="klein">Laag vertrouwen: de {many} van die gemeente hebben te weinig gegevens voor een plaats in de rangorde; hun index is dan onzeker.</p>"#,
+            many = a.many
         );
     }
     let _ = write!(
@@ -269,4 +260,44 @@ th {{ font-size: 8.5pt; color: #444; }} .r {{ text-align: right; white-space: no
         rnd = ds.params.rounding_text(),
     );
     Ok(h)
+}
+
+/// Why a region's briefing compares postcode areas (empty when it compares wijken): which of
+/// its gemeenten lack wijken in the loaded boundaries, named from the shorter side.
+fn why_pc4(ds: &Dataset, gemeenten: &[(String, String)], level: Level) -> String {
+    if level == Level::Wijk {
+        return String::new();
+    }
+    let (with, without): (Vec<_>, Vec<_>) = gemeenten
+        .iter()
+        .partition(|(code, _)| ds.has_units(Level::Wijk, code));
+    let names = |g: &[&(String, String)]| {
+        html_escape(&crate::profile::and_list(
+            &g.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>(),
+        ))
+    };
+    let has = |n: usize| if n == 1 { "heeft" } else { "hebben" };
+    let who = if with.is_empty() {
+        "Geen van deze gemeenten heeft wijken in de geladen grenzen".to_string()
+    } else if with.len() <= without.len() {
+        format!(
+            "Alleen {} {} wijken in de geladen grenzen",
+            names(&with),
+            has(with.len())
+        )
+    } else {
+        format!(
+            "{} {} geen wijken in de geladen grenzen",
+            names(&without),
+            has(without.len())
+        )
+    };
+    let own = if with.is_empty() {
+        ""
+    } else {
+        " De eigen briefing van een gemeente met wijken vergelijkt haar wijken."
+    };
+    format!(
+        " {who}: deze briefing vergelijkt daarom postcodegebieden (PC4), die elke gemeente heeft.{own} Een beheerder laadt wijken met <code>wijkradar boundaries import</code>."
+    )
 }
