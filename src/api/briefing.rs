@@ -430,9 +430,29 @@ fn top_line(rows: &[score::RankRow], a: Areas) -> String {
                 names.truncate(2);
                 names.push(format!("{} andere {}", first.len() - 2, a.many));
             }
+            // Where the shared first place stands: a first place below the average is no
+            // alarm, and the reader should not have to find that in the table.
+            let (lo, hi) = first.iter().fold((f64::MAX, f64::MIN), |(lo, hi), r| {
+                (lo.min(r.index), hi.max(r.index))
+            });
+            let (c0, c1) = first.iter().fold((u8::MAX, 0), |(c0, c1), r| {
+                (c0.min(r.class), c1.max(r.class))
+            });
+            let classes = if c0 == c1 {
+                format!("klasse {c0} van 9")
+            } else {
+                format!("klasse {c0} tot {c1} van 9")
+            };
+            let level = match (c0, c1) {
+                (_, 1..=4) => ": minder druk dan gemiddeld",
+                (6..=9, _) => ": meer druk dan gemiddeld",
+                _ => "",
+            };
             format!(
-                r#"<p id="kort-top"><span class="kop">Hoogste druk</span>{} delen de eerste plaats: hun onzekerheidsmarges overlappen.{unranked}</p>"#,
-                html_escape(&and_list(&names))
+                r#"<p id="kort-top"><span class="kop">Hoogste druk</span>{} delen de eerste plaats (index {} tot {}, {classes}{level}); hun onzekerheidsmarges overlappen.{unranked}</p>"#,
+                html_escape(&and_list(&names)),
+                num(lo),
+                num(hi),
             )
         }
         [] => format!(
@@ -806,5 +826,37 @@ mod tests {
         let l = line(&tie);
         assert!(l.contains("delen de eerste plaats"), "{l}");
         assert!(l.contains(" Eén wijk met een hogere index"), "{l}");
+    }
+
+    #[test]
+    fn a_shared_first_place_says_where_it_stands_against_the_average() {
+        let with = |classes: [u8; 3], index: [f64; 3]| -> String {
+            let rows: Vec<score::RankRow> = ["A", "B", "C"]
+                .iter()
+                .zip(classes.iter().zip(index))
+                .map(|(c, (&class, i))| score::RankRow {
+                    class,
+                    ..row(c, Some(1), i, i - 1.5, i + 1.5)
+                })
+                .collect();
+            line(&rows)
+        };
+        // Groningen against the whole country: every area in the first place below average.
+        let l = with([3, 1, 2], [-0.41, -2.65, -1.2]);
+        assert!(
+            l.contains(
+                "delen de eerste plaats (index −2,65 tot −0,41, klasse 1 tot 3 van 9: minder druk dan gemiddeld)"
+            ),
+            "{l}"
+        );
+        let l = with([8, 9, 9], [1.9, 2.8, 2.5]);
+        assert!(
+            l.contains("(index 1,90 tot 2,80, klasse 8 tot 9 van 9: meer druk dan gemiddeld)"),
+            "{l}"
+        );
+        let l = with([5, 5, 5], [0.1, 0.2, 0.0]);
+        assert!(l.contains("(index 0,00 tot 0,20, klasse 5 van 9)"), "{l}");
+        let l = with([4, 6, 5], [-0.3, 0.4, 0.1]);
+        assert!(l.contains("klasse 4 tot 6 van 9);"), "{l}");
     }
 }
