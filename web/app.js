@@ -98,7 +98,9 @@ async function start() {
     app.staat.gemeente = (onder ?? app.gemeenten[0])?.code ?? null;
   }
   const kies = $('gemeente');
-  kies.innerHTML = app.gemeenten.map((g) => `<option value="${esc(g.code)}">${esc(g.naam || g.code)}</option>`).join('')
+  // By name, as people look for them (the API lists them by code: 342 in a national dataset).
+  const opNaam = [...app.gemeenten].sort((a, b) => (a.naam || a.code).localeCompare(b.naam || b.code, 'nl'));
+  kies.innerHTML = opNaam.map((g) => `<option value="${esc(g.code)}">${esc(g.naam || g.code)}</option>`).join('')
     + (regioKeuzes.length ? `<optgroup label="RIEC-regio's (gemeenten samen)">${regioKeuzes.map((r) => `<option value="regio:${esc(r.id)}">${esc(r.naam)} (${r.gemeenten.length} ${r.gemeenten.length === 1 ? 'gemeente' : 'gemeenten'})</option>`).join('')}</optgroup>` : '');
   kies.value = app.staat.gemeente;
   $('gemeente-blok').style.display = app.gemeenten.length < 2 ? 'none' : '';

@@ -197,6 +197,25 @@ test('suppression explains itself: tooltip, legend, and a coarser level offered'
   await page.close();
 });
 
+test('the gemeente picker lists gemeenten by name, whatever order the API gives them in', async () => {
+  const page = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
+  // The API lists gemeenten by code; here in the reverse order, so that code order and name
+  // order differ (Venlo, Haarlem), as they do for most of a national dataset's 342.
+  await page.route('**/v1/gemeenten', async (route) => {
+    const res = await route.fetch();
+    const body = await res.json();
+    body.gemeenten.reverse();
+    await route.fulfill({ response: res, json: body });
+  });
+  await page.goto(`${base}/#laag=wijken&indicator=index`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  const namen = await page.$$eval('#gemeente > option', (os) => os.map((o) => o.textContent));
+  assert.deepEqual(namen, ['Haarlem', 'Venlo']);
+  // The start view is still the dataset's first gemeente.
+  assert.equal(await page.inputValue('#gemeente'), 'GM0983');
+  await page.close();
+});
+
 test('the gemeente picker follows the dataset: Haarlem and Venlo', async () => {
   const page = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
   await page.goto(`${base}/#gemeente=GM0392&laag=wijken&indicator=index`);
