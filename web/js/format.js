@@ -3,7 +3,7 @@
 export const KLASSE_KLEUREN = ['#2166ac', '#4393c3', '#92c5de', '#d1e5f0', '#f7f7f7', '#fddbc7', '#f4a582', '#d6604d', '#b2182b'];
 export const KLASSE_LABELS = ['veel minder druk', 'minder druk', 'iets minder druk', 'nét minder druk', 'gemiddeld', 'nét meer druk', 'iets meer druk', 'meer druk', 'veel meer druk'];
 export const ROOD = ['#fee5d9', '#fcbba1', '#fc9272', '#fb6a4a', '#de2d26', '#8b0010'];
-export const LAAG_TITELS = { 'h3-7': 'H3-cellen res. 7', 'h3-8': 'H3-cellen res. 8', 'h3-9': 'H3-cellen res. 9', 'h3-10': 'H3-cellen res. 10', pc4: 'Postcodegebieden (PC4)', pc6: 'Postcodes (PC6)', buurten: 'Buurten', wijken: 'Wijken' };
+export const LAAG_TITELS = { 'h3-7': 'H3-cellen res. 7', 'h3-8': 'H3-cellen res. 8', 'h3-9': 'H3-cellen res. 9', 'h3-10': 'H3-cellen res. 10', pc4: 'Postcodegebieden (PC4)', pc6: 'Postcodes (PC6)', buurten: 'Buurten', wijken: 'Wijken', gemeenten: 'Gemeenten' };
 
 export const $ = (id) => document.getElementById(id);
 export const nl = (v, d = 1) => (v === null || v === undefined || Number.isNaN(v)) ? '—' : Number(v).toLocaleString('nl-NL', { maximumFractionDigits: d, minimumFractionDigits: 0 });

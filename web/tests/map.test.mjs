@@ -216,6 +216,34 @@ test('the gemeente picker lists gemeenten by name, whatever order the API gives 
   await page.close();
 });
 
+test('the gemeenten layer sets the chosen gemeenten side by side; a user of one gemeente is not offered it', async () => {
+  const page = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${base}/#gemeente=GM0983&laag=gemeenten&indicator=index`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  assert.equal(await page.inputValue('#laag'), 'gemeenten');
+  assert.equal(await page.$eval('#laag option[value="gemeenten"]', (o) => o.hidden), false);
+  const props = await page.evaluate(() => window.wijkradar.data.features.map((f) => f.properties));
+  assert.deepEqual(props.map((p) => [p.level, p.code]), [['gemeenten', 'GM0983']]);
+  assert.equal(typeof props[0].index, 'number', 'the index of the gemeente against all loaded gemeenten');
+  assert.match(await page.textContent('#legenda'), /Gemeenten · \d{4}-Q\d · vergeleken met alle geladen gemeenten/);
+  // The API's figure is what is drawn.
+  const api = await page.evaluate(async () => (await (await fetch('/v1/collections/gemeenten/items?gemeente=GM0983&reference=alle')).json()).features[0].properties.index);
+  assert.equal(props[0].index, api);
+  assert.deepEqual(errors, []);
+  await page.close();
+  // Venlo's adviser sees one gemeente: nothing to set side by side, and a link that asks for
+  // it opens the default layer.
+  const adviseur = await aangemeld('adviseur-venlo', { viewport: { width: 1280, height: 800 } });
+  await adviseur.goto(`${base}/#gemeente=GM0983&laag=gemeenten&indicator=index`);
+  await adviseur.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  assert.equal(await adviseur.$eval('#laag option[value="gemeenten"]', (o) => o.hidden), true);
+  assert.equal(await adviseur.inputValue('#laag'), 'wijken');
+  assert.match(adviseur.url(), /laag=wijken/);
+  await adviseur.close();
+});
+
 test('the gemeente picker follows the dataset: Haarlem and Venlo', async () => {
   const page = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
   await page.goto(`${base}/#gemeente=GM0392&laag=wijken&indicator=index`);
