@@ -758,6 +758,7 @@ fn web_state() -> (tempfile::TempDir, AppState) {
         "app.js",
         "js/state.js",
         "style.css",
+        "favicon.svg",
         "package.json",
         "tests/map.test.mjs",
         "node_modules/maplibre-gl/dist/maplibre-gl.js",
@@ -779,6 +780,8 @@ async fn only_the_apps_own_files_are_served() {
         ("/app.js", "// app.js"),
         ("/js/state.js", "// js/state.js"),
         ("/style.css", "// style.css"),
+        ("/favicon.ico", "// favicon.svg"),
+        ("/favicon.svg", "// favicon.svg"),
         (
             "/vendor/maplibre-gl.js",
             "// node_modules/maplibre-gl/dist/maplibre-gl.js",

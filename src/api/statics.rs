@@ -23,6 +23,9 @@ pub const APP_FILES: &[(&str, &str)] = &[
     ("/methode.js", "methode.js"),
     ("/tokens.html", "tokens.html"),
     ("/tokens.js", "tokens.js"),
+    // Browsers ask for /favicon.ico on every page (the server-rendered ones too).
+    ("/favicon.ico", "favicon.svg"),
+    ("/favicon.svg", "favicon.svg"),
 ];
 
 /// URL path under `/vendor` → file under `web/node_modules/maplibre-gl/dist/`.

@@ -220,6 +220,8 @@ test('the gemeenten layer sets the chosen gemeenten side by side; a user of one 
   const page = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
+  // Nothing the browser itself reports as an error either.
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`${m.text()} ${m.location().url}`); });
   await page.goto(`${base}/#gemeente=GM0983&laag=gemeenten&indicator=index`);
   await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
   assert.equal(await page.inputValue('#laag'), 'gemeenten');
