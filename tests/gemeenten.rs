@@ -504,8 +504,11 @@ fn the_national_demo_spreads_addresses_over_the_whole_country() {
     let id = accounts
         .add_user("beheerder-groningen", Some("test-wachtwoord-lang"))
         .unwrap();
-    // Groningen, and in RIEC Limburg Venlo (shipped wijken) and Maastricht (none).
-    let gms: Vec<String> = ["GM0014", "GM0935", "GM0983"].map(String::from).to_vec();
+    // Groningen, in RIEC Limburg Venlo (shipped wijken) and Maastricht (none), and the two
+    // gemeenten people call by another name than CBS does ('s-Gravenhage, 's-Hertogenbosch).
+    let gms: Vec<String> = ["GM0014", "GM0935", "GM0983", "GM0518", "GM0796"]
+        .map(String::from)
+        .to_vec();
     accounts
         .grant("beheerder-groningen", Role::Beheerder, &gms)
         .unwrap();
@@ -513,7 +516,7 @@ fn the_national_demo_spreads_addresses_over_the_whole_country() {
         .create_token(id, "tests", TokenScope::Export, &gms, 1)
         .unwrap();
     let s = AppState::new(&db, dir.path().join("web-none"));
-    let (gemeenten, briefing, region, limburg, limburg_pc4) =
+    let (gemeenten, briefing, region, limburg, limburg_pc4, den_haag, den_bosch) =
         tokio::runtime::Runtime::new().unwrap().block_on(async {
             let mut out = Vec::new();
             for uri in [
@@ -522,6 +525,8 @@ fn the_national_demo_spreads_addresses_over_the_whole_country() {
                 "/briefing/region/noord-nederland",
                 "/briefing/region/limburg",
                 "/v1/regions/limburg/ranking?level=pc4",
+                "/v1/search?q=Den%20Haag",
+                "/v1/search?q=den%20bosch",
             ] {
                 let res = app(s.clone())
                     .oneshot(
@@ -542,9 +547,29 @@ fn the_national_demo_spreads_addresses_over_the_whole_country() {
                 out.remove(0),
                 out.remove(0),
                 out.remove(0),
+                out.remove(0),
+                out.remove(0),
             )
         });
     let limburg_pc4: Value = serde_json::from_str(&limburg_pc4).unwrap();
+    // People look for Den Haag and Den Bosch by those names: the search finds the gemeente
+    // first, under its CBS name.
+    for (found, code, naam) in [
+        (&den_haag, "GM0518", "'s-Gravenhage"),
+        (&den_bosch, "GM0796", "'s-Hertogenbosch"),
+    ] {
+        let v: Value = serde_json::from_str(found).unwrap();
+        let first = &v["results"][0];
+        assert_eq!(
+            (
+                first["level"].as_str(),
+                first["code"].as_str(),
+                first["naam"].as_str()
+            ),
+            (Some("gemeenten"), Some(code), Some(naam)),
+            "{v}"
+        );
+    }
     let gemeenten: Value = serde_json::from_str(&gemeenten).unwrap();
     let groningen = gemeenten["gemeenten"]
         .as_array()

@@ -112,7 +112,10 @@ pub async fn periods(
     ))
 }
 
-/// `GET /v1/search?q=`: wijken, buurten and postcodes by name or code.
+/// Names people use for a gemeente beside its official (CBS) one, found by the search too.
+const GEMEENTE_ALIASES: &[(&str, &str)] = &[("GM0518", "Den Haag"), ("GM0796", "Den Bosch")];
+
+/// `GET /v1/search?q=`: gemeenten, wijken, buurten and postcodes by name or code.
 pub async fn search(
     State(state): State<AppState>,
     caller: Caller,
@@ -142,20 +145,28 @@ pub async fn search(
         {
             continue;
         }
-        let name = u
-            .naam
-            .as_deref()
-            .unwrap_or("")
-            .to_lowercase()
-            .replace(' ', "");
         let code = u.code.to_lowercase();
-        let rank = if code == needle || name == needle {
-            0
-        } else if name.starts_with(&needle) || code.starts_with(&needle) {
-            1
-        } else if name.contains(&needle) {
-            2
-        } else {
+        let rank_of = |name: &str| {
+            let name = name.to_lowercase().replace(' ', "");
+            if code == needle || name == needle {
+                Some(0)
+            } else if name.starts_with(&needle) || code.starts_with(&needle) {
+                Some(1)
+            } else if name.contains(&needle) {
+                Some(2)
+            } else {
+                None
+            }
+        };
+        let alias = (u.level == Level::Gemeente)
+            .then(|| GEMEENTE_ALIASES.iter().find(|(c, _)| *c == u.code))
+            .flatten()
+            .and_then(|&(_, a)| rank_of(a));
+        let Some(rank) = rank_of(u.naam.as_deref().unwrap_or(""))
+            .into_iter()
+            .chain(alias)
+            .min()
+        else {
             continue;
         };
         hits.push((rank, u));
