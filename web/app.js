@@ -135,7 +135,6 @@ async function start() {
       $('regio-link').textContent = `Briefing ${r.naam}`;
     }
   };
-  app.zetLinks = zetLinks;
   zetLinks();
   const eerste = gekozen();
   app.map = new maplibregl.Map({
@@ -174,16 +173,21 @@ async function start() {
   });
   await new Promise((r) => app.map.on('load', r));
   if (!hashKaart && eerste) app.map.fitBounds([[eerste.bbox[0], eerste.bbox[1]], [eerste.bbox[2], eerste.bbox[3]]], { padding: 20, duration: 0 });
-  kies.addEventListener('change', () => {
-    app.staat.gemeente = kies.value;
+  // Another gemeente (or region) chosen, in the picker or by a search result: what depends on
+  // it follows (layers it lacks give way, links, its border, the ranking); the caller loads.
+  app.naGemeente = () => {
     $('referentie').value = referentie();
     pasLagenAan();
     zetLinks();
+    tekenGemeenteGrens();
+    if (!$('rangorde').hidden) laadRangorde();
+  };
+  kies.addEventListener('change', () => {
+    app.staat.gemeente = kies.value;
+    app.naGemeente();
     const g = gekozen();
     if (g) app.map.fitBounds([[g.bbox[0], g.bbox[1]], [g.bbox[2], g.bbox[3]]], { padding: 20, duration: 0 });
     laadLaag();
-    tekenGemeenteGrens();
-    if (!$('rangorde').hidden) laadRangorde();
   });
   app.map.addImage('arcering', arcering());
   app.map.addSource('gebieden', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'code' });

@@ -32,7 +32,7 @@ export function zoekOpzetten() {
         if (r.gemeente && !gekozenCodes().includes(r.gemeente) && app.gemeenten.some((g) => g.code === r.gemeente)) {
           app.staat.gemeente = r.gemeente;
           $('gemeente').value = r.gemeente;
-          app.zetLinks();
+          app.naGemeente();
         }
         kiesGebied(r.level, r.code, r.bbox);
       }));

@@ -560,6 +560,32 @@ test('without signing in the map sends to the login page; a wrong password is re
   await context.close();
 });
 
+test('a search result in another gemeente switches to it as the picker does: a layer it lacks gives way, its border is drawn', async () => {
+  const page = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/#gemeente=GM0983&laag=buurten&indicator=index`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  // Haarlem, the gemeente itself, from Venlo's buurten (Haarlem has no buurten loaded).
+  await page.fill('#zoek', 'Haarlem');
+  await page.waitForSelector('#zoek-resultaten li[data-i]');
+  const eerste = await page.textContent('#zoek-resultaten li[data-i="0"]');
+  assert.match(eerste, /GM0392 · Gemeenten/);
+  // Haarlem's border is fetched and drawn (the layer itself is wijken).
+  const grens = page.waitForResponse((r) => r.url().includes('/v1/collections/gemeenten/items?gemeente=GM0392') && r.status() === 200, { timeout: 30000 });
+  await page.click('#zoek-resultaten li[data-i="0"]');
+  await grens;
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true' && window.wijkradar.geladenLaag === 'wijken'
+    && window.wijkradar.data.features.length > 0 && window.wijkradar.data.features.every((f) => f.properties.gemeente === 'GM0392'), null, { timeout: 30000 });
+  assert.equal(await page.inputValue('#gemeente'), 'GM0392');
+  assert.equal(await page.inputValue('#laag'), 'wijken');
+  assert.match(await page.textContent('#laag option[value="buurten"]'), /niet geladen/);
+  assert.equal(await page.getAttribute('#briefing-link', 'href'), '/briefing/GM0392');
+  assert.match(page.url(), /gemeente=GM0392&laag=wijken/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('a Venlo adviser sees Venlo only: no Haarlem in the picker, the map, the search or the briefing', async () => {
   const page = await aangemeld('adviseur-venlo', { viewport: { width: 1280, height: 800 } });
   const errors = [];
