@@ -681,12 +681,16 @@ async fn tokens_are_scoped_rate_limited_and_never_in_the_log() {
             .status,
         StatusCode::OK
     );
-    // A read-only token does not export, though its user may.
-    assert_eq!(
-        send(&s, with(&read, "/v1/exports?collection=wijken"))
-            .await
-            .status,
-        StatusCode::FORBIDDEN
+    // A read-only token does not export, though its user may; the refusal says that the
+    // token is what stops it, not the role.
+    let refused = send(&s, with(&read, "/v1/exports?collection=wijken")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        refused
+            .body
+            .contains("Dit token (bereik lezen) geeft geen toegang tot /v1/exports; uw rol (riec-analist) wel. Maak een token met bereik export"),
+        "{}",
+        refused.body
     );
     // HTTP Basic with the token as password (GDAL) works; another user name does not.
     use base64::Engine;

@@ -165,6 +165,41 @@ impl Principal {
         self.gemeenten(cap).contains(gemeente)
     }
 
+    /// Why the caller may not do `cap` at `path`, in words: the token's scope when the roles
+    /// would allow it (so that an analyst knows to make an export token rather than ask for
+    /// another role), else the roles.
+    #[must_use]
+    pub fn refusal(&self, cap: Cap, path: &str) -> String {
+        let roles = self
+            .roles()
+            .iter()
+            .map(|r| r.id())
+            .collect::<Vec<_>>()
+            .join(", ");
+        match &self.via {
+            Via::Token { scope, .. } if self.refused_by_token(cap) => {
+                if cap == Cap::Export {
+                    format!(
+                        "Dit token (bereik {}) geeft geen toegang tot {path}; uw rol ({roles}) wel. Maak een token met bereik export (op /tokens.html).",
+                        scope.id()
+                    )
+                } else {
+                    format!(
+                        "Een token geeft geen toegang tot {path}; uw rol ({roles}) wel, aangemeld in de browser."
+                    )
+                }
+            }
+            _ => format!("Uw rol ({roles}) geeft geen toegang tot {path}."),
+        }
+    }
+
+    /// Whether `cap` is refused by the token's scope although a role would allow it.
+    #[must_use]
+    pub fn refused_by_token(&self, cap: Cap) -> bool {
+        matches!(&self.via, Via::Token { scope, .. } if !scope.allows(cap))
+            && self.grants.iter().any(|(r, _)| r.may(cap))
+    }
+
     /// The roles held, each once.
     #[must_use]
     pub fn roles(&self) -> BTreeSet<Role> {
@@ -218,6 +253,32 @@ mod tests {
             grants: grants.iter().map(|(r, g)| (*r, (*g).to_string())).collect(),
             via,
         }
+    }
+
+    #[test]
+    fn a_refusal_names_the_token_scope_when_the_role_would_allow_it() {
+        let token = |scope| Via::Token {
+            id: "t".into(),
+            scope,
+        };
+        let analist = p(&[(Role::RiecAnalist, "GM0392")], token(TokenScope::Lezen));
+        assert_eq!(
+            analist.refusal(Cap::Export, "/v1/exports"),
+            "Dit token (bereik lezen) geeft geen toegang tot /v1/exports; uw rol (riec-analist) wel. Maak een token met bereik export (op /tokens.html)."
+        );
+        assert!(analist
+            .refusal(Cap::Tokens, "/v1/tokens")
+            .starts_with("Een token geeft geen toegang tot /v1/tokens"));
+        let adviseur = p(&[(Role::Adviseur, "GM0983")], token(TokenScope::Export));
+        assert_eq!(
+            adviseur.refusal(Cap::Export, "/v1/exports"),
+            "Uw rol (adviseur) geeft geen toegang tot /v1/exports."
+        );
+        let sessie = p(&[(Role::Wethouder, "GM0983")], Via::Session);
+        assert_eq!(
+            sessie.refusal(Cap::Tokens, "/v1/tokens"),
+            "Uw rol (wethouder) geeft geen toegang tot /v1/tokens."
+        );
     }
 
     #[test]

@@ -675,20 +675,19 @@ pub async fn require(
                     &p.actor(),
                     "geweigerd",
                     req.uri().path(),
-                    &format!("rol mag geen {cap:?}").to_lowercase(),
+                    &format!(
+                        "{} mag geen {cap:?}",
+                        if p.refused_by_token(cap) {
+                            "token"
+                        } else {
+                            "rol"
+                        }
+                    )
+                    .to_lowercase(),
                 )
                 .in_gemeenten(p.gemeenten(Cap::Read)),
             );
-            return ApiError::Forbidden(format!(
-                "Uw rol ({}) geeft geen toegang tot {}.",
-                p.roles()
-                    .iter()
-                    .map(|r| r.id())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                req.uri().path()
-            ))
-            .into_response();
+            return ApiError::Forbidden(p.refusal(cap, req.uri().path())).into_response();
         }
     }
     next.run(req).await
