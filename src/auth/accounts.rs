@@ -57,14 +57,44 @@ pub struct User {
 }
 
 impl User {
-    /// `adviseur GM0983, riec-analist GM0392`.
+    /// `adviseur GM0983, GM0392; riec-analist GM0392`; a role in many gemeenten is counted
+    /// (`riec-analist in 342 gemeenten: GM0014, GM0034 … GM1992`).
     #[must_use]
     pub fn grants_text(&self) -> String {
-        self.grants
+        let mut roles: Vec<(Role, Vec<String>)> = Vec::new();
+        for (r, g) in &self.grants {
+            match roles.iter_mut().find(|(x, _)| x == r) {
+                Some((_, gs)) => gs.push(g.clone()),
+                None => roles.push((*r, vec![g.clone()])),
+            }
+        }
+        roles
             .iter()
-            .map(|(r, g)| format!("{} {g}", r.id()))
+            .map(|(r, gs)| {
+                if gs.len() > MANY {
+                    format!("{} in {}", r.id(), gemeenten_text(gs))
+                } else {
+                    format!("{} {}", r.id(), gs.join(", "))
+                }
+            })
             .collect::<Vec<_>>()
-            .join(", ")
+            .join("; ")
+    }
+}
+
+/// More gemeenten than this are counted rather than listed in full.
+const MANY: usize = 6;
+
+/// Gemeente codes for a line of text: all of a few (`GM0983, GM0392`); of many, the count, the
+/// first two and the last (`342 gemeenten: GM0014, GM0034 … GM1992`), where a national user's
+/// 342 codes filled the screen.
+#[must_use]
+pub fn gemeenten_text(codes: &[String]) -> String {
+    match codes {
+        [first, second, .., last] if codes.len() > MANY => {
+            format!("{} gemeenten: {first}, {second} … {last}", codes.len())
+        }
+        _ => codes.join(", "),
     }
 }
 
@@ -690,6 +720,46 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_gemeenten_are_counted_and_a_few_listed() {
+        let codes = |n: usize| -> Vec<String> { (0..n).map(|i| format!("GM{i:04}")).collect() };
+        assert_eq!(gemeenten_text(&codes(2)), "GM0000, GM0001");
+        assert_eq!(gemeenten_text(&codes(6)).matches("GM").count(), 6);
+        assert_eq!(
+            gemeenten_text(&codes(342)),
+            "342 gemeenten: GM0000, GM0001 … GM0341"
+        );
+        let mut grants: Vec<(Role, String)> = codes(342)
+            .into_iter()
+            .map(|g| (Role::RiecAnalist, g))
+            .collect();
+        grants.push((Role::Beheerder, "GM0983".into()));
+        let u = User {
+            id: 1,
+            name: "landelijk".into(),
+            password_hash: None,
+            disabled: false,
+            epoch: 0,
+            grants,
+        };
+        assert_eq!(
+            u.grants_text(),
+            "riec-analist in 342 gemeenten: GM0000, GM0001 … GM0341; beheerder GM0983"
+        );
+        let few = User {
+            grants: vec![
+                (Role::Adviseur, "GM0983".into()),
+                (Role::RiecAnalist, "GM0392".into()),
+                (Role::Adviseur, "GM0392".into()),
+            ],
+            ..u
+        };
+        assert_eq!(
+            few.grants_text(),
+            "adviseur GM0983, GM0392; riec-analist GM0392"
+        );
+    }
 
     #[test]
     fn a_single_sign_on_user_is_found_again_by_subject_and_takes_the_providers_roles() {

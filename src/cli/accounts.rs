@@ -197,7 +197,7 @@ pub fn user_command(action: UserCommand) -> anyhow::Result<()> {
             println!(
                 "{name}: {r} in {} gemeente(n): {}.",
                 gemeente.len(),
-                gemeente.join(", ")
+                wijkradar::auth::accounts::gemeenten_text(&gemeente)
             );
         }
         UserCommand::Revoke {
@@ -290,7 +290,7 @@ pub fn token_command(action: TokenCommand) -> anyhow::Result<()> {
             println!(
                 "Token {id} voor {user} ({}, {days} dagen, {}):",
                 scope.id(),
-                gemeenten.join(", ")
+                wijkradar::auth::accounts::gemeenten_text(&gemeenten)
             );
             println!("{secret}");
             println!("Dit geheim wordt niet bewaard en niet opnieuw getoond.");
