@@ -274,6 +274,8 @@ async fn each_region_ranks_its_own_gemeenten_and_has_a_briefing() {
     assert!(html.contains(r#"<a href="/briefing/GM0983">"#));
     assert!(html.contains("30 andere gemeenten van de regio"));
     assert!(html.contains("Klingerberg") && !html.contains("Haarlem"));
+    // Venlo's highest wijk has a place: nothing to explain as uncertain.
+    assert!(!html.contains("laag vertrouwen") && !html.contains("Laag vertrouwen"));
     let (status, _) = get("/briefing/region/utopia").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = get("/v1/regions/zeeland-west-brabant/ranking").await;
@@ -651,6 +653,12 @@ fn the_national_demo_spreads_addresses_over_the_whole_country() {
         assert!(!row.contains("<td>—</td>"), "{row}");
         assert_eq!(row.contains("laag vertrouwen"), !ranked, "{row}");
     }
+    // The note under the table explains "laag vertrouwen" exactly when a row says it.
+    assert_eq!(
+        table.contains("laag vertrouwen"),
+        limburg.contains("Laag vertrouwen: de postcodegebieden van die gemeente"),
+        "{limburg}"
+    );
 }
 
 /// Several gemeenten together (a RIEC region on the map): items, fixed classes and changes

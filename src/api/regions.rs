@@ -198,6 +198,7 @@ th {{ font-size: 8.5pt; color: #444; }} .r {{ text-align: right; white-space: no
         r#"<h2>De gemeenten naast elkaar</h2><table id="gemeenten"><tr><th>Gemeente</th><th class="r">{heads} met index</th><th class="r">Klasse 8–9</th><th>Hoogste druk</th><th></th></tr>"#,
         heads = a.heads
     );
+    let mut uncertain = false;
     for (code, naam) in gemeenten {
         let own: Vec<&score::RankRow> = rows.iter().filter(|r| &r.gemeente == code).collect();
         let high = own.iter().filter(|r| r.class >= 8).count();
@@ -206,11 +207,14 @@ th {{ font-size: 8.5pt; color: #444; }} .r {{ text-align: right; white-space: no
         // count of areas in classes 8–9.
         let top = match (own.iter().find(|r| r.rank.is_some()), own.first()) {
             (Some(r), _) => format!("{} (index {})", html_escape(&r.naam), num(r.index)),
-            (None, Some(r)) => format!(
-                "{} (index {}; laag vertrouwen)",
-                html_escape(&r.naam),
-                num(r.index)
-            ),
+            (None, Some(r)) => {
+                uncertain = true;
+                format!(
+                    "{} (index {}; laag vertrouwen)",
+                    html_escape(&r.naam),
+                    num(r.index)
+                )
+            }
             (None, None) => "—".to_string(),
         };
         let _ = write!(
@@ -221,7 +225,7 @@ th {{ font-size: 8.5pt; color: #444; }} .r {{ text-align: right; white-space: no
         );
     }
     h.push_str("</table>");
-    if rows.iter().any(|r| r.rank.is_none()) {
+    if uncertain {
         let _ = write!(
             h,
             r#"<p class="klein">Laag vertrouwen: de {many} van die gemeente hebben te weinig gegevens voor een plaats in de rangorde; hun index is dan onzeker.</p>"#,
