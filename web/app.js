@@ -50,8 +50,8 @@ function pasLagenAan() {
       o.textContent = o.disabled ? `${o.dataset.naam} (niet geladen)` : o.dataset.naam;
     }
   }
-  // The gemeenten side by side (a region, or the whole dataset at a glance): only where there
-  // are several to compare.
+  // The gemeenten themselves (a region's side by side, or one against the others loaded):
+  // only where there are several to compare.
   $('laag').querySelector('option[value="gemeenten"]').hidden = (app.gemeenten?.length ?? 0) < 2;
   if (![...$('laag').options].some((o) => o.value === app.staat.laag && !o.hidden)) app.staat.laag = 'wijken';
   app.staat.laag = beschikbareLaag(app.staat.laag);
