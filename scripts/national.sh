@@ -26,7 +26,7 @@ if [ -z "${WIJKRADAR_NATIONAL_SERVE_ONLY:-}" ]; then
   echo "== ingest"
   RUST_LOG=wijkradar=debug /usr/bin/time -f "ingest: %e s, peak RSS %M KB" \
     "$bin" ingest --db "$work/n.duckdb" "$work"/extracts/*.parquet 2>&1 \
-    | grep -v "read file\|rijen  " | sed 's/\x1b\[[0-9;]*m//g'
+    | grep -v "read file\| rijen, " | sed 's/\x1b\[[0-9;]*m//g'
 fi
 ls -l "$work/n.duckdb" | awk '{printf "database: %.2f GB\n", $5 / 1e9}'
 
