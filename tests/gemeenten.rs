@@ -526,7 +526,7 @@ fn the_national_demo_spreads_addresses_over_the_whole_country() {
                 "/briefing/GM0014",
                 "/briefing/region/noord-nederland",
                 "/briefing/region/limburg",
-                "/v1/regions/limburg/ranking?level=pc4",
+                "/v1/regions/limburg/ranking",
                 "/v1/search?q=Den%20Haag",
                 "/v1/search?q=den%20bosch",
             ] {
@@ -554,6 +554,20 @@ fn the_national_demo_spreads_addresses_over_the_whole_country() {
             )
         });
     let limburg_pc4: Value = serde_json::from_str(&limburg_pc4).unwrap();
+    // The region's ranking, asked without a level, ranks what its briefing ranks: postcode
+    // areas, as Maastricht has no wijken; both gemeenten are in it.
+    assert_eq!(limburg_pc4["level"], "pc4", "{limburg_pc4}");
+    let in_ranking: std::collections::BTreeSet<&str> = limburg_pc4["ranking"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["gemeente"].as_str())
+        .collect();
+    assert_eq!(
+        in_ranking,
+        ["GM0935", "GM0983"].into_iter().collect(),
+        "{limburg_pc4}"
+    );
     // People look for Den Haag and Den Bosch by those names: the search finds the gemeente
     // first, under its CBS name.
     for (found, code, naam) in [

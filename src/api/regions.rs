@@ -29,7 +29,7 @@ pub fn routes() -> Vec<Route> {
     let id = || path_param("region", "Regio-id (limburg, noord-holland …)");
     vec![
         Route::new("/v1/regions", Access::Needs(Cap::Read), get(list)).doc("get", doc("getRegions", "De RIEC-regio's met de gemeenten uit de dataset die de gebruiker mag zien", vec![], "Regio's")),
-        Route::new("/v1/regions/{region}/ranking", Access::Needs(Cap::Read), get(ranking)).doc("get", doc("getRegionRanking", "Rangorde van de wijken, buurten of postcodegebieden van alle gemeenten van een regio samen", vec![id(), query_param("level", "wijken, buurten of pc4 (postcodegebieden, voor gemeenten zonder wijken in de geladen grenzen)", json!({"type": "string", "enum": ["wijken", "buurten", "pc4"]})), query_param("theme", "Thema", json!({"type": "string"})), crate::api::openapi::reference("regio"), datetime()], "Rangorde")),
+        Route::new("/v1/regions/{region}/ranking", Access::Needs(Cap::Read), get(ranking)).doc("get", doc("getRegionRanking", "Rangorde van de wijken, buurten of postcodegebieden van alle gemeenten van een regio samen", vec![id(), query_param("level", "wijken, buurten of pc4 (postcodegebieden). Standaard wijken als elke gemeente van de regio ze in de geladen grenzen heeft, anders pc4, zodat geen gemeente wegvalt (zoals de regiobriefing); het antwoord noemt het niveau", json!({"type": "string", "enum": ["wijken", "buurten", "pc4"]})), query_param("theme", "Thema", json!({"type": "string"})), crate::api::openapi::reference("regio"), datetime()], "Rangorde")),
         Route::new("/briefing/region/{region}", Access::Needs(Cap::Briefing), get(page)),
     ]
 }
@@ -98,13 +98,18 @@ pub async fn ranking(
     }
     let region = region.clone();
     let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
-        let level = query::ranking_level(&q)?;
+        let codes: Vec<&str> = gemeenten.iter().map(|(c, _)| c.as_str()).collect();
+        // By default what the region's briefing ranks: wijken when every gemeente has them,
+        // else postcode areas, so that no gemeente drops out.
+        let level = match q.get("level") {
+            None => Areas::of(&ds, &codes).level,
+            Some(_) => query::ranking_level(&q)?,
+        };
         let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
         let mut sc = query::scope(&q)?;
         if q.get("reference").is_none() {
             sc.reference = Reference::Regio;
         }
-        let codes: Vec<&str> = gemeenten.iter().map(|(c, _)| c.as_str()).collect();
         let rows = score::ranking_in(&ds, &codes, level, p, sc)?;
         Ok(json!({
             "region": {"id": region.id, "naam": region.naam},
