@@ -4,7 +4,7 @@
 // (search, tooltip).
 
 import { $, esc, json } from './js/format.js';
-import { app, leesHash, schrijfHash, effectieveLaag, indicatorMeta, gekozenRegio, gekozenCodes, ontbrekendeLagen, beschikbareLaag, referentie } from './js/state.js';
+import { app, leesHash, schrijfHash, effectieveLaag, indicatorMeta, gekozenRegio, gekozenCodes, ontbrekendeLagen, beschikbareLaag, gezamenlijkeLaag, referentie } from './js/state.js';
 import { arcering, kleur, laadLaag, markeerSelectie, stijl, tekenGemeenteGrens, achtergrond } from './js/layers.js';
 import { openPaneel, laadRangorde, toonVergelijking } from './js/panel.js';
 import { zoekOpzetten, tooltipOpzetten } from './js/search.js';
@@ -177,6 +177,10 @@ async function start() {
   // it follows (layers it lacks give way, links, its border, the ranking); the caller loads.
   app.naGemeente = () => {
     $('referentie').value = referentie();
+    // Chosen now (not opened from a link, which keeps what it says): a region whose gemeenten
+    // do not all have wijken is shown and ranked by postcode areas, which all have.
+    if (app.staat.laag !== 'auto') app.staat.laag = gezamenlijkeLaag(app.staat.laag);
+    $('rangorde-niveau').value = gezamenlijkeLaag($('rangorde-niveau').value);
     pasLagenAan();
     zetLinks();
     tekenGemeenteGrens();

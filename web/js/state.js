@@ -120,6 +120,18 @@ export function ontbrekendeLagen() {
 // The next coarser level to show instead of one the chosen gemeenten lack.
 const TERUGVAL = { buurten: 'wijken', wijken: 'pc4' };
 
+// For several gemeenten chosen together, where some lack `laag` (wijken or buurten): the
+// first coarser level every one of them has, so that none drops out of the map or the ranking
+// (as the region's briefing compares postcode areas then); else `laag`.
+export function gezamenlijkeLaag(laag) {
+  const { alle, deels, gekozen } = ontbrekendeLagen();
+  const ontbreekt = (l) => alle.includes(l) || deels.some(([d]) => d === l);
+  if (gekozen < 2) return laag;
+  let l = laag;
+  while (ontbreekt(l) && TERUGVAL[l]) l = TERUGVAL[l];
+  return l;
+}
+
 // `laag`, or the first coarser level the chosen gemeenten have.
 export function beschikbareLaag(laag) {
   const { alle } = ontbrekendeLagen();

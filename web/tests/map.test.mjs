@@ -586,6 +586,47 @@ test('a search result in another gemeente switches to it as the picker does: a l
   await page.close();
 });
 
+test('a region chosen whose gemeenten do not all have wijken is shown and ranked by postcode areas; a link keeps its layer', async () => {
+  const page = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  // A region of two gemeenten of which one has no wijken: in the demo every region holds one
+  // gemeente, so the dataset's description is changed on the way (Haarlem without wijken,
+  // Limburg holding Haarlem too); the areas themselves come from the server unchanged.
+  await page.route('**/v1/gemeenten', async (route) => {
+    const res = await route.fetch();
+    const body = await res.json();
+    for (const g of body.gemeenten) if (g.code === 'GM0392') g.lacking = ['wijken', 'buurten'];
+    await route.fulfill({ response: res, json: body });
+  });
+  await page.route('**/v1/regions', async (route) => {
+    const res = await route.fetch();
+    const body = await res.json();
+    for (const r of body.regions) if (r.id === 'limburg') r.gemeenten.push({ code: 'GM0392', naam: 'Haarlem' });
+    await route.fulfill({ response: res, json: body });
+  });
+  await page.goto(`${base}/#gemeente=GM0983&laag=wijken&indicator=index`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  await page.click('#rangorde-knop');
+  await page.waitForSelector('#rangorde tbody tr[tabindex="0"]', { timeout: 15000 });
+  assert.equal(await page.inputValue('#rangorde-niveau'), 'wijken');
+  await page.selectOption('#gemeente', 'regio:limburg');
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true' && window.wijkradar.geladenLaag === 'pc4', null, { timeout: 30000 });
+  assert.equal(await page.inputValue('#laag'), 'pc4');
+  assert.equal(await page.inputValue('#rangorde-niveau'), 'pc4');
+  const gemeenten = await page.evaluate(() => [...new Set(window.wijkradar.data.features.map((f) => f.properties.gemeente))].sort());
+  assert.deepEqual(gemeenten, ['GM0392', 'GM0983']);
+  await page.waitForFunction(() => [...document.querySelectorAll('#rangorde tbody tr[data-laag]')].every((r) => r.dataset.laag === 'pc4'), null, { timeout: 15000 });
+  // Wijken stay a choice (Venlo has them); a link that asks for them keeps them.
+  assert.equal(await page.$eval('#laag option[value="wijken"]', (o) => o.disabled), false);
+  await page.goto('about:blank');
+  await page.goto(`${base}/#gemeente=regio%3Alimburg&laag=wijken&indicator=index`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  assert.equal(await page.inputValue('#laag'), 'wijken');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('a Venlo adviser sees Venlo only: no Haarlem in the picker, the map, the search or the briefing', async () => {
   const page = await aangemeld('adviseur-venlo', { viewport: { width: 1280, height: 800 } });
   const errors = [];
