@@ -103,8 +103,13 @@ async function start() {
   const kies = $('gemeente');
   // By name, as people look for them (the API lists them by code: 342 in a national dataset).
   const opNaam = [...app.gemeenten].sort((a, b) => (a.naam || a.code).localeCompare(b.naam || b.code, 'nl'));
-  kies.innerHTML = opNaam.map((g) => `<option value="${esc(g.code)}">${esc(g.naam || g.code)}</option>`).join('')
-    + (regioKeuzes.length ? `<optgroup label="RIEC-regio's (gemeenten samen)">${regioKeuzes.map((r) => `<option value="regio:${esc(r.id)}">${esc(r.naam)} (${r.gemeenten.length} ${r.gemeenten.length === 1 ? 'gemeente' : 'gemeenten'})</option>`).join('')}</optgroup>` : '');
+  const gemeenteKeuzes = opNaam.map((g) => `<option value="${esc(g.code)}">${esc(g.naam || g.code)}</option>`).join('');
+  const regioGroep = regioKeuzes.length ? `<optgroup label="RIEC-regio's (gemeenten samen)">${regioKeuzes.map((r) => `<option value="regio:${esc(r.id)}">${esc(r.naam)} (${r.gemeenten.length} ${r.gemeenten.length === 1 ? 'gemeente' : 'gemeenten'})</option>`).join('')}</optgroup>` : '';
+  // Many gemeenten (a RIEC analyst's region, the whole country): the regions first, not after
+  // hundreds of gemeenten.
+  kies.innerHTML = app.gemeenten.length > 12
+    ? `${regioGroep}<optgroup label="Gemeenten">${gemeenteKeuzes}</optgroup>`
+    : gemeenteKeuzes + regioGroep;
   kies.value = app.staat.gemeente;
   $('gemeente-blok').style.display = app.gemeenten.length < 2 ? 'none' : '';
   // With several gemeenten the index can be set against all, each area's own gemeente or its

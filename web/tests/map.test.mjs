@@ -197,7 +197,7 @@ test('suppression explains itself: tooltip, legend, and a coarser level offered'
   await page.close();
 });
 
-test('the gemeente picker lists gemeenten by name, whatever order the API gives them in', async () => {
+test('the gemeente picker lists gemeenten by name, whatever order the API gives them in; with many, the regions come first', async () => {
   const page = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
   // The API lists gemeenten by code; here in the reverse order, so that code order and name
   // order differ (Venlo, Haarlem), as they do for most of a national dataset's 342.
@@ -214,6 +214,26 @@ test('the gemeente picker lists gemeenten by name, whatever order the API gives 
   // The start view is still the dataset's first gemeente.
   assert.equal(await page.inputValue('#gemeente'), 'GM0983');
   await page.close();
+  // With many gemeenten (a national analyst's 342) the regions come first, the gemeenten in a
+  // group of their own after them. Here twenty more named in the dataset's description.
+  const veel = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
+  await veel.route('**/v1/gemeenten', async (route) => {
+    const res = await route.fetch();
+    const body = await res.json();
+    const venlo = body.gemeenten.find((g) => g.code === 'GM0983');
+    for (let i = 1; i <= 20; i++) body.gemeenten.push({ ...venlo, code: `GM9${String(i).padStart(3, '0')}`, naam: `Testgemeente ${String(i).padStart(2, '0')}` });
+    await route.fulfill({ response: res, json: body });
+  });
+  await veel.goto(`${base}/#gemeente=GM0983&laag=wijken&indicator=index`);
+  await veel.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  const groepen = await veel.$$eval('#gemeente > optgroup', (gs) => gs.map((g) => [g.label, g.querySelectorAll('option').length]));
+  assert.equal(groepen.length, 2, JSON.stringify(groepen));
+  assert.match(groepen[0][0], /RIEC-regio/);
+  assert.deepEqual(groepen[1], ['Gemeenten', 22]);
+  const eerste = await veel.$$eval('#gemeente > optgroup:last-child option', (os) => os.slice(0, 3).map((o) => o.textContent));
+  assert.deepEqual(eerste, ['Haarlem', 'Testgemeente 01', 'Testgemeente 02']);
+  assert.equal(await veel.inputValue('#gemeente'), 'GM0983');
+  await veel.close();
 });
 
 test('the gemeenten layer sets the chosen gemeenten side by side; a user of one gemeente is not offered it', async () => {
