@@ -208,10 +208,6 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn print_summary(s: &ingest::Summary) {
-    print!("{s}");
-}
-
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Run {
         data_dir: "wijkradar-data".into(),
@@ -296,7 +292,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 ..ingest::Options::default()
             };
             let s = ingest::ingest(&db, &extracts, &cat, &boundaries_for(&db)?, &opts)?;
-            print_summary(&s);
+            print!("{s}");
             Ok(())
         }
         Command::Intervention {
@@ -462,7 +458,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         ..ingest::Options::default()
                     },
                 )?;
-                print_summary(&s);
+                print!("{s}");
                 print_levels(&b, &demo::gemeenten(&gemeente));
                 if demo::gemeenten(&gemeente).iter().any(|g| g == "GM0983") {
                     wijkradar::demo::record_intervention(&db)?;

@@ -312,11 +312,6 @@ pub fn ingest(
         summary.figures = published.present() as usize;
         summary.published = published.present().saturating_sub(published.suppressed()) as usize;
     }
-    #[expect(clippy::cast_precision_loss, reason = "share")]
-    {
-        summary.suppressed_share =
-            published.suppressed() as f64 / published.present().max(1) as f64;
-    }
     summary.version = Some(version);
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)

@@ -125,17 +125,19 @@ const TERUGVAL = { buurten: 'wijken', wijken: 'pc4' };
 // (as the region's briefing compares postcode areas then); else `laag`.
 export function gezamenlijkeLaag(laag) {
   const { alle, deels, gekozen } = ontbrekendeLagen();
-  const ontbreekt = (l) => alle.includes(l) || deels.some(([d]) => d === l);
   if (gekozen < 2) return laag;
-  let l = laag;
-  while (ontbreekt(l) && TERUGVAL[l]) l = TERUGVAL[l];
-  return l;
+  return grover(laag, (l) => alle.includes(l) || deels.some(([d]) => d === l));
 }
 
 // `laag`, or the first coarser level the chosen gemeenten have.
 export function beschikbareLaag(laag) {
   const { alle } = ontbrekendeLagen();
+  return grover(laag, (l) => alle.includes(l));
+}
+
+// `laag`, or the first coarser level for which `ontbreekt` does not hold.
+function grover(laag, ontbreekt) {
   let l = laag;
-  while (alle.includes(l) && TERUGVAL[l]) l = TERUGVAL[l];
+  while (ontbreekt(l) && TERUGVAL[l]) l = TERUGVAL[l];
   return l;
 }

@@ -50,6 +50,18 @@ async function aangemeld(gebruiker, opties = {}) {
   return page;
 }
 
+// The dataset's description (`/v1/gemeenten`, `/v1/regions`) changed on its way to the page,
+// for what the demo does not hold (many gemeenten, a region of mixed levels); the areas
+// themselves still come from the server.
+async function beschrijving(page, pad, wijzig) {
+  await page.route(`**${pad}`, async (route) => {
+    const res = await route.fetch();
+    const body = await res.json();
+    wijzig(body);
+    await route.fulfill({ response: res, json: body });
+  });
+}
+
 after(async () => {
   await browser?.close();
   server?.kill();
@@ -201,12 +213,7 @@ test('the gemeente picker lists gemeenten by name, whatever order the API gives 
   const page = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
   // The API lists gemeenten by code; here in the reverse order, so that code order and name
   // order differ (Venlo, Haarlem), as they do for most of a national dataset's 342.
-  await page.route('**/v1/gemeenten', async (route) => {
-    const res = await route.fetch();
-    const body = await res.json();
-    body.gemeenten.reverse();
-    await route.fulfill({ response: res, json: body });
-  });
+  await beschrijving(page, '/v1/gemeenten', (body) => body.gemeenten.reverse());
   await page.goto(`${base}/#laag=wijken&indicator=index`);
   await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
   const namen = await page.$$eval('#gemeente > option', (os) => os.map((o) => o.textContent));
@@ -217,12 +224,9 @@ test('the gemeente picker lists gemeenten by name, whatever order the API gives 
   // With many gemeenten (a national analyst's 342) the regions come first, the gemeenten in a
   // group of their own after them. Here twenty more named in the dataset's description.
   const veel = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
-  await veel.route('**/v1/gemeenten', async (route) => {
-    const res = await route.fetch();
-    const body = await res.json();
+  await beschrijving(veel, '/v1/gemeenten', (body) => {
     const venlo = body.gemeenten.find((g) => g.code === 'GM0983');
     for (let i = 1; i <= 20; i++) body.gemeenten.push({ ...venlo, code: `GM9${String(i).padStart(3, '0')}`, naam: `Testgemeente ${String(i).padStart(2, '0')}` });
-    await route.fulfill({ response: res, json: body });
   });
   await veel.goto(`${base}/#gemeente=GM0983&laag=wijken&indicator=index`);
   await veel.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
@@ -613,17 +617,11 @@ test('a region chosen whose gemeenten do not all have wijken is shown and ranked
   // A region of two gemeenten of which one has no wijken: in the demo every region holds one
   // gemeente, so the dataset's description is changed on the way (Haarlem without wijken,
   // Limburg holding Haarlem too); the areas themselves come from the server unchanged.
-  await page.route('**/v1/gemeenten', async (route) => {
-    const res = await route.fetch();
-    const body = await res.json();
+  await beschrijving(page, '/v1/gemeenten', (body) => {
     for (const g of body.gemeenten) if (g.code === 'GM0392') g.lacking = ['wijken', 'buurten'];
-    await route.fulfill({ response: res, json: body });
   });
-  await page.route('**/v1/regions', async (route) => {
-    const res = await route.fetch();
-    const body = await res.json();
+  await beschrijving(page, '/v1/regions', (body) => {
     for (const r of body.regions) if (r.id === 'limburg') r.gemeenten.push({ code: 'GM0392', naam: 'Haarlem' });
-    await route.fulfill({ response: res, json: body });
   });
   await page.goto(`${base}/#gemeente=GM0983&laag=wijken&indicator=index`);
   await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
