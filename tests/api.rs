@@ -157,6 +157,87 @@ async fn items_are_flat_features_with_paging_and_suppression_flags() {
     assert_eq!(one["properties"]["naam"], "Klingerberg");
 }
 
+/// The keys of every feature's properties, sorted.
+fn property_keys(fc: &Value) -> Vec<Vec<String>> {
+    fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let mut k: Vec<String> = f["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect();
+            k.sort();
+            k
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn items_carry_only_the_properties_asked_for_on_every_page() {
+    let all = get_json("/v1/collections/h3-9/items?limit=10000").await;
+    let asked = get_json(
+        "/v1/collections/h3-9/items?limit=10000&properties=code,index_class,overlast_rate,index,code",
+    )
+    .await;
+    assert_eq!(asked["numberMatched"], all["numberMatched"]);
+    let want = ["code", "index", "index_class", "overlast_rate"];
+    let keys = property_keys(&asked);
+    assert!(keys.len() > 300);
+    assert!(keys.iter().all(|k| k == &want), "{:?}", keys[0]);
+    // The same figures as with every property.
+    for (a, b) in asked["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(all["features"].as_array().unwrap())
+    {
+        assert_eq!(a["id"], b["id"]);
+        assert_eq!(a["geometry"], b["geometry"]);
+        for k in want {
+            assert_eq!(a["properties"][k], b["properties"][k], "{k}");
+        }
+    }
+    // A layer asked for without properties is not served from the page built with them
+    // (the cache keys differ): every property, as before.
+    let again = get_json("/v1/collections/h3-9/items?limit=10000").await;
+    assert!(
+        property_keys(&again)[0].len() > 70,
+        "{:?}",
+        property_keys(&again)[0]
+    );
+    // The next link keeps the selection.
+    let p1 = get_json("/v1/collections/h3-9/items?limit=50&properties=code,naam").await;
+    let next = common::next_link(&p1);
+    assert!(next.contains("properties=code,naam"), "{next}");
+    let next = next
+        .split_once("/v1")
+        .map(|(_, rest)| format!("/v1{rest}"))
+        .unwrap();
+    let p2 = get_json(&next).await;
+    assert!(property_keys(&p2).iter().all(|k| k == &["code", "naam"]));
+    assert_ne!(p1["features"][0]["id"], p2["features"][0]["id"]);
+    // None at all, when asked for none.
+    let none = get_json("/v1/collections/wijken/items?properties=").await;
+    assert!(property_keys(&none).iter().all(Vec::is_empty));
+    assert!(none["features"][0]["geometry"].is_object());
+    // An unknown name is refused, named, with what may be asked for.
+    let (status, _, body) =
+        get("/v1/collections/wijken/items?properties=code,nationaliteit,overlast_mean").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let d = serde_json::from_slice::<Value>(&body).unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        d.contains("'nationaliteit', 'overlast_mean'") && d.contains("_rate"),
+        "{d}"
+    );
+}
+
 #[tokio::test]
 async fn bad_parameters_are_400_problem_json_listing_every_problem() {
     let (status, headers, body) =

@@ -64,7 +64,104 @@ fn num(out: &mut String, v: Option<f64>) {
     }
 }
 
-/// Writes one feature (GeoJSON) for unit `u` in period `p`.
+/// The fixed properties of a feature, in the order written.
+const FIXED: [&str; 7] = [
+    "code", "naam", "level", "period", "parent", "wijk", "gemeente",
+];
+/// The properties of each indicator: `{id}_count` and so on.
+const PER_INDICATOR: [&str; 4] = ["count", "rate", "denominator", "suppressed"];
+/// The index's properties.
+const INDEX: [&str; 5] = [
+    "index",
+    "index_class",
+    "index_low_confidence",
+    "index_low",
+    "index_high",
+];
+
+/// Which properties the features of a page carry (`properties=`, OGC API Features Part 6
+/// "property selection"): all unless asked otherwise. The map asks only for what it draws,
+/// which makes a national layer a tenth of its size.
+#[derive(Debug, Clone)]
+pub struct Want {
+    fixed: [bool; 7],
+    indicators: Vec<[bool; 4]>,
+    index: [bool; 5],
+}
+
+impl Want {
+    /// Every property.
+    #[must_use]
+    pub fn all(ds: &Dataset) -> Self {
+        Self {
+            fixed: [true; 7],
+            indicators: vec![[true; 4]; ds.indicators.len()],
+            index: [true; 5],
+        }
+    }
+
+    /// The properties named (each one a name [`Self::names`] lists), or why not.
+    ///
+    /// # Errors
+    /// The names that are no property of the features.
+    pub fn of(ds: &Dataset, names: &[String]) -> Result<Self, String> {
+        let mut w = Self {
+            fixed: [false; 7],
+            indicators: vec![[false; 4]; ds.indicators.len()],
+            index: [false; 5],
+        };
+        let mut unknown = Vec::new();
+        for n in names {
+            if let Some(i) = FIXED.iter().position(|f| f == n) {
+                w.fixed[i] = true;
+            } else if let Some(i) = INDEX.iter().position(|f| f == n) {
+                w.index[i] = true;
+            } else if let Some((j, k)) = ds.indicators.iter().enumerate().find_map(|(j, m)| {
+                let suffix = n.strip_prefix(m.id.as_str())?.strip_prefix('_')?;
+                PER_INDICATOR
+                    .iter()
+                    .position(|s| *s == suffix)
+                    .map(|k| (j, k))
+            }) {
+                w.indicators[j][k] = true;
+            } else {
+                unknown.push(format!("'{n}'"));
+            }
+        }
+        if unknown.is_empty() {
+            Ok(w)
+        } else {
+            Err(format!(
+                "properties: {} {} geen eigenschap van de features; kies uit {}, {}, en per indicator <indicator>_count, _rate, _denominator of _suppressed (zie /v1/indicators)",
+                unknown.join(", "),
+                if unknown.len() == 1 { "is" } else { "zijn" },
+                FIXED.join(", "),
+                INDEX.join(", ")
+            ))
+        }
+    }
+}
+
+/// Writes a property's key: `"name":`, after a comma unless it is the first.
+fn key(out: &mut String, first: &mut bool, name: std::fmt::Arguments<'_>) {
+    if !std::mem::take(first) {
+        out.push(',');
+    }
+    let _ = write!(out, "\"{name}\":");
+}
+
+fn opt_str(out: &mut String, s: Option<&str>) {
+    match s {
+        Some(n) => json_str(out, n),
+        None => out.push_str("null"),
+    }
+}
+
+/// Writes one feature (GeoJSON) for unit `u` in period `p`, with the properties `want` names.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one writer for items and single features"
+)]
 pub(crate) fn write_feature(
     out: &mut String,
     ds: &Dataset,
@@ -73,6 +170,7 @@ pub(crate) fn write_feature(
     layer: &crate::dataset::Layer,
     scores: Option<&crate::score::LayerScores>,
     crs: Crs,
+    want: &Want,
 ) {
     let unit = &ds.units[u];
     let pos = ds.pos_in_level[u];
@@ -84,70 +182,80 @@ pub(crate) fn write_feature(
     } else {
         out.push_str(&geometry_in(unit, crs));
     }
-    out.push_str(",\"properties\":{\"code\":");
-    json_str(out, &unit.code);
-    out.push_str(",\"naam\":");
-    match &unit.naam {
-        Some(n) => json_str(out, n),
-        None => out.push_str("null"),
-    }
-    out.push_str(",\"level\":");
-    json_str(out, unit.level.id());
-    out.push_str(",\"period\":");
-    json_str(out, &ds.periods[p]);
-    out.push_str(",\"parent\":");
-    match &unit.parent {
-        Some(n) => json_str(out, n),
-        None => out.push_str("null"),
-    }
-    if unit.level != Level::Gemeente && unit.level != Level::Wijk {
-        out.push_str(",\"wijk\":");
-        match &unit.wijk {
-            Some(n) => json_str(out, n),
-            None => out.push_str("null"),
+    out.push_str(",\"properties\":{");
+    let first = &mut true;
+    let has_wijk = unit.level != Level::Gemeente && unit.level != Level::Wijk;
+    let fixed: [Option<Option<&str>>; 7] = [
+        Some(Some(&unit.code)),
+        Some(unit.naam.as_deref()),
+        Some(Some(unit.level.id())),
+        Some(Some(&ds.periods[p])),
+        Some(unit.parent.as_deref()),
+        has_wijk.then_some(unit.wijk.as_deref()),
+        Some(Some(&unit.gemeente)),
+    ];
+    for ((name, value), &w) in FIXED.iter().zip(fixed).zip(&want.fixed) {
+        if let (Some(v), true) = (value, w) {
+            key(out, first, format_args!("{name}"));
+            opt_str(out, v);
         }
     }
-    out.push_str(",\"gemeente\":");
-    json_str(out, &unit.gemeente);
-    for (j, m) in ds.indicators.iter().enumerate() {
-        let f = layer.values[pos][j];
-        let _ = write!(out, ",\"{}_count\":", m.id);
-        match f.count {
-            Some(c) => {
-                let _ = write!(out, "{c}");
+    for ((m, f), w) in ds
+        .indicators
+        .iter()
+        .zip(&layer.values[pos])
+        .zip(&want.indicators)
+    {
+        if w[0] {
+            key(out, first, format_args!("{}_count", m.id));
+            match f.count {
+                Some(c) => {
+                    let _ = write!(out, "{c}");
+                }
+                None => out.push_str("null"),
             }
-            None => out.push_str("null"),
         }
-        let _ = write!(out, ",\"{}_rate\":", m.id);
-        num(out, f.rate);
-        let _ = write!(out, ",\"{}_denominator\":", m.id);
-        match f.denominator {
-            Some(d) => {
-                let _ = write!(out, "{d}");
+        if w[1] {
+            key(out, first, format_args!("{}_rate", m.id));
+            num(out, f.rate);
+        }
+        if w[2] {
+            key(out, first, format_args!("{}_denominator", m.id));
+            match f.denominator {
+                Some(d) => {
+                    let _ = write!(out, "{d}");
+                }
+                None => out.push_str("null"),
             }
-            None => out.push_str("null"),
         }
-        let _ = write!(
-            out,
-            ",\"{}_suppressed\":{}",
-            m.id,
-            crate::disclosure::served_suppressed(f.present, f.rate.is_some())
-        );
+        if w[3] {
+            key(out, first, format_args!("{}_suppressed", m.id));
+            let _ = write!(
+                out,
+                "{}",
+                crate::disclosure::served_suppressed(f.present, f.rate.is_some())
+            );
+        }
     }
-    if let Some(s) = scores.and_then(|s| s[pos].as_ref()) {
-        out.push_str(",\"index\":");
-        num(out, Some(s.index));
-        let _ = write!(
-            out,
-            ",\"index_class\":{},\"index_low_confidence\":{}",
-            s.class, s.low_confidence
-        );
-        out.push_str(",\"index_low\":");
-        num(out, Some(s.low));
-        out.push_str(",\"index_high\":");
-        num(out, Some(s.high));
-    } else {
-        out.push_str(",\"index\":null,\"index_class\":null,\"index_low_confidence\":true,\"index_low\":null,\"index_high\":null");
+    let s = scores.and_then(|s| s[pos].as_ref());
+    for (k, (name, &w)) in INDEX.iter().zip(&want.index).enumerate() {
+        if !w {
+            continue;
+        }
+        key(out, first, format_args!("{name}"));
+        match (s, k) {
+            (Some(s), 0) => num(out, Some(s.index)),
+            (Some(s), 1) => {
+                let _ = write!(out, "{}", s.class);
+            }
+            (Some(s), 2) => {
+                let _ = write!(out, "{}", s.low_confidence);
+            }
+            (Some(s), 3) => num(out, Some(s.low)),
+            (Some(s), _) => num(out, Some(s.high)),
+            (None, 2) => out.push_str("true"),
+            (None, _) => out.push_str("null"),
+        }
     }
     out.push_str("}}");
 }

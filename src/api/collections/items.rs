@@ -18,6 +18,8 @@ pub struct ItemsParams {
     pub scope: Scope,
     /// What the features' index is standardised against.
     pub reference: crate::score::Reference,
+    /// The properties asked for (`properties=`), sorted; `None`: all.
+    pub properties: Option<Vec<String>>,
 }
 
 impl ItemsParams {
@@ -87,6 +89,22 @@ impl ItemsParams {
         let reference = query::reference(q.get("reference"))
             .map_err(|e| problems.push(e))
             .unwrap_or_default();
+        let properties = q.get("properties").map(|v| {
+            let mut names: Vec<String> = v
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            names
+        });
+        if let Some(names) = &properties {
+            if let Err(e) = Want::of(ds, names) {
+                problems.push(e);
+            }
+        }
         if !problems.is_empty() {
             return Err(ApiError::invalid(&problems));
         }
@@ -99,14 +117,23 @@ impl ItemsParams {
             crs,
             scope,
             reference,
+            properties,
         })
+    }
+
+    /// The properties the page's features carry.
+    fn want(&self, ds: &Dataset) -> Want {
+        self.properties
+            .as_deref()
+            .and_then(|names| Want::of(ds, names).ok())
+            .unwrap_or_else(|| Want::all(ds))
     }
 
     /// The cache key of the page: only validated values (no raw query, no header).
     #[must_use]
     pub fn key(&self, level: Level, base: &str) -> String {
         format!(
-            "items|{}|{}|{}|{}|{}|{:?}|{}|{}|{base}",
+            "items|{}|{}|{}|{}|{}|{:?}|{}|{}|{}|{base}",
             level.id(),
             self.period,
             self.limit,
@@ -114,6 +141,9 @@ impl ItemsParams {
             self.gemeente.as_deref().unwrap_or(""),
             self.crs,
             self.reference.id(),
+            self.properties
+                .as_ref()
+                .map_or_else(|| "*".to_string(), |p| p.join(",")),
             self.scope.key()
         )
     }
@@ -156,13 +186,23 @@ pub fn items_page(
         })
         .collect();
     let page: Vec<usize> = matched.iter().copied().skip(offset).take(limit).collect();
+    let want = p.want(ds);
     let mut out = String::with_capacity(page.len() * 2048 + 1024);
     out.push_str("{\"type\":\"FeatureCollection\",\"features\":[");
     for (i, &u) in page.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        write_feature(&mut out, ds, u, period, &layer, scores.as_deref(), p.crs);
+        write_feature(
+            &mut out,
+            ds,
+            u,
+            period,
+            &layer,
+            scores.as_deref(),
+            p.crs,
+            &want,
+        );
     }
     let mut keep: Vec<String> = Vec::new();
     if let Some(b) = bbox {
@@ -185,6 +225,9 @@ pub fn items_page(
     }
     if p.reference != crate::score::Reference::Alle {
         keep.push(format!("reference={}", p.reference.id()));
+    }
+    if let Some(names) = &p.properties {
+        keep.push(format!("properties={}", urlencode(&names.join(","))));
     }
     let link = |off: usize| {
         let mut parts = keep.clone();
@@ -254,6 +297,7 @@ pub async fn items(
             "crs",
             "gemeente",
             "reference",
+            "properties",
         ],
     )?;
     let level = level_of(&id)?;
@@ -376,7 +420,7 @@ pub async fn item(
         let layer = ds.layer(level, p)?;
         let scores = crate::score::layer_scores(&ds, level, p, crate::score::Scope::against(reference)).ok();
         let mut out = String::new();
-        write_feature(&mut out, &ds, u, p, &layer, scores.as_deref(), crs);
+        write_feature(&mut out, &ds, u, p, &layer, scores.as_deref(), crs, &Want::all(&ds));
         // Add the links the standard asks for.
         let links = json!([
             {"href": format!("{b}/collections/{}/items/{code}", level.id()), "rel": "self", "type": "application/geo+json"},
