@@ -4,8 +4,8 @@
 // (search, tooltip).
 
 import { $, esc, json } from './js/format.js';
-import { app, leesHash, schrijfHash, effectieveLaag, indicatorMeta, gekozenRegio, gekozenCodes, ontbrekendeLagen, beschikbareLaag, gezamenlijkeLaag, referentie } from './js/state.js';
-import { arcering, kleur, laadLaag, markeerSelectie, stijl, tekenGemeenteGrens, achtergrond } from './js/layers.js';
+import { app, leesHash, schrijfHash, effectieveLaag, indicatorMeta, gekozenRegio, gekozenCodes, ontbrekendeLagen, beschikbareLaag, gezamenlijkeLaag, referentie, ALLE, alleGemeenten } from './js/state.js';
+import { arcering, kleur, laadLaag, kaartEigenschappen, markeerSelectie, stijl, tekenGemeenteGrens, achtergrond } from './js/layers.js';
 import { openPaneel, laadRangorde, toonVergelijking } from './js/panel.js';
 import { zoekOpzetten, tooltipOpzetten } from './js/search.js';
 import { ontwar } from './js/namen.js';
@@ -93,7 +93,8 @@ async function start() {
   // The RIEC regions with their loaded gemeenten the user may see: a region shows them together.
   app.regios = (await json('/v1/regions').catch(() => ({ regions: [] }))).regions;
   const regioKeuzes = app.gemeenten.length < 2 ? [] : app.regios;
-  const geldig = (v) => app.gemeenten.some((g) => g.code === v) || regioKeuzes.some((r) => `regio:${r.id}` === v);
+  const geldig = (v) => app.gemeenten.some((g) => g.code === v) || regioKeuzes.some((r) => `regio:${r.id}` === v)
+    || (v === ALLE && app.gemeenten.length > 1);
   if (!geldig(app.staat.gemeente)) {
     // A shared view without a gemeente: the one under its centre.
     const [lon, lat] = hashKaart?.center ?? [NaN, NaN];
@@ -107,9 +108,12 @@ async function start() {
   const regioGroep = regioKeuzes.length ? `<optgroup label="RIEC-regio's (gemeenten samen)">${regioKeuzes.map((r) => `<option value="regio:${esc(r.id)}">${esc(r.naam)} (${r.gemeenten.length} ${r.gemeenten.length === 1 ? 'gemeente' : 'gemeenten'})</option>`).join('')}</optgroup>` : '';
   // Many gemeenten (a RIEC analyst's region, the whole country): the regions first, not after
   // hundreds of gemeenten.
+  // All of them at once: the gemeenten side by side, or every postcode area or H3 cell of the
+  // country for a national analyst.
+  const alleKeuze = app.gemeenten.length > 1 ? `<option value="${ALLE}">Alle gemeenten (${app.gemeenten.length})</option>` : '';
   kies.innerHTML = app.gemeenten.length > 12
-    ? `${regioGroep}<optgroup label="Gemeenten">${gemeenteKeuzes}</optgroup>`
-    : gemeenteKeuzes + regioGroep;
+    ? `${alleKeuze}${regioGroep}<optgroup label="Gemeenten">${gemeenteKeuzes}</optgroup>`
+    : alleKeuze + gemeenteKeuzes + regioGroep;
   kies.value = app.staat.gemeente;
   $('gemeente-blok').style.display = app.gemeenten.length < 2 ? 'none' : '';
   // With several gemeenten the index can be set against all, each area's own gemeente or its
@@ -132,8 +136,10 @@ async function start() {
     // A gemeente's briefing sets the index against what the map does (all loaded gemeenten
     // unless chosen otherwise); a region's against the region.
     const ref = referentie();
+    // A briefing is for one gemeente or one region.
+    $('briefing-link').hidden = !app.ik.mag.briefing || alleGemeenten();
     $('briefing-link').href = gekozenR ? `/briefing/region/${gekozenR.id}` : `/briefing/${app.staat.gemeente}${ref === 'alle' ? '' : `?reference=${ref}`}`;
-    const r = gekozenR || !app.ik.mag.briefing ? null : app.regios.find((x) => x.gemeenten.some((g) => g.code === app.staat.gemeente));
+    const r = gekozenR || alleGemeenten() || !app.ik.mag.briefing ? null : app.regios.find((x) => x.gemeenten.some((g) => g.code === app.staat.gemeente));
     $('regio-link').hidden = !r;
     if (r) {
       $('regio-link').href = `/briefing/region/${r.id}`;
@@ -203,9 +209,11 @@ async function start() {
   app.map.addLayer({ id: 'vlakken-alle', type: 'fill', source: 'gebieden', paint: { 'fill-color': '#000', 'fill-opacity': 0 } });
   app.map.addLayer({ id: 'onderdrukt', type: 'fill', source: 'gebieden', paint: { 'fill-pattern': 'arcering', 'fill-opacity': 0.8 } });
   app.map.addLayer({ id: 'vlak', type: 'fill', source: 'gebieden', paint: { 'fill-color': '#ccc', 'fill-opacity': 0.78 } });
-  app.map.addLayer({ id: 'rand', type: 'line', source: 'gebieden', paint: { 'line-color': '#444', 'line-width': 0.5, 'line-opacity': 0.6 } });
+  // Outlines fade out towards the whole country, where thousands of small areas would
+  // otherwise draw as grey.
+  app.map.addLayer({ id: 'rand', type: 'line', source: 'gebieden', paint: { 'line-color': '#444', 'line-width': 0.5, 'line-opacity': ['interpolate', ['linear'], ['zoom'], 7, 0.1, 10, 0.6] } });
   app.map.addSource('gemeente-grens', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
-  app.map.addLayer({ id: 'gemeente-grens', type: 'line', source: 'gemeente-grens', paint: { 'line-color': '#222', 'line-width': 2.2, 'line-opacity': 0.85 } });
+  app.map.addLayer({ id: 'gemeente-grens', type: 'line', source: 'gemeente-grens', paint: { 'line-color': '#222', 'line-width': ['interpolate', ['linear'], ['zoom'], 7, 0.7, 10, 2.2], 'line-opacity': 0.85 } });
   app.map.addLayer({ id: 'vergelijking', type: 'line', source: 'gebieden', filter: ['in', ['get', 'code'], ['literal', []]], paint: { 'line-color': '#1f4e9c', 'line-width': 2.5, 'line-dasharray': [2, 1.5] } });
   app.map.addLayer({ id: 'selectie', type: 'line', source: 'gebieden', filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#111', 'line-width': 3 } });
   tooltipOpzetten();
@@ -222,7 +230,10 @@ async function start() {
   });
   $('indicator').addEventListener('change', (e) => {
     app.staat.indicator = e.target.value;
-    if (app.staat.vanaf) laadLaag(); else kleur();
+    // The map loads only the shown indicator's figures: another one is loaded, the index
+    // (always loaded) only recoloured.
+    const geladen = app.geladenEigenschappen ?? [];
+    if (app.staat.vanaf || !kaartEigenschappen().every((p) => geladen.includes(p))) laadLaag(); else kleur();
     schrijfHash();
     if (app.staat.selectie) openPaneel(...app.staat.selectie.split('/'));
   });

@@ -2,7 +2,7 @@
 
 import { tekenNamen } from './namen.js';
 import { KLASSE_KLEUREN, KLASSE_LABELS, ROOD, LAAG_TITELS, $, nl, esc, json, band } from './format.js';
-import { app, schrijfHash, effectieveLaag, eigenschap, indicatorMeta, gemeenteParam, gekozenRegio, ontbrekendeLagen, referentie, referentieNaam } from './state.js';
+import { app, schrijfHash, effectieveLaag, eigenschap, indicatorMeta, gemeenteParam, gekozenNaam, ontbrekendeLagen, referentie, referentieNaam } from './state.js';
 
 export function arcering() {
   const n = 8;
@@ -103,7 +103,7 @@ export function ontbrekendAdvies() {
   const { alle, deels, gekozen } = ontbrekendeLagen();
   if (!alle.length && !deels.length) return '';
   const titel = (l) => (LAAG_TITELS[l] || l).toLowerCase();
-  const naam = gekozenRegio()?.naam ?? app.gemeenten.find((g) => g.code === app.staat.gemeente)?.naam ?? app.staat.gemeente;
+  const naam = gekozenNaam();
   const regels = [];
   if (alle.length) regels.push(`${esc(naam)} heeft in de geladen grenzen geen ${esc(opsomming(alle.map(titel)))}: die ${alle.length === 1 ? 'laag blijft' : 'lagen blijven'} leeg; de andere niveaus werken wel.`);
   // A region with many such gemeenten: counted, with the first two named.
@@ -149,11 +149,51 @@ export function kleur() {
   tekenLegenda(legenda);
 }
 
+// The properties the map draws, names and shows in its tooltip (the panel fetches the rest):
+// a national layer is then about a tenth of its size (H3 res 9: 16 MB instead of 190 MB).
+export function kaartEigenschappen() {
+  const p = ['code', 'naam', 'level', 'gemeente', 'index', 'index_class'];
+  if (app.staat.indicator !== 'index') p.push(`${app.staat.indicator}_rate`);
+  return p;
+}
+
+// At most this many areas in one layer. Beyond it (H3 res 10 or PC6 over the whole country at
+// a low zoom) the map asks to zoom in rather than load them all; every layer of a gemeente or
+// region, and the whole country down to H3 res 9, stays well under it.
+export const MAX_GEBIEDEN = 100000;
+
+class TeVeel extends Error {
+  constructor(aantal) {
+    super(`${nl(aantal)} gebieden in beeld, meer dan de kaart in één keer toont (${nl(MAX_GEBIEDEN)})`);
+    this.aantal = aantal;
+  }
+}
+
+// Every page of an items request, following the API's next links (10,000 areas a page);
+// `stap(geladen, totaal)` after each page but the last; stops when `actueel()` turns false.
+export async function allePaginas(url, stap, actueel) {
+  const data = await json(url);
+  if (data.numberMatched > MAX_GEBIEDEN) throw new TeVeel(data.numberMatched);
+  const features = data.features;
+  let volgende = data.links?.find((l) => l.rel === 'next');
+  while (volgende && actueel()) {
+    stap(features.length, data.numberMatched);
+    const u = new URL(volgende.href, location.href);
+    const pagina = await json(u.pathname + u.search);
+    for (const f of pagina.features) features.push(f);
+    volgende = pagina.links?.find((l) => l.rel === 'next');
+  }
+  data.numberReturned = features.length;
+  return data;
+}
+
 let laadTeller = 0;
 export async function laadLaag() {
   const laag = effectieveLaag();
   const periode = app.staat.periode;
-  const params = new URLSearchParams({ limit: '10000', datetime: periode, gemeente: gemeenteParam(), reference: referentie() });
+  const eigenschappen = kaartEigenschappen();
+  const params = new URLSearchParams({ limit: '10000', datetime: periode, reference: referentie(), properties: eigenschappen.join(',') });
+  if (gemeenteParam()) params.set('gemeente', gemeenteParam());
   if (laag === 'h3-10' || laag === 'pc6') {
     const b = app.map.getBounds();
     params.set('bbox', [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(','));
@@ -172,12 +212,27 @@ export async function laadLaag() {
   let data, grenzen, wijziging;
   try {
     [data, grenzen, wijziging] = await Promise.all([
-      json(`/v1/collections/${laag}/items?${params}`),
+      allePaginas(`/v1/collections/${laag}/items?${params}`,
+        (n, totaal) => { if (mijn === laadTeller) toonStatus(`${LAAG_TITELS[laag] || laag} laden… ${nl(n)} van ${nl(totaal)} gebieden`); },
+        () => mijn === laadTeller),
       vasteGrenzen(laag),
       wijzigingUrl ? json(wijzigingUrl) : null,
     ]);
   } catch (e) {
     if (mijn !== laadTeller) return;
+    if (e instanceof TeVeel) {
+      // The layer stays chosen, empty, until a closer view has few enough areas (H3 res 10 and
+      // PC6 load what is in view as the map moves).
+      app.data = { type: 'FeatureCollection', features: [] };
+      app.geladenLaag = laag;
+      app.geladenEigenschappen = eigenschappen;
+      app.map.getSource('gebieden').setData(app.data);
+      app.klaar = true;
+      document.body.dataset.geladen = 'te-veel';
+      toonStatus(`${LAAG_TITELS[laag] || laag}: ${e.message}. Zoom in, of kies een grover niveau.`);
+      schrijfHash();
+      return;
+    }
     // The old layer stays drawn, and the choice goes back to it: what the header, legend and
     // URL say is what the map shows. The failed choice can be tried again.
     const poging = app.staat.laag;
@@ -208,6 +263,7 @@ export async function laadLaag() {
   }
   app.data = data;
   app.geladenLaag = laag;
+  app.geladenEigenschappen = eigenschappen;
   app.map.getSource('gebieden').setData(data);
   kleur();
   markeerSelectie();
@@ -243,7 +299,7 @@ export function toonStatus(tekst, opnieuw) {
 // The outline of the chosen gemeente (or of a region's gemeenten), over every layer.
 export async function tekenGemeenteGrens() {
   const g = encodeURIComponent(gemeenteParam());
-  const data = await json(`/v1/collections/gemeenten/items?gemeente=${g}&limit=400`).catch(() => null);
+  const data = await json(`/v1/collections/gemeenten/items?gemeente=${g}&limit=400&properties=code`).catch(() => null);
   if (data && app.map.getSource('gemeente-grens')) app.map.getSource('gemeente-grens').setData(data);
 }
 

@@ -25,7 +25,7 @@ async function namenBron() {
   if (app.geladenLaag === 'wijken' || app.geladenLaag === 'buurten') return app.data?.features ?? [];
   const g = gemeenteParam();
   if (!wijkenVan.has(g)) {
-    const data = await json(`/v1/collections/wijken/items?limit=10000&gemeente=${encodeURIComponent(g)}`);
+    const data = await json(`/v1/collections/wijken/items?limit=10000&properties=code,naam&gemeente=${encodeURIComponent(g)}`);
     wijkenVan.set(g, data.features);
   }
   return wijkenVan.get(g);

@@ -1,7 +1,7 @@
 // The side panel (an area's figures, index, charts and projects) and the ranking.
 
 import { LAAG_TITELS, $, nl, esc, json, band, aantal } from './format.js';
-import { app, schrijfHash, gekozenRegio, referentie } from './state.js';
+import { app, schrijfHash, gekozenRegio, referentie, alleGemeenten } from './state.js';
 import { laadLaag, markeerSelectie } from './layers.js';
 
 // What an area's index is compared with: every area of its level in all loaded gemeenten, in
@@ -118,6 +118,11 @@ export async function laadRangorde() {
   if (thema) q.set('theme', thema);
   // A region: its gemeenten's wijken or buurten in one ranking, standardised against the region.
   const regio = gekozenRegio();
+  if (alleGemeenten()) {
+    $('rangorde-periode').textContent = '';
+    $('rangorde').querySelector('tbody').innerHTML = `<tr><td colspan="5" class="klein" id="rangorde-leeg">Een rangorde is er per gemeente en per RIEC-regio: kies er een in de keuzelijst. De kaart zet alle gemeenten naast elkaar (laag Gemeenten).</td></tr>`;
+    return;
+  }
   const d = await json(regio ? `/v1/regions/${encodeURIComponent(regio.id)}/ranking?${q}` : `/v1/ranking/${app.staat.gemeente}?${q}`);
   $('rangorde-periode').textContent = `Kwartaal ${d.period}.`;
   const namen = Object.fromEntries(app.indicatoren.map((i) => [i.id, i.kort ?? i.naam]));

@@ -47,8 +47,15 @@ export function schrijfHash() {
   history.replaceState(null, '', '#' + h.toString());
 }
 
-// What the map shows: one gemeente, or (value 'regio:ID') the loaded gemeenten of a RIEC
-// region side by side.
+// What the map shows: one gemeente, (value 'regio:ID') the loaded gemeenten of a RIEC region
+// side by side, or (value 'alle') every gemeente the user may see: the whole country for a
+// national analyst.
+export const ALLE = 'alle';
+
+export function alleGemeenten() {
+  return app.staat.gemeente === ALLE;
+}
+
 export function gekozenRegio() {
   const v = app.staat.gemeente ?? '';
   return v.startsWith('regio:') ? (app.regios ?? []).find((r) => r.id === v.slice(6)) ?? null : null;
@@ -57,6 +64,7 @@ export function gekozenRegio() {
 export function gekozenCodes() {
   const r = gekozenRegio();
   if (r) return r.gemeenten.map((g) => g.code);
+  if (alleGemeenten()) return (app.gemeenten ?? []).map((g) => g.code);
   return app.staat.gemeente ? [app.staat.gemeente] : [];
 }
 
@@ -74,11 +82,18 @@ export function referentieNaam() {
   if (ref === 'gemeente') {
     return codes.length === 1 ? (app.gemeenten.find((g) => g.code === codes[0])?.naam ?? codes[0]) : 'de eigen gemeente van elk gebied';
   }
-  const r = gekozenRegio() ?? (app.regios ?? []).find((x) => x.gemeenten.some((g) => g.code === codes[0]));
+  const r = gekozenRegio() ?? (codes.length === 1 ? (app.regios ?? []).find((x) => x.gemeenten.some((g) => g.code === codes[0])) : null);
   return r ? r.naam : 'de eigen RIEC-regio';
 }
 
-// The API's gemeente parameter: one GM-code or several with commas.
+// What is chosen, in words: a gemeente's name, a region's, or "alle gemeenten".
+export function gekozenNaam() {
+  if (alleGemeenten()) return `alle ${app.gemeenten.length} gemeenten`;
+  return gekozenRegio()?.naam ?? app.gemeenten.find((g) => g.code === app.staat.gemeente)?.naam ?? app.staat.gemeente;
+}
+
+// The API's gemeente parameter: one GM-code or several with commas (at most 400, more than
+// the Netherlands has).
 export function gemeenteParam() {
   return gekozenCodes().join(',');
 }

@@ -217,7 +217,7 @@ test('the gemeente picker lists gemeenten by name, whatever order the API gives 
   await page.goto(`${base}/#laag=wijken&indicator=index`);
   await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
   const namen = await page.$$eval('#gemeente > option', (os) => os.map((o) => o.textContent));
-  assert.deepEqual(namen, ['Haarlem', 'Venlo']);
+  assert.deepEqual(namen, ['Alle gemeenten (2)', 'Haarlem', 'Venlo']);
   // The start view is still the dataset's first gemeente.
   assert.equal(await page.inputValue('#gemeente'), 'GM0983');
   await page.close();
@@ -641,6 +641,92 @@ test('a region chosen whose gemeenten do not all have wijken is shown and ranked
   await page.goto(`${base}/#gemeente=regio%3Alimburg&laag=wijken&indicator=index`);
   await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
   assert.equal(await page.inputValue('#laag'), 'wijken');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a layer larger than a page is loaded page by page, with only the properties the map draws; too many areas ask to zoom in', async () => {
+  const page = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  // Pages of 7 areas instead of 10,000, so that Venlo's wijken take several, as a national
+  // H3 res-9 layer (46,634 cells) takes five. Only the map's layer requests are changed.
+  const gevraagd = [];
+  await page.route('**/v1/collections/*/items?*', async (route) => {
+    const u = new URL(route.request().url());
+    if ((u.searchParams.get('properties') ?? '').includes('index_class')) {
+      gevraagd.push(u.pathname + u.search);
+      if (u.searchParams.get('limit') === '10000') {
+        u.searchParams.set('limit', '7');
+        return route.continue({ url: u.toString() });
+      }
+    }
+    return route.continue();
+  });
+  await page.goto(`${base}/#gemeente=GM0983&laag=wijken&indicator=index`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  const alle = await page.evaluate(async () => (await (await fetch('/v1/collections/wijken/items?gemeente=GM0983&limit=10000')).json()));
+  assert.ok(alle.numberMatched > 14, `${alle.numberMatched} wijken`);
+  const getekend = await page.evaluate(() => window.wijkradar.data.features.map((f) => f.properties));
+  const wijken = gevraagd.filter((u) => u.includes('/wijken/'));
+  assert.equal(wijken.length, Math.ceil(alle.numberMatched / 7), wijken.join('\n'));
+  assert.ok(wijken.slice(1).every((u) => /offset=\d+/.test(u)), 'the next links are followed');
+  assert.deepEqual(getekend.map((p) => p.code).sort(), alle.features.map((f) => f.properties.code).sort(), 'every wijk, once');
+  // Only what the map draws, names and shows in its tooltip.
+  for (const p of getekend) assert.deepEqual(Object.keys(p).sort(), ['code', 'gemeente', 'index', 'index_class', 'level', 'naam']);
+  const kb = alle.features.find((f) => f.properties.code === 'WK098325').properties;
+  assert.equal(getekend.find((p) => p.code === 'WK098325').index, kb.index);
+  // Another indicator loads its own figure, and is drawn.
+  await page.selectOption('#indicator', 'overlast');
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true'
+    && window.wijkradar.data.features.every((f) => 'overlast_rate' in f.properties), null, { timeout: 30000 });
+  assert.equal(await page.evaluate(() => window.wijkradar.data.features.find((f) => f.properties.code === 'WK098325').properties.overlast_rate), kb.overlast_rate);
+  assert.ok(await page.evaluate(() => window.wijkradar.map.queryRenderedFeatures({ layers: ['vlak'] }).length > 0));
+  // More areas than the map loads at once (H3 res 10 over the whole country at a low zoom):
+  // it says so, asks to zoom in and keeps the choice. The count is raised on the way.
+  await page.route('**/v1/collections/h3-9/items?*', async (route) => {
+    const res = await route.fetch();
+    const body = await res.json();
+    body.numberMatched = 150000;
+    await route.fulfill({ response: res, json: body });
+  });
+  await page.selectOption('#laag', 'h3-9');
+  await page.waitForFunction(() => document.body.dataset.geladen === 'te-veel', null, { timeout: 30000 });
+  assert.match(await page.textContent('#status'), /150\.000 gebieden in beeld.*Zoom in/);
+  assert.equal(await page.inputValue('#laag'), 'h3-9');
+  assert.equal(await page.evaluate(() => window.wijkradar.data.features.length), 0);
+  await page.waitForTimeout(400);
+  assert.match(await page.textContent('#status'), /Zoom in/, 'the loading message does not overwrite it');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('all gemeenten at once: the whole dataset on one map, no briefing link, the ranking asks for a gemeente or region, a link keeps the choice', async () => {
+  const page = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/#gemeente=GM0983&laag=gemeenten&indicator=index`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  await page.selectOption('#gemeente', 'alle');
+  // Loaded, with areas of both gemeenten.
+  const beide = (codes) => document.body.dataset.geladen === 'true'
+    && [...new Set(window.wijkradar.data.features.map((f) => f.properties.gemeente))].sort().join(',') === codes;
+  await page.waitForFunction(beide, 'GM0392,GM0983', { timeout: 30000 });
+  assert.equal(await page.inputValue('#laag'), 'gemeenten');
+  assert.match(page.url(), /gemeente=alle/);
+  // A briefing is for a gemeente or a region.
+  assert.equal(await page.isVisible('#briefing-link'), false);
+  assert.equal(await page.isVisible('#regio-link'), false);
+  await page.click('#rangorde-knop');
+  await page.waitForSelector('#rangorde-leeg');
+  assert.match(await page.textContent('#rangorde-leeg'), /per gemeente en per RIEC-regio/);
+  // Wijken of both (Haarlem and Venlo have them), from a link.
+  await page.goto('about:blank');
+  await page.goto(`${base}/#gemeente=alle&laag=wijken&indicator=index`);
+  await page.waitForFunction(beide, 'GM0392,GM0983', { timeout: 60000 });
+  assert.equal(await page.inputValue('#gemeente'), 'alle');
+  assert.equal(await page.inputValue('#laag'), 'wijken');
+  assert.match(await page.textContent('#legenda'), /vergeleken met alle geladen gemeenten/);
   assert.deepEqual(errors, []);
   await page.close();
 });
