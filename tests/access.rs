@@ -167,6 +167,7 @@ fn samples() -> HashMap<&'static str, Sample> {
     m.insert("/v1/gemeenten", s("/v1/gemeenten", None));
     m.insert("/v1/periods", s("/v1/periods", None));
     m.insert("/v1/regions", s("/v1/regions", None));
+    m.insert("/v1/ranking", s("/v1/ranking", None));
     m.insert("/v1/search", s("/v1/search?q=Haarlem", None));
     m.insert(
         "/v1/areas/{level}/{code}",

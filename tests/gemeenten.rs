@@ -282,6 +282,61 @@ async fn each_region_ranks_its_own_gemeenten_and_has_a_briefing() {
     assert_eq!(status, StatusCode::NOT_FOUND, "no gemeente of it loaded");
 }
 
+/// The codes of a ranking's rows, in order.
+fn ranked_codes(ranking: &Value) -> Vec<String> {
+    ranking["ranking"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn all_gemeenten_rank_together_and_the_top_is_kept() {
+    let all = get_json("/v1/ranking").await;
+    // Both gemeenten have wijken: their wijken in one ranking, the index against both.
+    assert_eq!(
+        (all["level"].as_str(), all["gemeenten"].as_u64()),
+        (Some("wijken"), Some(2))
+    );
+    let rows = all["ranking"].as_array().unwrap();
+    let gemeenten: std::collections::BTreeSet<&str> = rows
+        .iter()
+        .map(|x| x["gemeente"].as_str().unwrap())
+        .collect();
+    assert_eq!(gemeenten, ["GM0392", "GM0983"].into());
+    assert_eq!(all["numberMatched"].as_u64(), Some(rows.len() as u64));
+    let venlo = get_json("/v1/ranking/GM0983").await;
+    assert!((ranked_index(&all, "WK098325") - ranked_index(&venlo, "WK098325")).abs() < 1e-9);
+    // Confident areas first, by index, as a gemeente's ranking.
+    let indices: Vec<f64> = rows
+        .iter()
+        .filter(|x| x["low_confidence"] == false)
+        .map(|x| x["index"].as_f64().unwrap())
+        .collect();
+    assert!(indices.windows(2).all(|w| w[0] >= w[1]), "{indices:?}");
+    // The top five of the same ranking, with how many there are.
+    let top = get_json("/v1/ranking?limit=5").await;
+    assert_eq!(ranked_codes(&top), ranked_codes(&all)[..5]);
+    assert_eq!(top["numberMatched"], all["numberMatched"]);
+    assert_eq!(top["numberReturned"], 5);
+    let pc4 = get_json("/v1/ranking?level=pc4").await;
+    assert!(pc4["ranking"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x["level"] == "pc4"));
+    for bad in [
+        "/v1/ranking?level=gemeenten",
+        "/v1/ranking?limit=veel",
+        "/v1/ranking?gemeente=GM0983",
+    ] {
+        let (status, _) = get(bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+}
+
 /// The map's layer, an area's detail and the change map set the index against the reference
 /// chosen (`reference=alle|gemeente|regio`), as the ranking does: the same figure everywhere.
 #[tokio::test]

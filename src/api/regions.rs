@@ -30,8 +30,60 @@ pub fn routes() -> Vec<Route> {
     vec![
         Route::new("/v1/regions", Access::Needs(Cap::Read), get(list)).doc("get", doc("getRegions", "De RIEC-regio's met de gemeenten uit de dataset die de gebruiker mag zien", vec![], "Regio's")),
         Route::new("/v1/regions/{region}/ranking", Access::Needs(Cap::Read), get(ranking)).doc("get", doc("getRegionRanking", "Rangorde van de wijken, buurten of postcodegebieden van alle gemeenten van een regio samen", vec![id(), query_param("level", "wijken, buurten of pc4 (postcodegebieden). Standaard wijken als elke gemeente van de regio ze in de geladen grenzen heeft, anders pc4, zodat geen gemeente wegvalt (zoals de regiobriefing); het antwoord noemt het niveau", json!({"type": "string", "enum": ["wijken", "buurten", "pc4"]})), query_param("theme", "Thema", json!({"type": "string"})), crate::api::openapi::reference("regio"), datetime()], "Rangorde")),
+        Route::new("/v1/ranking", Access::Needs(Cap::Read), get(ranking_all)).doc("get", doc("getRankingAll", "Rangorde van de wijken of postcodegebieden van alle gemeenten die de gebruiker mag zien samen (voor een landelijke analist: heel Nederland); de hoogste `limit`", vec![query_param("level", "wijken, buurten of pc4. Standaard wijken als elke gemeente ze in de geladen grenzen heeft, anders pc4; het antwoord noemt het niveau", json!({"type": "string", "enum": ["wijken", "buurten", "pc4"]})), query_param("theme", "Thema", json!({"type": "string"})), crate::api::openapi::reference("alle"), datetime(), query_param("limit", "Hoeveel gebieden, vanaf de hoogste druk (standaard 100, hoogstens 10000); numberMatched telt ze alle", json!({"type": "integer", "minimum": 1, "default": 100}))], "Rangorde")),
         Route::new("/briefing/region/{region}", Access::Needs(Cap::Briefing), get(page)),
     ]
+}
+
+/// Areas in the ranking of all gemeenten when `limit` is not given.
+const RANKING_ALL_LIMIT: usize = 100;
+
+/// `GET /v1/ranking`: the areas of every gemeente the caller sees in one ranking, the index
+/// against all of them unless asked otherwise; the highest `limit`.
+pub async fn ranking_all(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let q = Query::parse(
+        q.as_deref(),
+        &["level", "theme", "reference", "datetime", "limit"],
+    )?;
+    let ds = state.dataset()?;
+    let scope = caller.reads();
+    let codes: Vec<String> = ds
+        .level_units(Level::Gemeente)
+        .iter()
+        .map(|&u| ds.units[u].code.clone())
+        .filter(|c| scope.sees(c))
+        .collect();
+    let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
+        let refs: Vec<&str> = codes.iter().map(String::as_str).collect();
+        let level = match q.get("level") {
+            None => Areas::of(&ds, &refs).level,
+            Some(_) => query::ranking_level(&q)?,
+        };
+        let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
+        let limit = query::uint("limit", q.get("limit"), RANKING_ALL_LIMIT)
+            .map_err(|e| ApiError::invalid(&[e]))?
+            .clamp(1, crate::api::collections::MAX_LIMIT);
+        let sc = query::scope(&q)?;
+        let mut rows = score::ranking_in(&ds, &refs, level, p, sc)?;
+        let matched = rows.len();
+        rows.truncate(limit);
+        Ok(json!({
+            "gemeenten": codes.len(),
+            "level": level.id(),
+            "period": ds.periods[p],
+            "reference": sc.reference,
+            "theme": q.get("theme"),
+            "numberMatched": matched,
+            "numberReturned": rows.len(),
+            "ranking": rows,
+        }))
+    })
+    .await??;
+    Ok(Json(v))
 }
 
 /// The region's gemeenten that are in the dataset and that `sees` allows, with their names.
