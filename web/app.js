@@ -121,6 +121,9 @@ async function start() {
   $('referentie-blok').style.display = app.gemeenten.length < 2 ? 'none' : '';
   $('referentie').value = referentie();
   pasLagenAan();
+  // The ranking of several gemeenten compares areas all of them have (the link names no
+  // ranking level): postcode areas when some lack wijken, as the API's default.
+  $('rangorde-niveau').value = gezamenlijkeLaag($('rangorde-niveau').value);
   // The chosen gemeente, or the region's gemeenten together: their extent.
   const gekozen = () => {
     const codes = gekozenCodes();

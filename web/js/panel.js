@@ -118,13 +118,11 @@ export async function laadRangorde() {
   if (thema) q.set('theme', thema);
   // A region: its gemeenten's wijken or buurten in one ranking, standardised against the region.
   const regio = gekozenRegio();
-  if (alleGemeenten()) {
-    $('rangorde-periode').textContent = '';
-    $('rangorde').querySelector('tbody').innerHTML = `<tr><td colspan="5" class="klein" id="rangorde-leeg">Een rangorde is er per gemeente en per RIEC-regio: kies er een in de keuzelijst. De kaart zet alle gemeenten naast elkaar (laag Gemeenten).</td></tr>`;
-    return;
-  }
-  const d = await json(regio ? `/v1/regions/${encodeURIComponent(regio.id)}/ranking?${q}` : `/v1/ranking/${app.staat.gemeente}?${q}`);
-  $('rangorde-periode').textContent = `Kwartaal ${d.period}.`;
+  // All gemeenten (the whole country for a national analyst): one ranking over them all, its
+  // top hundred.
+  const d = await json(alleGemeenten() ? `/v1/ranking?${q}` : regio ? `/v1/regions/${encodeURIComponent(regio.id)}/ranking?${q}` : `/v1/ranking/${app.staat.gemeente}?${q}`);
+  const deel = d.numberMatched > d.numberReturned ? ` De ${nl(d.numberReturned)} met de hoogste druk van ${nl(d.numberMatched)} ${{ wijken: 'wijken', buurten: 'buurten', pc4: 'postcodegebieden' }[d.level] ?? d.level}.` : '';
+  $('rangorde-periode').textContent = `Kwartaal ${d.period}.${deel}`;
   const namen = Object.fromEntries(app.indicatoren.map((i) => [i.id, i.kort ?? i.naam]));
   $('rangorde').querySelector('tbody').innerHTML = d.ranking.map((r) => `<tr tabindex="0" data-code="${esc(r.code)}" data-laag="${r.level}">
     <td title="${r.tied ? 'gedeelde plaats: de onzekerheidsmarges overlappen' : ''}">${r.rank ?? '—'}${r.tied ? '=' : ''}</td><td>${esc(r.naam)}${r.low_confidence ? ' <span class="laag-vertrouwen" title="laag vertrouwen">?</span>' : ''}</td>

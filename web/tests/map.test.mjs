@@ -641,6 +641,8 @@ test('a region chosen whose gemeenten do not all have wijken is shown and ranked
   await page.goto(`${base}/#gemeente=regio%3Alimburg&laag=wijken&indicator=index`);
   await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
   assert.equal(await page.inputValue('#laag'), 'wijken');
+  // The ranking, which a link does not name, compares what all of them have.
+  assert.equal(await page.inputValue('#rangorde-niveau'), 'pc4');
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -701,7 +703,7 @@ test('a layer larger than a page is loaded page by page, with only the propertie
   await page.close();
 });
 
-test('all gemeenten at once: the whole dataset on one map, no briefing link, the ranking asks for a gemeente or region, a link keeps the choice', async () => {
+test('all gemeenten at once: the whole dataset on one map and in one ranking, no briefing link, a link keeps the choice', async () => {
   const page = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -717,9 +719,13 @@ test('all gemeenten at once: the whole dataset on one map, no briefing link, the
   // A briefing is for a gemeente or a region.
   assert.equal(await page.isVisible('#briefing-link'), false);
   assert.equal(await page.isVisible('#regio-link'), false);
+  // One ranking over all of them, as the API gives it.
   await page.click('#rangorde-knop');
-  await page.waitForSelector('#rangorde-leeg');
-  assert.match(await page.textContent('#rangorde-leeg'), /per gemeente en per RIEC-regio/);
+  await page.waitForSelector('#rangorde tbody tr[data-code]', { timeout: 15000 });
+  const rangorde = await page.$$eval('#rangorde tbody tr[data-code]', (rs) => rs.map((r) => r.dataset.code));
+  const api = await page.evaluate(async () => (await (await fetch(`/v1/ranking?level=${document.getElementById('rangorde-niveau').value}`)).json()).ranking.map((r) => r.code));
+  assert.deepEqual(rangorde, api);
+  assert.ok(rangorde.includes('WK098325') && rangorde.some((c) => c.startsWith('WK0392')), `${rangorde}`);
   // Wijken of both (Haarlem and Venlo have them), from a link.
   await page.goto('about:blank');
   await page.goto(`${base}/#gemeente=alle&laag=wijken&indicator=index`);
