@@ -96,21 +96,24 @@ async function start() {
   const geldig = (v) => app.gemeenten.some((g) => g.code === v) || regioKeuzes.some((r) => `regio:${r.id}` === v)
     || (v === ALLE && app.gemeenten.length > 1);
   if (!geldig(app.staat.gemeente)) {
-    // A shared view without a gemeente: the one under its centre.
+    // A shared view without a gemeente: the one under its centre. Opened without a view,
+    // whoever sees many gemeenten (a RIEC region, the whole country) starts with all of them
+    // side by side on the Gemeenten layer; others with the dataset's first gemeente.
     const [lon, lat] = hashKaart?.center ?? [NaN, NaN];
     const onder = app.gemeenten.find((g) => lon >= g.bbox[0] && lon <= g.bbox[2] && lat >= g.bbox[1] && lat <= g.bbox[3]);
-    app.staat.gemeente = (onder ?? app.gemeenten[0])?.code ?? null;
+    app.staat.gemeente = onder?.code ?? (app.gemeenten.length > 12 ? ALLE : app.gemeenten[0]?.code ?? null);
+    if (app.staat.gemeente === ALLE && !new URLSearchParams(location.hash.slice(1)).has('laag')) app.staat.laag = 'gemeenten';
   }
   const kies = $('gemeente');
   // By name, as people look for them (the API lists them by code: 342 in a national dataset).
   const opNaam = [...app.gemeenten].sort((a, b) => (a.naam || a.code).localeCompare(b.naam || b.code, 'nl'));
   const gemeenteKeuzes = opNaam.map((g) => `<option value="${esc(g.code)}">${esc(g.naam || g.code)}</option>`).join('');
   const regioGroep = regioKeuzes.length ? `<optgroup label="RIEC-regio's (gemeenten samen)">${regioKeuzes.map((r) => `<option value="regio:${esc(r.id)}">${esc(r.naam)} (${r.gemeenten.length} ${r.gemeenten.length === 1 ? 'gemeente' : 'gemeenten'})</option>`).join('')}</optgroup>` : '';
-  // Many gemeenten (a RIEC analyst's region, the whole country): the regions first, not after
-  // hundreds of gemeenten.
   // All of them at once: the gemeenten side by side, or every postcode area or H3 cell of the
   // country for a national analyst.
   const alleKeuze = app.gemeenten.length > 1 ? `<option value="${ALLE}">Alle gemeenten (${app.gemeenten.length})</option>` : '';
+  // Many gemeenten (a RIEC analyst's region, the whole country): the regions first, not after
+  // hundreds of gemeenten.
   kies.innerHTML = app.gemeenten.length > 12
     ? `${alleKeuze}${regioGroep}<optgroup label="Gemeenten">${gemeenteKeuzes}</optgroup>`
     : alleKeuze + gemeenteKeuzes + regioGroep;

@@ -2,7 +2,7 @@
 
 import { tekenNamen } from './namen.js';
 import { KLASSE_KLEUREN, KLASSE_LABELS, ROOD, LAAG_TITELS, $, nl, esc, json, band } from './format.js';
-import { app, schrijfHash, effectieveLaag, eigenschap, indicatorMeta, gemeenteParam, gekozenNaam, ontbrekendeLagen, referentie, referentieNaam } from './state.js';
+import { app, schrijfHash, effectieveLaag, eigenschap, indicatorMeta, gemeenteParam, gekozenNaam, alleGemeenten, ontbrekendeLagen, referentie, referentieNaam } from './state.js';
 
 export function arcering() {
   const n = 8;
@@ -105,7 +105,7 @@ export function ontbrekendAdvies() {
   const titel = (l) => (LAAG_TITELS[l] || l).toLowerCase();
   const naam = gekozenNaam();
   const regels = [];
-  if (alle.length) regels.push(`${esc(naam)} heeft in de geladen grenzen geen ${esc(opsomming(alle.map(titel)))}: die ${alle.length === 1 ? 'laag blijft' : 'lagen blijven'} leeg; de andere niveaus werken wel.`);
+  if (alle.length) regels.push(`${esc(naam)} ${alleGemeenten() ? 'hebben' : 'heeft'} in de geladen grenzen geen ${esc(opsomming(alle.map(titel)))}: die ${alle.length === 1 ? 'laag blijft' : 'lagen blijven'} leeg; de andere niveaus werken wel.`);
   // A region with many such gemeenten: counted, with the first two named.
   const wie = (namen) => (namen.length <= 3 ? opsomming(namen) : `${namen.length} van de ${gekozen} gemeenten (${namen.slice(0, 2).join(', ')} …)`);
   // Levels lacked by the same gemeenten in one sentence ("geen wijken en buurten voor …").
@@ -193,7 +193,8 @@ export async function laadLaag() {
   const periode = app.staat.periode;
   const eigenschappen = kaartEigenschappen();
   const params = new URLSearchParams({ limit: '10000', datetime: periode, reference: referentie(), properties: eigenschappen.join(',') });
-  if (gemeenteParam()) params.set('gemeente', gemeenteParam());
+  // All gemeenten: every area the user may see, without naming 342 gemeenten in every page's URL.
+  if (!alleGemeenten()) params.set('gemeente', gemeenteParam());
   if (laag === 'h3-10' || laag === 'pc6') {
     const b = app.map.getBounds();
     params.set('bbox', [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(','));

@@ -88,7 +88,7 @@ export function referentieNaam() {
 
 // What is chosen, in words: a gemeente's name, a region's, or "alle gemeenten".
 export function gekozenNaam() {
-  if (alleGemeenten()) return `alle ${app.gemeenten.length} gemeenten`;
+  if (alleGemeenten()) return `Alle ${app.gemeenten.length} gemeenten`;
   return gekozenRegio()?.naam ?? app.gemeenten.find((g) => g.code === app.staat.gemeente)?.naam ?? app.staat.gemeente;
 }
 

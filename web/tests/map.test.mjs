@@ -209,7 +209,7 @@ test('suppression explains itself: tooltip, legend, and a coarser level offered'
   await page.close();
 });
 
-test('the gemeente picker lists gemeenten by name, whatever order the API gives them in; with many, the regions come first', async () => {
+test('the gemeente picker lists gemeenten by name, whatever order the API gives them in; with many, the regions come first and the map opens on all of them', async () => {
   const page = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
   // The API lists gemeenten by code; here in the reverse order, so that code order and name
   // order differ (Venlo, Haarlem), as they do for most of a national dataset's 342.
@@ -237,6 +237,14 @@ test('the gemeente picker lists gemeenten by name, whatever order the API gives 
   const eerste = await veel.$$eval('#gemeente > optgroup:last-child option', (os) => os.slice(0, 3).map((o) => o.textContent));
   assert.deepEqual(eerste, ['Haarlem', 'Testgemeente 01', 'Testgemeente 02']);
   assert.equal(await veel.inputValue('#gemeente'), 'GM0983');
+  // Opened without a view, all of them side by side on the Gemeenten layer (the twenty added
+  // ones have no areas of their own: Haarlem and Venlo are drawn).
+  await veel.goto('about:blank');
+  await veel.goto(`${base}/`);
+  await veel.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  assert.equal(await veel.inputValue('#gemeente'), 'alle');
+  assert.equal(await veel.inputValue('#laag'), 'gemeenten');
+  assert.deepEqual(await veel.evaluate(() => window.wijkradar.data.features.map((f) => f.properties.code).sort()), ['GM0392', 'GM0983']);
   await veel.close();
 });
 
