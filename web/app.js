@@ -5,7 +5,7 @@
 
 import { $, esc, json } from './js/format.js';
 import { app, leesHash, schrijfHash, effectieveLaag, indicatorMeta, gekozenRegio, gekozenCodes, ontbrekendeLagen, beschikbareLaag, gezamenlijkeLaag, referentie, ALLE, alleGemeenten } from './js/state.js';
-import { arcering, kleur, laadLaag, kaartEigenschappen, markeerSelectie, stijl, tekenGemeenteGrens, achtergrond } from './js/layers.js';
+import { arcering, kleur, laadLaag, kaartEigenschappen, markeerSelectie, stijl, tekenGemeenteGrens, achtergrond, exportLinks } from './js/layers.js';
 import { openPaneel, laadRangorde, toonVergelijking } from './js/panel.js';
 import { zoekOpzetten, tooltipOpzetten } from './js/search.js';
 import { ontwar } from './js/namen.js';
@@ -72,6 +72,7 @@ async function start() {
   $('afmelden').addEventListener('click', afmelden);
   if (!app.ik.mag.briefing) $('briefing-link').hidden = true;
   if (!app.ik.mag.tokens) $('tokens-link').hidden = true;
+  if (!app.ik.mag.export) $('export').hidden = true;
   app.config = await json('/config.json');
   const hashKaart = leesHash();
   const [cat, per] = await Promise.all([json('/v1/indicators'), json('/v1/periods')]);
@@ -185,6 +186,7 @@ async function start() {
   // Esc closes the panel and the ranking.
   document.addEventListener('keydown', (e) => {
     if (e.key !== 'Escape') return;
+    if ($('export').open) { $('export').open = false; return; }
     if (!$('paneel').hidden) $('paneel-sluit').click();
     else if (!$('rangorde').hidden) $('rangorde-sluit').click();
   });
@@ -254,6 +256,11 @@ async function start() {
     }, 1500);
   });
   $('achtergrond').addEventListener('change', (e) => achtergrond(e.target.checked));
+  // The export menu offers what the map shows, filled when opened.
+  $('export').addEventListener('toggle', () => { if ($('export').open) exportLinks(); });
+  // A download chosen, or a click elsewhere, closes it.
+  $('export-menu').addEventListener('click', (e) => { if (e.target.closest('a')) setTimeout(() => { $('export').open = false; }, 0); });
+  document.addEventListener('click', (e) => { if (!e.target.closest('#export')) $('export').open = false; });
   $('achtergrond').checked = !!app.config.basemap.enabled;
   if (app.config.basemap.enabled) achtergrond(true);
   $('paneel-sluit').addEventListener('click', () => { $('paneel').hidden = true; app.staat.selectie = null; markeerSelectie(); toonVergelijking([]); schrijfHash(); });

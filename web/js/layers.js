@@ -297,6 +297,22 @@ export function toonStatus(tekst, opnieuw) {
   }
 }
 
+// The exports of what the map shows (layer, gemeente or region, quarter; for H3 res 10 and PC6
+// what is in view): a GeoPackage in RD New for QGIS, CSV for Excel, GeoJSON. The browser
+// downloads them with the session; the server records each in the audit log.
+export function exportLinks() {
+  const laag = effectieveLaag();
+  const q = new URLSearchParams({ collection: laag, datetime: app.staat.periode });
+  if (!alleGemeenten()) q.set('gemeente', gemeenteParam());
+  if (laag === 'h3-10' || laag === 'pc6') {
+    const b = app.map.getBounds();
+    q.set('bbox', [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(','));
+  }
+  const formaten = [['gpkg', 'GeoPackage (RD New, voor QGIS)'], ['csv', 'CSV (Excel)'], ['geojson', 'GeoJSON (WGS84)']];
+  $('export-menu').innerHTML = formaten.map(([f, naam]) => `<a href="/v1/exports?${q}&format=${f}" download>${esc(naam)}</a>`).join('')
+    + `<p>${esc(LAAG_TITELS[laag] || laag)} · ${esc(gekozenNaam())} · ${esc(app.staat.periode)}, alle indicatoren, met de onthullingscontrole van de kaart. Elke export komt in het auditlog.</p>`;
+}
+
 // The outline of the chosen gemeente (or of a region's gemeenten), over every layer.
 export async function tekenGemeenteGrens() {
   const g = encodeURIComponent(gemeenteParam());

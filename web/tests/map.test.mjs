@@ -3,7 +3,7 @@
 // scripts/test.sh sets both. Screenshots and the briefing PDF go to test-output/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -743,6 +743,39 @@ test('all gemeenten at once: the whole dataset on one map and in one ranking, no
   assert.match(await page.textContent('#legenda'), /vergeleken met alle geladen gemeenten/);
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+test('an analyst exports what the map shows as a GeoPackage in RD New that GDAL reads; an adviser is not offered exports', async () => {
+  const page = await aangemeld('riec-analist', { viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/#gemeente=GM0983&laag=wijken&indicator=index&periode=2024-Q3`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  await page.click('#export summary');
+  const links = await page.$$eval('#export-menu a', (as) => as.map((a) => new URL(a.href)));
+  assert.deepEqual(links.map((u) => u.searchParams.get('format')), ['gpkg', 'csv', 'geojson']);
+  for (const u of links) {
+    assert.equal(u.pathname, '/v1/exports');
+    assert.deepEqual([u.searchParams.get('collection'), u.searchParams.get('gemeente'), u.searchParams.get('datetime')], ['wijken', 'GM0983', '2024-Q3']);
+  }
+  assert.match(await page.textContent('#export-menu p'), /Wijken · Venlo · 2024-Q3/);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-menu a[href*="format=gpkg"]')]);
+  const file = join(out, 'export-wijken-venlo.gpkg');
+  await download.saveAs(file);
+  assert.equal(await page.$eval('#export', (d) => d.open), false, 'the menu closes once a download is chosen');
+  // Read by GDAL, as QGIS would: every wijk on the map, in RD New.
+  const info = spawnSync('ogrinfo', ['-so', '-al', file], { encoding: 'utf8' });
+  assert.equal(info.status, 0, info.stderr);
+  const wijken = await page.evaluate(() => window.wijkradar.data.features.length);
+  assert.match(info.stdout, new RegExp(`Feature Count: ${wijken}\\b`), info.stdout.slice(0, 800));
+  assert.match(info.stdout, /Amersfoort \/ RD New|EPSG","28992/, info.stdout.slice(0, 1500));
+  assert.deepEqual(errors, []);
+  await page.close();
+  const adviseur = await aangemeld('adviseur-venlo', { viewport: { width: 1280, height: 800 } });
+  await adviseur.goto(`${base}/#gemeente=GM0983&laag=wijken&indicator=index`);
+  await adviseur.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  assert.equal(await adviseur.isVisible('#export'), false);
+  await adviseur.close();
 });
 
 test('a Venlo adviser sees Venlo only: no Haarlem in the picker, the map, the search or the briefing', async () => {
