@@ -224,6 +224,12 @@ async fn items_carry_only_the_properties_asked_for_on_every_page() {
     let none = get_json("/v1/collections/wijken/items?properties=").await;
     assert!(property_keys(&none).iter().all(Vec::is_empty));
     assert!(none["features"][0]["geometry"].is_object());
+    // A single feature likewise.
+    let one = get_json("/v1/collections/wijken/items/WK098325?properties=naam,overlast_rate").await;
+    assert_eq!(one["properties"].as_object().unwrap().len(), 2, "{one}");
+    assert_eq!(one["properties"]["naam"], "Klingerberg");
+    let (status, _, _) = get("/v1/collections/wijken/items/WK098325?properties=bsn").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     // An unknown name is refused, named, with what may be asked for.
     let (status, _, body) =
         get("/v1/collections/wijken/items?properties=code,nationaliteit,overlast_mean").await;

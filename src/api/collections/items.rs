@@ -89,17 +89,7 @@ impl ItemsParams {
         let reference = query::reference(q.get("reference"))
             .map_err(|e| problems.push(e))
             .unwrap_or_default();
-        let properties = q.get("properties").map(|v| {
-            let mut names: Vec<String> = v
-                .split(',')
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .map(str::to_string)
-                .collect();
-            names.sort_unstable();
-            names.dedup();
-            names
-        });
+        let properties = q.get("properties").map(property_names);
         if let Some(names) = &properties {
             if let Err(e) = Want::of(ds, names) {
                 problems.push(e);
@@ -147,6 +137,19 @@ impl ItemsParams {
             self.scope.key()
         )
     }
+}
+
+/// The names of a `properties=` value, sorted, without repeats or empty names.
+fn property_names(v: &str) -> Vec<String> {
+    let mut names: Vec<String> = v
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 /// Builds an items page (blocking work).
@@ -399,7 +402,10 @@ pub async fn item(
     Path((id, code)): Path<(String, String)>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let q = Query::parse(q.as_deref(), &["datetime", "f", "crs", "reference"])?;
+    let q = Query::parse(
+        q.as_deref(),
+        &["datetime", "f", "crs", "reference", "properties"],
+    )?;
     let reference = query::reference(q.get("reference")).map_err(|e| ApiError::invalid(&[e]))?;
     let crs = match q.get("crs") {
         None => Crs::Crs84,
@@ -420,7 +426,11 @@ pub async fn item(
         let layer = ds.layer(level, p)?;
         let scores = crate::score::layer_scores(&ds, level, p, crate::score::Scope::against(reference)).ok();
         let mut out = String::new();
-        write_feature(&mut out, &ds, u, p, &layer, scores.as_deref(), crs, &Want::all(&ds));
+        let want = match q.get("properties") {
+            None => Want::all(&ds),
+            Some(v) => Want::of(&ds, &property_names(v)).map_err(|e| ApiError::invalid(&[e]))?,
+        };
+        write_feature(&mut out, &ds, u, p, &layer, scores.as_deref(), crs, &want);
         // Add the links the standard asks for.
         let links = json!([
             {"href": format!("{b}/collections/{}/items/{code}", level.id()), "rel": "self", "type": "application/geo+json"},

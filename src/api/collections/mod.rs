@@ -30,6 +30,9 @@ pub use items::{item, items, items_page, ItemsParams, Page};
 /// `/v1` (landing page, conformance) and `/v1/collections/…`.
 pub fn routes() -> Vec<Route> {
     let f = || query_param("f", "json", json!({"type": "string"}));
+    let properties = || {
+        query_param("properties", "Alleen deze eigenschappen per feature, met komma's (OGC API Features deel 6): code, naam, level, period, parent, wijk, gemeente, index, index_class, index_low_confidence, index_low, index_high en per indicator <indicator>_count, _rate, _denominator, _suppressed. Leeg: geen eigenschappen; weggelaten: alle", json!({"type": "string"}))
+    };
     vec![
         Route::new("/v1", Access::Public, get(landing)).doc("get", doc("getLandingPage", "Landingspagina", vec![f()], "Links")),
         Route::new("/v1/conformance", Access::Public, get(conformance)).doc("get", doc("getConformance", "Conformiteitsklassen", vec![f()], "conformsTo")),
@@ -45,10 +48,10 @@ pub fn routes() -> Vec<Route> {
             query_param("gemeente", "Alleen gebieden van deze gemeente (GM0363), of van deze gemeenten samen (GM0363,GM0344; bijvoorbeeld een RIEC-regio)", json!({"type": "string", "pattern": crate::api::query::GEMEENTEN_PATTERN})),
             query_param("crs", "CRS van de geometrie: CRS84 (standaard) of RD New", json!({"type": "string", "enum": [CRS84, RD_NEW]})),
             crate::api::openapi::reference("alle"),
-            query_param("properties", "Alleen deze eigenschappen per feature, met komma's (OGC API Features deel 6): code, naam, level, period, parent, wijk, gemeente, index, index_class, index_low_confidence, index_low, index_high en per indicator <indicator>_count, _rate, _denominator, _suppressed. Leeg: geen eigenschappen; weggelaten: alle", json!({"type": "string"})),
+            properties(),
             f(),
         ], "GeoJSON FeatureCollection met numberMatched, numberReturned en links", "application/geo+json")),
-        Route::new("/v1/collections/{collectionId}/items/{featureId}", Access::Needs(Cap::Read), get(item)).doc("get", doc_as("getFeature", "Eén feature", vec![levels("collectionId"), path_param("featureId", "Code van het gebied"), datetime(), query_param("crs", "CRS84 of RD New", json!({"type": "string", "enum": [CRS84, RD_NEW]})), crate::api::openapi::reference("alle"), f()], "GeoJSON Feature", "application/geo+json")),
+        Route::new("/v1/collections/{collectionId}/items/{featureId}", Access::Needs(Cap::Read), get(item)).doc("get", doc_as("getFeature", "Eén feature", vec![levels("collectionId"), path_param("featureId", "Code van het gebied"), datetime(), query_param("crs", "CRS84 of RD New", json!({"type": "string", "enum": [CRS84, RD_NEW]})), crate::api::openapi::reference("alle"), properties(), f()], "GeoJSON Feature", "application/geo+json")),
     ]
 }
 
