@@ -1,5 +1,6 @@
-//! RIEC regions over HTTP: which regions the caller sees, a ranking of the wijken or buurten
-//! of a region's gemeenten side by side, and the region briefing.
+//! Several gemeenten together over HTTP: which RIEC regions the caller sees, a ranking of the
+//! wijken or buurten of a region's gemeenten side by side, the ranking of all the caller's
+//! gemeenten (`/v1/ranking`), and the region briefing.
 //!
 //! A region shows only the gemeenten that are in the dataset and that the caller may see; a
 //! region with none of them is a 404, as an unknown one is (never "exists, but not yours").
