@@ -140,11 +140,7 @@ async fn items_are_flat_features_with_paging_and_suppression_flags() {
     assert_eq!(p1["features"].as_array().unwrap().len(), 100);
     let next = common::next_link(&p1);
     assert!(next.starts_with("http://"), "{next}");
-    let next = next
-        .split_once("/v1")
-        .map(|(_, rest)| format!("/v1{rest}"))
-        .unwrap();
-    let p2 = get_json(&next).await;
+    let p2 = get_json(path_of(&next)).await;
     assert_ne!(p1["features"][0]["id"], p2["features"][0]["id"]);
     let big = get_json("/v1/collections/h3-10/items?limit=99999999").await;
     assert!(big["numberReturned"].as_u64().unwrap() <= 10_000);
@@ -155,6 +151,21 @@ async fn items_are_flat_features_with_paging_and_suppression_flags() {
     assert!(kb["numberMatched"].as_u64().unwrap() < 21);
     let one = get_json("/v1/collections/wijken/items/WK098325").await;
     assert_eq!(one["properties"]["naam"], "Klingerberg");
+}
+
+/// The path and query of a link the API gave (from `/v1` on).
+fn path_of(link: &str) -> &str {
+    &link[link.find("/v1").unwrap()..]
+}
+
+/// The problem's detail of a request that must be refused with 400.
+async fn refused(uri: &str) -> String {
+    let (status, _, body) = get(uri).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+    serde_json::from_slice::<Value>(&body).unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// The keys of every feature's properties, sorted.
@@ -213,11 +224,7 @@ async fn items_carry_only_the_properties_asked_for_on_every_page() {
     let p1 = get_json("/v1/collections/h3-9/items?limit=50&properties=code,naam").await;
     let next = common::next_link(&p1);
     assert!(next.contains("properties=code,naam"), "{next}");
-    let next = next
-        .split_once("/v1")
-        .map(|(_, rest)| format!("/v1{rest}"))
-        .unwrap();
-    let p2 = get_json(&next).await;
+    let p2 = get_json(path_of(&next)).await;
     assert!(property_keys(&p2).iter().all(|k| k == &["code", "naam"]));
     assert_ne!(p1["features"][0]["id"], p2["features"][0]["id"]);
     // None at all, when asked for none.
@@ -231,13 +238,8 @@ async fn items_carry_only_the_properties_asked_for_on_every_page() {
     let (status, _, _) = get("/v1/collections/wijken/items/WK098325?properties=bsn").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     // An unknown name is refused, named, with what may be asked for.
-    let (status, _, body) =
-        get("/v1/collections/wijken/items?properties=code,nationaliteit,overlast_mean").await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    let d = serde_json::from_slice::<Value>(&body).unwrap()["detail"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let d =
+        refused("/v1/collections/wijken/items?properties=code,nationaliteit,overlast_mean").await;
     assert!(
         d.contains("'nationaliteit', 'overlast_mean'") && d.contains("_rate"),
         "{d}"
@@ -257,13 +259,7 @@ async fn bad_parameters_are_400_problem_json_listing_every_problem() {
     assert_eq!(p["status"], 400);
     let d = p["detail"].as_str().unwrap();
     assert!(d.contains("'foo'"), "{d}");
-    let (status, _, body) =
-        get("/v1/collections/wijken/items?limit=abc&bbox=1,2&datetime=1999-Q1").await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    let d = serde_json::from_slice::<Value>(&body).unwrap()["detail"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let d = refused("/v1/collections/wijken/items?limit=abc&bbox=1,2&datetime=1999-Q1").await;
     assert!(
         d.contains("limit") && d.contains("bbox") && d.contains("datetime"),
         "{d}"

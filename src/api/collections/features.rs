@@ -150,6 +150,16 @@ fn key(out: &mut String, first: &mut bool, name: std::fmt::Arguments<'_>) {
     let _ = write!(out, "\"{name}\":");
 }
 
+/// A whole number as it is, or null.
+fn opt_display(out: &mut String, v: Option<impl std::fmt::Display>) {
+    match v {
+        Some(x) => {
+            let _ = write!(out, "{x}");
+        }
+        None => out.push_str("null"),
+    }
+}
+
 fn opt_str(out: &mut String, s: Option<&str>) {
     match s {
         Some(n) => json_str(out, n),
@@ -208,12 +218,7 @@ pub(crate) fn write_feature(
     {
         if w[0] {
             key(out, first, format_args!("{}_count", m.id));
-            match f.count {
-                Some(c) => {
-                    let _ = write!(out, "{c}");
-                }
-                None => out.push_str("null"),
-            }
+            opt_display(out, f.count);
         }
         if w[1] {
             key(out, first, format_args!("{}_rate", m.id));
@@ -221,12 +226,7 @@ pub(crate) fn write_feature(
         }
         if w[2] {
             key(out, first, format_args!("{}_denominator", m.id));
-            match f.denominator {
-                Some(d) => {
-                    let _ = write!(out, "{d}");
-                }
-                None => out.push_str("null"),
-            }
+            opt_display(out, f.denominator);
         }
         if w[3] {
             key(out, first, format_args!("{}_suppressed", m.id));
