@@ -81,41 +81,54 @@ const INDEX: [&str; 5] = [
 
 /// Which properties the features of a page carry (`properties=`, OGC API Features Part 6
 /// "property selection"): all unless asked otherwise. The map asks only for what it draws,
-/// which makes a national layer a tenth of its size.
+/// which makes a national layer a tenth of its size. Each property asked for holds its key as
+/// written (`"overlast_rate":`), made once per page rather than once per feature.
 #[derive(Debug, Clone)]
 pub struct Want {
-    fixed: [bool; 7],
-    indicators: Vec<[bool; 4]>,
-    index: [bool; 5],
+    fixed: [Option<String>; 7],
+    indicators: Vec<[Option<String>; 4]>,
+    index: [Option<String>; 5],
+}
+
+/// A property's key as written: `"name":`.
+fn key_text(name: &str) -> String {
+    format!("\"{name}\":")
 }
 
 impl Want {
-    /// Every property.
-    #[must_use]
-    pub fn all(ds: &Dataset) -> Self {
+    /// Every property, or (`ask` false) none yet.
+    fn every(ds: &Dataset, ask: bool) -> Self {
+        let when = |name: String| ask.then(|| key_text(&name));
         Self {
-            fixed: [true; 7],
-            indicators: vec![[true; 4]; ds.indicators.len()],
-            index: [true; 5],
+            fixed: FIXED.map(|n| when(n.to_string())),
+            indicators: ds
+                .indicators
+                .iter()
+                .map(|m| PER_INDICATOR.map(|s| when(format!("{}_{s}", m.id))))
+                .collect(),
+            index: INDEX.map(|n| when(n.to_string())),
         }
     }
 
-    /// The properties named (each one a name [`Self::names`] lists), or why not.
+    /// Every property.
+    #[must_use]
+    pub fn all(ds: &Dataset) -> Self {
+        Self::every(ds, true)
+    }
+
+    /// The properties named, or why not: each must be a fixed property, an index property or
+    /// an indicator's `_count`, `_rate`, `_denominator` or `_suppressed`.
     ///
     /// # Errors
     /// The names that are no property of the features.
     pub fn of(ds: &Dataset, names: &[String]) -> Result<Self, String> {
-        let mut w = Self {
-            fixed: [false; 7],
-            indicators: vec![[false; 4]; ds.indicators.len()],
-            index: [false; 5],
-        };
+        let mut w = Self::every(ds, false);
         let mut unknown = Vec::new();
         for n in names {
-            if let Some(i) = FIXED.iter().position(|f| f == n) {
-                w.fixed[i] = true;
+            let slot = if let Some(i) = FIXED.iter().position(|f| f == n) {
+                &mut w.fixed[i]
             } else if let Some(i) = INDEX.iter().position(|f| f == n) {
-                w.index[i] = true;
+                &mut w.index[i]
             } else if let Some((j, k)) = ds.indicators.iter().enumerate().find_map(|(j, m)| {
                 let suffix = n.strip_prefix(m.id.as_str())?.strip_prefix('_')?;
                 PER_INDICATOR
@@ -123,10 +136,12 @@ impl Want {
                     .position(|s| *s == suffix)
                     .map(|k| (j, k))
             }) {
-                w.indicators[j][k] = true;
+                &mut w.indicators[j][k]
             } else {
                 unknown.push(format!("'{n}'"));
-            }
+                continue;
+            };
+            *slot = Some(key_text(n));
         }
         if unknown.is_empty() {
             Ok(w)
@@ -142,12 +157,12 @@ impl Want {
     }
 }
 
-/// Writes a property's key: `"name":`, after a comma unless it is the first.
-fn key(out: &mut String, first: &mut bool, name: std::fmt::Arguments<'_>) {
+/// Writes a property's key as [`Want`] holds it, after a comma unless it is the first.
+fn key(out: &mut String, first: &mut bool, key: &str) {
     if !std::mem::take(first) {
         out.push(',');
     }
-    let _ = write!(out, "\"{name}\":");
+    out.push_str(key);
 }
 
 /// A whole number as it is, or null.
@@ -204,32 +219,27 @@ pub(crate) fn write_feature(
         has_wijk.then_some(unit.wijk.as_deref()),
         Some(Some(&unit.gemeente)),
     ];
-    for ((name, value), &w) in FIXED.iter().zip(fixed).zip(&want.fixed) {
-        if let (Some(v), true) = (value, w) {
-            key(out, first, format_args!("{name}"));
+    for (value, k) in fixed.into_iter().zip(&want.fixed) {
+        if let (Some(v), Some(k)) = (value, k) {
+            key(out, first, k);
             opt_str(out, v);
         }
     }
-    for ((m, f), w) in ds
-        .indicators
-        .iter()
-        .zip(&layer.values[pos])
-        .zip(&want.indicators)
-    {
-        if w[0] {
-            key(out, first, format_args!("{}_count", m.id));
+    for (f, w) in layer.values[pos].iter().zip(&want.indicators) {
+        if let Some(k) = &w[0] {
+            key(out, first, k);
             opt_display(out, f.count);
         }
-        if w[1] {
-            key(out, first, format_args!("{}_rate", m.id));
+        if let Some(k) = &w[1] {
+            key(out, first, k);
             num(out, f.rate);
         }
-        if w[2] {
-            key(out, first, format_args!("{}_denominator", m.id));
+        if let Some(k) = &w[2] {
+            key(out, first, k);
             opt_display(out, f.denominator);
         }
-        if w[3] {
-            key(out, first, format_args!("{}_suppressed", m.id));
+        if let Some(k) = &w[3] {
+            key(out, first, k);
             let _ = write!(
                 out,
                 "{}",
@@ -238,12 +248,10 @@ pub(crate) fn write_feature(
         }
     }
     let s = scores.and_then(|s| s[pos].as_ref());
-    for (k, (name, &w)) in INDEX.iter().zip(&want.index).enumerate() {
-        if !w {
-            continue;
-        }
-        key(out, first, format_args!("{name}"));
-        match (s, k) {
+    for (i, k) in want.index.iter().enumerate() {
+        let Some(k) = k else { continue };
+        key(out, first, k);
+        match (s, i) {
             (Some(s), 0) => num(out, Some(s.index)),
             (Some(s), 1) => {
                 let _ = write!(out, "{}", s.class);
