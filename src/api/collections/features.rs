@@ -81,7 +81,7 @@ const INDEX: [&str; 5] = [
 
 /// Which properties the features of a page carry (`properties=`, OGC API Features Part 6
 /// "property selection"): all unless asked otherwise. The map asks only for what it draws,
-/// which makes a national layer a tenth of its size. Each property asked for holds its key as
+/// which makes a national layer an eighth of its size. Each property asked for holds its key as
 /// written (`"overlast_rate":`), made once per page rather than once per feature.
 #[derive(Debug, Clone)]
 pub struct Want {
