@@ -752,6 +752,8 @@ test('an analyst exports what the map shows as a GeoPackage in RD New that GDAL 
   await page.goto(`${base}/#gemeente=GM0983&laag=wijken&indicator=index&periode=2024-Q3`);
   await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
   await page.click('#export summary');
+  // Filled when the menu opens (its toggle event comes after the click).
+  await page.waitForSelector('#export-menu a');
   const links = await page.$$eval('#export-menu a', (as) => as.map((a) => new URL(a.href)));
   assert.deepEqual(links.map((u) => u.searchParams.get('format')), ['gpkg', 'csv', 'geojson']);
   for (const u of links) {
@@ -762,7 +764,8 @@ test('an analyst exports what the map shows as a GeoPackage in RD New that GDAL 
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-menu a[href*="format=gpkg"]')]);
   const file = join(out, 'export-wijken-venlo.gpkg');
   await download.saveAs(file);
-  assert.equal(await page.$eval('#export', (d) => d.open), false, 'the menu closes once a download is chosen');
+  // The menu closes once a download is chosen.
+  await page.waitForFunction(() => !document.getElementById('export').open, null, { timeout: 5000 });
   // Read by GDAL, as QGIS would: every wijk on the map, in RD New.
   const info = spawnSync('ogrinfo', ['-so', '-al', file], { encoding: 'utf8' });
   assert.equal(info.status, 0, info.stderr);
