@@ -504,6 +504,17 @@ impl Dataset {
         }
     }
 
+    /// The gemeenten (units) a caller who may read `scope` sees, in the dataset's order.
+    pub fn gemeenten_seen<'a>(
+        &'a self,
+        scope: &'a crate::auth::Scope,
+    ) -> impl Iterator<Item = usize> + 'a {
+        self.level_units(Level::Gemeente)
+            .iter()
+            .copied()
+            .filter(move |&g| scope.sees(&self.units[g].code))
+    }
+
     /// Whether a caller who may read `scope` may see unit `u`: its gemeente and every other
     /// gemeente it reaches into must be theirs (a cell across a border holds the neighbour's
     /// addresses too, so it is refused, not shown in part).

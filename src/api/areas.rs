@@ -72,10 +72,8 @@ pub async fn gemeenten(
         with.entry(u.gemeente.as_str()).or_default().insert(u.level);
     }
     let list: Vec<Value> = ds
-        .level_units(Level::Gemeente)
-        .iter()
-        .filter(|&&g| scope.sees(&ds.units[g].code))
-        .map(|&g| {
+        .gemeenten_seen(&scope)
+        .map(|g| {
             let u = &ds.units[g];
             let have = with.get(u.code.as_str()).cloned().unwrap_or_default();
             // Two reasons for a level without areas, told apart: wijken and buurten come from

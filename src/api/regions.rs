@@ -53,10 +53,8 @@ pub async fn ranking_all(
     let ds = state.dataset()?;
     let scope = caller.reads();
     let codes: Vec<String> = ds
-        .level_units(Level::Gemeente)
-        .iter()
-        .map(|&u| ds.units[u].code.clone())
-        .filter(|c| scope.sees(c))
+        .gemeenten_seen(&scope)
+        .map(|u| ds.units[u].code.clone())
         .collect();
     let v = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
         let refs: Vec<&str> = codes.iter().map(String::as_str).collect();

@@ -187,18 +187,24 @@ export async function allePaginas(url, stap, actueel) {
   return data;
 }
 
+// Which areas of `laag` the map shows, as query parameters (a layer's items, an export): those
+// of the chosen gemeenten (for all gemeenten every area the user may see, without naming 342
+// gemeenten in every page's URL) and, for H3 res 10 and PC6, only those in view.
+function inBeeld(params, laag) {
+  if (!alleGemeenten()) params.set('gemeente', gemeenteParam());
+  if (laag === 'h3-10' || laag === 'pc6') {
+    const b = app.map.getBounds();
+    params.set('bbox', [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(','));
+  }
+}
+
 let laadTeller = 0;
 export async function laadLaag() {
   const laag = effectieveLaag();
   const periode = app.staat.periode;
   const eigenschappen = kaartEigenschappen();
   const params = new URLSearchParams({ limit: '10000', datetime: periode, reference: referentie(), properties: eigenschappen.join(',') });
-  // All gemeenten: every area the user may see, without naming 342 gemeenten in every page's URL.
-  if (!alleGemeenten()) params.set('gemeente', gemeenteParam());
-  if (laag === 'h3-10' || laag === 'pc6') {
-    const b = app.map.getBounds();
-    params.set('bbox', [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(','));
-  }
+  inBeeld(params, laag);
   const mijn = ++laadTeller;
   app.klaar = false;
   document.body.dataset.geladen = 'false';
@@ -303,11 +309,7 @@ export function toonStatus(tekst, opnieuw) {
 export function exportLinks() {
   const laag = effectieveLaag();
   const q = new URLSearchParams({ collection: laag, datetime: app.staat.periode });
-  if (!alleGemeenten()) q.set('gemeente', gemeenteParam());
-  if (laag === 'h3-10' || laag === 'pc6') {
-    const b = app.map.getBounds();
-    q.set('bbox', [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(','));
-  }
+  inBeeld(q, laag);
   const formaten = [['gpkg', 'GeoPackage (RD New, voor QGIS)'], ['csv', 'CSV (Excel)'], ['geojson', 'GeoJSON (WGS84)']];
   $('export-menu').innerHTML = formaten.map(([f, naam]) => `<a href="/v1/exports?${q}&format=${f}" download>${esc(naam)}</a>`).join('')
     + `<p>${esc(LAAG_TITELS[laag] || laag)} · ${esc(gekozenNaam())} · ${esc(app.staat.periode)}, alle indicatoren, met de onthullingscontrole van de kaart. Elke export komt in het auditlog.</p>`;

@@ -20,6 +20,8 @@ pub struct ItemsParams {
     pub reference: crate::score::Reference,
     /// The properties asked for (`properties=`), sorted; `None`: all.
     pub properties: Option<Vec<String>>,
+    /// What the page's features carry, made from `properties` once.
+    pub want: Want,
 }
 
 impl ItemsParams {
@@ -89,12 +91,13 @@ impl ItemsParams {
         let reference = query::reference(q.get("reference"))
             .map_err(|e| problems.push(e))
             .unwrap_or_default();
-        let properties = q.get("properties").map(property_names);
-        if let Some(names) = &properties {
-            if let Err(e) = Want::of(ds, names) {
+        let (properties, want) = match wanted(ds, q.get("properties")) {
+            Ok(w) => w,
+            Err(e) => {
                 problems.push(e);
+                (None, Want::all(ds))
             }
-        }
+        };
         if !problems.is_empty() {
             return Err(ApiError::invalid(&problems));
         }
@@ -108,15 +111,8 @@ impl ItemsParams {
             scope,
             reference,
             properties,
+            want,
         })
-    }
-
-    /// The properties the page's features carry.
-    fn want(&self, ds: &Dataset) -> Want {
-        self.properties
-            .as_deref()
-            .and_then(|names| Want::of(ds, names).ok())
-            .unwrap_or_else(|| Want::all(ds))
     }
 
     /// The cache key of the page: only validated values (no raw query, no header).
@@ -139,8 +135,12 @@ impl ItemsParams {
     }
 }
 
-/// The names of a `properties=` value, sorted, without repeats or empty names.
-fn property_names(v: &str) -> Vec<String> {
+/// A `properties=` value: its names (sorted, without repeats or empty names; `None` when not
+/// given) and what the features then carry, or why not.
+fn wanted(ds: &Dataset, raw: Option<&str>) -> Result<(Option<Vec<String>>, Want), String> {
+    let Some(v) = raw else {
+        return Ok((None, Want::all(ds)));
+    };
     let mut names: Vec<String> = v
         .split(',')
         .map(str::trim)
@@ -149,7 +149,8 @@ fn property_names(v: &str) -> Vec<String> {
         .collect();
     names.sort_unstable();
     names.dedup();
-    names
+    let want = Want::of(ds, &names)?;
+    Ok((Some(names), want))
 }
 
 /// Builds an items page (blocking work).
@@ -189,7 +190,6 @@ pub fn items_page(
         })
         .collect();
     let page: Vec<usize> = matched.iter().copied().skip(offset).take(limit).collect();
-    let want = p.want(ds);
     let mut out = String::with_capacity(page.len() * 2048 + 1024);
     out.push_str("{\"type\":\"FeatureCollection\",\"features\":[");
     for (i, &u) in page.iter().enumerate() {
@@ -204,7 +204,7 @@ pub fn items_page(
             &layer,
             scores.as_deref(),
             p.crs,
-            &want,
+            &p.want,
         );
     }
     let mut keep: Vec<String> = Vec::new();
@@ -426,10 +426,7 @@ pub async fn item(
         let layer = ds.layer(level, p)?;
         let scores = crate::score::layer_scores(&ds, level, p, crate::score::Scope::against(reference)).ok();
         let mut out = String::new();
-        let want = match q.get("properties") {
-            None => Want::all(&ds),
-            Some(v) => Want::of(&ds, &property_names(v)).map_err(|e| ApiError::invalid(&[e]))?,
-        };
+        let (_, want) = wanted(&ds, q.get("properties")).map_err(|e| ApiError::invalid(&[e]))?;
         write_feature(&mut out, &ds, u, p, &layer, scores.as_deref(), crs, &want);
         // Add the links the standard asks for.
         let links = json!([
