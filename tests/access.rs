@@ -255,7 +255,8 @@ fn samples() -> HashMap<&'static str, Sample> {
         ),
         (
             "/v1/changes/{level}",
-            "/v1/changes/wijken?gemeente=GM0983&indicator=overlast",
+            // Without a gemeente: the caller's own (Venlo's wijken only).
+            "/v1/changes/wijken?indicator=overlast",
             "/v1/changes/wijken?gemeente=GM0392&indicator=overlast",
         ),
     ] {

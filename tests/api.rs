@@ -596,7 +596,7 @@ async fn change_map_marks_klingerberg_overlast_rising_and_classes_stay_fixed() {
     for uri in [
         "/v1/changes/wijken?gemeente=GM0983&indicator=bestaatniet",
         "/v1/changes/wijken?gemeente=GM0983&indicator=overlast&from=2025-Q4&datetime=2024-Q1",
-        "/v1/changes/wijken?indicator=overlast",
+        "/v1/changes/wijken?gemeente=&indicator=overlast",
     ] {
         let (status, _, body) = get(uri).await;
         assert_eq!(

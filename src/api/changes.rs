@@ -1,6 +1,7 @@
 //! Change over time over HTTP: class breaks fixed over every quarter, and the change map's
 //! figures (the change of an indicator or the index between two quarters, with whether it
-//! lies outside the uncertainty). Both over the areas of one gemeente the caller may read.
+//! lies outside the uncertainty). Both over the areas of the gemeenten asked for, or, without
+//! `gemeente`, of every gemeente the caller may read (a RIEC region, the whole country).
 
 use super::auth::{out_of_scope, Caller};
 use super::openapi::{datetime, levels, query_param};
@@ -19,7 +20,7 @@ use serde_json::{json, Value};
 
 /// `/v1/classes/…` and `/v1/changes/…`.
 pub fn routes() -> Vec<Route> {
-    let gemeente = || json!({"name": "gemeente", "in": "query", "required": true, "description": "GM-code, of meerdere met komma's (de gemeenten van een RIEC-regio samen)", "schema": {"type": "string", "pattern": crate::api::query::GEMEENTEN_PATTERN}});
+    let gemeente = || json!({"name": "gemeente", "in": "query", "required": false, "description": "GM-code, of meerdere met komma's (de gemeenten van een RIEC-regio samen); zonder: alle gemeenten die de gebruiker mag zien", "schema": {"type": "string", "pattern": crate::api::query::GEMEENTEN_PATTERN}});
     let indicator = || json!({"name": "indicator", "in": "query", "required": true, "description": "Indicator-id, of `index`", "schema": {"type": "string", "minLength": 1}});
     vec![
         Route::new(
@@ -64,45 +65,51 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// The level, the gemeente (which the caller must read) and its units at the level that the
-/// caller may see.
+/// The level, the gemeenten asked for (each of which the caller must read) or, without
+/// `gemeente`, every gemeente the caller may read (`None`), and their units at the level that
+/// the caller may see.
 fn areas(
     state: &AppState,
     caller: &Caller,
     ds: &Dataset,
     level: &str,
     q: &Query,
-) -> Result<(Level, String, Vec<usize>), ApiError> {
+) -> Result<(Level, Option<String>, Vec<usize>), ApiError> {
     let level = Level::from_id(level)
         .ok_or_else(|| ApiError::NotFound(format!("niveau '{level}' bestaat niet")))?;
-    let gemeente = q
-        .get("gemeente")
-        .ok_or_else(|| ApiError::invalid(&["gemeente: ontbreekt (GM-code)".to_string()]))?
-        .to_string();
-    let codes = super::query::gemeenten(&gemeente).map_err(|e| ApiError::invalid(&[e]))?;
     let scope = caller.reads();
-    for g in &codes {
-        if !scope.sees(g) {
-            let _ = out_of_scope(state, caller, &format!("{}/{g}", level.id()));
+    let asked = q.get("gemeente").map(str::to_string);
+    let codes: std::collections::HashSet<&str> = match &asked {
+        Some(gemeente) => {
+            let codes = super::query::gemeenten(gemeente).map_err(|e| ApiError::invalid(&[e]))?;
+            for g in &codes {
+                if !scope.sees(g) {
+                    let _ = out_of_scope(state, caller, &format!("{}/{g}", level.id()));
+                }
+                if !scope.sees(g) || ds.unit(Level::Gemeente, g).is_none() {
+                    return Err(ApiError::NotFound(format!(
+                        "gemeente '{g}' komt niet voor in de dataset"
+                    )));
+                }
+            }
+            codes.into_iter().collect()
         }
-        if !scope.sees(g) || ds.unit(Level::Gemeente, g).is_none() {
-            return Err(ApiError::NotFound(format!(
-                "gemeente '{g}' komt niet voor in de dataset"
-            )));
-        }
-    }
-    let codes: std::collections::HashSet<&str> = codes.into_iter().collect();
+        None => ds
+            .gemeenten_seen(&scope)
+            .map(|g| ds.units[g].code.as_str())
+            .collect(),
+    };
     let units = ds
         .level_units(level)
         .iter()
         .copied()
         .filter(|&u| codes.contains(ds.units[u].gemeente.as_str()) && ds.visible(u, &scope))
         .collect();
-    Ok((level, gemeente, units))
+    Ok((level, asked, units))
 }
 
 /// `GET /v1/classes/{level}?gemeente=`: for each indicator, quantile breaks over the
-/// gemeente's published figures at this level in every quarter, so that the map's classes
+/// gemeenten's published figures at this level in every quarter, so that the map's classes
 /// stay put while the quarters play and a rising figure changes class.
 pub async fn classes(
     State(state): State<AppState>,
@@ -117,7 +124,7 @@ pub async fn classes(
         let breaks = trend::fixed_breaks(&ds, &units).map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(json!({
             "level": level.id(), "gemeente": gemeente, "classes": trend::CLASSES,
-            "method": "kwantielen (20, 40, 60, 80 en 95%) van alle gepubliceerde cijfers van dit niveau in de gemeente, over alle kwartalen", "probabilities": trend::CLASS_PROBS,
+            "method": "kwantielen (20, 40, 60, 80 en 95%) van alle gepubliceerde cijfers van dit niveau in de gevraagde gemeenten (zonder gemeente: alle die de gebruiker mag zien), over alle kwartalen", "areas": units.len(), "probabilities": trend::CLASS_PROBS,
             "periods": [ds.periods.first(), ds.periods.last()],
             "indicators": breaks,
         }))

@@ -187,11 +187,19 @@ export async function allePaginas(url, stap, actueel) {
   return data;
 }
 
-// Which areas of `laag` the map shows, as query parameters (a layer's items, an export): those
-// of the chosen gemeenten (for all gemeenten every area the user may see, without naming 342
-// gemeenten in every page's URL) and, for H3 res 10 and PC6, only those in view.
-function inBeeld(params, laag) {
+// The chosen gemeenten as the `gemeente` parameter; for all gemeenten none, which the API
+// reads as every gemeente the user may see (rather than 342 codes in every URL).
+function zetGemeente(params) {
   if (!alleGemeenten()) params.set('gemeente', gemeenteParam());
+  return params;
+}
+
+const gekozen = (waarden = {}) => zetGemeente(new URLSearchParams(waarden));
+
+// Which areas of `laag` the map shows, as query parameters (a layer's items, an export): those
+// of the chosen gemeenten (`zetGemeente`) and, for H3 res 10 and PC6, only those in view.
+function inBeeld(params, laag) {
+  zetGemeente(params);
   if (laag === 'h3-10' || laag === 'pc6') {
     const b = app.map.getBounds();
     params.set('bbox', [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(','));
@@ -208,10 +216,9 @@ export async function laadLaag() {
   const mijn = ++laadTeller;
   app.klaar = false;
   document.body.dataset.geladen = 'false';
-  const g = encodeURIComponent(gemeenteParam());
   // Change since a start quarter before the shown one (else the map shows the state).
   const wijzigingUrl = app.staat.vanaf && app.staat.vanaf < periode
-    ? `/v1/changes/${laag}?gemeente=${g}&indicator=${encodeURIComponent(app.staat.indicator)}&from=${app.staat.vanaf}&datetime=${periode}&reference=${referentie()}`
+    ? `/v1/changes/${laag}?${gekozen({ indicator: app.staat.indicator, from: app.staat.vanaf, datetime: periode, reference: referentie() })}`
     : null;
   const vorige = app.geladenLaag;
   // Progress only when it takes a moment (no flicker while panning).
@@ -317,8 +324,7 @@ export function exportLinks() {
 
 // The outline of the chosen gemeente (or of a region's gemeenten), over every layer.
 export async function tekenGemeenteGrens() {
-  const g = encodeURIComponent(gemeenteParam());
-  const data = await json(`/v1/collections/gemeenten/items?gemeente=${g}&limit=400&properties=code`).catch(() => null);
+  const data = await json(`/v1/collections/gemeenten/items?${gekozen({ limit: '400', properties: 'code' })}`).catch(() => null);
   if (data && app.map.getSource('gemeente-grens')) app.map.getSource('gemeente-grens').setData(data);
 }
 
@@ -348,7 +354,7 @@ export async function achtergrond(aan) {
 function vasteGrenzen(laag) {
   app.klassenCache ??= {};
   const sleutel = `${laag}/${gemeenteParam()}`;
-  app.klassenCache[sleutel] ??= json(`/v1/classes/${laag}?gemeente=${encodeURIComponent(gemeenteParam())}`).catch(() => null);
+  app.klassenCache[sleutel] ??= json(`/v1/classes/${laag}?${gekozen()}`).catch(() => null);
   return app.klassenCache[sleutel];
 }
 

@@ -240,9 +240,14 @@ test('the gemeente picker lists gemeenten by name, whatever order the API gives 
   // Opened without a view, all of them side by side on the Gemeenten layer (the twenty added
   // ones have no areas of their own: Haarlem and Venlo are drawn).
   await veel.goto('about:blank');
+  const klassen = [];
+  veel.on('response', (r) => { if (r.url().includes('/v1/classes/')) klassen.push([r.url(), r.status()]); });
   await veel.goto(`${base}/`);
   await veel.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
   assert.equal(await veel.inputValue('#gemeente'), 'alle');
+  // The fixed classes of all of them are asked without naming each (the API then takes every
+  // gemeente the user may see); naming the twenty made-up codes had got a 404.
+  assert.deepEqual(klassen.map(([u, s]) => [new URL(u).search, s]), [['', 200]]);
   assert.equal(await veel.inputValue('#laag'), 'gemeenten');
   assert.deepEqual(await veel.evaluate(() => window.wijkradar.data.features.map((f) => f.properties.code).sort()), ['GM0392', 'GM0983']);
   await veel.close();
