@@ -92,8 +92,20 @@ pub enum Direction {
     MinderDruk,
     /// The interval includes no change.
     GeenVerandering,
-    /// A figure is missing (suppressed) in one of the quarters.
+    /// Not known: see [`Change::reason`].
     Onbekend,
+}
+
+/// Why a change is not known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unknown {
+    /// A figure is not published (suppressed, or no data) in one of the quarters.
+    Onderdrukt,
+    /// The index is uncertain in one of the quarters: more than
+    /// [`score::MAX_MISSING_WEIGHT`] of its weights missing, or a standard error above
+    /// [`score::MAX_SE`]; two such indexes may rest on different indicators.
+    Onzeker,
 }
 
 impl Direction {
@@ -121,6 +133,9 @@ pub struct Change {
     pub low: Option<f64>,
     pub high: Option<f64>,
     pub direction: Direction,
+    /// Why the change is not known (only when `direction` is `onbekend`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Unknown>,
 }
 
 /// Sampling variance of a published figure, with the rounding of its count.
@@ -150,25 +165,27 @@ pub fn changes(
 ) -> Result<Vec<Change>, ScoreError> {
     let mut out = Vec::with_capacity(units.len());
     for &u in units {
-        let (a, b, higher_is_worse) = match measure {
+        // Per quarter: the value, its variance and whether it is too uncertain to compare.
+        type Side = Option<(f64, f64, bool)>;
+        let (a, b, higher_is_worse): (Side, Side, bool) = match measure {
             Measure::Indicator(j) => {
-                let fa = ds.fig(u, j, from)?;
-                let fb = ds.fig(u, j, to)?;
-                let pair = |f: crate::dataset::Fig| f.rate.zip(figure_variance(ds, j, f));
+                let side = |p| -> Result<Side, ScoreError> {
+                    let f = ds.fig(u, j, p)?;
+                    Ok(f.rate.zip(figure_variance(ds, j, f)).map(|(v, var)| (v, var, false)))
+                };
                 (
-                    pair(fa),
-                    pair(fb),
+                    side(from)?,
+                    side(to)?,
                     ds.indicators[j].polarity == Polarity::HigherIsWorse,
                 )
             }
             Measure::Index(reference) => {
                 let scope = Scope::against(reference);
-                let s = |p| -> Result<Option<(f64, f64)>, ScoreError> {
+                let side = |p| -> Result<Side, ScoreError> {
                     Ok(score::unit_score(ds, u, p, scope)?
-                        .filter(|s| !s.low_confidence)
-                        .map(|s| (s.index, s.se * s.se)))
+                        .map(|s| (s.index, s.se * s.se, s.low_confidence)))
                 };
-                (s(from)?, s(to)?, true)
+                (side(from)?, side(to)?, true)
             }
         };
         let unit = &ds.units[u];
@@ -181,14 +198,19 @@ pub fn changes(
             low: None,
             high: None,
             direction: Direction::Onbekend,
+            reason: None,
         };
-        if let (Some((va, sa)), Some((vb, sb))) = (a, b) {
-            let d = vb - va;
-            let half = 1.96 * (sa + sb).sqrt();
-            c.change = Some(d);
-            c.low = Some(d - half);
-            c.high = Some(d + half);
-            c.direction = Direction::of(d - half, d + half, higher_is_worse);
+        match (a, b) {
+            (Some((va, sa, false)), Some((vb, sb, false))) => {
+                let d = vb - va;
+                let half = 1.96 * (sa + sb).sqrt();
+                c.change = Some(d);
+                c.low = Some(d - half);
+                c.high = Some(d + half);
+                c.direction = Direction::of(d - half, d + half, higher_is_worse);
+            }
+            (Some(_), Some(_)) => c.reason = Some(Unknown::Onzeker),
+            _ => c.reason = Some(Unknown::Onderdrukt),
         }
         out.push(c);
     }

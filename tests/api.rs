@@ -610,6 +610,67 @@ async fn change_map_marks_klingerberg_overlast_rising_and_classes_stay_fixed() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// The change map's unknown changes say why: a figure suppressed in one of the two quarters,
+/// or an index too uncertain to compare (published in both, but of low confidence in one).
+/// The legend had called them all suppressed, while in Venlo's buurten most are uncertain.
+#[tokio::test]
+async fn an_unknown_change_of_the_index_says_whether_it_was_suppressed_or_uncertain() {
+    let c = get_json("/v1/changes/buurten?gemeente=GM0983&indicator=index").await;
+    let quarter = |p: &str| {
+        let p = p.to_string();
+        async move {
+            let fc = get_json(&format!(
+                "/v1/collections/buurten/items?gemeente=GM0983&limit=1000&datetime={p}&properties=code,index,index_low_confidence"
+            ))
+            .await;
+            fc["features"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| (f["properties"]["code"].as_str().unwrap().to_string(), f["properties"].clone()))
+                .collect::<std::collections::HashMap<_, _>>()
+        }
+    };
+    let (a, b) = (
+        quarter(c["from"].as_str().unwrap()).await,
+        quarter(c["to"].as_str().unwrap()).await,
+    );
+    let mut seen = std::collections::HashMap::<&str, u64>::new();
+    for x in c["changes"].as_array().unwrap() {
+        let code = x["code"].as_str().unwrap();
+        let (pa, pb) = (&a[code], &b[code]);
+        let low = |p: &serde_json::Value| p["index_low_confidence"] == true;
+        match (x["direction"].as_str().unwrap(), x["reason"].as_str()) {
+            ("onbekend", Some("onzeker")) => {
+                // The layer rounds the index to three decimals.
+                let near = |v: &serde_json::Value, w: &serde_json::Value| {
+                    (v.as_f64().unwrap() - w.as_f64().unwrap()).abs() <= 5.1e-4
+                };
+                assert!(near(&x["from"], &pa["index"]) && near(&x["to"], &pb["index"]), "{x}");
+                assert!(low(pa) || low(pb), "{x} {pa} {pb}");
+                assert!(x["change"].is_null());
+            }
+            ("onbekend", Some("onderdrukt")) => {
+                assert!(pa["index"].is_null() || pb["index"].is_null(), "{x}");
+                assert!(x["change"].is_null());
+            }
+            ("onbekend", r) => panic!("an unknown change without its reason: {r:?} {x}"),
+            (_, None) => assert!(!low(pa) && !low(pb) && x["change"].is_number(), "{x}"),
+            (_, Some(r)) => panic!("a known change with a reason {r}: {x}"),
+        }
+        *seen.entry(x["reason"].as_str().unwrap_or("bekend")).or_default() += 1;
+    }
+    let summary = &c["summary"];
+    assert_eq!(summary["onbekend_onzeker"].as_u64(), seen.get("onzeker").copied());
+    assert_eq!(summary["onbekend_onderdrukt"].as_u64(), seen.get("onderdrukt").copied());
+    assert_eq!(
+        summary["onbekend"].as_u64().unwrap(),
+        seen["onzeker"] + seen["onderdrukt"],
+        "{summary}"
+    );
+    assert!(seen["onzeker"] > 0 && seen["onderdrukt"] > 0 && seen["bekend"] > 0, "{seen:?}");
+}
+
 fn body_with_target(t: &str) -> String {
     format!(
         r#"{{"naam":"x","level":"wijken","codes":["WK098311"],"start_date":"2025-04-01","end_date":"2025-12-31","targets":["{t}"]}}"#

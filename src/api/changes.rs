@@ -168,6 +168,7 @@ pub async fn changes(
         }
         let list = trend::changes(&ds, &units, measure, from, to)?;
         let count = |d: trend::Direction| list.iter().filter(|c| c.direction == d).count();
+        let why = |r: trend::Unknown| list.iter().filter(|c| c.reason == Some(r)).count();
         let (naam, unit) = match measure {
             Measure::Index(_) => ("Drukindex".to_string(), "standaardafwijkingen".to_string()),
             Measure::Indicator(j) => (ds.indicators[j].naam.clone(), ds.indicators[j].unit.clone()),
@@ -180,8 +181,13 @@ pub async fn changes(
                 "minder_druk": count(trend::Direction::MinderDruk),
                 "geen_verandering": count(trend::Direction::GeenVerandering),
                 "onbekend": count(trend::Direction::Onbekend),
+                "onbekend_onderdrukt": why(trend::Unknown::Onderdrukt),
+                "onbekend_onzeker": why(trend::Unknown::Onzeker),
             },
-            "method": "verschil van de gepubliceerde cijfers; 95%-interval uit de steekproefvariantie van beide cijfers en hun afronding; alleen een interval dat nul uitsluit telt als verandering",
+            "method": format!(
+                "verschil van de gepubliceerde cijfers; 95%-interval uit de steekproefvariantie van beide cijfers en hun afronding; alleen een interval dat nul uitsluit telt als verandering; onbekend als een cijfer in een van beide kwartalen onderdrukt is (reason: onderdrukt) of de index er onzeker is, met meer dan {}% van het gewicht onderdrukt of een standaardfout boven {} (reason: onzeker)",
+                crate::score::MAX_MISSING_WEIGHT * 100.0, crate::score::MAX_SE
+            ),
             "changes": list,
         }))
     })

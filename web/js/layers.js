@@ -66,13 +66,21 @@ export function kleurExpressie() {
   return { expr, legenda };
 }
 
+// What the hatched areas of the change map are, with how many of each: a figure suppressed in
+// one of the two quarters, or (for the index) an index too uncertain to compare.
+function onbekendUitleg(telling = {}) {
+  const onderdrukt = `onderdrukt in een van beide kwartalen: ${UITLEG_ONDERDRUKT()}`;
+  if (!telling.onbekend_onzeker) return onderdrukt;
+  return `onbekend (${nl(telling.onbekend ?? 0)}): ${onderdrukt} (${nl(telling.onbekend_onderdrukt ?? 0)}), of ${ONZEKER} (${nl(telling.onbekend_onzeker)})`;
+}
+
 export function tekenLegenda(legenda) {
   const meta = indicatorMeta(app.staat.indicator);
   const naam = app.staat.indicator === 'index' ? 'Drukindex' : (meta?.naam ?? '');
   const rijen = legenda.map((r) => `<div class="rij"><span class="vak" style="background:${r.kleur}"></span>${esc(r.label)}</div>`).join('');
   if (veranderkaart()) {
     $('legenda').innerHTML = `<h3>Verandering: ${esc(naam)}</h3><div class="klein">${esc(LAAG_TITELS[effectieveLaag()] || '')} · ${esc(app.wijziging.from)} → ${esc(app.wijziging.to)}</div>${rijen}
-      <div class="rij"><span class="vak gearceerd"></span>onderdrukt in een van beide kwartalen: ${esc(UITLEG_ONDERDRUKT())}</div>
+      <div class="rij"><span class="vak gearceerd"></span>${esc(onbekendUitleg(app.wijziging.summary))}</div>
       <div class="klein">Gekleurd alleen als het 95%-interval van de verandering nul uitsluit.</div>`;
     return;
   }
@@ -92,6 +100,8 @@ export function tekenLegenda(legenda) {
 }
 
 // The one explanation of a hatched area, everywhere.
+// Why the change of an index is not known although both quarters have one.
+export const ONZEKER = 'de index te onzeker om te vergelijken (te veel van zijn indicatoren onderdrukt)';
 export const UITLEG_ONDERDRUKT = () => `minder dan ${app.disclosure?.k ?? 10} gevallen, of verborgen om een ander cijfer te beschermen`;
 
 // "a", "a en b", "a, b en c".
@@ -273,6 +283,7 @@ export async function laadLaag() {
       f.properties.verandering_van = c?.from ?? null;
       f.properties.verandering_naar = c?.to ?? null;
       f.properties.verandering_richting = c?.direction ?? 'onbekend';
+      f.properties.verandering_reden = c?.reason ?? (c ? null : 'onderdrukt');
     }
   }
   app.data = data;

@@ -3,7 +3,7 @@
 import { LAAG_TITELS, $, nl, esc, json } from './format.js';
 import { app, eigenschap, indicatorMeta, gekozenCodes } from './state.js';
 import { kiesGebied, openPaneel } from './panel.js';
-import { UITLEG_ONDERDRUKT, RICHTING, veranderkaart } from './layers.js';
+import { UITLEG_ONDERDRUKT, ONZEKER, RICHTING, veranderkaart } from './layers.js';
 
 let zoekTimer = null;
 export function zoekOpzetten() {
@@ -65,7 +65,7 @@ export function tooltipOpzetten() {
     let waarde = leeg(v) ? `onderdrukt: ${UITLEG_ONDERDRUKT()}`
       : app.staat.indicator === 'index' ? `index ${nl(v, 2)} (klasse ${p.index_class})` : `${nl(v)} ${meta?.unit ?? ''}`;
     if (veranderkaart()) {
-      waarde = leeg(p.verandering) ? `verandering onbekend: onderdrukt in een van beide kwartalen`
+      waarde = leeg(p.verandering) ? `verandering onbekend: ${p.verandering_reden === 'onzeker' ? ONZEKER : 'onderdrukt in een van beide kwartalen'}`
         : `${nl(p.verandering_van, 2)} → ${nl(p.verandering_naar, 2)} (${p.verandering > 0 ? '+' : ''}${nl(p.verandering, 2)}): ${RICHTING[p.verandering_richting]?.label ?? ''}`;
     }
     tip.innerHTML = `<b>${esc(p.naam && p.naam !== 'null' ? p.naam : p.code)}</b><br>${esc(waarde)}`;
