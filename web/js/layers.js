@@ -87,6 +87,7 @@ export function tekenLegenda(legenda) {
   const titel = app.staat.indicator === 'index' ? 'Drukindex (9 klassen)' : `${meta?.naam ?? ''} (${meta?.unit ?? ''})`;
   const klassen = app.staat.indicator === 'index' ? ` · vergeleken met ${referentieNaam()}` : app.vasteKlassen ? ' · klassen vast over alle kwartalen' : ' · klassen: kwintielen van dit kwartaal';
   $('legenda').innerHTML = `<h3>${esc(titel)}</h3><div class="klein">${esc(LAAG_TITELS[effectieveLaag()] || '')} · ${esc(app.staat.periode || '')}${klassen}</div>${rijen}
+    ${vertrouwenRij()}
     <div class="rij"><span class="vak gearceerd"></span>onderdrukt: ${esc(UITLEG_ONDERDRUKT())}</div>
     ${groverAdvies()}
     ${ontbrekendAdvies()}
@@ -144,6 +145,22 @@ function groverAdvies() {
   return `<div id="grover-advies" class="klein">${esc(naam)} is op dit niveau in ${leeg} van ${feats.length} gebieden onderdrukt. <a href="#" id="grover" data-laag="${GROVER[laag]}">Toon ${esc(LAAG_TITELS[GROVER[laag]] || GROVER[laag])}</a></div>`;
 }
 
+// The fill's opacity, and that of an index of low confidence.
+const VOL = 0.78;
+const DOORZICHTIG = 0.3;
+export const LAAG_VERTROUWEN = 'laag vertrouwen: te veel cijfers onderdrukt of onzeker; niet gerangschikt';
+
+// The map shows the index (its state, not its change).
+const indexKaart = () => app.staat.indicator === 'index' && !veranderkaart();
+
+// The legend's row for faint areas, with how many are drawn so; empty when none is.
+function vertrouwenRij() {
+  if (!indexKaart()) return '';
+  const n = (app.data?.features ?? []).filter((f) => f.properties.index_low_confidence === true).length;
+  if (!n) return '';
+  return `<div class="rij" id="laag-vertrouwen"><span class="vak" style="background:${KLASSE_KLEUREN[6]};opacity:${DOORZICHTIG}"></span>lichter: ${esc(LAAG_VERTROUWEN)} (${nl(n)})</div>`;
+}
+
 // The map shows change since a start quarter (and the change figures are loaded).
 export function veranderkaart() {
   return !!(app.staat.vanaf && app.wijziging && app.wijziging.indicator === app.staat.indicator);
@@ -154,6 +171,9 @@ export function kleur() {
   const prop = veranderkaart() ? 'verandering' : eigenschap();
   const { expr, legenda } = kleurExpressie();
   app.map.setPaintProperty('vlak', 'fill-color', expr);
+  // An index of low confidence is drawn faint: its class is told, but not to be relied on.
+  app.map.setPaintProperty('vlak', 'fill-opacity', indexKaart()
+    ? ['case', ['==', ['get', 'index_low_confidence'], true], DOORZICHTIG, VOL] : VOL);
   app.map.setFilter('vlak', ['!=', ['get', prop], null]);
   app.map.setFilter('onderdrukt', ['==', ['get', prop], null]);
   tekenLegenda(legenda);
@@ -163,7 +183,8 @@ export function kleur() {
 // a national layer is then an eighth of its size (H3 res 9: 16 MB instead of 129 MB).
 export function kaartEigenschappen() {
   const p = ['code', 'naam', 'level', 'gemeente', 'index', 'index_class'];
-  if (app.staat.indicator !== 'index') p.push(`${app.staat.indicator}_rate`);
+  if (app.staat.indicator === 'index') p.push('index_low_confidence');
+  else p.push(`${app.staat.indicator}_rate`);
   return p;
 }
 

@@ -3,7 +3,7 @@
 import { LAAG_TITELS, $, nl, esc, json } from './format.js';
 import { app, eigenschap, indicatorMeta, gekozenCodes } from './state.js';
 import { kiesGebied, openPaneel } from './panel.js';
-import { UITLEG_ONDERDRUKT, ONZEKER, RICHTING, veranderkaart } from './layers.js';
+import { UITLEG_ONDERDRUKT, ONZEKER, LAAG_VERTROUWEN, RICHTING, veranderkaart } from './layers.js';
 
 let zoekTimer = null;
 export function zoekOpzetten() {
@@ -63,7 +63,7 @@ export function tooltipOpzetten() {
     const v = p[eigenschap()];
     const leeg = (x) => x === null || x === undefined || x === 'null';
     let waarde = leeg(v) ? `onderdrukt: ${UITLEG_ONDERDRUKT()}`
-      : app.staat.indicator === 'index' ? `index ${nl(v, 2)} (klasse ${p.index_class})` : `${nl(v)} ${meta?.unit ?? ''}`;
+      : app.staat.indicator === 'index' ? `index ${nl(v, 2)} (klasse ${p.index_class})${p.index_low_confidence === true ? `; ${LAAG_VERTROUWEN}` : ''}` : `${nl(v)} ${meta?.unit ?? ''}`;
     if (veranderkaart()) {
       waarde = leeg(p.verandering) ? `verandering onbekend: ${p.verandering_reden === 'onzeker' ? ONZEKER : 'onderdrukt in een van beide kwartalen'}`
         : `${nl(p.verandering_van, 2)} → ${nl(p.verandering_naar, 2)} (${p.verandering > 0 ? '+' : ''}${nl(p.verandering, 2)}): ${RICHTING[p.verandering_richting]?.label ?? ''}`;

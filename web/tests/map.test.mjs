@@ -464,6 +464,34 @@ test('change over time: classes stay fixed while the quarters play; the change m
   await page.close();
 });
 
+test('an index of low confidence is drawn faint, counted in the legend and named in the tooltip', async () => {
+  const page = await aangemeld('adviseur-venlo', { viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/#gemeente=GM0983&laag=buurten&indicator=index&kaart=11/51.37/6.17`);
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 60000 });
+  const { laag, api } = await page.evaluate(async () => {
+    const codes = (fs) => fs.filter((f) => f.properties.index_low_confidence === true).map((f) => f.properties.code).sort();
+    const fc = await (await fetch(`/v1/collections/buurten/items?gemeente=GM0983&limit=1000&datetime=${window.wijkradar.staat.periode}`)).json();
+    return { laag: codes(window.wijkradar.data.features), api: codes(fc.features) };
+  });
+  assert.ok(laag.length > 0, 'no buurt of low confidence in the demo');
+  assert.deepEqual(laag, api, 'the map knows which indexes are of low confidence');
+  assert.match(await page.textContent('#laag-vertrouwen'), new RegExp(`lichter: laag vertrouwen: .*\\(${laag.length}\\)`));
+  const opacity = await page.evaluate(() => window.wijkradar.map.getPaintProperty('vlak', 'fill-opacity'));
+  assert.deepEqual(opacity, ['case', ['==', ['get', 'index_low_confidence'], true], 0.3, 0.78]);
+  const tip = await tooltipVan(page, 'index_low_confidence', true);
+  assert.ok(tip, 'no faint buurt to point at');
+  assert.match(tip, /index -?\d+,\d+ \(klasse \d\); laag vertrouwen/);
+  // Another indicator: every area at full strength, no such row.
+  await page.selectOption('#indicator', 'overlast');
+  await page.waitForFunction(() => document.body.dataset.geladen === 'true' && window.wijkradar.staat.indicator === 'overlast', null, { timeout: 30000 });
+  assert.equal(await page.evaluate(() => window.wijkradar.map.getPaintProperty('vlak', 'fill-opacity')), 0.78);
+  assert.equal(await page.$('#laag-vertrouwen'), null);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('the index is set against all gemeenten, the own gemeente or the region, as chosen, and the link keeps the choice', async () => {
   const page = await aangemeld('beheerder', { viewport: { width: 1280, height: 800 } });
   const errors = [];
