@@ -171,7 +171,9 @@ pub fn changes(
             Measure::Indicator(j) => {
                 let side = |p| -> Result<Side, ScoreError> {
                     let f = ds.fig(u, j, p)?;
-                    Ok(f.rate.zip(figure_variance(ds, j, f)).map(|(v, var)| (v, var, false)))
+                    Ok(f.rate
+                        .zip(figure_variance(ds, j, f))
+                        .map(|(v, var)| (v, var, false)))
                 };
                 (
                     side(from)?,

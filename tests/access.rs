@@ -912,6 +912,53 @@ async fn the_audit_log_records_logins_denials_drilldowns_and_exports_and_verifie
     );
 }
 
+/// A name that a spreadsheet reads as a formula (an intervention's, here) stays text in the
+/// audit log's CSV: Excel runs `=HYPERLINK(…)` even in quotes, so it gets an apostrophe.
+#[tokio::test]
+async fn a_name_that_reads_as_a_formula_stays_text_in_the_audit_csv() {
+    let s = state();
+    // A user of its own: the other tests change the table's users at the same time.
+    let acc = Accounts::beside(&two().db);
+    let user = "beheerder-formule-venlo";
+    acc.add_user(user, Some(&format!("wachtwoord-{user}")))
+        .unwrap();
+    acc.grant(user, Role::Beheerder, &[VENLO.into()]).unwrap();
+    s.auth.reload();
+    let b = session(&s, user).await;
+    let naam = r#"=HYPERLINK(\"https://voorbeeld.invalid\";\"klik\")"#;
+    let body = format!(
+        r#"{{"naam":"{naam}","level":"wijken","codes":["WK098325"],"start_date":"2025-01-01","end_date":"2025-03-31"}}"#
+    );
+    let r = send(
+        &s,
+        req(&Method::POST, "/v1/interventions", Some(&b), Some(&body)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let csv = send(
+        &s,
+        req(&Method::GET, "/v1/audit?f=csv&limit=10000", Some(&b), None),
+    )
+    .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let line = csv
+        .body
+        .lines()
+        .find(|l| l.contains("HYPERLINK(") && l.contains("interventie"))
+        .unwrap_or_else(|| panic!("no entry of the intervention: {}", csv.body));
+    assert!(
+        line.contains(r#";"'=HYPERLINK(""https://voorbeeld.invalid"";""klik"") (1 wijken)";"#),
+        "{line}"
+    );
+    // No cell of the whole file starts a formula.
+    for l in csv.body.lines() {
+        for cell in l.split(';') {
+            let cell = cell.trim_start_matches('"');
+            assert!(!cell.starts_with(['=', '+', '@']), "{l}");
+        }
+    }
+}
+
 #[test]
 fn audit_verify_on_the_command_line_finds_a_changed_entry() {
     let dir = tempfile::tempdir().unwrap();

@@ -627,7 +627,12 @@ async fn an_unknown_change_of_the_index_says_whether_it_was_suppressed_or_uncert
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|f| (f["properties"]["code"].as_str().unwrap().to_string(), f["properties"].clone()))
+                .map(|f| {
+                    (
+                        f["properties"]["code"].as_str().unwrap().to_string(),
+                        f["properties"].clone(),
+                    )
+                })
                 .collect::<std::collections::HashMap<_, _>>()
         }
     };
@@ -646,7 +651,10 @@ async fn an_unknown_change_of_the_index_says_whether_it_was_suppressed_or_uncert
                 let near = |v: &serde_json::Value, w: &serde_json::Value| {
                     (v.as_f64().unwrap() - w.as_f64().unwrap()).abs() <= 5.1e-4
                 };
-                assert!(near(&x["from"], &pa["index"]) && near(&x["to"], &pb["index"]), "{x}");
+                assert!(
+                    near(&x["from"], &pa["index"]) && near(&x["to"], &pb["index"]),
+                    "{x}"
+                );
                 assert!(low(pa) || low(pb), "{x} {pa} {pb}");
                 assert!(x["change"].is_null());
             }
@@ -658,17 +666,28 @@ async fn an_unknown_change_of_the_index_says_whether_it_was_suppressed_or_uncert
             (_, None) => assert!(!low(pa) && !low(pb) && x["change"].is_number(), "{x}"),
             (_, Some(r)) => panic!("a known change with a reason {r}: {x}"),
         }
-        *seen.entry(x["reason"].as_str().unwrap_or("bekend")).or_default() += 1;
+        *seen
+            .entry(x["reason"].as_str().unwrap_or("bekend"))
+            .or_default() += 1;
     }
     let summary = &c["summary"];
-    assert_eq!(summary["onbekend_onzeker"].as_u64(), seen.get("onzeker").copied());
-    assert_eq!(summary["onbekend_onderdrukt"].as_u64(), seen.get("onderdrukt").copied());
+    assert_eq!(
+        summary["onbekend_onzeker"].as_u64(),
+        seen.get("onzeker").copied()
+    );
+    assert_eq!(
+        summary["onbekend_onderdrukt"].as_u64(),
+        seen.get("onderdrukt").copied()
+    );
     assert_eq!(
         summary["onbekend"].as_u64().unwrap(),
         seen["onzeker"] + seen["onderdrukt"],
         "{summary}"
     );
-    assert!(seen["onzeker"] > 0 && seen["onderdrukt"] > 0 && seen["bekend"] > 0, "{seen:?}");
+    assert!(
+        seen["onzeker"] > 0 && seen["onderdrukt"] > 0 && seen["bekend"] > 0,
+        "{seen:?}"
+    );
 }
 
 fn body_with_target(t: &str) -> String {

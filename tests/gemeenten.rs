@@ -776,8 +776,12 @@ async fn several_gemeenten_are_served_together() {
     // gemeenten" asks, rather than naming each.
     let all = get_json("/v1/classes/wijken").await;
     assert_eq!(all["indicators"], both["indicators"]);
-    assert_eq!((&all["gemeente"], &all["areas"]), (&Value::Null, &Value::from(42)));
-    let unnamed = get_json("/v1/changes/wijken?indicator=overlast&from=2024-Q1&datetime=2024-Q4").await;
+    assert_eq!(
+        (&all["gemeente"], &all["areas"]),
+        (&Value::Null, &Value::from(42))
+    );
+    let unnamed =
+        get_json("/v1/changes/wijken?indicator=overlast&from=2024-Q1&datetime=2024-Q4").await;
     assert_eq!(unnamed["changes"], c["changes"]);
     for bad in ["GM0983,", "GM0983;GM0392", "GM0983,Jansen"] {
         let (status, body) = get(&format!("/v1/collections/wijken/items?gemeente={bad}")).await;

@@ -32,7 +32,12 @@ pub async fn audit(
         let mut out = String::from(
             "\u{feff}volgnummer;tijd;wie;actie;doel;uitkomst;gemeenten;details;hash\r\n",
         );
-        let f = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        let f = |s: &str| {
+            format!(
+                "\"{}\"",
+                crate::api::exports::formula_safe(s).replace('"', "\"\"")
+            )
+        };
         for e in &entries {
             out.push_str(&format!(
                 "{};{};{};{};{};{};{};{};{}\r\n",

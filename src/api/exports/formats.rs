@@ -9,12 +9,27 @@ fn nl(v: f64) -> String {
     s.replace('.', ",")
 }
 
-/// Quotes a CSV field when it holds the separator, a quote or a line break.
+/// Quotes a CSV field when it holds the separator, a quote or a line break; text that a
+/// spreadsheet would read as a formula is kept text ([`formula_safe`]).
 fn field(s: &str) -> String {
+    let s = formula_safe(s);
     if s.contains([';', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_string()
+        s.into_owned()
+    }
+}
+
+/// Text for a CSV cell that Excel or LibreOffice opens: a value starting with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return is read there as a formula, even in quotes (CSV formula
+/// injection, CWE-1236), so it gets a leading apostrophe and stays text. Such text can come
+/// from an imported boundary file (an area's name), an intervention's name or a path someone
+/// asked for (in the audit log).
+pub(crate) fn formula_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
     }
 }
 
@@ -143,4 +158,21 @@ pub fn write_geojson(
     let _ = write!(out, "],\"metadata\":{meta}}}");
     w.write_all(out.as_bytes()).map_err(gone)?;
     Ok(units.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field;
+
+    #[test]
+    fn text_that_reads_as_a_formula_stays_text_and_separators_are_quoted() {
+        assert_eq!(field("Klingerberg"), "Klingerberg");
+        assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(field("=1+1"), "'=1+1");
+        for s in ["+31", "-Noord", "@SUM(A1)", "\tx"] {
+            assert_eq!(field(s), format!("'{s}"), "{s:?}");
+        }
+        assert_eq!(field("Noord; Zuid"), "\"Noord; Zuid\"");
+        assert_eq!(field("'s-Hertogenbosch"), "'s-Hertogenbosch");
+    }
 }

@@ -32,6 +32,7 @@ mod formats;
 mod gpkg;
 mod stream;
 
+pub(crate) use formats::formula_safe;
 pub use formats::{csv, geojson, write_csv, write_geojson};
 pub use gpkg::gpkg;
 use stream::{gone, ChunkWriter, Pieces, CHUNK};
