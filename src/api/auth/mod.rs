@@ -715,11 +715,20 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// A path on this site to go to after logging in (never another site).
+/// A path on this site to go to after logging in (never another site). Browsers drop tabs
+/// and line breaks from a URL and read a backslash as a slash, so `/<tab>/evil.example` or
+/// `/\\evil.example` would lead to another site: a path with any control character, space
+/// or backslash is refused, as is one that starts with `//`.
 fn safe_next(n: Option<&str>) -> String {
-    n.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or("/")
-        .to_string()
+    n.filter(|n| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && !n
+                .chars()
+                .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+    })
+    .unwrap_or("/")
+    .to_string()
 }
 
 /// `/login`, `/login/sso[/callback]`, `/logout`, `/v1/me`, `/v1/tokens`, `/v1/audit`.
@@ -749,6 +758,34 @@ pub fn routes() -> Vec<Route> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn after_logging_in_only_a_path_on_this_site_is_followed() {
+        for ok in [
+            "/",
+            "/v1/me",
+            "/#gemeente=GM0983&laag=wijken",
+            "/briefing/GM0983?reference=gemeente",
+        ] {
+            assert_eq!(safe_next(Some(ok)), ok);
+        }
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "/ /evil.example",
+            "/\u{85}/evil.example",
+            "evil.example",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 
     fn len<K, V>(m: &Mutex<HashMap<K, V>>) -> usize {
         m.lock().unwrap().len()
