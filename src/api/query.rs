@@ -207,9 +207,9 @@ pub fn bbox_in(raw: Option<&str>, geographic: bool) -> Result<Option<[f64; 4]>, 
     let Some(raw) = raw else { return Ok(None) };
     let v: Vec<f64> = raw
         .split(',')
-        .map(|x| x.trim().parse::<f64>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| format!("bbox: '{raw}' is geen lijst van getallen"))?;
+        .map(|x| x.trim().parse::<f64>().ok().filter(|x| x.is_finite()))
+        .collect::<Option<_>>()
+        .ok_or_else(|| format!("bbox: '{raw}' is geen lijst van getallen"))?;
     let b = match v.as_slice() {
         [a, b, c, d] => [*a, *b, *c, *d],
         [a, b, _, c, d, _] => [*a, *b, *c, *d],
@@ -286,5 +286,10 @@ mod tests {
         );
         assert!(bbox(Some("6.2,51.3,6.1,51.4")).is_err());
         assert!(bbox(Some("a,b")).is_err());
+        // Not numbers, though Rust reads them as such: an empty answer is not what was meant.
+        for b in ["NaN,NaN,NaN,NaN", "6.1,51.3,inf,51.4", "-infinity,51.3,6.2,51.4"] {
+            assert!(bbox(Some(b)).is_err(), "{b}");
+            assert!(bbox_in(Some(b), false).is_err(), "{b}");
+        }
     }
 }
