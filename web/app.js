@@ -213,7 +213,7 @@ async function start() {
     laadLaag();
   });
   app.map.addImage('arcering', arcering());
-  app.map.addSource('gebieden', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'code' });
+  app.map.addSource('gebieden', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'code', tolerance: 1, buffer: 32 });
   app.map.addLayer({ id: 'vlakken-alle', type: 'fill', source: 'gebieden', paint: { 'fill-color': '#000', 'fill-opacity': 0 } });
   app.map.addLayer({ id: 'onderdrukt', type: 'fill', source: 'gebieden', paint: { 'fill-pattern': 'arcering', 'fill-opacity': 0.8 } });
   app.map.addLayer({ id: 'vlak', type: 'fill', source: 'gebieden', paint: { 'fill-color': '#ccc', 'fill-opacity': 0.78 } });

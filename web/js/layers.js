@@ -180,7 +180,7 @@ export function kleur() {
 }
 
 // The properties the map draws, names and shows in its tooltip (the panel fetches the rest):
-// a national layer is then an eighth of its size (H3 res 9: 16 MB instead of 129 MB).
+// a national layer is then an eighth of its size (H3 res 9: 18 MB instead of 129 MB).
 export function kaartEigenschappen() {
   const p = ['code', 'naam', 'level', 'gemeente', 'index', 'index_class'];
   if (app.staat.indicator === 'index') p.push('index_low_confidence');

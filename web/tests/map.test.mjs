@@ -736,7 +736,7 @@ test('a layer larger than a page is loaded page by page, with only the propertie
   assert.ok(wijken.slice(1).every((u) => /offset=\d+/.test(u)), 'the next links are followed');
   assert.deepEqual(getekend.map((p) => p.code).sort(), alle.features.map((f) => f.properties.code).sort(), 'every wijk, once');
   // Only what the map draws, names and shows in its tooltip.
-  for (const p of getekend) assert.deepEqual(Object.keys(p).sort(), ['code', 'gemeente', 'index', 'index_class', 'level', 'naam']);
+  for (const p of getekend) assert.deepEqual(Object.keys(p).sort(), ['code', 'gemeente', 'index', 'index_class', 'index_low_confidence', 'level', 'naam']);
   const kb = alle.features.find((f) => f.properties.code === 'WK098325').properties;
   assert.equal(getekend.find((p) => p.code === 'WK098325').index, kb.index);
   // Another indicator loads its own figure, and is drawn.
