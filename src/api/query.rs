@@ -287,7 +287,11 @@ mod tests {
         assert!(bbox(Some("6.2,51.3,6.1,51.4")).is_err());
         assert!(bbox(Some("a,b")).is_err());
         // Not numbers, though Rust reads them as such: an empty answer is not what was meant.
-        for b in ["NaN,NaN,NaN,NaN", "6.1,51.3,inf,51.4", "-infinity,51.3,6.2,51.4"] {
+        for b in [
+            "NaN,NaN,NaN,NaN",
+            "6.1,51.3,inf,51.4",
+            "-infinity,51.3,6.2,51.4",
+        ] {
             assert!(bbox(Some(b)).is_err(), "{b}");
             assert!(bbox_in(Some(b), false).is_err(), "{b}");
         }
