@@ -66,12 +66,13 @@ export function kleurExpressie() {
   return { expr, legenda };
 }
 
-// What the hatched areas of the change map are, with how many of each: a figure suppressed in
-// one of the two quarters, or (for the index) an index too uncertain to compare.
-function onbekendUitleg(telling = {}) {
+// The legend's rows for the hatched areas of the change map, with how many of each: a figure
+// suppressed in one of the two quarters, or (for the index) an index too uncertain to compare.
+function onbekendRijen(telling = {}) {
   const onderdrukt = `onderdrukt in een van beide kwartalen: ${UITLEG_ONDERDRUKT()}`;
-  if (!telling.onbekend_onzeker) return onderdrukt;
-  return `onbekend (${nl(telling.onbekend ?? 0)}): ${onderdrukt} (${nl(telling.onbekend_onderdrukt ?? 0)}), of ${ONZEKER} (${nl(telling.onbekend_onzeker)})`;
+  if (!telling.onbekend_onzeker) return `<div class="rij"><span class="vak gearceerd"></span>${esc(onderdrukt)}</div>`;
+  return `<div class="rij"><span class="vak gearceerd"></span>onbekend (${nl(telling.onbekend ?? 0)}):</div>
+      <ul class="waarom"><li>${esc(onderdrukt)} (${nl(telling.onbekend_onderdrukt ?? 0)})</li><li>${esc(ONZEKER)} (${nl(telling.onbekend_onzeker)})</li></ul>`;
 }
 
 export function tekenLegenda(legenda) {
@@ -80,7 +81,7 @@ export function tekenLegenda(legenda) {
   const rijen = legenda.map((r) => `<div class="rij"><span class="vak" style="background:${r.kleur}"></span>${esc(r.label)}</div>`).join('');
   if (veranderkaart()) {
     $('legenda').innerHTML = `<h3>Verandering: ${esc(naam)}</h3><div class="klein">${esc(LAAG_TITELS[effectieveLaag()] || '')} · ${esc(app.wijziging.from)} → ${esc(app.wijziging.to)}</div>${rijen}
-      <div class="rij"><span class="vak gearceerd"></span>${esc(onbekendUitleg(app.wijziging.summary))}</div>
+      ${onbekendRijen(app.wijziging.summary)}
       <div class="klein">Gekleurd alleen als het 95%-interval van de verandering nul uitsluit.</div>`;
     return;
   }

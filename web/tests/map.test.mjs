@@ -454,7 +454,11 @@ test('change over time: classes stay fixed while the quarters play; the change m
   const s = await page.evaluate(() => window.wijkradar.wijziging.summary);
   assert.ok(s.onbekend_onzeker > 0 && s.onbekend_onderdrukt > 0, JSON.stringify(s));
   const hatched = (await page.$$eval('#legenda .rij', (rs) => rs.map((r) => r.textContent))).find((t) => t.startsWith('onbekend'));
-  assert.equal(hatched, `onbekend (${s.onbekend}): onderdrukt in een van beide kwartalen: minder dan 10 gevallen, of verborgen om een ander cijfer te beschermen (${s.onbekend_onderdrukt}), of de index te onzeker om te vergelijken (te veel van zijn indicatoren onderdrukt) (${s.onbekend_onzeker})`);
+  assert.equal(hatched, `onbekend (${s.onbekend}):`);
+  assert.deepEqual(await page.$$eval('#legenda ul.waarom li', (ls) => ls.map((l) => l.textContent)), [
+    `onderdrukt in een van beide kwartalen: minder dan 10 gevallen, of verborgen om een ander cijfer te beschermen (${s.onbekend_onderdrukt})`,
+    `de index te onzeker om te vergelijken (te veel van zijn indicatoren onderdrukt) (${s.onbekend_onzeker})`,
+  ]);
   await page.evaluate(() => window.wijkradar.map.jumpTo({ zoom: 11, center: [6.17, 51.37] }));
   await page.waitForFunction(() => document.body.dataset.geladen === 'true', null, { timeout: 30000 });
   const onzeker = await tooltipVan(page, 'verandering_reden', 'onzeker');
