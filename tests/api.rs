@@ -759,6 +759,26 @@ async fn briefing_names_the_top_wijken() {
     // Page 2 holds the detail, so page 1 is one A4.
     assert!(html.contains(r#"<section class="detail">"#));
     assert!(html.contains("<svg"), "no map");
+    // Wijken whose index is of low confidence are drawn faint, as on the map, and counted.
+    let fc = get_json(
+        "/v1/collections/wijken/items?gemeente=GM0983&limit=100&properties=code,index_low_confidence",
+    )
+    .await;
+    let low = fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["index_low_confidence"] == true)
+        .count();
+    assert!(low > 1, "no wijk of low confidence in the demo: {low}");
+    assert!(
+        html.contains(&format!("licht = laag vertrouwen ({low} wijken)")),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"opacity="0.3""#),
+        "no faint area on the map"
+    );
 }
 
 /// GDAL's OGC API Features driver reads the collections and features from a real server,

@@ -112,14 +112,15 @@ fn area_geometries(
             geo::Geometry::MultiPolygon(m) => m,
             _ => continue,
         };
-        let class = scores[ds.pos_in_level[u]].as_ref().map(|s| s.class);
+        let score = scores[ds.pos_in_level[u]].as_ref();
         out.push((
             unit.code.clone(),
-            (
-                mp,
-                class,
-                unit.naam.clone().unwrap_or_else(|| unit.code.clone()),
-            ),
+            charts::MapArea {
+                outline: mp,
+                class: score.map(|s| s.class),
+                faint: score.is_some_and(|s| s.low_confidence),
+                name: unit.naam.clone().unwrap_or_else(|| unit.code.clone()),
+            },
         ));
     }
     Ok(out)
@@ -502,13 +503,14 @@ fn briefing_html(
             .map(|(code, mut a)| {
                 let k = named.iter().position(|n| *n == code).unwrap_or(usize::MAX);
                 if k == usize::MAX {
-                    a.2.clear();
+                    a.name.clear();
                 }
                 (k, a)
             })
             .collect();
     order.sort_by_key(|(k, _)| *k);
     let areas: Vec<charts::MapArea> = order.into_iter().map(|(_, a)| a).collect();
+    let faint = areas.iter().filter(|a| a.faint).count();
     let map = charts::choropleth_svg(
         &format!("Drukindex per {}, {period}", a.one),
         &areas,
@@ -608,8 +610,16 @@ svg {{ max-width: 100%; height: auto; }} .legenda span {{ display: inline-block;
     }
     let _ = write!(
         h,
-        r#"<br>1 = veel minder druk dan gemiddeld · 9 = veel meer druk · grijs = onderdrukt (minder dan 10 gevallen, of verborgen om een ander cijfer te beschermen). Namen: de {many} uit de tabel en met een project.</div></div>"#,
-        many = a.many
+        r#"<br>1 = veel minder druk dan gemiddeld · 9 = veel meer druk · grijs = onderdrukt (minder dan 10 gevallen, of verborgen om een ander cijfer te beschermen){faint}. Namen: de {many} uit de tabel en met een project.</div></div>"#,
+        many = a.many,
+        faint = if faint > 0 {
+            format!(
+                " · licht = laag vertrouwen ({faint} {}): te veel cijfers onderdrukt of onzeker; niet gerangschikt",
+                if faint == 1 { a.one } else { a.many }
+            )
+        } else {
+            String::new()
+        }
     );
     let _ = write!(
         h,

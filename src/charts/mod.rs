@@ -519,6 +519,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_index_of_low_confidence_is_drawn_faint_on_the_briefing_map() {
+        let square = |x: f64| {
+            geo::MultiPolygon::new(vec![geo::Polygon::new(
+                geo::LineString::from(vec![
+                    (x, 51.0),
+                    (x + 0.01, 51.0),
+                    (x + 0.01, 51.01),
+                    (x, 51.01),
+                    (x, 51.0),
+                ]),
+                vec![],
+            )])
+        };
+        let area = |x: f64, faint: bool| MapArea {
+            outline: square(x),
+            class: Some(9),
+            faint,
+            name: String::new(),
+        };
+        let svg = choropleth_svg("t", &[area(6.0, false), area(6.02, true)], 320, 200);
+        // Both in class 9's colour; only the second at the faint opacity.
+        let fills: Vec<&str> = svg
+            .lines()
+            .filter(|l| l.contains("<polygon") && l.contains("#B2182B"))
+            .collect();
+        assert_eq!(fills.len(), 2, "{svg}");
+        assert!(!fills[0].contains("opacity=\"0.3\""), "{}", fills[0]);
+        assert!(fills[1].contains("opacity=\"0.3\""), "{}", fills[1]);
+    }
+
+    #[test]
     fn trend_svg_has_dutch_labels_and_png_is_2x() {
         let periods: Vec<String> = ["2025-Q1", "2025-Q2", "2025-Q3"]
             .iter()

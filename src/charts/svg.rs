@@ -10,22 +10,29 @@ pub const CLASS_COLORS: [&str; 9] = [
     "#b2182b",
 ];
 
-/// An area on the briefing map: outline, index class (if any) and label.
-pub type MapArea = (geo::MultiPolygon<f64>, Option<u8>, String);
+/// An area on the briefing map.
+#[derive(Debug, Clone)]
+pub struct MapArea {
+    pub outline: geo::MultiPolygon<f64>,
+    /// Index class 1–9; none when the index is suppressed (drawn grey).
+    pub class: Option<u8>,
+    /// An index of low confidence: drawn faint, as on the map.
+    pub faint: bool,
+    /// The label; empty for none.
+    pub name: String,
+}
+
+/// The opacity of a faint area's fill (the map's is the same).
+pub const FAINT_OPACITY: f64 = 0.3;
 
 /// The gemeente's areas coloured by index class, drawn with plotters as SVG (for the briefing).
 #[must_use]
-pub fn choropleth_svg(
-    title: &str,
-    areas: &[(geo::MultiPolygon<f64>, Option<u8>, String)],
-    w: u32,
-    h: u32,
-) -> String {
+pub fn choropleth_svg(title: &str, areas: &[MapArea], w: u32, h: u32) -> String {
     use geo::BoundingRect;
     ensure_font();
     let mut bbox = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
-    for (g, _, _) in areas {
-        if let Some(r) = g.bounding_rect() {
+    for a in areas {
+        if let Some(r) = a.outline.bounding_rect() {
             bbox = [
                 bbox[0].min(r.min().x),
                 bbox[1].min(r.min().y),
@@ -70,10 +77,12 @@ pub fn choropleth_svg(
             (0, 4),
             ("sans-serif", 15.0).into_font().color(&BLACK),
         ));
-        for (g, class, _) in areas {
-            let fill =
-                hex(class.map_or("#cccccc", |c| CLASS_COLORS[usize::from(c.clamp(1, 9) - 1)]));
-            for poly in &g.0 {
+        for a in areas {
+            let fill = hex(a
+                .class
+                .map_or("#cccccc", |c| CLASS_COLORS[usize::from(c.clamp(1, 9) - 1)]))
+            .mix(if a.faint { FAINT_OPACITY } else { 1.0 });
+            for poly in &a.outline.0 {
                 let pts: Vec<(i32, i32)> = poly.exterior().coords().map(|c| tx(c.x, c.y)).collect();
                 let _ = root.draw(&Polygon::new(pts.clone(), fill.filled()));
                 let _ = root.draw(&PathElement::new(pts, RGBColor(85, 85, 85).stroke_width(1)));
@@ -89,11 +98,12 @@ pub fn choropleth_svg(
         // Names in the order given (the most important first); an empty name is not drawn,
         // and a name that would overlap one already drawn is left out.
         let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
-        for (g, _, name) in areas {
+        for a in areas {
+            let name = &a.name;
             if name.is_empty() {
                 continue;
             }
-            let (cx, cy) = crate::spatial::centroid(g);
+            let (cx, cy) = crate::spatial::centroid(&a.outline);
             let (x, y) = tx(cx, cy);
             #[expect(
                 clippy::cast_possible_truncation,
