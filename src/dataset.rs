@@ -52,11 +52,71 @@ pub struct Fig {
     pub denominator: Option<i64>,
 }
 
-/// The figures of one level in one period: `values[i][j]` for the level's i-th unit and
-/// the j-th indicator.
+/// A [`Fig`] as a layer keeps it: 32 bytes instead of 56, with sentinels for what is absent
+/// (at national scale the figures of every level and quarter were 1.1 GB as `Fig`s).
+#[derive(Debug, Clone, Copy)]
+struct Packed {
+    /// `i64::MIN`: none.
+    count: i64,
+    /// `i64::MIN`: none.
+    denominator: i64,
+    /// NaN: none (a published rate is never NaN).
+    rate: f64,
+    present: bool,
+}
+
+const _: () = assert!(std::mem::size_of::<Packed>() == 32);
+
+impl Packed {
+    const ABSENT: Self = Self {
+        count: i64::MIN,
+        denominator: i64::MIN,
+        rate: f64::NAN,
+        present: false,
+    };
+
+    fn of(f: Fig) -> Self {
+        Self {
+            count: f.count.unwrap_or(i64::MIN),
+            denominator: f.denominator.unwrap_or(i64::MIN),
+            rate: f.rate.unwrap_or(f64::NAN),
+            present: f.present,
+        }
+    }
+
+    fn fig(self) -> Fig {
+        Fig {
+            present: self.present,
+            count: (self.count != i64::MIN).then_some(self.count),
+            rate: (!self.rate.is_nan()).then_some(self.rate),
+            denominator: (self.denominator != i64::MIN).then_some(self.denominator),
+        }
+    }
+}
+
+/// The figures of one level in one period, unit by unit (in the level's order) and, per unit,
+/// indicator by indicator, in one flat list.
 #[derive(Debug)]
 pub struct Layer {
-    pub values: Vec<Vec<Fig>>,
+    figs: Vec<Packed>,
+    /// Indicators per unit.
+    width: usize,
+}
+
+impl Layer {
+    /// The figure of the level's `pos`-th unit for the `j`-th indicator.
+    #[must_use]
+    pub fn get(&self, pos: usize, j: usize) -> Fig {
+        debug_assert!(j < self.width);
+        self.figs[pos * self.width + j].fig()
+    }
+
+    /// The figures of the level's `pos`-th unit, indicator by indicator.
+    pub fn row(&self, pos: usize) -> impl ExactSizeIterator<Item = Fig> + '_ {
+        self.figs[pos * self.width..(pos + 1) * self.width]
+            .iter()
+            .map(|p| p.fig())
+    }
 }
 
 /// One dataset version, ready to serve.
@@ -413,7 +473,8 @@ impl Dataset {
             return Ok(l.clone());
         }
         let units = self.level_units(level);
-        let mut values = vec![vec![Fig::default(); self.indicators.len()]; units.len()];
+        let width = self.indicators.len();
+        let mut figs = vec![Packed::ABSENT; units.len() * width];
         let ind_ix: HashMap<&str, usize> = self
             .indicators
             .iter()
@@ -435,12 +496,12 @@ impl Dataset {
                 let ind: String = r.get(1)?;
                 if let (Some(&p), Some(&j)) = (code_ix.get(code.as_str()), ind_ix.get(ind.as_str())) {
                     let rate: Option<f64> = r.get(3)?;
-                    values[p][j] = Fig { present: true, count: r.get(2)?, rate, denominator: r.get(4)? };
+                    figs[p * width + j] = Packed::of(Fig { present: true, count: r.get(2)?, rate, denominator: r.get(4)? });
                 }
             }
             Ok(())
         })?;
-        let layer = Arc::new(Layer { values });
+        let layer = Arc::new(Layer { figs, width });
         self.layers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -454,7 +515,7 @@ impl Dataset {
     /// DuckDB errors.
     pub fn fig(&self, unit: usize, indicator: usize, period: usize) -> Result<Fig, duckdb::Error> {
         let layer = self.layer(self.units[unit].level, period)?;
-        Ok(layer.values[self.pos_in_level[unit]][indicator])
+        Ok(layer.get(self.pos_in_level[unit], indicator))
     }
 
     /// The children of a unit (next finer level of its family).
@@ -655,5 +716,49 @@ mod border_tests {
         assert!(b[3].is_empty() && b[4].is_empty() && b[5].is_empty());
         // With one gemeente in the dataset nothing is across.
         assert!(border_gemeenten(&units[2..]).iter().all(Vec::is_empty));
+    }
+}
+
+#[cfg(test)]
+mod layer_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn fig() -> impl Strategy<Value = Fig> {
+        (
+            any::<bool>(),
+            proptest::option::of(i64::MIN + 1..=i64::MAX),
+            proptest::option::of(-1e12f64..1e12),
+            proptest::option::of(i64::MIN + 1..=i64::MAX),
+        )
+            .prop_map(|(present, count, rate, denominator)| Fig {
+                present,
+                count,
+                rate,
+                denominator,
+            })
+    }
+
+    proptest! {
+        /// A layer gives back every figure as it was read, in 32 bytes a figure.
+        #[test]
+        fn a_layer_gives_back_every_figure_as_read(figs in proptest::collection::vec(fig(), 1..60), width in 1usize..6) {
+            let n = figs.len() / width;
+            let layer = Layer { figs: figs.iter().map(|&f| Packed::of(f)).collect(), width };
+            for pos in 0..n {
+                let row: Vec<Fig> = layer.row(pos).collect();
+                prop_assert_eq!(row.len(), width);
+                for j in 0..width {
+                    let want = figs[pos * width + j];
+                    for got in [layer.get(pos, j), row[j]] {
+                        prop_assert_eq!(
+                            (got.present, got.count, got.rate.map(f64::to_bits), got.denominator),
+                            (want.present, want.count, want.rate.map(f64::to_bits), want.denominator)
+                        );
+                    }
+                }
+            }
+            prop_assert_eq!(std::mem::size_of::<Packed>(), 32);
+        }
     }
 }

@@ -408,20 +408,16 @@ fn compute_layer(
     };
     let prior_layer = prior_level.map(|l| ds.layer(l, p)).transpose()?;
     let gm_layer = ds.layer(Level::Gemeente, p)?;
-    let has_data: Vec<bool> = layer
-        .values
-        .iter()
-        .map(|v| v.iter().any(|f| f.present))
+    let has_data: Vec<bool> = (0..units.len())
+        .map(|i| layer.row(i).any(|f| f.present))
         .collect();
     let n_ind = ds.indicators.len();
     let mut est = vec![vec![None::<Shrunk>; n_ind]; units.len()];
     // The spread of the true rates between areas, per indicator: the unit of each z-score.
     let mut spread = vec![1.0; n_ind];
     for (j, m) in ds.indicators.iter().enumerate() {
-        let obs: Vec<Option<(f64, f64)>> = layer
-            .values
-            .iter()
-            .map(|v| observed(ds.params, m, v[j]))
+        let obs: Vec<Option<(f64, f64)>> = (0..units.len())
+            .map(|i| observed(ds.params, m, layer.get(i, j)))
             .collect();
         let observed: Vec<(f64, f64)> = obs.iter().flatten().copied().collect();
         let pooled = if observed.is_empty() {
@@ -440,7 +436,7 @@ fn compute_layer(
                                code: Option<&str>|
              -> Option<f64> {
                 let pu = ds.unit(lvl, code?)?;
-                lvl_layer.values[ds.pos_in_level[pu]][j].rate
+                lvl_layer.get(ds.pos_in_level[pu], j).rate
             };
             let unit = &ds.units[u];
             let prior = prior_layer
@@ -509,7 +505,7 @@ fn compute_layer(
             contributions.push(Contribution {
                 indicator: m.id.clone(),
                 theme: m.theme.clone(),
-                rate: layer.values[i][j].rate,
+                rate: layer.get(i, j).rate,
                 estimate: s.estimate,
                 z,
                 weight: w,

@@ -354,9 +354,9 @@ pub async fn distribution_chart(
                 .level_units(unit.level)
                 .iter()
                 .filter(|&&x| ds.units[x].gemeente == unit.gemeente)
-                .filter_map(|&x| layer.values[ds.pos_in_level[x]][j].rate)
+                .filter_map(|&x| layer.get(ds.pos_in_level[x], j).rate)
                 .collect();
-            let own = layer.values[ds.pos_in_level[u]][j].rate;
+            let own = layer.get(ds.pos_in_level[u], j).rate;
             let name = label(&ds, u);
             charts::distribution(
                 fmt,

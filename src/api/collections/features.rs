@@ -225,7 +225,7 @@ pub(crate) fn write_feature(
             opt_str(out, v);
         }
     }
-    for (f, w) in layer.values[pos].iter().zip(&want.indicators) {
+    for (f, w) in layer.row(pos).zip(&want.indicators) {
         if let Some(k) = &w[0] {
             key(out, first, k);
             opt_display(out, f.count);

@@ -72,9 +72,9 @@ pub fn write_csv(
             field(&unit.gemeente),
             ds.periods[r.period]
         );
-        let figs = &layer.values[ds.pos_in_level[u]];
+        let pos = ds.pos_in_level[u];
         for &j in &r.indicators {
-            let f = figs[j];
+            let f = layer.get(pos, j);
             let word = |v: Option<String>| v.unwrap_or_else(|| SUPPRESSED.to_string());
             let _ = write!(
                 out,
@@ -128,9 +128,9 @@ pub fn write_geojson(
         props.insert("level".into(), json!(r.level.id()));
         props.insert("gemeente".into(), json!(unit.gemeente));
         props.insert("period".into(), json!(ds.periods[r.period]));
-        let figs = &layer.values[ds.pos_in_level[u]];
+        let pos = ds.pos_in_level[u];
         for &j in &r.indicators {
-            let (id, f) = (&ds.indicators[j].id, figs[j]);
+            let (id, f) = (&ds.indicators[j].id, layer.get(pos, j));
             props.insert(format!("{id}_count"), json!(f.count));
             props.insert(format!("{id}_denominator"), json!(f.denominator));
             props.insert(format!("{id}_rate"), json!(f.rate));

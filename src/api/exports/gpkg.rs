@@ -81,9 +81,9 @@ pub fn gpkg(
                 G::Text(unit.gemeente.clone()),
                 G::Text(ds.periods[p].clone()),
             ];
-            let figs = &layer_data.values[ds.pos_in_level[u]];
+            let pos = ds.pos_in_level[u];
             for &j in &r.indicators {
-                let f = figs[j];
+                let f = layer_data.get(pos, j);
                 let num = |v: Option<f64>| v.map_or(G::Null, G::Float);
                 values.push(num(f.count.map(|c| c as f64)));
                 values.push(num(f.denominator.map(|d| d as f64)));
