@@ -7,6 +7,7 @@
 use crate::catalogue::Polarity;
 use crate::dataset::Dataset;
 use crate::score::{self, Scope, ScoreError};
+use crate::spatial::Level;
 use serde::Serialize;
 
 /// Where an indicator's classes on the map break, as shares of all its published figures
@@ -164,6 +165,21 @@ pub fn changes(
     to: usize,
 ) -> Result<Vec<Change>, ScoreError> {
     let mut out = Vec::with_capacity(units.len());
+    // The index layers of each level and quarter met, looked up once (not once per unit).
+    let mut layers: Vec<(Level, usize, std::sync::Arc<score::LayerScores>)> = Vec::new();
+    let mut index_of = |u: usize, p: usize, scope: Scope<'_>| -> Result<_, ScoreError> {
+        let level = ds.units[u].level;
+        let at = match layers.iter().position(|(l, q, _)| *l == level && *q == p) {
+            Some(at) => at,
+            None => {
+                layers.push((level, p, score::layer_scores(ds, level, p, scope)?));
+                layers.len() - 1
+            }
+        };
+        Ok(layers[at].2[ds.pos_in_level[u]]
+            .as_ref()
+            .map(|s| (s.index, s.se * s.se, s.low_confidence)))
+    };
     for &u in units {
         // Per quarter: the value, its variance and whether it is too uncertain to compare.
         type Side = Option<(f64, f64, bool)>;
@@ -183,11 +199,7 @@ pub fn changes(
             }
             Measure::Index(reference) => {
                 let scope = Scope::against(reference);
-                let side = |p| -> Result<Side, ScoreError> {
-                    Ok(score::unit_score(ds, u, p, scope)?
-                        .map(|s| (s.index, s.se * s.se, s.low_confidence)))
-                };
-                (side(from)?, side(to)?, true)
+                (index_of(u, from, scope)?, index_of(u, to, scope)?, true)
             }
         };
         let unit = &ds.units[u];

@@ -111,6 +111,17 @@ async fn session(s: &AppState, user: &str) -> Session {
     }
 }
 
+/// A Venlo user of `role` that only the calling test uses (password `wachtwoord-<name>`),
+/// signed in.
+async fn own_user(s: &AppState, name: &str, role: Role) -> Session {
+    let acc = Accounts::beside(&two().db);
+    acc.add_user(name, Some(&format!("wachtwoord-{name}")))
+        .unwrap();
+    acc.grant(name, role, &[VENLO.into()]).unwrap();
+    s.auth.reload();
+    session(s, name).await
+}
+
 fn req(method: &Method, uri: &str, who: Option<&Session>, body: Option<&str>) -> Request<Body> {
     let mut b = Request::builder().method(method.clone()).uri(uri);
     if let Some(s) = who {
@@ -825,16 +836,7 @@ async fn a_flood_of_forged_tokens_is_recorded_once_per_second_with_its_count() {
 async fn the_audit_log_records_logins_denials_drilldowns_and_exports_and_verifies() {
     let s = state();
     // A user of its own: the other tests write to the same log at the same time.
-    let acc = Accounts::beside(&two().db);
-    acc.add_user(
-        "analist-audit-venlo",
-        Some("wachtwoord-analist-audit-venlo"),
-    )
-    .unwrap();
-    acc.grant("analist-audit-venlo", Role::RiecAnalist, &[VENLO.into()])
-        .unwrap();
-    s.auth.reload();
-    let r = session(&s, "analist-audit-venlo").await;
+    let r = own_user(&s, "analist-audit-venlo", Role::RiecAnalist).await;
     let get = |uri: &str| req(&Method::GET, uri, Some(&r), None);
     assert_eq!(
         send(&s, get("/v1/areas/wijken/WK098325")).await.status,
@@ -918,13 +920,7 @@ async fn the_audit_log_records_logins_denials_drilldowns_and_exports_and_verifie
 async fn a_name_that_reads_as_a_formula_stays_text_in_the_audit_csv() {
     let s = state();
     // A user of its own: the other tests change the table's users at the same time.
-    let acc = Accounts::beside(&two().db);
-    let user = "beheerder-formule-venlo";
-    acc.add_user(user, Some(&format!("wachtwoord-{user}")))
-        .unwrap();
-    acc.grant(user, Role::Beheerder, &[VENLO.into()]).unwrap();
-    s.auth.reload();
-    let b = session(&s, user).await;
+    let b = own_user(&s, "beheerder-formule-venlo", Role::Beheerder).await;
     let naam = r#"=HYPERLINK(\"https://voorbeeld.invalid\";\"klik\")"#;
     let body = format!(
         r#"{{"naam":"{naam}","level":"wijken","codes":["WK098325"],"start_date":"2025-01-01","end_date":"2025-03-31"}}"#

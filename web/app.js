@@ -5,7 +5,7 @@
 
 import { $, esc, json } from './js/format.js';
 import { app, leesHash, schrijfHash, effectieveLaag, indicatorMeta, gekozenRegio, gekozenCodes, ontbrekendeLagen, beschikbareLaag, gezamenlijkeLaag, referentie, ALLE, alleGemeenten } from './js/state.js';
-import { arcering, kleur, laadLaag, kaartEigenschappen, markeerSelectie, stijl, tekenGemeenteGrens, achtergrond, exportLinks } from './js/layers.js';
+import { arcering, kleur, laadLaag, kaartEigenschappen, markeerSelectie, stijl, tekenGemeenteGrens, achtergrond, exportLinks, VOL } from './js/layers.js';
 import { openPaneel, laadRangorde, toonVergelijking } from './js/panel.js';
 import { zoekOpzetten, tooltipOpzetten } from './js/search.js';
 import { ontwar } from './js/namen.js';
@@ -216,7 +216,7 @@ async function start() {
   app.map.addSource('gebieden', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'code', tolerance: 1, buffer: 32 });
   app.map.addLayer({ id: 'vlakken-alle', type: 'fill', source: 'gebieden', paint: { 'fill-color': '#000', 'fill-opacity': 0 } });
   app.map.addLayer({ id: 'onderdrukt', type: 'fill', source: 'gebieden', paint: { 'fill-pattern': 'arcering', 'fill-opacity': 0.8 } });
-  app.map.addLayer({ id: 'vlak', type: 'fill', source: 'gebieden', paint: { 'fill-color': '#ccc', 'fill-opacity': 0.78 } });
+  app.map.addLayer({ id: 'vlak', type: 'fill', source: 'gebieden', paint: { 'fill-color': '#ccc', 'fill-opacity': VOL } });
   // Outlines fade out towards the whole country, where thousands of small areas would
   // otherwise draw as grey.
   app.map.addLayer({ id: 'rand', type: 'line', source: 'gebieden', paint: { 'line-color': '#444', 'line-width': 0.5, 'line-opacity': ['interpolate', ['linear'], ['zoom'], 7, 0.1, 10, 0.6] } });

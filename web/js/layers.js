@@ -102,9 +102,10 @@ export function tekenLegenda(legenda) {
 }
 
 // The one explanation of a hatched area, everywhere.
+export const UITLEG_ONDERDRUKT = () => `minder dan ${app.disclosure?.k ?? 10} gevallen, of verborgen om een ander cijfer te beschermen`;
+
 // Why the change of an index is not known although both quarters have one.
 export const ONZEKER = 'de index te onzeker om te vergelijken (te veel van zijn indicatoren onderdrukt)';
-export const UITLEG_ONDERDRUKT = () => `minder dan ${app.disclosure?.k ?? 10} gevallen, of verborgen om een ander cijfer te beschermen`;
 
 // "a", "a en b", "a, b en c".
 const opsomming = (xs) => (xs.length < 2 ? xs.join('') : `${xs.slice(0, -1).join(', ')} en ${xs[xs.length - 1]}`);
@@ -147,7 +148,7 @@ function groverAdvies() {
 }
 
 // The fill's opacity, and that of an index of low confidence.
-const VOL = 0.78;
+export const VOL = 0.78;
 const DOORZICHTIG = 0.3;
 export const LAAG_VERTROUWEN = 'laag vertrouwen: te veel cijfers onderdrukt of onzeker; niet gerangschikt';
 
