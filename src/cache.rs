@@ -1,5 +1,6 @@
-//! A cache bounded by bytes that evicts the least recently used entry: built items pages,
-//! charts and index layers of one dataset version. Keys are made from validated, normalised
+//! A cache bounded by bytes that evicts the least recently used entry: the published figures
+//! of each level and quarter, built items pages, charts and index layers of one dataset
+//! version. Keys are made from validated, normalised
 //! parameters by the callers, never from a raw query string or `Host` header; the bound
 //! holds whatever the keys are.
 
@@ -101,6 +102,15 @@ impl Lru {
     #[must_use]
     pub fn bytes(&self) -> usize {
         self.bytes
+    }
+
+    /// Bytes and entries held under keys that start with `prefix`.
+    #[must_use]
+    pub fn use_under(&self, prefix: &str) -> (usize, usize) {
+        self.map
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .fold((0, 0), |(b, n), (_, e)| (b + e.bytes, n + 1))
     }
 
     /// Entries held.

@@ -111,11 +111,68 @@ impl Layer {
         self.figs[pos * self.width + j].fig()
     }
 
+    /// Bytes held (for the bounded cache).
+    #[must_use]
+    pub fn bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + self.figs.len() * std::mem::size_of::<Packed>()
+    }
+
     /// The figures of the level's `pos`-th unit, indicator by indicator.
     pub fn row(&self, pos: usize) -> impl ExactSizeIterator<Item = Fig> + '_ {
         self.figs[pos * self.width..(pos + 1) * self.width]
             .iter()
             .map(|p| p.fig())
+    }
+}
+
+/// The cache keys of published figures start with this.
+const FIGURES: &str = "figures/";
+
+/// Layers held through a run over many units: each level's and quarter's layer is looked up
+/// in the bounded cache once, and cannot be evicted half-way (see [`Dataset::layer`]).
+pub struct Held<'d> {
+    ds: &'d Dataset,
+    layers: Vec<(Level, usize, Arc<Layer>)>,
+}
+
+impl<'d> Held<'d> {
+    #[must_use]
+    pub fn new(ds: &'d Dataset) -> Self {
+        Self {
+            ds,
+            layers: Vec::new(),
+        }
+    }
+
+    /// The layer of `level` in `period`.
+    ///
+    /// # Errors
+    /// DuckDB errors.
+    pub fn layer(&mut self, level: Level, period: usize) -> Result<Arc<Layer>, duckdb::Error> {
+        if let Some((_, _, l)) = self
+            .layers
+            .iter()
+            .find(|(l, p, _)| *l == level && *p == period)
+        {
+            return Ok(l.clone());
+        }
+        let l = self.ds.layer(level, period)?;
+        self.layers.push((level, period, l.clone()));
+        Ok(l)
+    }
+
+    /// A unit's figure for an indicator in a period (as [`Dataset::fig`]).
+    ///
+    /// # Errors
+    /// DuckDB errors.
+    pub fn fig(
+        &mut self,
+        unit: usize,
+        indicator: usize,
+        period: usize,
+    ) -> Result<Fig, duckdb::Error> {
+        let layer = self.layer(self.ds.units[unit].level, period)?;
+        Ok(layer.get(self.ds.pos_in_level[unit], indicator))
     }
 }
 
@@ -136,7 +193,6 @@ pub struct Dataset {
     pub by_level: HashMap<Level, Vec<usize>>,
     /// Position of a unit within its level's list.
     pub pos_in_level: Vec<usize>,
-    layers: Mutex<HashMap<(Level, usize), Arc<Layer>>>,
     pool: Vec<Mutex<duckdb::Connection>>,
     next: std::sync::atomic::AtomicUsize,
     pub sources: Vec<(String, String, i64)>,
@@ -329,7 +385,6 @@ impl Dataset {
             by_key,
             by_level,
             pos_in_level,
-            layers: Mutex::new(HashMap::new()),
             pool,
             next: std::sync::atomic::AtomicUsize::new(0),
             sources,
@@ -408,6 +463,15 @@ impl Dataset {
         (c.bytes(), c.len())
     }
 
+    /// Bytes and layers of published figures held (in the bounded cache: see [`Self::layer`]).
+    #[must_use]
+    pub fn figures_held(&self) -> (usize, usize) {
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .use_under(FIGURES)
+    }
+
     /// A unit by level and code.
     #[must_use]
     pub fn unit(&self, level: Level, code: &str) -> Option<usize> {
@@ -459,19 +523,24 @@ impl Dataset {
         self.indicators.iter().position(|x| x.id == id)
     }
 
-    /// The figures of a level in a period, read once and cached (blocking).
+    /// The figures of a level in a period, read once and kept in the bounded cache of derived
+    /// results (blocking): a server holds at most `WIJKRADAR_CACHE_MB` of them, however many
+    /// levels and quarters are asked for; an evicted layer is read again when next asked for.
+    /// Callers that need a layer for many units hold the returned layer rather than calling
+    /// [`Self::fig`] per unit.
     ///
     /// # Errors
     /// DuckDB errors.
     pub fn layer(&self, level: Level, period: usize) -> Result<Arc<Layer>, duckdb::Error> {
-        if let Some(l) = self
-            .layers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&(level, period))
-        {
-            return Ok(l.clone());
-        }
+        self.cached(
+            &format!("{FIGURES}{}/{period}", level.id()),
+            || self.read_layer(level, period),
+            Layer::bytes,
+        )
+    }
+
+    /// Reads the published figures of a level in a period from the database.
+    fn read_layer(&self, level: Level, period: usize) -> Result<Layer, duckdb::Error> {
         let units = self.level_units(level);
         let width = self.indicators.len();
         let mut figs = vec![Packed::ABSENT; units.len() * width];
@@ -501,12 +570,7 @@ impl Dataset {
             }
             Ok(())
         })?;
-        let layer = Arc::new(Layer { figs, width });
-        self.layers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert((level, period), layer.clone());
-        Ok(layer)
+        Ok(Layer { figs, width })
     }
 
     /// One unit's figure for an indicator in a period.

@@ -5,7 +5,7 @@
 //! published figures only.
 
 use crate::catalogue::Polarity;
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, Held};
 use crate::trend::figure_variance;
 use serde::Serialize;
 
@@ -49,9 +49,9 @@ pub struct Profile {
 
 /// The population proxy used to find comparable areas: the denominator of indicator `j`,
 /// the first counted per inhabitant.
-fn size(ds: &Dataset, j: usize, u: usize, p: usize) -> Option<f64> {
+fn size(held: &mut Held<'_>, j: usize, u: usize, p: usize) -> Option<f64> {
     #[expect(clippy::cast_precision_loss, reason = "counts")]
-    ds.fig(u, j, p).ok()?.denominator.map(|d| d as f64)
+    held.fig(u, j, p).ok()?.denominator.map(|d| d as f64)
 }
 
 /// The profile of unit `u` in period `p`, its comparable areas among `candidates` (the units
@@ -81,23 +81,24 @@ pub fn profile(
         .indicators
         .iter()
         .position(|m| m.unit.contains("inwoners"));
-    let own = per_inhabitant.and_then(|j| size(ds, j, u, p));
+    let mut held = Held::new(ds);
+    let own = per_inhabitant.and_then(|j| size(&mut held, j, u, p));
     let mut near: Vec<(f64, usize)> = candidates
         .iter()
         .copied()
         .filter(|&c| c != u)
-        .filter_map(|c| Some(((size(ds, per_inhabitant?, c, p)? - own?).abs(), c)))
+        .filter_map(|c| Some(((size(&mut held, per_inhabitant?, c, p)? - own?).abs(), c)))
         .collect();
     near.sort_by(|a, b| a.0.total_cmp(&b.0));
     near.truncate(COMPARABLE);
     let mut lines = Vec::new();
     for (j, m) in ds.indicators.iter().enumerate() {
-        let f = ds.fig(u, j, p)?;
-        let g = gm.map(|g| ds.fig(g, j, p)).transpose()?;
+        let f = held.fig(u, j, p)?;
+        let g = gm.map(|g| held.fig(g, j, p)).transpose()?;
         // All gemeenten: published counts over published denominators (means: by count).
         let (mut num, mut den) = (0.0, 0.0);
         for &g in &gemeenten {
-            let x = ds.fig(g, j, p)?;
+            let x = held.fig(g, j, p)?;
             #[expect(clippy::cast_precision_loss, reason = "counts")]
             match (x.rate, x.count, x.denominator) {
                 (Some(r), Some(c), _) if m.mean => {
@@ -114,7 +115,7 @@ pub fn profile(
         let alle = (den > 0.0).then(|| num / den);
         let comp: Vec<f64> = near
             .iter()
-            .filter_map(|&(_, c)| ds.fig(c, j, p).ok()?.rate)
+            .filter_map(|&(_, c)| held.fig(c, j, p).ok()?.rate)
             .collect();
         #[expect(clippy::cast_precision_loss, reason = "small")]
         let vergelijkbaar =

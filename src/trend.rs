@@ -61,9 +61,11 @@ pub fn quantile_breaks(values: &mut [f64], probs: &[f64]) -> Vec<f64> {
 pub fn fixed_breaks(ds: &Dataset, units: &[usize]) -> Result<Vec<Breaks>, duckdb::Error> {
     let mut values: Vec<Vec<f64>> = vec![Vec::new(); ds.indicators.len()];
     for p in 0..ds.periods.len() {
+        let mut held = crate::dataset::Held::new(ds);
         for &u in units {
-            for (j, v) in values.iter_mut().enumerate() {
-                if let Some(r) = ds.fig(u, j, p)?.rate {
+            let layer = held.layer(ds.units[u].level, p)?;
+            for (f, v) in layer.row(ds.pos_in_level[u]).zip(values.iter_mut()) {
+                if let Some(r) = f.rate {
                     v.push(r);
                 }
             }
@@ -165,6 +167,7 @@ pub fn changes(
     to: usize,
 ) -> Result<Vec<Change>, ScoreError> {
     let mut out = Vec::with_capacity(units.len());
+    let mut held = crate::dataset::Held::new(ds);
     // The index layers of each level and quarter met, looked up once (not once per unit).
     let mut layers: Vec<(Level, usize, std::sync::Arc<score::LayerScores>)> = Vec::new();
     let mut index_of = |u: usize, p: usize, scope: Scope<'_>| -> Result<_, ScoreError> {
@@ -185,8 +188,8 @@ pub fn changes(
         type Side = Option<(f64, f64, bool)>;
         let (a, b, higher_is_worse): (Side, Side, bool) = match measure {
             Measure::Indicator(j) => {
-                let side = |p| -> Result<Side, ScoreError> {
-                    let f = ds.fig(u, j, p)?;
+                let mut side = |p| -> Result<Side, ScoreError> {
+                    let f = held.fig(u, j, p)?;
                     Ok(f.rate
                         .zip(figure_variance(ds, j, f))
                         .map(|(v, var)| (v, var, false)))

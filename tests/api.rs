@@ -1409,6 +1409,111 @@ async fn the_page_cache_is_bounded_and_keyed_by_parameters_not_by_host_or_raw_qu
 }
 
 #[tokio::test]
+async fn published_figures_are_held_within_the_cache_bound_and_read_again_when_evicted() {
+    let s = state();
+    let ds = s.dataset().unwrap();
+    let levels: Vec<String> = {
+        let (_, _, b) = send(
+            s.clone(),
+            Request::get("/v1/collections").body(Body::empty()).unwrap(),
+        )
+        .await;
+        let v: Value = serde_json::from_slice(&b).unwrap();
+        v["collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(levels.len() >= 6, "{levels:?}");
+    let features = |b: &[u8]| -> Value {
+        let v: Value = serde_json::from_slice(b).unwrap();
+        v["features"].clone()
+    };
+    let walk = |check: Option<usize>| {
+        let (s, ds, levels) = (s.clone(), ds.clone(), levels.clone());
+        async move {
+            let mut pages = Vec::new();
+            for l in &levels {
+                for q in &ds.periods {
+                    let (status, _, b) = send(
+                        s.clone(),
+                        Request::get(format!(
+                            "/v1/collections/{l}/items?limit=10000&datetime={q}"
+                        ))
+                        .body(Body::empty())
+                        .unwrap(),
+                    )
+                    .await;
+                    assert_eq!(status, StatusCode::OK, "{l} {q}");
+                    if let Some(bound) = check {
+                        assert!(
+                            ds.figures_held().0 <= bound,
+                            "{l} {q}: {:?}",
+                            ds.figures_held()
+                        );
+                        assert!(ds.cache_use().0 <= bound);
+                    }
+                    pages.push(features(&b));
+                }
+            }
+            pages
+        }
+    };
+    // With room for everything, each level's figures of each quarter are held once.
+    let roomy = walk(None).await;
+    let (all_bytes, all_layers) = ds.figures_held();
+    assert_eq!(all_layers, levels.len() * ds.periods.len());
+    // A bound of a quarter of that: whatever is asked for, no more is held, and what was
+    // evicted is read again, the same.
+    let bound = all_bytes / 4;
+    ds.set_cache_capacity(0);
+    assert_eq!(ds.figures_held(), (0, 0));
+    ds.set_cache_capacity(bound);
+    let bounded = walk(Some(bound)).await;
+    assert!(ds.figures_held().1 < all_layers);
+    assert_eq!(roomy, bounded);
+    // One area over every quarter (its trend) and its detail, with the figures evicted.
+    ds.set_cache_capacity(0);
+    ds.set_cache_capacity(bound);
+    let (status, _, detail) = send(
+        s.clone(),
+        Request::get("/v1/areas/wijken/WK098325")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let detail: Value = serde_json::from_slice(&detail).unwrap();
+    let page = &roomy[levels.iter().position(|l| l == "wijken").unwrap() * ds.periods.len()
+        + ds.periods.len()
+        - 1];
+    let klingerberg = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "WK098325")
+        .unwrap();
+    let published = detail["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["count"].is_number())
+        .count();
+    assert!(published > 0);
+    for f in detail["figures"].as_array().unwrap() {
+        let id = f["id"].as_str().unwrap();
+        assert_eq!(
+            f["count"],
+            klingerberg["properties"][format!("{id}_count")],
+            "{id}"
+        );
+    }
+    assert!(ds.figures_held().0 <= bound);
+}
+
+#[tokio::test]
 async fn cors_only_for_configured_origins_and_security_headers_everywhere() {
     let req = |uri: &str, origin: &str| {
         Request::get(uri)

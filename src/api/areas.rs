@@ -261,9 +261,10 @@ pub async fn detail(
         let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
         let gm = ds.gemeente_of(u);
         let mut figures = Vec::new();
+        let mut held = crate::dataset::Held::new(&ds);
         for (j, m) in ds.indicators.iter().enumerate() {
-            let f = ds.fig(u, j, p)?;
-            let g = gm.map(|g| ds.fig(g, j, p)).transpose()?;
+            let f = held.fig(u, j, p)?;
+            let g = gm.map(|g| held.fig(g, j, p)).transpose()?;
             figures.push(json!({
                 "id": m.id, "naam": m.naam, "theme": m.theme, "unit": m.unit, "polarity": m.polarity,
                 "count": f.count, "rate": f.rate, "denominator": f.denominator,
