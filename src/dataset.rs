@@ -125,6 +125,9 @@ impl Layer {
     }
 }
 
+/// Held while one layer is read.
+type Gate = Arc<Mutex<()>>;
+
 /// The cache keys of published figures start with this.
 const FIGURES: &str = "figures/";
 
@@ -193,6 +196,9 @@ pub struct Dataset {
     pub by_level: HashMap<Level, Vec<usize>>,
     /// Position of a unit within its level's list.
     pub pos_in_level: Vec<usize>,
+    /// Per level and quarter, held while its layer is read (see [`Self::layer`]).
+    reading: Mutex<HashMap<(Level, usize), Gate>>,
+    layer_reads: std::sync::atomic::AtomicUsize,
     pool: Vec<Mutex<duckdb::Connection>>,
     next: std::sync::atomic::AtomicUsize,
     pub sources: Vec<(String, String, i64)>,
@@ -385,6 +391,8 @@ impl Dataset {
             by_key,
             by_level,
             pos_in_level,
+            reading: Mutex::new(HashMap::new()),
+            layer_reads: std::sync::atomic::AtomicUsize::new(0),
             pool,
             next: std::sync::atomic::AtomicUsize::new(0),
             sources,
@@ -532,11 +540,34 @@ impl Dataset {
     /// # Errors
     /// DuckDB errors.
     pub fn layer(&self, level: Level, period: usize) -> Result<Arc<Layer>, duckdb::Error> {
+        let key = format!("{FIGURES}{}/{period}", level.id());
+        // One read per layer at a time: requests that want a layer being read wait for it
+        // and then find it in the cache, instead of each reading it again.
+        let gate = self
+            .reading
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry((level, period))
+            .or_default()
+            .clone();
+        let _one = gate
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.cached(
-            &format!("{FIGURES}{}/{period}", level.id()),
-            || self.read_layer(level, period),
+            &key,
+            || {
+                self.layer_reads
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.read_layer(level, period)
+            },
             Layer::bytes,
         )
+    }
+
+    /// How many times a layer of published figures was read from the database.
+    #[must_use]
+    pub fn layer_reads(&self) -> usize {
+        self.layer_reads.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Reads the published figures of a level in a period from the database.

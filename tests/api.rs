@@ -1511,6 +1511,44 @@ async fn published_figures_are_held_within_the_cache_bound_and_read_again_when_e
         );
     }
     assert!(ds.figures_held().0 <= bound);
+    // Requests that want the same evicted layers at once read them once; the others wait.
+    let evict = || {
+        ds.set_cache_capacity(0);
+        ds.set_cache_capacity(bound);
+    };
+    evict();
+    let reads = ds.layer_reads();
+    let (status, _, _) = send(
+        s.clone(),
+        Request::get("/v1/collections/wijken/items?limit=20")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // The wijken's figures, and the gemeenten's for the index.
+    let one = ds.layer_reads() - reads;
+    assert!(one >= 1);
+    evict();
+    let reads = ds.layer_reads();
+    let mut set = tokio::task::JoinSet::new();
+    for limit in 1..=16 {
+        let s = s.clone();
+        set.spawn(async move {
+            send(
+                s,
+                Request::get(format!("/v1/collections/wijken/items?limit={limit}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .0
+        });
+    }
+    while let Some(status) = set.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(ds.layer_reads() - reads, one);
 }
 
 #[tokio::test]
