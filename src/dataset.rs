@@ -125,7 +125,7 @@ impl Layer {
     }
 }
 
-/// Held while one layer is read.
+/// Held while one cached result is made.
 type Gate = Arc<Mutex<()>>;
 
 /// The cache keys of published figures start with this.
@@ -196,8 +196,8 @@ pub struct Dataset {
     pub by_level: HashMap<Level, Vec<usize>>,
     /// Position of a unit within its level's list.
     pub pos_in_level: Vec<usize>,
-    /// Per level and quarter, held while its layer is read (see [`Self::layer`]).
-    reading: Mutex<HashMap<(Level, usize), Gate>>,
+    /// Per cache key, held while what it names is made (see [`Self::cached`]).
+    making: Mutex<HashMap<String, Gate>>,
     layer_reads: std::sync::atomic::AtomicUsize,
     pool: Vec<Mutex<duckdb::Connection>>,
     next: std::sync::atomic::AtomicUsize,
@@ -391,7 +391,7 @@ impl Dataset {
             by_key,
             by_level,
             pos_in_level,
-            reading: Mutex::new(HashMap::new()),
+            making: Mutex::new(HashMap::new()),
             layer_reads: std::sync::atomic::AtomicUsize::new(0),
             pool,
             next: std::sync::atomic::AtomicUsize::new(0),
@@ -433,23 +433,53 @@ impl Dataset {
         make: impl FnOnce() -> Result<T, E>,
         bytes: impl FnOnce(&T) -> usize,
     ) -> Result<Arc<T>, E> {
-        if let Some(v) = self
-            .cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(key)
-        {
-            if let Ok(t) = v.downcast::<T>() {
-                return Ok(t);
-            }
+        let look = || {
+            self.cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(key)
+                .and_then(|v| v.downcast::<T>().ok())
+        };
+        if let Some(t) = look() {
+            return Ok(t);
         }
-        let v = Arc::new(make()?);
-        let size = bytes(&v) + key.len();
-        self.cache
+        // One maker per key at a time: requests that want what is being made wait for it and
+        // then find it in the cache, instead of each making it again (an index layer or a
+        // layer of figures, at national scale, takes tenths of a second and tens of MB).
+        let gate = self
+            .making
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(key.to_string(), v.clone(), size);
-        Ok(v)
+            .entry(key.to_string())
+            .or_default()
+            .clone();
+        let made = {
+            let _one = gate
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            look().map_or_else(
+                || {
+                    let v = Arc::new(make()?);
+                    let size = bytes(&v) + key.len();
+                    self.cache
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert(key.to_string(), v.clone(), size);
+                    Ok(v)
+                },
+                Ok,
+            )
+        };
+        // The gate goes when no one else holds it (only the map and this call do): the map
+        // stays as small as the number of things being made.
+        let mut making = self
+            .making
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if Arc::strong_count(&gate) == 2 {
+            making.remove(key);
+        }
+        made
     }
 
     /// Sets the bound of the cache of derived results (evicting what no longer fits).
@@ -541,18 +571,6 @@ impl Dataset {
     /// DuckDB errors.
     pub fn layer(&self, level: Level, period: usize) -> Result<Arc<Layer>, duckdb::Error> {
         let key = format!("{FIGURES}{}/{period}", level.id());
-        // One read per layer at a time: requests that want a layer being read wait for it
-        // and then find it in the cache, instead of each reading it again.
-        let gate = self
-            .reading
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .entry((level, period))
-            .or_default()
-            .clone();
-        let _one = gate
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.cached(
             &key,
             || {

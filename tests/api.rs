@@ -1549,6 +1549,25 @@ async fn published_figures_are_held_within_the_cache_bound_and_read_again_when_e
         assert_eq!(status.unwrap(), StatusCode::OK);
     }
     assert_eq!(ds.layer_reads() - reads, one);
+    // A page of codes only (as a GIS client asks for an outline layer) reads no figures and
+    // computes no index: the page is all it adds.
+    evict();
+    let reads = ds.layer_reads();
+    let (status, _, b) = send(
+        s.clone(),
+        Request::get("/v1/collections/pc4/items?properties=code&limit=5")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let page = features(&b);
+    assert_eq!(page.as_array().unwrap().len(), 5);
+    for f in page.as_array().unwrap() {
+        assert_eq!(f["properties"].as_object().unwrap().len(), 1, "{f}");
+    }
+    assert_eq!(ds.layer_reads(), reads);
+    assert_eq!(ds.cache_use().1, 1, "the page alone");
 }
 
 #[tokio::test]

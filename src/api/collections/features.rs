@@ -116,6 +116,18 @@ impl Want {
         Self::every(ds, true)
     }
 
+    /// Whether any indicator's figure is asked for (else the layer's figures are not read).
+    #[must_use]
+    pub fn figures(&self) -> bool {
+        self.indicators.iter().flatten().any(Option::is_some)
+    }
+
+    /// Whether any index property is asked for (else the index is not computed).
+    #[must_use]
+    pub fn index(&self) -> bool {
+        self.index.iter().any(Option::is_some)
+    }
+
     /// The properties named, or why not: each must be a fixed property, an index property or
     /// an indicator's `_count`, `_rate`, `_denominator` or `_suppressed`.
     ///
@@ -192,7 +204,7 @@ pub(crate) fn write_feature(
     ds: &Dataset,
     u: usize,
     p: usize,
-    layer: &crate::dataset::Layer,
+    layer: Option<&crate::dataset::Layer>,
     scores: Option<&crate::score::LayerScores>,
     crs: Crs,
     want: &Want,
@@ -225,7 +237,11 @@ pub(crate) fn write_feature(
             opt_str(out, v);
         }
     }
-    for (f, w) in layer.row(pos).zip(&want.indicators) {
+    for (f, w) in layer
+        .into_iter()
+        .flat_map(|l| l.row(pos))
+        .zip(&want.indicators)
+    {
         if let Some(k) = &w[0] {
             key(out, first, k);
             opt_display(out, f.count);

@@ -170,10 +170,20 @@ pub fn items_page(
         period,
         ..
     } = *p;
-    let layer = ds.layer(level, period)?;
-    let scores =
-        crate::score::layer_scores(ds, level, period, crate::score::Scope::against(p.reference))
-            .ok();
+    // Only what the page carries is read or computed (`properties=code` needs neither).
+    let layer = p
+        .want
+        .figures()
+        .then(|| ds.layer(level, period))
+        .transpose()?;
+    let scores = p
+        .want
+        .index()
+        .then(|| {
+            crate::score::layer_scores(ds, level, period, crate::score::Scope::against(p.reference))
+                .ok()
+        })
+        .flatten();
     let gemeenten: Option<std::collections::HashSet<&str>> =
         p.gemeente.as_deref().map(|g| g.split(',').collect());
     let matched: Vec<usize> = ds
@@ -201,7 +211,7 @@ pub fn items_page(
             ds,
             u,
             period,
-            &layer,
+            layer.as_deref(),
             scores.as_deref(),
             p.crs,
             &p.want,
@@ -423,11 +433,11 @@ pub async fn item(
         let scope = caller.reads();
         let u = ds.unit(level, &code).filter(|&u| ds.visible(u, &scope)).ok_or_else(|| ApiError::NotFound(format!("'{code}' bestaat niet in collectie '{}'", level.id())))?;
         let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
-        let layer = ds.layer(level, p)?;
-        let scores = crate::score::layer_scores(&ds, level, p, crate::score::Scope::against(reference)).ok();
-        let mut out = String::new();
         let (_, want) = wanted(&ds, q.get("properties")).map_err(|e| ApiError::invalid(&[e]))?;
-        write_feature(&mut out, &ds, u, p, &layer, scores.as_deref(), crs, &want);
+        let layer = want.figures().then(|| ds.layer(level, p)).transpose()?;
+        let scores = if want.index() { crate::score::layer_scores(&ds, level, p, crate::score::Scope::against(reference)).ok() } else { None };
+        let mut out = String::new();
+        write_feature(&mut out, &ds, u, p, layer.as_deref(), scores.as_deref(), crs, &want);
         // Add the links the standard asks for.
         let links = json!([
             {"href": format!("{b}/collections/{}/items/{code}", level.id()), "rel": "self", "type": "application/geo+json"},
