@@ -193,11 +193,14 @@ pub fn class_of(index: f64) -> u8 {
     c
 }
 
-/// One indicator's part in a unit's index.
+/// One indicator's part in a unit's index. The indicator's and theme's ids are shared by
+/// every contribution of a layer (a national layer has about a million contributions).
 #[derive(Debug, Clone, Serialize)]
 pub struct Contribution {
-    pub indicator: String,
-    pub theme: String,
+    #[serde(serialize_with = "shared_str")]
+    pub indicator: Arc<str>,
+    #[serde(serialize_with = "shared_str")]
+    pub theme: Arc<str>,
     /// The published rate, if any.
     pub rate: Option<f64>,
     /// The shrunk rate.
@@ -210,6 +213,11 @@ pub struct Contribution {
     /// areas; the contributions add up to the index.
     pub contribution: f64,
     pub observed: bool,
+}
+
+/// A shared id, written as the string it is.
+fn shared_str<S: serde::Serializer>(s: &Arc<str>, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(s)
 }
 
 /// A unit's index.
@@ -371,7 +379,7 @@ pub fn layer_scores(
                 .flatten()
                 .map(|s| {
                     std::mem::size_of::<UnitScore>()
-                        + s.contributions.len() * (std::mem::size_of::<Contribution>() + 2 * 24)
+                        + s.contributions.len() * std::mem::size_of::<Contribution>()
                 })
                 .sum::<usize>()
                 + scores.len() * std::mem::size_of::<Option<UnitScore>>()
@@ -475,11 +483,16 @@ fn compute_layer(
             .collect();
         stats.insert(g, per);
     }
+    let ids: Vec<(Arc<str>, Arc<str>)> = ds
+        .indicators
+        .iter()
+        .map(|m| (Arc::from(m.id.as_str()), Arc::from(m.theme.as_str())))
+        .collect();
     for i in 0..units.len() {
         if !has_data[i] {
             continue;
         }
-        let mut contributions = Vec::new();
+        let mut contributions = Vec::with_capacity(n_ind);
         let (mut index, mut var, mut missing, mut wsum) = (0.0, 0.0, 0.0, 0.0);
         for (j, m) in ds.indicators.iter().enumerate() {
             let w = weights[j];
@@ -503,8 +516,8 @@ fn compute_layer(
             }
             wsum += w;
             contributions.push(Contribution {
-                indicator: m.id.clone(),
-                theme: m.theme.clone(),
+                indicator: ids[j].0.clone(),
+                theme: ids[j].1.clone(),
                 rate: layer.get(i, j).rate,
                 estimate: s.estimate,
                 z,
@@ -724,7 +737,7 @@ pub fn contributions_sum(s: &UnitScore) -> f64 {
 pub fn theme_scores(s: &UnitScore) -> HashMap<String, f64> {
     let mut m = HashMap::new();
     for c in &s.contributions {
-        *m.entry(c.theme.clone()).or_insert(0.0) += c.contribution;
+        *m.entry(c.theme.to_string()).or_insert(0.0) += c.contribution;
     }
     m
 }

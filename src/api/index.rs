@@ -46,7 +46,7 @@ pub async fn explain(area: Area, RawQuery(q): RawQuery) -> Result<Json<Value>, A
             "sum_of_contributions": score::contributions_sum(&s),
             "themes": score::theme_scores(&s),
             "drivers": drivers.iter().map(|c| json!({
-                "indicator": c.indicator, "naam": ds.indicator_name(&c.indicator), "theme": c.theme, "rate": c.rate,
+                "indicator": &*c.indicator, "naam": ds.indicator_name(&c.indicator), "theme": &*c.theme, "rate": c.rate,
                 "estimate": c.estimate, "z": c.z, "weight": c.weight, "contribution": c.contribution, "observed": c.observed
             })).collect::<Vec<_>>(),
             "method": "/v1/index/method",
