@@ -126,15 +126,13 @@ impl Layer {
         for pos in 0..units {
             let start = js.len();
             starts.push(u32::try_from(start).unwrap_or(u32::MAX));
-            while let Some(&(p, j, f)) = read.get(k).filter(|r| r.0 as usize == pos) {
-                debug_assert_eq!(p as usize, pos);
-                if js.len() > start && js.last() == Some(&j) {
-                    if let Some(last) = figs.last_mut() {
-                        *last = f;
+            while let Some(&(_, j, f)) = read.get(k).filter(|r| r.0 as usize == pos) {
+                match figs.last_mut() {
+                    Some(last) if js.len() > start && js.last() == Some(&j) => *last = f,
+                    _ => {
+                        js.push(j);
+                        figs.push(f);
                     }
-                } else {
-                    js.push(j);
-                    figs.push(f);
                 }
                 k += 1;
             }

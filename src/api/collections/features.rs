@@ -194,6 +194,38 @@ fn opt_str(out: &mut String, s: Option<&str>) {
     }
 }
 
+/// The published figures and the index a page's features are written from.
+pub(crate) type Sources = (
+    Option<std::sync::Arc<crate::dataset::Layer>>,
+    Option<std::sync::Arc<crate::score::LayerScores>>,
+);
+
+/// What the features of `level` in `period` are written from, as far as `want` needs it
+/// (`properties=code` needs neither figures nor index, so neither is read or computed).
+///
+/// # Errors
+/// Database errors.
+pub(crate) fn sources(
+    ds: &Dataset,
+    level: crate::spatial::Level,
+    period: usize,
+    reference: crate::score::Reference,
+    want: &Want,
+) -> Result<Sources, duckdb::Error> {
+    let layer = want
+        .figures()
+        .then(|| ds.layer(level, period))
+        .transpose()?;
+    let scores = want
+        .index()
+        .then(|| {
+            crate::score::layer_scores(ds, level, period, crate::score::Scope::against(reference))
+                .ok()
+        })
+        .flatten();
+    Ok((layer, scores))
+}
+
 /// Writes one feature (GeoJSON) for unit `u` in period `p`, with the properties `want` names.
 #[expect(
     clippy::too_many_arguments,

@@ -170,20 +170,7 @@ pub fn items_page(
         period,
         ..
     } = *p;
-    // Only what the page carries is read or computed (`properties=code` needs neither).
-    let layer = p
-        .want
-        .figures()
-        .then(|| ds.layer(level, period))
-        .transpose()?;
-    let scores = p
-        .want
-        .index()
-        .then(|| {
-            crate::score::layer_scores(ds, level, period, crate::score::Scope::against(p.reference))
-                .ok()
-        })
-        .flatten();
+    let (layer, scores) = super::features::sources(ds, level, period, p.reference, &p.want)?;
     let gemeenten: Option<std::collections::HashSet<&str>> =
         p.gemeente.as_deref().map(|g| g.split(',').collect());
     let matched: Vec<usize> = ds
@@ -434,8 +421,7 @@ pub async fn item(
         let u = ds.unit(level, &code).filter(|&u| ds.visible(u, &scope)).ok_or_else(|| ApiError::NotFound(format!("'{code}' bestaat niet in collectie '{}'", level.id())))?;
         let p = query::period(&ds, q.get("datetime")).map_err(|e| ApiError::invalid(&[e]))?;
         let (_, want) = wanted(&ds, q.get("properties")).map_err(|e| ApiError::invalid(&[e]))?;
-        let layer = want.figures().then(|| ds.layer(level, p)).transpose()?;
-        let scores = if want.index() { crate::score::layer_scores(&ds, level, p, crate::score::Scope::against(reference)).ok() } else { None };
+        let (layer, scores) = super::features::sources(&ds, level, p, reference, &want)?;
         let mut out = String::new();
         write_feature(&mut out, &ds, u, p, layer.as_deref(), scores.as_deref(), crs, &want);
         // Add the links the standard asks for.
