@@ -226,13 +226,21 @@ pub struct DiD {
     pub target: bool,
     pub verdict: Verdict,
     pub verdict_label: &'static str,
+    #[serde(serialize_with = "crate::decimals::ser")]
     pub treated_before: f64,
+    #[serde(serialize_with = "crate::decimals::ser")]
     pub treated_after: f64,
+    #[serde(serialize_with = "crate::decimals::ser")]
     pub control_before: f64,
+    #[serde(serialize_with = "crate::decimals::ser")]
     pub control_after: f64,
+    #[serde(serialize_with = "crate::decimals::ser")]
     pub effect: f64,
+    #[serde(serialize_with = "crate::decimals::ser")]
     pub se: f64,
+    #[serde(serialize_with = "crate::decimals::ser")]
     pub low: f64,
+    #[serde(serialize_with = "crate::decimals::ser")]
     pub high: f64,
     pub n_treated: usize,
     pub n_control: usize,

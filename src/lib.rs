@@ -11,6 +11,7 @@ pub mod cache;
 pub mod catalogue;
 pub mod charts;
 pub mod dataset;
+pub mod decimals;
 pub mod demo;
 pub mod disclosure;
 pub mod fuzzing;

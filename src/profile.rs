@@ -23,8 +23,10 @@ pub struct Line {
     pub area: Option<f64>,
     pub gemeente: Option<f64>,
     /// All loaded gemeenten together (from their published counts and denominators).
+    #[serde(serialize_with = "crate::decimals::ser_opt")]
     pub alle: Option<f64>,
     /// Mean of the comparable areas' published figures.
+    #[serde(serialize_with = "crate::decimals::ser_opt")]
     pub vergelijkbaar: Option<f64>,
     /// Against the gemeente, beyond the area's 95 % interval: `hoger`, `lager`, or
     /// `gelijk`; None when the area's figure is suppressed.

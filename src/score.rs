@@ -204,13 +204,16 @@ pub struct Contribution {
     /// The published rate, if any.
     pub rate: Option<f64>,
     /// The shrunk rate.
+    #[serde(serialize_with = "crate::decimals::ser")]
     pub estimate: f64,
     /// Standardised, signed so that positive = more pressure.
+    #[serde(serialize_with = "crate::decimals::ser")]
     pub z: f64,
     /// Weight of this indicator in the index.
     pub weight: f64,
     /// `weight × z`, divided by the standard deviation of the raw index over the level's
     /// areas; the contributions add up to the index.
+    #[serde(serialize_with = "crate::decimals::ser")]
     pub contribution: f64,
     pub observed: bool,
 }
@@ -223,12 +226,17 @@ fn shared_str<S: serde::Serializer>(s: &Arc<str>, ser: S) -> Result<S::Ok, S::Er
 /// A unit's index.
 #[derive(Debug, Clone, Serialize)]
 pub struct UnitScore {
+    #[serde(serialize_with = "crate::decimals::ser")]
     pub index: f64,
     pub class: u8,
+    #[serde(serialize_with = "crate::decimals::ser")]
     pub low: f64,
+    #[serde(serialize_with = "crate::decimals::ser")]
     pub high: f64,
+    #[serde(serialize_with = "crate::decimals::ser")]
     pub se: f64,
     pub low_confidence: bool,
+    #[serde(serialize_with = "crate::decimals::ser")]
     pub missing_weight: f64,
     pub contributions: Vec<Contribution>,
 }
@@ -597,15 +605,21 @@ pub struct RankRow {
     pub naam: String,
     /// The gemeente of the area (a region ranking spans several).
     pub gemeente: String,
+    #[serde(serialize_with = "crate::decimals::ser")]
     pub index: f64,
     pub class: u8,
     pub class_label: &'static str,
+    #[serde(serialize_with = "crate::decimals::ser")]
     pub low: f64,
+    #[serde(serialize_with = "crate::decimals::ser")]
     pub high: f64,
     pub low_confidence: bool,
+    #[serde(serialize_with = "crate::decimals::ser_opt")]
     pub change_previous: Option<f64>,
+    #[serde(serialize_with = "crate::decimals::ser_opt")]
     pub change_year: Option<f64>,
     pub drivers: Vec<Contribution>,
+    #[serde(serialize_with = "crate::decimals::ser_series")]
     pub trend: Vec<Option<f64>>,
 }
 

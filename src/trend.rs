@@ -129,11 +129,16 @@ impl Direction {
 pub struct Change {
     pub code: String,
     pub naam: Option<String>,
+    #[serde(serialize_with = "crate::decimals::ser_opt")]
     pub from: Option<f64>,
+    #[serde(serialize_with = "crate::decimals::ser_opt")]
     pub to: Option<f64>,
     /// `to − from`.
+    #[serde(serialize_with = "crate::decimals::ser_opt")]
     pub change: Option<f64>,
+    #[serde(serialize_with = "crate::decimals::ser_opt")]
     pub low: Option<f64>,
+    #[serde(serialize_with = "crate::decimals::ser_opt")]
     pub high: Option<f64>,
     pub direction: Direction,
     /// Why the change is not known (only when `direction` is `onbekend`).

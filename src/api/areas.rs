@@ -9,6 +9,7 @@ use super::route::{doc, Access, Route};
 use super::AppState;
 use crate::auth::Cap;
 use crate::dataset::Dataset;
+use crate::decimals::stat;
 use crate::spatial::Level;
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
@@ -87,7 +88,7 @@ pub async fn gemeenten(
                 .partition(|l| matches!(l, Level::Wijk | Level::Buurt));
             let ids = |ls: &[Level]| ls.iter().map(|l| l.id()).collect::<Vec<_>>();
             json!({
-                "code": u.code, "naam": u.naam, "bbox": u.bbox, "lon": u.lon, "lat": u.lat,
+                "code": u.code, "naam": u.naam, "bbox": u.bbox, "lon": degrees(u.lon), "lat": degrees(u.lat),
                 "levels": have.iter().map(|l| l.id()).collect::<Vec<_>>(),
                 "lacking": ids(&lacking),
                 "unpublished": ids(&unpublished),
@@ -177,7 +178,7 @@ pub async fn search(
     let out: Vec<Value> = hits
         .into_iter()
         .take(limit)
-        .map(|(_, u)| json!({"level": u.level.id(), "code": u.code, "naam": u.naam, "gemeente": u.gemeente, "bbox": u.bbox, "lon": u.lon, "lat": u.lat}))
+        .map(|(_, u)| json!({"level": u.level.id(), "code": u.code, "naam": u.naam, "gemeente": u.gemeente, "bbox": u.bbox, "lon": degrees(u.lon), "lat": degrees(u.lat)}))
         .collect();
     Ok(Json(json!({"results": out})))
 }
@@ -288,8 +289,8 @@ pub async fn detail(
             "bbox": unit.bbox,
             "figures": figures,
             "index": score.map(|s| json!({
-                "index": s.index, "class": s.class, "class_label": crate::score::CLASS_LABELS[usize::from(s.class - 1)],
-                "low": s.low, "high": s.high, "low_confidence": s.low_confidence,
+                "index": stat(s.index), "class": s.class, "class_label": crate::score::CLASS_LABELS[usize::from(s.class - 1)],
+                "low": stat(s.low), "high": stat(s.high), "low_confidence": s.low_confidence,
                 "contributions": s.contributions,
             })),
             "disclosure": ds.params.described(),
@@ -297,4 +298,9 @@ pub async fn detail(
     })
     .await??;
     Ok(Json(body))
+}
+
+/// A unit's label point to five decimals (about a metre): its midpoint carries float noise.
+fn degrees(x: f64) -> f64 {
+    crate::decimals::round(x, crate::decimals::DEGREES)
 }

@@ -8,6 +8,7 @@ use super::query::{self, Query};
 use super::route::{doc, Access, Route};
 use super::AppState;
 use crate::auth::Cap;
+use crate::decimals::stat;
 use crate::score::{self, CLASS_LABELS};
 use crate::spatial::Level;
 use axum::extract::{Path, RawQuery, State};
@@ -41,13 +42,13 @@ pub async fn explain(area: Area, RawQuery(q): RawQuery) -> Result<Json<Value>, A
         drivers.sort_by(|a, b| b.contribution.abs().total_cmp(&a.contribution.abs()));
         Ok(json!({
             "level": level, "code": code, "naam": ds.units[u].naam, "period": ds.periods[p], "theme": q.get("theme"),
-            "index": s.index, "class": s.class, "class_label": CLASS_LABELS[usize::from(s.class - 1)],
-            "low": s.low, "high": s.high, "se": s.se, "low_confidence": s.low_confidence, "missing_weight": s.missing_weight,
-            "sum_of_contributions": score::contributions_sum(&s),
-            "themes": score::theme_scores(&s),
+            "index": stat(s.index), "class": s.class, "class_label": CLASS_LABELS[usize::from(s.class - 1)],
+            "low": stat(s.low), "high": stat(s.high), "se": stat(s.se), "low_confidence": s.low_confidence, "missing_weight": stat(s.missing_weight),
+            "sum_of_contributions": stat(score::contributions_sum(&s)),
+            "themes": score::theme_scores(&s).into_iter().map(|(t, v)| (t, stat(v))).collect::<std::collections::HashMap<_, _>>(),
             "drivers": drivers.iter().map(|c| json!({
                 "indicator": &*c.indicator, "naam": ds.indicator_name(&c.indicator), "theme": &*c.theme, "rate": c.rate,
-                "estimate": c.estimate, "z": c.z, "weight": c.weight, "contribution": c.contribution, "observed": c.observed
+                "estimate": stat(c.estimate), "z": stat(c.z), "weight": c.weight, "contribution": stat(c.contribution), "observed": c.observed
             })).collect::<Vec<_>>(),
             "method": "/v1/index/method",
         }))

@@ -58,7 +58,7 @@ fn json_str(out: &mut String, s: &str) {
 fn num(out: &mut String, v: Option<f64>) {
     match v {
         Some(x) if x.is_finite() => {
-            let _ = write!(out, "{}", (x * 1000.0).round() / 1000.0);
+            let _ = write!(out, "{}", crate::decimals::stat(x));
         }
         _ => out.push_str("null"),
     }
