@@ -99,5 +99,29 @@ for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/v1" >/dev/null && brea
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
 kill $server 2>/dev/null || true
 
+echo "== schemathesis as a signed-in beheerder (accounts, grants, audit log, projects, tokens)"
+# These operations are for a session alone (a token never may use them), so the pass above
+# sees only 401/403 there. It runs on a copy of the data: what the fuzzer creates, disables
+# and revokes stays out of the soak below.
+admin="$out/schemathesis-admin"
+rm -rf "$admin"
+cp -r "$out/data" "$admin"
+rm -f "$admin"/*.lock
+port=$((20000 + RANDOM % 2000))
+base="http://127.0.0.1:$port"
+WIJKRADAR_RATE_PER_SECOND=1000000 "$bin" serve --db "$admin/wijkradar.duckdb" --addr "127.0.0.1:$port" >"$out/schemathesis-admin-server.log" 2>&1 &
+server=$!
+for _ in $(seq 1 50); do curl -fs "$base/v1" >/dev/null && break; sleep 0.2; done
+cookie="$(curl -fs -o /dev/null -D - -H "Origin: $base" \
+  --data 'gebruiker=beheerder&wachtwoord=demo-beheerder&next=/' "$base/login" |
+  tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \(wijkradar=[^;]*\).*/\1/p')"
+csrf="$(curl -fs -H "Cookie: $cookie" "$base/v1/me" | python3 -c 'import json, sys; print(json.load(sys.stdin)["csrf"])')"
+"$venv/bin/st" run "$base/v1/openapi.json" \
+  -H "Cookie: $cookie" -H "X-CSRF-Token: $csrf" -H "Origin: $base" \
+  --max-examples 30 --request-timeout 20 \
+  --seed "${WIJKRADAR_ST_SEED:-20261202}" --generation-database none \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
+kill $server 2>/dev/null || true
+
 echo "== soak with faults (30 s: load while ingests succeed, are killed, and run out of disk)"
 WIJKRADAR_SOAK_DATA="$out/data" bash scripts/soak.sh 30

@@ -812,8 +812,46 @@ async fn recording_an_intervention_over_the_api() {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(bad))
         .unwrap();
-    let (status, _, _) = send(s, req).await;
+    let (status, _, _) = send(s.clone(), req).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // A body that is not the project's JSON, or names a field it does not have, is refused
+    // as problem+json naming the fields expected (axum's own refusal was plain text).
+    let typo = r#"{"naam":"x","level":"wijken","codes":["WK098311"],"start_date":"2025-04-01","end_date":"2025-12-31","target":["overlast"]}"#;
+    for bad in ["\u{0}", "{", "[]", typo] {
+        let req = Request::post("/v1/interventions")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(bad))
+            .unwrap();
+        let (status, headers, body) = send(s.clone(), req).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(
+            headers[header::CONTENT_TYPE],
+            "application/problem+json",
+            "{bad}"
+        );
+        let p: Value = serde_json::from_slice(&body).unwrap();
+        assert!(
+            p["detail"]
+                .as_str()
+                .unwrap()
+                .contains("verwacht JSON {naam, level, codes"),
+            "{p}"
+        );
+    }
+    // No project was recorded by any of them.
+    let list = send(
+        s,
+        Request::get("/v1/interventions")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let list: Value = serde_json::from_slice(&list.2).unwrap();
+    assert!(list["interventions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|iv| iv["naam"] != "x"));
 }
 
 #[tokio::test]

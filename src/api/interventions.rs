@@ -21,7 +21,7 @@ pub fn routes() -> Vec<Route> {
     vec![
         Route::new("/v1/interventions", Access::Needs(Cap::Read), get(interventions).post(add_intervention))
             .doc("get", doc("getInterventions", "Vastgelegde LSI-projecten", vec![], "Projecten"))
-            .doc("post", json!({"summary": "Leg een LSI-project vast", "operationId": "addIntervention", "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["naam", "level", "codes", "start_date", "end_date"], "properties": {"naam": {"type": "string"}, "level": levels_schema(), "codes": {"type": "array", "items": {"type": "string"}}, "start_date": {"type": "string", "format": "date"}, "end_date": {"type": "string", "format": "date"}, "targets": {"type": "array", "maxItems": 5, "items": {"type": "string"}, "description": "Doelindicatoren (ids uit /v1/indicators) waarop het effect gemeten wordt"}}}}}}, "responses": {"201": {"description": "Vastgelegd"}, "400": {"$ref": "#/components/responses/Problem"}}})),
+            .doc("post", json!({"summary": "Leg een LSI-project vast", "operationId": "addIntervention", "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["naam", "level", "codes", "start_date", "end_date"], "properties": {"naam": {"type": "string", "minLength": 1}, "level": levels_schema(), "codes": {"type": "array", "minItems": 1, "items": {"type": "string"}}, "start_date": {"type": "string", "format": "date"}, "end_date": {"type": "string", "format": "date"}, "targets": {"type": "array", "maxItems": 5, "items": {"type": "string"}, "description": "Doelindicatoren (ids uit /v1/indicators) waarop het effect gemeten wordt"}}}}}}, "responses": {"201": {"description": "Vastgelegd"}, "400": {"$ref": "#/components/responses/Problem"}}})),
         Route::new("/v1/interventions/{id}/effect", Access::Needs(Cap::Read), get(effect)).doc("get", doc("getInterventionEffect", "Verschil-in-verschillen-effect van een project", vec![path_param("id", "Id")], "Effect")),
     ]
 }
@@ -50,6 +50,7 @@ pub async fn interventions(
 
 /// Body of `POST /v1/interventions`.
 #[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewIntervention {
     pub naam: String,
     pub level: String,
@@ -66,8 +67,15 @@ pub struct NewIntervention {
 pub async fn add_intervention(
     State(state): State<AppState>,
     caller: Caller,
-    Json(body): Json<NewIntervention>,
+    body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
+    // Parsed here rather than by axum's `Json`, whose refusals are plain text: a body that is
+    // not the expected JSON is answered as problem+json, as on the other routes.
+    let body: NewIntervention = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "verwacht JSON {{naam, level, codes, start_date, end_date, targets}}: {e}"
+        ))
+    })?;
     let ds = state.dataset()?;
     let level = Level::from_id(&body.level)
         .ok_or_else(|| ApiError::invalid(&[format!("level: '{}' bestaat niet", body.level)]))?;
