@@ -603,6 +603,30 @@ async fn writing_with_a_session_needs_the_csrf_token_and_cookies_are_strict() {
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.headers.get(header::SET_COOKIE).is_none());
+    // A post that is not the login form gets the login page back, saying what to fill in
+    // (axum's own refusal was a plain-text 422).
+    for body in ["gebruiker=adviseur-venlo", "\u{0}\u{ff}", ""] {
+        let r = send(
+            &s,
+            Request::post("/login")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body:?}");
+        assert!(
+            r.headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+                && r.body.contains("Vul uw gebruikersnaam en wachtwoord in")
+                && r.body.contains("name=\"wachtwoord\""),
+            "{body:?}: {}",
+            r.body
+        );
+        assert!(r.headers.get(header::SET_COOKIE).is_none());
+    }
     // The cookie: HttpOnly and SameSite=Strict; behind HTTPS `__Host-` and Secure.
     let r = login(&s, "adviseur-venlo", "wachtwoord-adviseur-venlo").await;
     let c = r

@@ -4,7 +4,7 @@
 mod common;
 
 use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+use axum::http::{header, Method, Request, StatusCode};
 use common::app;
 use common::{copy_db, fixture};
 use http_body_util::BodyExt;
@@ -852,6 +852,33 @@ async fn recording_an_intervention_over_the_api() {
         .unwrap()
         .iter()
         .all(|iv| iv["naam"] != "x"));
+}
+
+#[tokio::test]
+async fn a_method_a_route_lacks_is_refused_as_problem_json_with_the_allowed_ones() {
+    for (method, uri, allowed) in [
+        (Method::DELETE, "/v1/collections", "GET"),
+        (Method::PUT, "/v1/interventions", "POST"),
+        (Method::POST, "/v1/", "GET"),
+    ] {
+        let req = Request::builder()
+            .method(method.clone())
+            .uri(uri)
+            .body(Body::empty())
+            .unwrap();
+        let (status, headers, body) = send(state(), req).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+        let allow = headers[header::ALLOW].to_str().unwrap();
+        assert!(allow.contains(allowed), "{method} {uri}: {allow}");
+        let p: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(p["status"], 405);
+        let detail = p["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(method.as_str()) && detail.contains("Allow"),
+            "{p}"
+        );
+    }
 }
 
 #[tokio::test]

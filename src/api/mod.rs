@@ -171,6 +171,7 @@ async fn common_headers(
     next: Next,
 ) -> Response {
     let path = req.uri().path().to_string();
+    let method = req.method().clone();
     let origin = req
         .headers()
         .get(header::ORIGIN)
@@ -182,6 +183,11 @@ async fn common_headers(
         .is_some_and(|p| p == "https")
         || state.public_url.starts_with("https://");
     let mut res = next.run(req).await;
+    if res.status() == axum::http::StatusCode::METHOD_NOT_ALLOWED
+        && !res.headers().contains_key(header::CONTENT_TYPE)
+    {
+        res = method_not_allowed(&method, res);
+    }
     let h = res.headers_mut();
     h.insert(
         HeaderName::from_static("api-version"),
@@ -340,6 +346,22 @@ pub fn app_with(mut state: AppState, l: Limits) -> Router {
         )
         .layer(axum::middleware::from_fn_with_state(state, common_headers))
         .layer(tower_http::compression::CompressionLayer::new())
+}
+
+/// The router's bare 405 as problem+json, as every other refusal of the API is. (Its `Allow`
+/// header is added by the router after this layer has run, so the text points to it.)
+fn method_not_allowed(method: &axum::http::Method, res: Response) -> Response {
+    let (mut parts, _) = res.into_parts();
+    let body = serde_json::json!({
+        "type": "about:blank", "title": "Methode niet toegestaan", "status": 405,
+        "detail": format!("{method} kan hier niet; de kop Allow noemt de methoden die wel kunnen."),
+    });
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body.to_string()))
 }
 
 /// Unknown URLs: 404 problem+json. `/v1/` (where OpenAPI's path `/` under the server `/v1`

@@ -74,8 +74,22 @@ pub struct LoginForm {
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
-    axum::Form(f): axum::Form<LoginForm>,
+    form: Result<axum::Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
+    // A post that is not the login form (a field missing, not form-encoded) gets the login
+    // page back with what to fill in, not axum's plain-text refusal.
+    let Ok(axum::Form(f)) = form else {
+        return (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            login_html(
+                &state,
+                "/",
+                Some("Vul uw gebruikersnaam en wachtwoord in op dit formulier."),
+            ),
+        )
+            .into_response();
+    };
     let next = safe_next(f.next.as_deref());
     let page = |status: StatusCode, msg: &str| {
         (
