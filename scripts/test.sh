@@ -86,17 +86,29 @@ if [ ! -x "$venv/bin/st" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check schemathesis
 fi
+# serve DB LOG: a server on DB at a free port, its address in $base, its pid in $server.
+serve() {
+  local port=$((18000 + RANDOM % 4000))
+  base="http://127.0.0.1:$port"
+  WIJKRADAR_RATE_PER_SECOND=1000000 "$bin" serve --db "$1" --addr "127.0.0.1:$port" >"$2" 2>&1 &
+  server=$!
+  for _ in $(seq 1 50); do curl -fs "$base/v1" >/dev/null && break; sleep 0.2; done
+}
+# schemathesis HEADER…: every operation of the server at $base, sent with the headers given.
+schemathesis() {
+  local headers=()
+  for h in "$@"; do headers+=(-H "$h"); done
+  "$venv/bin/st" run "$base/v1/openapi.json" "${headers[@]}" \
+    --max-examples 30 --request-timeout 20 \
+    --seed "${WIJKRADAR_ST_SEED:-20261202}" --generation-database none \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
+}
+server=""
+trap 'kill $server 2>/dev/null || true' EXIT
 db="$out/data/wijkradar.duckdb"
 token="$("$bin" token create --db "$db" --user riec-analist --scope export --name schemathesis --days 1 | sed -n 2p)"
-port=$((18000 + RANDOM % 2000))
-WIJKRADAR_RATE_PER_SECOND=1000000 "$bin" serve --db "$db" --addr "127.0.0.1:$port" >"$out/schemathesis-server.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/v1" >/dev/null && break; sleep 0.2; done
-"$venv/bin/st" run "http://127.0.0.1:$port/v1/openapi.json" \
-  -H "Authorization: Bearer $token" --max-examples 30 --request-timeout 20 \
-  --seed "${WIJKRADAR_ST_SEED:-20261202}" --generation-database none \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
+serve "$db" "$out/schemathesis-server.log"
+schemathesis "Authorization: Bearer $token"
 kill $server 2>/dev/null || true
 
 echo "== schemathesis as a signed-in beheerder (accounts, grants, audit log, projects, tokens)"
@@ -107,20 +119,12 @@ admin="$out/schemathesis-admin"
 rm -rf "$admin"
 cp -r "$out/data" "$admin"
 rm -f "$admin"/*.lock
-port=$((20000 + RANDOM % 2000))
-base="http://127.0.0.1:$port"
-WIJKRADAR_RATE_PER_SECOND=1000000 "$bin" serve --db "$admin/wijkradar.duckdb" --addr "127.0.0.1:$port" >"$out/schemathesis-admin-server.log" 2>&1 &
-server=$!
-for _ in $(seq 1 50); do curl -fs "$base/v1" >/dev/null && break; sleep 0.2; done
+serve "$admin/wijkradar.duckdb" "$out/schemathesis-admin-server.log"
 cookie="$(curl -fs -o /dev/null -D - -H "Origin: $base" \
   --data 'gebruiker=beheerder&wachtwoord=demo-beheerder&next=/' "$base/login" |
   tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \(wijkradar=[^;]*\).*/\1/p')"
 csrf="$(curl -fs -H "Cookie: $cookie" "$base/v1/me" | python3 -c 'import json, sys; print(json.load(sys.stdin)["csrf"])')"
-"$venv/bin/st" run "$base/v1/openapi.json" \
-  -H "Cookie: $cookie" -H "X-CSRF-Token: $csrf" -H "Origin: $base" \
-  --max-examples 30 --request-timeout 20 \
-  --seed "${WIJKRADAR_ST_SEED:-20261202}" --generation-database none \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
+schemathesis "Cookie: $cookie" "X-CSRF-Token: $csrf" "Origin: $base"
 kill $server 2>/dev/null || true
 
 echo "== soak with faults (30 s: load while ingests succeed, are killed, and run out of disk)"

@@ -46,10 +46,12 @@ pub async fn explain(area: Area, RawQuery(q): RawQuery) -> Result<Json<Value>, A
             "low": stat(s.low), "high": stat(s.high), "se": stat(s.se), "low_confidence": s.low_confidence, "missing_weight": stat(s.missing_weight),
             "sum_of_contributions": stat(score::contributions_sum(&s)),
             "themes": score::theme_scores(&s).into_iter().map(|(t, v)| (t, stat(v))).collect::<std::collections::HashMap<_, _>>(),
-            "drivers": drivers.iter().map(|c| json!({
-                "indicator": &*c.indicator, "naam": ds.indicator_name(&c.indicator), "theme": &*c.theme, "rate": c.rate,
-                "estimate": stat(c.estimate), "z": stat(c.z), "weight": c.weight, "contribution": stat(c.contribution), "observed": c.observed
-            })).collect::<Vec<_>>(),
+            // A contribution as it serializes (its statistics rounded there), with its name.
+            "drivers": drivers.iter().map(|c| {
+                let mut v = json!(c);
+                v["naam"] = json!(ds.indicator_name(&c.indicator));
+                v
+            }).collect::<Vec<_>>(),
             "method": "/v1/index/method",
         }))
     })
